@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what the tests need (venv, test extras, espeak-ng, Node packages) and runs pytest.
+# PostgreSQL tests run when LIPFORGE_TEST_PG_URL is set or a server answers on 127.0.0.1:5432.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v espeak-ng >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null
+  else
+    echo "espeak-ng is missing: sudo apt-get install espeak-ng" >&2; exit 1
+  fi
+fi
+scripts/setup.sh test
+if [ -f tests/js/package-lock.json ]; then
+  (cd tests/js && npm ci --silent --no-audit --no-fund)
+fi
+if [ -z "${LIPFORGE_TEST_PG_URL:-}" ] && command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then
+  export LIPFORGE_TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:5432/test"
+fi
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,1 @@
+"""The asset library: validated audio and video files that batches are made of."""

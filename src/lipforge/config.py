@@ -1,0 +1,131 @@
+"""Settings (env LIPFORGE_*) and the data-dir layout.
+
+Settings are read once, at start, into a frozen dataclass that is passed down
+explicitly; no module reads the environment on its own. This module does not create
+anything on disk except through `DataDir.ensure()`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from lipforge.errors import ConfigError
+
+GIB = 1024**3
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """Where everything lives: `lipforge.db`, uploads/, assets/, inbox/, outputs/, models/, logs/."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        return self.root / "lipforge.db"
+
+    @property
+    def uploads(self) -> Path:
+        return self.root / "uploads"
+
+    @property
+    def assets(self) -> Path:
+        return self.root / "assets"
+
+    @property
+    def inbox(self) -> Path:
+        return self.root / "inbox"
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs"
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def ensure(self) -> DataDir:
+        for path in (self.uploads, self.assets, self.inbox, self.outputs, self.models, self.logs):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable value, with its unit in its name. Env: LIPFORGE_<FIELD_NAME_UPPER>."""
+
+    data: Path = Path("./lipforge-data")
+    database_url: str = ""  # empty: SQLite at <data>/lipforge.db
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    token: str = ""  # empty: generated on first non-loopback start, kept in the data dir
+    behind_proxy: bool = False
+    cors_origins: tuple[str, ...] = ()
+    max_upload_bytes: int = 10 * GIB
+    min_free_disk_bytes: int = 1 * GIB
+    upload_expiry_s: float = 24 * 3600.0
+    max_unfinished_uploads_per_token: int = 20
+    max_duration_s: float = 3 * 3600.0
+    max_resolution_px: int = 4096
+    face_search_s: float = 10.0
+    output_retention_s: float = 7 * 24 * 3600.0
+    max_attempts: int = 3
+    worker_slots: int = 1
+
+    @property
+    def data_dir(self) -> DataDir:
+        return DataDir(self.data.expanduser().resolve())
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.database}"
+
+    def with_overrides(self, **values: object) -> Settings:
+        """A copy with the given fields replaced; `None` values are ignored (unset CLI options)."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"LIPFORGE_{f.name.upper()}")
+            if raw is not None:
+                values[f.name] = _parse(f.name, raw, f.type)
+        if "LIPFORGE_DATA" in env:
+            values["data"] = Path(env["LIPFORGE_DATA"])
+        return cls(**values)
+
+
+def _parse(name: str, raw: str, type_name: object) -> object:
+    type_text = str(type_name)
+    label = f"Config 'LIPFORGE_{name.upper()}' has value {raw!r}."
+    try:
+        if type_text == "bool":
+            if raw.lower() in {"1", "true", "yes", "on"}:
+                return True
+            if raw.lower() in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError
+        if type_text == "int":
+            return int(raw)
+        if type_text == "float":
+            return float(raw)
+        if type_text == "Path":
+            return Path(raw)
+        if type_text.startswith("tuple"):
+            return tuple(part.strip() for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{label} Not a valid {type_text}.") from exc
+    return raw
+
+
+__all__ = ["DataDir", "Settings", "GIB", "DEFAULT_HOST", "DEFAULT_PORT"]

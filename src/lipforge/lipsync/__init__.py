@@ -1,0 +1,1 @@
+"""Lip-sync: face tracking, engines (meshwarp default, wav2lip ONNX) and the frame pipeline."""

@@ -1,0 +1,92 @@
+"""The `Engine` protocol every lip-sync engine implements, and the registry of engines by name.
+
+An engine turns batches of video frames (with their tracked face landmarks and the
+audio features for each frame) into the same number of output frames. It checks its
+weights in `load` before any frame is decoded, keeps its sessions for the whole
+render, and frees them in `close`. Engines register by name with `@register_engine`;
+nothing else in the code branches on an engine's name. This module holds no engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+from lipforge.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class AudioFeatures:
+    """The driving audio, analysed once per render, indexed by output frame."""
+
+    samples: np.ndarray  # 16 kHz mono float32
+    sample_rate: int
+    fps: float
+    frame_count: int
+    mel: np.ndarray  # (80, T) Wav2Lip mel spectrogram, 80 steps per second
+    loudness: np.ndarray  # (frame_count,) per-frame loudness envelope in [0, 1]
+
+
+@dataclass(frozen=True)
+class FrameBatch:
+    """Consecutive frames of one render, all of the same size."""
+
+    indices: np.ndarray  # (B,) output frame numbers
+    frames: list[np.ndarray]  # B x (H, W, 3) uint8 RGB, rotation already applied
+    landmarks: list[np.ndarray]  # B x (468, 3) float32 pixel coordinates (x, y, z), smoothed
+
+
+class Engine(Protocol):
+    """What the pipeline needs of an engine."""
+
+    name: ClassVar[str]
+    model_names: ClassVar[tuple[str, ...]]  # registry names of the weights it needs; () = none
+
+    def load(self, models_dir: Path) -> None:
+        """Open sessions; raise ModelMissingError (naming the pull command) if weights are absent."""
+
+    def start(self, audio: AudioFeatures) -> None:
+        """Prepare for one render driven by `audio`."""
+
+    def process(self, batch: FrameBatch) -> list[np.ndarray]:
+        """Return one RGB uint8 frame per input frame, same size, same order."""
+
+    def close(self) -> None:
+        """Free sessions and buffers."""
+
+
+ENGINES: dict[str, Callable[[], Engine]] = {}
+
+
+def register_engine(cls: type) -> type:
+    ENGINES[cls.name] = cls
+    return cls
+
+
+def create_engine(name: str) -> Engine:
+    _import_builtin_engines()
+    try:
+        return ENGINES[name]()
+    except KeyError:
+        known = ", ".join(sorted(ENGINES))
+        raise ConfigError(f"Unknown engine {name!r}. Choose one of: {known}.") from None
+
+
+def engine_names() -> list[str]:
+    _import_builtin_engines()
+    return sorted(ENGINES)
+
+
+def _import_builtin_engines() -> None:
+    import importlib
+
+    for module in ("lipforge.lipsync.meshwarp", "lipforge.lipsync.wav2lip"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise

@@ -1,0 +1,1 @@
+"""Media: probe and validate, streaming decode/encode with PyAV, audio features."""

@@ -1,0 +1,1 @@
+"""Model weights: the registry (manifest) and the segmented, resumable downloader."""
