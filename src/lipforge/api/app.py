@@ -7,16 +7,39 @@ except through them.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lipforge import __version__
-from lipforge.api import routes_health
+from lipforge.api import (
+    routes_assets,
+    routes_batches,
+    routes_events,
+    routes_health,
+    routes_models,
+    routes_uploads,
+)
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.errors import LipforgeError
+
+
+ROUTE_MODULES = (
+    routes_health,
+    routes_uploads,
+    routes_assets,
+    routes_batches,
+    routes_events,
+    routes_models,
+)
+
+# Long-running companions of the API process (inbox watcher, upload cleaner, retention,
+# the worker process...): each is an async function `service(app) -> None` started as a
+# task after migrations and cancelled at shutdown. Add yours to this tuple.
+BACKGROUND_SERVICES: tuple = ()
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -28,15 +51,20 @@ def create_app(settings: Settings) -> FastAPI:
         engine = create_db_engine(settings.effective_database_url)
         app.state.db_engine = engine
         app.state.sessions = session_factory(engine)
+        tasks = [asyncio.create_task(service(app)) for service in BACKGROUND_SERVICES]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             engine.dispose()
 
     app = FastAPI(title="LipForge", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_exception_handler(LipforgeError, _lipforge_error_response)
-    app.include_router(routes_health.router)
+    for module in ROUTE_MODULES:
+        app.include_router(module.router)
     return app
 
 

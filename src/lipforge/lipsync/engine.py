@@ -37,7 +37,7 @@ class FrameBatch:
 
     indices: np.ndarray  # (B,) output frame numbers
     frames: list[np.ndarray]  # B x (H, W, 3) uint8 RGB, rotation already applied
-    landmarks: list[np.ndarray]  # B x (468, 3) float32 pixel coordinates (x, y, z), smoothed
+    landmarks: list[np.ndarray | None]  # B x (468, 3) float32 pixels (x, y, z), smoothed; None = no face
 
 
 class Engine(Protocol):
