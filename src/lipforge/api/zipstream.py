@@ -1,0 +1,70 @@
+"""A zip archive produced as a stream of byte chunks, never held in memory or on disk whole.
+
+`zip_chunks(members)` writes with the standard `zipfile` module into a sink that cannot
+seek (so each entry carries a data descriptor) and yields what the sink collected after
+every chunk read from the member files. Entries are stored, not deflated: the members
+are MP4s, which do not compress. This module knows nothing about batches or HTTP; it is
+a sync generator, and Starlette runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+READ_CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """One file to put into the archive under `name`."""
+
+    path: Path
+    name: str
+
+
+class _ChunkSink:
+    """A write-only, unseekable file object that keeps what was written until drained."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def drain(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+def zip_chunks(members: Iterable[ZipMember]) -> Iterator[bytes]:
+    """Yield the bytes of a zip archive holding `members`, one read chunk at a time."""
+    sink = _ChunkSink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+        for member in members:
+            yield from _write_member(archive, sink, member)
+    tail = sink.drain()
+    if tail:
+        yield tail
+
+
+def _write_member(archive: zipfile.ZipFile, sink: _ChunkSink, member: ZipMember) -> Iterator[bytes]:
+    stat = member.path.stat()
+    info = zipfile.ZipInfo(member.name, date_time=time.localtime(stat.st_mtime)[:6])
+    info.compress_type = zipfile.ZIP_STORED
+    info.file_size = stat.st_size
+    with member.path.open("rb") as source, archive.open(info, "w") as entry:
+        while chunk := source.read(READ_CHUNK_BYTES):
+            entry.write(chunk)
+            yield sink.drain()
+    header_and_descriptor = sink.drain()
+    if header_and_descriptor:
+        yield header_and_descriptor

@@ -1,0 +1,205 @@
+"""A client of a LipForge server's batch API: create a batch, follow it live, fetch outputs.
+
+`follow_batch` keeps a local copy of the batch snapshot up to date from the SSE stream
+(`GET /api/events?batch=ID`), reconnecting with `Last-Event-ID` when the stream drops,
+and falls back to polling `GET /api/batches/{id}` when the stream keeps failing (a
+proxy that buffers or cuts it). Uploads are not here (`lipforge.uploads.client`), nor
+any terminal display (`cli/submit.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from lipforge.errors import LipforgeError
+
+REQUEST_TIMEOUT_S = 30.0
+STREAM_READ_TIMEOUT_S = 45.0  # the server pings every 15 s; three missed pings = dead stream
+SSE_FAILURES_BEFORE_POLLING = 3
+RECONNECT_DELAY_S = 1.0
+POLL_INTERVAL_S = 1.0
+DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+OPEN_EVENT = "stream.open"  # the server's first event on every connection
+TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class RemoteError(LipforgeError):
+    """Raised when the server refuses a request or cannot be reached; carries its message."""
+
+    code = "remote_error"
+    exit_code = 7
+
+
+@dataclass(frozen=True)
+class SseEvent:
+    """One event of the stream: its sequence number, its kind and its JSON data."""
+
+    id: int | None
+    kind: str
+    data: dict
+
+
+def open_client(server_url: str, token: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=server_url.rstrip("/"), headers=headers, timeout=REQUEST_TIMEOUT_S)
+
+
+def call_api(client: httpx.Client, method: str, path: str, **kwargs) -> dict:
+    """Send one request and answer its JSON; a refusal becomes a RemoteError with its message."""
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.TransportError as exc:
+        raise RemoteError(f"Cannot reach the server at {client.base_url}: {exc}.") from exc
+    _raise_for_refusal(response)
+    return response.json()
+
+
+def _raise_for_refusal(response: httpx.Response) -> None:
+    if response.status_code < 400:
+        return
+    try:
+        message = response.json().get("message") or response.text
+    except ValueError:
+        message = response.text
+    if response.status_code == 401:
+        message = f"{message} (pass --token or set LIPFORGE_TOKEN)"
+    raise RemoteError(f"The server refused {response.request.url.path}: {message}")
+
+
+def create_batch(
+    client: httpx.Client, audio_ids: list[str], video_ids: list[str], engine: str, fit: str
+) -> dict:
+    body = {
+        "audio_asset_ids": audio_ids,
+        "video_asset_ids": video_ids,
+        "engine": engine,
+        "fit": fit,
+    }
+    return call_api(client, "POST", "/api/batches", json=body)
+
+
+def get_batch(client: httpx.Client, batch_id: str) -> dict:
+    return call_api(client, "GET", f"/api/batches/{batch_id}")
+
+
+def is_finished(batch: dict) -> bool:
+    return all(job["status"] in TERMINAL_STATES for job in batch["jobs"])
+
+
+def read_batch_failures(batch: dict) -> list[tuple[dict, str]]:
+    """The jobs that failed or were cancelled, each with its plain-language reason."""
+    return [
+        (job, job.get("error_message") or job["status"])
+        for job in batch["jobs"]
+        if job["status"] in {"failed", "cancelled"}
+    ]
+
+
+def read_events(
+    client: httpx.Client, batch_id: str, last_event_id: int | None
+) -> Iterator[SseEvent]:
+    """Yield the events of one SSE connection until the server or the network ends it."""
+    headers = {"Accept": "text/event-stream"}
+    if last_event_id is not None:
+        headers["Last-Event-ID"] = str(last_event_id)
+    timeout = httpx.Timeout(REQUEST_TIMEOUT_S, read=STREAM_READ_TIMEOUT_S)
+    with client.stream(
+        "GET", "/api/events", params={"batch": batch_id}, headers=headers, timeout=timeout
+    ) as response:
+        if response.status_code >= 400:
+            response.read()
+            _raise_for_refusal(response)
+        yield from parse_sse_lines(response.iter_lines())
+
+
+def parse_sse_lines(lines: Iterator[str]) -> Iterator[SseEvent]:
+    """Turn `text/event-stream` lines into events; comments (pings) are skipped."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if line == "":
+            if "data" in fields or "event" in fields:
+                yield _to_event(fields)
+            fields = {}
+        elif not line.startswith(":"):
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            fields[name] = (
+                f"{fields[name]}\n{value}" if name == "data" and name in fields else value
+            )
+
+
+def _to_event(fields: dict[str, str]) -> SseEvent:
+    event_id = fields.get("id")
+    data = json.loads(fields["data"]) if fields.get("data") else {}
+    return SseEvent(
+        id=int(event_id) if event_id and event_id.isdigit() else None,
+        kind=fields.get("event", "message"),
+        data=data if isinstance(data, dict) else {"value": data},
+    )
+
+
+def apply_event(batch: dict, event: SseEvent) -> None:
+    """Fold one event into the local batch snapshot (job fields, batch progress)."""
+    job_data = event.data.get("job")
+    if isinstance(job_data, dict):
+        for job in batch["jobs"]:
+            if job["id"] == job_data.get("id"):
+                job.update(job_data)
+    batch_data = event.data.get("batch")
+    if isinstance(batch_data, dict) and batch_data.get("id") == batch["id"]:
+        batch.update({k: v for k, v in batch_data.items() if k != "jobs"})
+
+
+def follow_batch(client: httpx.Client, batch_id: str, on_update: Callable[[dict], None]) -> dict:
+    """Follow a batch until every job has ended; answers the final snapshot from the server."""
+    batch = get_batch(client, batch_id)
+    on_update(batch)
+    last_event_id = batch.get("last_event_id")
+    failures = 0
+    while not is_finished(batch) and failures < SSE_FAILURES_BEFORE_POLLING:
+        received = 0
+        try:
+            for event in read_events(client, batch_id, last_event_id):
+                received += event.kind != OPEN_EVENT
+                last_event_id = event.id if event.id is not None else last_event_id
+                apply_event(batch, event)
+                on_update(batch)
+                if event.kind.startswith("job.") and is_finished(batch):
+                    break
+        except (httpx.TransportError, httpx.StreamError):
+            pass
+        failures = 0 if received else failures + 1
+        if not is_finished(batch) and not received:
+            time.sleep(RECONNECT_DELAY_S)
+    while not is_finished(batch):
+        time.sleep(POLL_INTERVAL_S)
+        batch = get_batch(client, batch_id)
+        on_update(batch)
+    final = get_batch(client, batch_id)
+    on_update(final)
+    return final
+
+
+def download_output(client: httpx.Client, job: dict, out_dir: Path) -> Path:
+    """Fetch a succeeded job's output into `out_dir` (via a `.part` file renamed when complete)."""
+    target = out_dir / Path(job["output_name"]).name
+    partial = target.with_name(target.name + ".part")
+    try:
+        with client.stream("GET", f"/api/jobs/{job['id']}/output") as response:
+            if response.status_code >= 400:
+                response.read()
+                _raise_for_refusal(response)
+            with partial.open("wb") as sink:
+                for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
+                    sink.write(chunk)
+    except httpx.TransportError as exc:
+        partial.unlink(missing_ok=True)
+        raise RemoteError(f"Download of {target.name} broke off: {exc}.") from exc
+    partial.replace(target)
+    return target

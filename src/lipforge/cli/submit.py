@@ -1,0 +1,155 @@
+"""`lipforge submit` and `lipforge watch`: run a batch on a server from the terminal.
+
+`submit` uploads the audio and videos (resumable, through `lipforge.uploads.client`),
+creates the batch, shows one progress bar per job from the live stream and downloads
+the outputs; `watch` attaches to a batch that already runs. Both exit non-zero when a
+job failed or was cancelled, after printing each one's reason. The HTTP side lives in
+`cli/remote.py`; this module is the terminal side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+
+from lipforge.cli import app
+from lipforge.cli.remote import (
+    TERMINAL_STATES,
+    create_batch,
+    download_output,
+    follow_batch,
+    open_client,
+    read_batch_failures,
+)
+from lipforge.errors import ConfigError
+
+FAILED_EXIT_CODE = 1
+console = Console()
+
+ServerOption = Annotated[
+    str, typer.Option("--server", envvar="LIPFORGE_SERVER", help="e.g. http://gpu-box:7860")
+]
+TokenOption = Annotated[
+    str | None, typer.Option("--token", envvar="LIPFORGE_TOKEN", help="API token of the server")
+]
+
+
+@app.command()
+def submit(
+    audio: Annotated[list[Path], typer.Option(help="driving audio; repeat for N audios x 1 video")],
+    video: Annotated[list[Path], typer.Option(help="face video; repeat for 1 audio x N videos")],
+    server: ServerOption,
+    token: TokenOption = None,
+    out: Annotated[Path, typer.Option(help="where the finished videos are saved")] = Path("."),
+    engine: Annotated[str, typer.Option(help="lip-sync engine")] = "meshwarp",
+    fit: Annotated[str, typer.Option(help="loop | pingpong | trim")] = "pingpong",
+) -> None:
+    """Upload an audio and face videos, render them on the server, download the results."""
+    _check_inputs([*audio, *video], out)
+    with open_client(server, token) as client:
+        audio_ids = [_upload(server, token, path) for path in audio]
+        video_ids = [_upload(server, token, path) for path in video]
+        batch = create_batch(client, audio_ids, video_ids, engine, fit)
+        jobs_text = f"{len(batch['jobs'])} job(s)"
+        console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
+        _follow_and_collect(client, batch["id"], out)
+
+
+@app.command()
+def watch(
+    batch_id: Annotated[str, typer.Argument(metavar="BATCH")],
+    server: ServerOption,
+    token: TokenOption = None,
+    out: Annotated[Path | None, typer.Option(help="also download the outputs here")] = None,
+) -> None:
+    """Follow a running batch live; with --out, download its outputs when it ends."""
+    if out is not None:
+        _check_inputs([], out)
+    with open_client(server, token) as client:
+        _follow_and_collect(client, batch_id, out)
+
+
+def _check_inputs(paths: list[Path], out: Path) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise ConfigError(f"Input file {str(path)!r} does not exist. Check the path.")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _upload(server: str, token: str | None, path: Path) -> str:
+    from lipforge.uploads.client import upload_file
+
+    return upload_file(server, token, path, None)
+
+
+def _follow_and_collect(client, batch_id: str, out: Path | None) -> None:
+    with _BatchBars() as bars:
+        batch = follow_batch(client, batch_id, bars.update)
+    succeeded = [job for job in batch["jobs"] if job["status"] == "succeeded"]
+    if out is not None:
+        for job in succeeded:
+            path = download_output(client, job, out)
+            console.print(f"saved {path}", highlight=False)
+    failures = read_batch_failures(batch)
+    for job, reason in failures:
+        console.print(f"[red]{job['status']}[/] {job['output_name']}: {reason}", highlight=False)
+    console.print(f"{len(succeeded)} of {len(batch['jobs'])} job(s) succeeded", highlight=False)
+    if failures:
+        raise typer.Exit(FAILED_EXIT_CODE)
+
+
+class _BatchBars:
+    """A Rich bar per job (frames done of total) and one for the batch, weighted by frames."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[state]}"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._batch_task: TaskID | None = None
+
+    def __enter__(self) -> _BatchBars:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, batch: dict) -> None:
+        if self._batch_task is None:
+            self._batch_task = self._progress.add_task(f"batch {batch['id']}", total=None, state="")
+        frames_total = sum(job.get("frames_total") or 0 for job in batch["jobs"])
+        frames_done = sum(job.get("frames_done") or 0 for job in batch["jobs"])
+        ended = sum(job["status"] in TERMINAL_STATES for job in batch["jobs"])
+        self._progress.update(
+            self._batch_task,
+            total=frames_total or None,
+            completed=frames_done,
+            state=f"{ended}/{len(batch['jobs'])} ended",
+        )
+        for job in batch["jobs"]:
+            task = self._tasks.get(job["id"])
+            if task is None:
+                task = self._progress.add_task(job["output_name"], total=None, state="")
+                self._tasks[job["id"]] = task
+            self._progress.update(
+                task,
+                total=job.get("frames_total") or None,
+                completed=job.get("frames_done") or 0,
+                state=_job_state_text(job),
+            )
+
+
+def _job_state_text(job: dict) -> str:
+    if job["status"] == "running" and job.get("fps"):
+        return f"running {job['fps']:.1f} fps"
+    return job["status"]
