@@ -1,0 +1,204 @@
+"""The asset library: turn a finished file into an asset, find one, remove one.
+
+`ingest_file` is the one way bytes become an asset, whatever brought them (a tus
+upload, the inbox folder, `lipforge import`): it probes the file with the media layer
+(a refusal raises that layer's MediaError and leaves the file where it was), hashes
+it, gives back the existing asset when the same bytes are already known (and removes
+the duplicate), and otherwise moves the file into assets/ under a name the server
+chooses (`<id><ext>`), never one a client gave. This module does not serve HTTP and
+does not watch folders (see `inbox.py`).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import shutil
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from lipforge.assets.table import Asset
+from lipforge.config import Settings
+from lipforge.disk import ensure_free_space
+from lipforge.errors import ConflictError, NotFoundError
+from lipforge.logs import log_event
+
+HASH_CHUNK_BYTES = 1024 * 1024
+MAX_ORIGINAL_NAME_CHARS = 255
+SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,8}$")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+EXTENSION_BY_CONTAINER = {
+    "mov": ".mov",
+    "mp4": ".mp4",
+    "matroska": ".mkv",
+    "webm": ".webm",
+    "avi": ".avi",
+    "wav": ".wav",
+    "mp3": ".mp3",
+    "flac": ".flac",
+    "ogg": ".ogg",
+    "aac": ".aac",
+}
+ASSET_KINDS = ("audio", "video")
+
+
+def ingest_file(
+    path: Path, original_name: str, source: str, sessions: sessionmaker, settings: Settings
+) -> Asset:
+    """Probe, hash, dedupe and store `path` as an asset; raises MediaError with the reason."""
+    from lipforge.media.probe import MediaLimits, probe
+
+    info = probe(path, MediaLimits.from_settings(settings))
+    digest = sha256_file(path)
+    existing = _find_by_sha256(sessions, digest)
+    if existing is not None:
+        _keep_one_copy(path, asset_path(settings, existing))
+        log_event("asset.duplicate", asset_id=existing.id, original_name=original_name)
+        return existing
+    name = clean_original_name(original_name)
+    asset_id = uuid.uuid4().hex
+    relative_path = asset_id + _extension_for(name, info.container)
+    target = settings.data_dir.assets / relative_path
+    _move_into(path, target, settings.min_free_disk_bytes)
+    video = info.video
+    asset = Asset(
+        id=asset_id,
+        kind=info.kind,
+        original_name=name,
+        size_bytes=target.stat().st_size,
+        sha256=digest,
+        relative_path=relative_path,
+        duration_s=float(info.duration_s),
+        fps=float(video.fps) if video else None,
+        width=video.width if video else None,
+        height=video.height if video else None,
+        has_audio=info.audio is not None,
+        source=source,
+        created_at=datetime.now(UTC),
+    )
+    return _insert(sessions, settings, asset, target)
+
+
+def _insert(sessions: sessionmaker, settings: Settings, asset: Asset, target: Path) -> Asset:
+    try:
+        with sessions.begin() as session:
+            session.add(asset)
+    except IntegrityError:
+        existing = _find_by_sha256(sessions, asset.sha256)
+        if existing is None:
+            target.unlink(missing_ok=True)
+            raise
+        _keep_one_copy(target, asset_path(settings, existing))
+        return existing
+    log_event("asset.created", asset_id=asset.id, kind=asset.kind, source=asset.source)
+    return asset
+
+
+def get_asset(sessions: sessionmaker, asset_id: str) -> Asset:
+    """The asset with `asset_id`; NotFoundError if there is none."""
+    with sessions() as session:
+        asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFoundError(f"No asset with id {asset_id!r}. List assets with GET /api/assets.")
+    return asset
+
+
+def asset_path(settings: Settings, asset: Asset) -> Path:
+    """Where the asset's bytes live: always inside the data dir's assets/."""
+    assets_dir = settings.data_dir.assets
+    path = (assets_dir / asset.relative_path).resolve()
+    if not path.is_relative_to(assets_dir.resolve()):
+        raise NotFoundError(f"Asset {asset.id!r} points outside the assets folder.")
+    return path
+
+
+def list_assets(
+    sessions: sessionmaker, kind: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[Asset], int]:
+    """A page of assets, newest first, and how many there are in all (of that kind)."""
+    query = select(Asset)
+    count = select(func.count()).select_from(Asset)
+    if kind is not None:
+        query = query.where(Asset.kind == kind)
+        count = count.where(Asset.kind == kind)
+    query = query.order_by(Asset.created_at.desc(), Asset.id.desc()).limit(limit).offset(offset)
+    with sessions() as session:
+        return list(session.scalars(query)), int(session.scalar(count) or 0)
+
+
+def delete_asset(sessions: sessionmaker, settings: Settings, asset_id: str) -> None:
+    """Remove the asset's row and file; ConflictError while a batch still uses it."""
+    asset = get_asset(sessions, asset_id)
+    path = asset_path(settings, asset)
+    try:
+        with sessions.begin() as session:
+            session.delete(session.get(Asset, asset_id))
+    except IntegrityError as exc:
+        raise ConflictError(
+            f"Asset {asset_id!r} is used by a batch; delete that batch first."
+        ) from exc
+    path.unlink(missing_ok=True)
+    log_event("asset.deleted", asset_id=asset_id)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(HASH_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def clean_original_name(name: str) -> str:
+    """The last path component of a client-given name, without control characters."""
+    base = CONTROL_CHARACTERS.sub("", name.replace("\\", "/")).rsplit("/", 1)[-1].strip()
+    if base in {"", ".", ".."}:
+        return "unnamed"
+    return base[-MAX_ORIGINAL_NAME_CHARS:]
+
+
+def _extension_for(name: str, container: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if SAFE_EXTENSION.match(suffix):
+        return suffix
+    first_format = (container or "").split(",")[0].strip().lower()
+    return EXTENSION_BY_CONTAINER.get(first_format, "")
+
+
+def _find_by_sha256(sessions: sessionmaker, digest: str) -> Asset | None:
+    with sessions() as session:
+        return session.scalar(select(Asset).where(Asset.sha256 == digest))
+
+
+def _keep_one_copy(duplicate: Path, kept: Path) -> None:
+    """Drop `duplicate`, unless the kept copy went missing: then it takes its place."""
+    if kept.exists():
+        duplicate.unlink(missing_ok=True)
+    else:
+        _move_into(duplicate, kept, min_free_bytes=0)
+
+
+def _move_into(source: Path, target: Path, min_free_bytes: int) -> None:
+    """Rename `source` to `target`; across file systems, copy to a temp name first."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(source, target)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+    ensure_free_space(target.parent, source.stat().st_size, min_free_bytes)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        shutil.copyfile(source, partial)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    source.unlink()
