@@ -21,6 +21,7 @@ from lipforge.api import (
     routes_health,
     routes_models,
     routes_uploads,
+    routes_web,
 )
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
@@ -34,6 +35,7 @@ ROUTE_MODULES = (
     routes_batches,
     routes_events,
     routes_models,
+    routes_web,
 )
 
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,

@@ -1,0 +1,54 @@
+"""The browser UI: `GET /` answers the built page, `GET /ui/{file}` its hashed assets.
+
+The UI is built from `src/lipforge/web` (npm ci && npm run build, run by scripts/setup.sh)
+into `web/dist/`. When it has not been built, `/` answers a short page saying how to
+build it. The page itself is public; every API call it makes goes through auth.
+This module serves files only; it holds no API route.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from lipforge.errors import NotFoundError
+
+WEB_DIST_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
+ASSET_SUBDIR = "ui"
+INDEX_CACHE_CONTROL = "no-cache"
+ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+NOT_BUILT_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>LipForge: UI not built</title></head>
+<body style="font-family: sans-serif; max-width: 40rem; margin: 3rem auto">
+<h1>LipForge</h1>
+<p>The browser UI has not been built. Build it once (needs Node.js and npm):</p>
+<pre>cd src/lipforge/web &amp;&amp; npm ci &amp;&amp; npm run build</pre>
+<p>or run <code>scripts/setup.sh</code>. The API works without it: see <a href="/docs">/docs</a>.</p>
+</body></html>
+"""
+
+router = APIRouter(include_in_schema=False)
+
+
+def dist_dir() -> Path:
+    return WEB_DIST_DIR
+
+
+@router.get("/")
+async def index() -> Response:
+    page = dist_dir() / "index.html"
+    if not page.is_file():
+        return HTMLResponse(NOT_BUILT_PAGE)
+    return FileResponse(page, media_type="text/html", headers={"Cache-Control": INDEX_CACHE_CONTROL})
+
+
+@router.get(f"/{ASSET_SUBDIR}/{{name:path}}")
+async def ui_asset(name: str) -> FileResponse:
+    root = (dist_dir() / ASSET_SUBDIR).resolve()
+    path = (root / name).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFoundError(f"No UI file {name!r}. Rebuild the UI: cd src/lipforge/web && npm run build.")
+    return FileResponse(path, headers={"Cache-Control": ASSET_CACHE_CONTROL})

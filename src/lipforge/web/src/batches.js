@@ -1,0 +1,182 @@
+// The batch pages: the list of batches, and one batch with a progress bar per job and for
+// the whole batch (weighted by frames), failure reasons, cancel/retry, output previews and
+// "Download all". Live updates come from live.js.
+
+import { api, itemsOf } from "./api.js";
+import { clear, el, progressBar, toast } from "./dom.js";
+import { BatchLive } from "./live.js";
+import {
+  batchFraction,
+  failureReason,
+  formatPercent,
+  isFinished,
+  jobDetail,
+  jobFraction,
+  jobState,
+  stateWords,
+} from "./progress.js";
+
+function formatTime(value) {
+  if (!value) return "";
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
+}
+
+function batchJobs(batch) {
+  return batch.jobs || [];
+}
+
+function batchProgress(batch) {
+  const jobs = batchJobs(batch);
+  if (jobs.length) return batchFraction(jobs);
+  const p = batch.progress;
+  if (typeof p === "number") return p > 1 ? p / 100 : p;
+  if (p && typeof p === "object") {
+    if (typeof p.fraction === "number") return p.fraction;
+    if (p.frames_total) return (p.frames_done || 0) / p.frames_total;
+  }
+  return 0;
+}
+
+function countsText(batch) {
+  const jobs = batchJobs(batch);
+  if (!jobs.length) {
+    const n = batch.job_count ?? batch.jobs_total ?? "";
+    return n === "" ? "" : `${n} job${n === 1 ? "" : "s"}`;
+  }
+  const counts = {};
+  for (const job of jobs) counts[jobState(job)] = (counts[jobState(job)] || 0) + 1;
+  return Object.entries(counts).map(([state, n]) => `${n} ${state}`).join(", ");
+}
+
+export function renderBatchList(root) {
+  const list = el("ul", { class: "batches", id: "batch-list" });
+  root.append(el("section", { class: "card" }, el("h2", {}, "Batches"), list));
+  api.listBatches().then((page) => {
+    const batches = itemsOf(page, "batches");
+    if (!batches.length) {
+      list.append(el("li", { class: "empty muted" }, "No batches yet. ",
+        el("a", { href: "#/" }, "Create one.")));
+    }
+    for (const batch of batches) {
+      const fraction = batchProgress(batch);
+      list.append(el("li", { "data-batch": batch.id },
+        el("a", { href: `#/batches/${batch.id}` }, el("strong", {}, formatTime(batch.created_at))),
+        el("span", { class: "muted" }, ` ${batch.engine || batch.options?.engine || ""} · `
+          + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`),
+        progressBar(fraction, `${batch.status || ""} ${formatPercent(fraction)}`)));
+    }
+  }).catch((exc) => toast(exc.message, "bad"));
+  return () => {};
+}
+
+function jobTitle(job) {
+  const names = [job.audio_name, job.video_name].filter(Boolean);
+  if (names.length) return names.join(" × ");
+  return job.output_name || job.id;
+}
+
+async function act(action, done) {
+  try {
+    await action();
+    done();
+  } catch (exc) {
+    toast(exc.message, "bad");
+  }
+}
+
+class JobRow {
+  constructor(job, refresh) {
+    this.refresh = refresh;
+    this.title = el("strong", {});
+    this.state = el("span", { class: "state" });
+    this.bar = el("div", { class: "bar-slot" });
+    this.detail = el("div", { class: "muted small detail" });
+    this.reason = el("div", { class: "reason" });
+    this.actions = el("div", { class: "actions" });
+    this.media = el("div", { class: "media" });
+    this.node = el("li", { class: "job", "data-job": job.id },
+      el("div", { class: "row" }, this.title, this.state), this.bar, this.detail, this.reason,
+      this.actions, this.media);
+    this.renderedState = null;
+  }
+
+  update(job) {
+    const state = jobState(job);
+    this.node.dataset.state = state;
+    this.title.textContent = jobTitle(job);
+    this.state.textContent = stateWords(state);
+    this.state.className = `state ${state}`;
+    clear(this.bar).append(progressBar(jobFraction(job), formatPercent(jobFraction(job))));
+    this.detail.textContent = jobDetail(job);
+    this.reason.textContent = state === "failed" ? failureReason(job) : "";
+    if (this.renderedState !== state) this.renderStateParts(job, state);
+    this.renderedState = state;
+  }
+
+  renderStateParts(job, state) {
+    clear(this.actions);
+    clear(this.media);
+    if (state === "queued" || state === "running") {
+      this.actions.append(el("button", {
+        class: "small", onclick: () => act(() => api.cancelJob(job.id), this.refresh) }, "Cancel"));
+    }
+    if (state === "failed" || state === "cancelled") {
+      this.actions.append(el("button", {
+        class: "small", onclick: () => act(() => api.retryJob(job.id), this.refresh) }, "Retry"));
+    }
+    if (state === "succeeded") {
+      const url = api.jobOutputUrl(job.id);
+      this.media.append(el("video", { controls: true, preload: "metadata", playsinline: true, src: url }));
+      this.actions.append(el("a", { class: "button small", href: url, download: "" }, "Download"));
+    }
+  }
+}
+
+export function renderBatchView(root, batchId) {
+  const title = el("h2", {}, "Batch ", el("code", {}, batchId));
+  const mode = el("span", { class: "mode muted small", id: "live-mode" }, "connecting…");
+  const overall = el("div", { id: "batch-progress" });
+  const counts = el("p", { class: "muted", id: "batch-counts" });
+  const jobsList = el("ul", { class: "jobs", id: "job-list" });
+  const rows = new Map();
+  const archive = el("a", { class: "button", id: "download-all", href: api.batchArchiveUrl(batchId) },
+    "Download all");
+  let live = null;
+  const refresh = () => live?.refresh().catch((exc) => toast(exc.message, "bad"));
+  const cancelAll = el("button", { onclick: () => act(() => api.cancelBatch(batchId), refresh) },
+    "Cancel batch");
+  const remove = el("button", { class: "danger", onclick: () => {
+    if (!window.confirm("Delete this batch and its outputs?")) return;
+    act(() => api.deleteBatch(batchId), () => { window.location.hash = "#/batches"; });
+  } }, "Delete");
+
+  const draw = (batch) => {
+    const jobs = batchJobs(batch);
+    const fraction = batchProgress(batch);
+    clear(overall).append(progressBar(fraction, formatPercent(fraction)));
+    counts.textContent = `${batch.engine || batch.options?.engine || ""} · `
+      + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`;
+    for (const job of jobs) {
+      if (!rows.has(job.id)) {
+        rows.set(job.id, new JobRow(job, refresh));
+        jobsList.append(rows.get(job.id).node);
+      }
+      rows.get(job.id).update(job);
+    }
+    const anySucceeded = jobs.some((j) => jobState(j) === "succeeded");
+    archive.classList.toggle("disabled", !anySucceeded);
+    cancelAll.disabled = jobs.every(isFinished);
+  };
+  const setMode = (value) => {
+    mode.textContent = value === "live" ? "● live" : "polling every 2 s (live stream unavailable)";
+    mode.dataset.mode = value;
+  };
+
+  root.append(el("section", { class: "card" },
+    el("div", { class: "row" }, title, mode), overall, counts,
+    el("div", { class: "actions" }, archive, cancelAll, remove), jobsList));
+  live = new BatchLive(batchId, draw, setMode);
+  live.start().catch((exc) => toast(exc.message, "bad"));
+  return () => live.stop();
+}
