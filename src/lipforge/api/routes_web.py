@@ -19,6 +19,7 @@ WEB_DIST_DIR = Path(__file__).resolve().parent.parent / "web" / "dist"
 ASSET_SUBDIR = "ui"
 INDEX_CACHE_CONTROL = "no-cache"
 ASSET_CACHE_CONTROL = "public, max-age=31536000, immutable"
+BUILD_COMMAND = "cd src/lipforge/web && npm ci && npm run build"
 
 NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>LipForge: UI not built</title></head>
@@ -26,7 +27,8 @@ NOT_BUILT_PAGE = """<!doctype html>
 <h1>LipForge</h1>
 <p>The browser UI has not been built. Build it once (needs Node.js and npm):</p>
 <pre>cd src/lipforge/web &amp;&amp; npm ci &amp;&amp; npm run build</pre>
-<p>or run <code>scripts/setup.sh</code>. The API works without it: see <a href="/docs">/docs</a>.</p>
+<p>or run <code>scripts/setup.sh</code>.
+The API works without it: see <a href="/docs">/docs</a>.</p>
 </body></html>
 """
 
@@ -42,7 +44,9 @@ async def index() -> Response:
     page = dist_dir() / "index.html"
     if not page.is_file():
         return HTMLResponse(NOT_BUILT_PAGE)
-    return FileResponse(page, media_type="text/html", headers={"Cache-Control": INDEX_CACHE_CONTROL})
+    return FileResponse(
+        page, media_type="text/html", headers={"Cache-Control": INDEX_CACHE_CONTROL}
+    )
 
 
 @router.get(f"/{ASSET_SUBDIR}/{{name:path}}")
@@ -50,5 +54,5 @@ async def ui_asset(name: str) -> FileResponse:
     root = (dist_dir() / ASSET_SUBDIR).resolve()
     path = (root / name).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise NotFoundError(f"No UI file {name!r}. Rebuild the UI: cd src/lipforge/web && npm run build.")
+        raise NotFoundError(f"No UI file {name!r}. Rebuild the UI: {BUILD_COMMAND}.")
     return FileResponse(path, headers={"Cache-Control": ASSET_CACHE_CONTROL})
