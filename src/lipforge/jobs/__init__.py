@@ -1,1 +1,1 @@
-"""Jobs: batch and job tables, the queue (claim/lease/heartbeat/finish), the worker loop, the progress bus."""
+"""Jobs: batch/job tables, the queue (claim, lease, heartbeat, finish), worker, event bus."""

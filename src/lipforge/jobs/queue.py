@@ -1,0 +1,629 @@
+"""The queue: every SQL statement that reads or changes jobs (and the worker registry).
+
+A job moves queued -> running -> succeeded | failed | cancelled. A worker claims the
+oldest queued job in ONE statement (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite
+the same UPDATE runs under the database's single write lock), which raises `attempt`
+and grants a lease. The worker renews the lease with each heartbeat or progress write;
+the reaper requeues a running job whose lease ran out (or whose worker is known dead)
+and fails it with "worker lost" after `max_attempts`. Finishing is fenced by attempt
+(`WHERE id AND attempt AND status='running'`), so a worker that lost its lease can
+never finish a job twice. Every state change writes an event in the same transaction.
+
+Functions that a request handler combines with its own writes take a `Session` and
+leave the commit to the caller; the worker's functions take the `sessionmaker` and
+run their own short transaction. This module does not run renders or touch files,
+except through the `commit_output` callable handed to `finish_job`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import String, case, cast, delete, func, literal, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from lipforge.errors import ConflictError, NotFoundError
+from lipforge.jobs.events import publish_event
+from lipforge.jobs.tables import (
+    RETRYABLE_STATUSES,
+    Batch,
+    Job,
+    JobStatus,
+    WorkerRow,
+    utc_now,
+)
+
+HEARTBEAT_INTERVAL_S = 5.0  # a running job's lease is renewed at least this often
+LEASE_S = 30.0  # a job whose lease is this old without renewal is taken back by the reaper
+REAP_INTERVAL_S = 5.0  # how often each worker looks for stale leases
+PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows/events per job at most every this often
+CANCEL_POLL_INTERVAL_S = 0.5  # a running worker checks for a cancel request this often
+DEFAULT_MAX_ATTEMPTS = 3
+WORKER_LOST_CODE = "worker_lost"
+CANCELLED_CODE = "cancelled"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What one output needs, as a batch asks for it."""
+
+    audio_asset_id: str
+    video_asset_id: str
+    output_name: str
+    engine: str = "meshwarp"
+    fit: str = "pingpong"
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job as a worker holds it: the fence (id + attempt) and what to render."""
+
+    id: str
+    batch_id: str
+    attempt: int
+    max_attempts: int
+    worker_id: str
+    audio_asset_id: str
+    video_asset_id: str
+    output_name: str
+    engine: str
+    fit: str
+
+    @property
+    def output_relpath(self) -> str:
+        return f"{self.batch_id}/{self.output_name}"
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What a renewal found: whether the worker still holds the job, and whether to stop."""
+
+    held: bool
+    cancel_requested: bool
+
+    @property
+    def should_stop(self) -> bool:
+        return not self.held or self.cancel_requested
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _fence(job: ClaimedJob):
+    return (Job.id == job.id, Job.attempt == job.attempt, Job.status == JobStatus.RUNNING)
+
+
+def job_payload(job: Job) -> dict:
+    """The public state of a job, as events and the API show it."""
+    return {
+        "job_id": job.id,
+        "batch_id": job.batch_id,
+        "status": job.status,
+        "attempt": job.attempt,
+        "max_attempts": job.max_attempts,
+        "output_name": job.output_name,
+        "frames_done": job.frames_done,
+        "frames_total": job.frames_total,
+        "fps": job.fps,
+        "eta_s": job.eta_s,
+        "worker_id": job.worker_id,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "output_relpath": job.output_relpath,
+        "error_code": job.error_code,
+        "error_message": job.error_message,
+        "cancel_requested": job.cancel_requested,
+    }
+
+
+def _publish_job_event(session: Session, kind: str, job_id: str) -> None:
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        return
+    publish_event(session, kind, job_payload(job), batch_id=job.batch_id, job_id=job.id)
+    counts = dict(
+        session.execute(
+            select(Job.status, func.count())
+            .where(Job.batch_id == job.batch_id)
+            .group_by(Job.status)
+        ).all()
+    )
+    publish_event(session, "batch.updated", {"counts": counts}, batch_id=job.batch_id)
+
+
+# --- requests (the caller's session and commit) --------------------------------------------
+
+
+def enqueue_jobs(
+    session: Session,
+    batch_id: str,
+    specs: Sequence[JobSpec],
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> list[Job]:
+    """Add one queued job per spec at the end of the queue; publishes job.queued for each."""
+    first = _next_position(session)
+    now = utc_now()
+    jobs = [
+        Job(
+            id=new_id(),
+            batch_id=batch_id,
+            position=first + index,
+            audio_asset_id=spec.audio_asset_id,
+            video_asset_id=spec.video_asset_id,
+            output_name=spec.output_name,
+            engine=spec.engine,
+            fit=spec.fit,
+            status=JobStatus.QUEUED,
+            attempt=0,
+            max_attempts=max_attempts,
+            frames_done=0,
+            frames_total=0,
+            created_at=now,
+            cancel_requested=False,
+        )
+        for index, spec in enumerate(specs)
+    ]
+    session.add_all(jobs)
+    session.flush()
+    for job in jobs:
+        publish_event(session, "job.queued", job_payload(job), batch_id=batch_id, job_id=job.id)
+    return jobs
+
+
+def _next_position(session: Session) -> int:
+    return int(session.scalar(select(func.coalesce(func.max(Job.position), 0)))) + 1
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id, populate_existing=True)
+    if job is None:
+        raise NotFoundError(
+            f"No job with id {job_id!r}. List a batch's jobs with GET /api/batches/ID."
+        )
+    return job
+
+
+def list_batch_jobs(session: Session, batch_id: str) -> list[Job]:
+    """A batch's jobs in queue order."""
+    statement = select(Job).where(Job.batch_id == batch_id).order_by(Job.position, Job.id)
+    return list(session.scalars(statement))
+
+
+def cancel_job(session: Session, job_id: str) -> Job:
+    """Queued: cancelled now. Running: flagged; its worker stops within ~2 s. Cancelled: as is."""
+    now = utc_now()
+    cancelled = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        .values(status=JobStatus.CANCELLED, finished_at=now, cancel_requested=True)
+        .returning(Job.id)
+    ).first()
+    if cancelled is not None:
+        _publish_job_event(session, "job.cancelled", job_id)
+        return get_job(session, job_id)
+    flagged = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.cancel_requested.is_(False))
+        .values(cancel_requested=True)
+        .returning(Job.id)
+    ).first()
+    if flagged is not None:
+        _publish_job_event(session, "job.cancelling", job_id)
+    job = get_job(session, job_id)
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+        raise ConflictError(f"Job {job_id} has already {job.status}; there is nothing to cancel.")
+    return job
+
+
+def cancel_batch(session: Session, batch_id: str) -> list[Job]:
+    """Cancel every queued or running job of a batch; finished ones stay as they are."""
+    ids = session.scalars(
+        select(Job.id).where(
+            Job.batch_id == batch_id, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+        )
+    ).all()
+    for job_id in ids:
+        cancel_job(session, job_id)
+    return list_batch_jobs(session, batch_id)
+
+
+def retry_job(session: Session, job_id: str, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Job:
+    """Put a failed or cancelled job back at the end of the queue with a fresh attempt budget."""
+    retried = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(RETRYABLE_STATUSES))
+        .values(
+            status=JobStatus.QUEUED,
+            position=_next_position(session),
+            max_attempts=Job.attempt + max_attempts,
+            worker_id=None,
+            lease_expires_at=None,
+            started_at=None,
+            finished_at=None,
+            frames_done=0,
+            fps=None,
+            eta_s=None,
+            output_relpath=None,
+            error_code=None,
+            error_message=None,
+            cancel_requested=False,
+        )
+        .returning(Job.id)
+    ).first()
+    job = get_job(session, job_id)
+    if retried is None:
+        raise ConflictError(
+            f"Job {job_id} is {job.status}; only failed or cancelled jobs can be retried."
+        )
+    _publish_job_event(session, "job.queued", job_id)
+    return job
+
+
+def delete_batch(session: Session, batch_id: str) -> list[str]:
+    """Delete a batch and its jobs (a running one stops: its worker loses the row).
+
+    Returns the output paths (relative to outputs/) the caller should remove.
+    """
+    if session.get(Batch, batch_id) is None:
+        raise NotFoundError(f"No batch with id {batch_id!r}.")
+    outputs = session.scalars(
+        select(Job.output_relpath).where(Job.batch_id == batch_id, Job.output_relpath.is_not(None))
+    ).all()
+    session.execute(delete(Job).where(Job.batch_id == batch_id))
+    session.execute(delete(Batch).where(Batch.id == batch_id))
+    publish_event(session, "batch.deleted", {"batch_id": batch_id}, batch_id=batch_id)
+    return [path for path in outputs if path]
+
+
+# --- the worker's side (own transactions) ----------------------------------------------------
+
+
+def claim_next_job(
+    sessions: sessionmaker, worker_id: str, lease_s: float = LEASE_S
+) -> ClaimedJob | None:
+    """Take the oldest queued job for `worker_id` in one statement, or None if none is queued."""
+    now = utc_now()
+    oldest = (
+        select(Job.id)
+        .where(Job.status == JobStatus.QUEUED)
+        .order_by(Job.position, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    statement = (
+        update(Job)
+        .where(Job.id == oldest, Job.status == JobStatus.QUEUED)
+        .values(
+            status=JobStatus.RUNNING,
+            attempt=Job.attempt + 1,
+            worker_id=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_s),
+            heartbeat_at=now,
+            started_at=now,
+            finished_at=None,
+            frames_done=0,
+            fps=None,
+            eta_s=None,
+            error_code=None,
+            error_message=None,
+        )
+        .returning(
+            Job.id,
+            Job.batch_id,
+            Job.attempt,
+            Job.max_attempts,
+            Job.audio_asset_id,
+            Job.video_asset_id,
+            Job.output_name,
+            Job.engine,
+            Job.fit,
+        )
+    )
+    with sessions.begin() as session:
+        row = session.execute(statement).first()
+        if row is None:
+            return None
+        _publish_job_event(session, "job.started", row.id)
+    return ClaimedJob(
+        id=row.id,
+        batch_id=row.batch_id,
+        attempt=row.attempt,
+        max_attempts=row.max_attempts,
+        worker_id=worker_id,
+        audio_asset_id=row.audio_asset_id,
+        video_asset_id=row.video_asset_id,
+        output_name=row.output_name,
+        engine=row.engine,
+        fit=row.fit,
+    )
+
+
+def renew_lease(sessions: sessionmaker, job: ClaimedJob, lease_s: float = LEASE_S) -> LeaseState:
+    """Heartbeat: extend the lease if the worker still holds the job; report a cancel request."""
+    now = utc_now()
+    with sessions.begin() as session:
+        row = session.execute(
+            update(Job)
+            .where(*_fence(job))
+            .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_s))
+            .returning(Job.cancel_requested)
+        ).first()
+    return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
+
+
+def record_progress(
+    sessions: sessionmaker,
+    job: ClaimedJob,
+    frames_done: int,
+    frames_total: int,
+    fps: float | None,
+    lease_s: float = LEASE_S,
+) -> LeaseState:
+    """Store frame progress (renews the lease too) and publish job.progress."""
+    now = utc_now()
+    eta_s = (frames_total - frames_done) / fps if fps and frames_total >= frames_done else None
+    values = {
+        "heartbeat_at": now,
+        "lease_expires_at": now + timedelta(seconds=lease_s),
+        "frames_done": frames_done,
+        "frames_total": frames_total,
+        "fps": fps,
+        "eta_s": eta_s,
+    }
+    with sessions.begin() as session:
+        row = session.execute(
+            update(Job).where(*_fence(job)).values(**values).returning(Job.cancel_requested)
+        ).first()
+        if row is not None:
+            payload = {"job_id": job.id, "attempt": job.attempt, **values}
+            del payload["lease_expires_at"]
+            publish_event(session, "job.progress", payload, batch_id=job.batch_id, job_id=job.id)
+    return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
+
+
+def finish_job(
+    sessions: sessionmaker,
+    job: ClaimedJob,
+    commit_output: Callable[[], None],
+) -> bool:
+    """Mark succeeded and call `commit_output` (the rename into outputs/) under the fence.
+
+    Returns False, without calling `commit_output`, if the worker no longer holds the job;
+    if `commit_output` raises, nothing is recorded.
+    """
+    now = utc_now()
+    with sessions.begin() as session:
+        row = session.execute(
+            update(Job)
+            .where(*_fence(job))
+            .values(
+                status=JobStatus.SUCCEEDED,
+                finished_at=now,
+                lease_expires_at=None,
+                eta_s=0.0,
+                frames_done=Job.frames_total,
+                output_relpath=job.output_relpath,
+            )
+            .returning(Job.id)
+        ).first()
+        if row is None:
+            return False
+        _publish_job_event(session, "job.succeeded", job.id)
+        commit_output()
+    return True
+
+
+def fail_job(sessions: sessionmaker, job: ClaimedJob, error_code: str, message: str) -> bool:
+    """Record a failure with its plain-language reason; False if the worker lost the job."""
+    return _end_job(sessions, job, JobStatus.FAILED, error_code, message)
+
+
+def mark_cancelled(sessions: sessionmaker, job: ClaimedJob) -> bool:
+    """The worker stopped a running job on request."""
+    return _end_job(sessions, job, JobStatus.CANCELLED, CANCELLED_CODE, "cancelled on request")
+
+
+def _end_job(
+    sessions: sessionmaker, job: ClaimedJob, status: JobStatus, code: str, message: str
+) -> bool:
+    with sessions.begin() as session:
+        row = session.execute(
+            update(Job)
+            .where(*_fence(job))
+            .values(
+                status=status,
+                finished_at=utc_now(),
+                lease_expires_at=None,
+                eta_s=None,
+                error_code=code,
+                error_message=message,
+            )
+            .returning(Job.id)
+        ).first()
+        if row is not None:
+            _publish_job_event(session, f"job.{status}", job.id)
+    return row is not None
+
+
+def release_job(sessions: sessionmaker, job: ClaimedJob) -> bool:
+    """A worker stopping on purpose gives the job back to the queue without using an attempt."""
+    with sessions.begin() as session:
+        row = session.execute(
+            update(Job)
+            .where(*_fence(job))
+            .values(
+                status=case((Job.cancel_requested, JobStatus.CANCELLED), else_=JobStatus.QUEUED),
+                max_attempts=Job.max_attempts + 1,
+                worker_id=None,
+                lease_expires_at=None,
+                frames_done=0,
+                fps=None,
+                eta_s=None,
+            )
+            .returning(Job.id, Job.status)
+        ).first()
+        if row is not None:
+            _publish_job_event(session, f"job.{row.status}", job.id)
+    return row is not None
+
+
+def reap_stale_jobs(
+    sessions: sessionmaker,
+    dead_worker_ids: Iterable[str] = (),
+    now: datetime | None = None,
+) -> list[tuple[str, str]]:
+    """Take back running jobs whose lease expired or whose worker is known dead.
+
+    Each goes back to the queue (its next claim is attempt + 1), or fails with
+    "worker lost" once it has used `max_attempts`; a cancel request makes it cancelled.
+    Returns (job id, new status) pairs.
+    """
+    now = now or utc_now()
+    dead = list(dead_worker_ids)
+    stale = Job.lease_expires_at < now
+    if dead:
+        stale = stale | Job.worker_id.in_(dead)
+    out_of_attempts = Job.attempt >= Job.max_attempts
+    new_status = case(
+        (Job.cancel_requested, JobStatus.CANCELLED),
+        (out_of_attempts, JobStatus.FAILED),
+        else_=JobStatus.QUEUED,
+    )
+    ended = Job.cancel_requested | out_of_attempts
+    message = (
+        literal("worker lost: the worker running this job stopped answering (attempt ", String)
+        + cast(Job.attempt, String)
+        + " of "
+        + cast(Job.max_attempts, String)
+        + ")"
+    )
+    statement = (
+        update(Job)
+        .where(Job.status == JobStatus.RUNNING, stale)
+        .values(
+            status=new_status,
+            worker_id=None,
+            lease_expires_at=None,
+            fps=None,
+            eta_s=None,
+            finished_at=case((ended, now), else_=None),
+            error_code=case(
+                (Job.cancel_requested, CANCELLED_CODE),
+                (out_of_attempts, WORKER_LOST_CODE),
+                else_=None,
+            ),
+            error_message=case(
+                (Job.cancel_requested, None), (out_of_attempts, message), else_=None
+            ),
+        )
+        .returning(Job.id, Job.status)
+    )
+    with sessions.begin() as session:
+        rows = session.execute(statement).all()
+        for row in rows:
+            kind = "job.queued" if row.status == JobStatus.QUEUED else f"job.{row.status}"
+            _publish_job_event(session, kind, row.id)
+    return [(row.id, row.status) for row in rows]
+
+
+def running_attempts(sessions: sessionmaker) -> set[tuple[str, int]]:
+    """(job id, attempt) of every running job: the partial outputs that must be kept."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Job.id, Job.attempt).where(Job.status == JobStatus.RUNNING)
+        ).all()
+    return {(row.id, row.attempt) for row in rows}
+
+
+def running_worker_ids(sessions: sessionmaker) -> set[str]:
+    with sessions() as session:
+        ids = session.scalars(
+            select(Job.worker_id).where(Job.status == JobStatus.RUNNING).distinct()
+        ).all()
+    return {worker_id for worker_id in ids if worker_id}
+
+
+def expire_outputs(sessions: sessionmaker, finished_before: datetime) -> list[str]:
+    """Forget the outputs of jobs finished before the cutoff; returns their paths to remove."""
+    with sessions.begin() as session:
+        rows = session.execute(
+            update(Job)
+            .where(
+                Job.status == JobStatus.SUCCEEDED,
+                Job.finished_at < finished_before,
+                Job.output_relpath.is_not(None),
+            )
+            .values(output_relpath=None)
+            .returning(Job.id, Job.batch_id, Job.output_relpath)
+        ).all()
+        for row in rows:
+            publish_event(
+                session,
+                "job.output_expired",
+                {"job_id": row.id, "reason": "removed by the retention policy"},
+                batch_id=row.batch_id,
+                job_id=row.id,
+            )
+    return [row.output_relpath for row in rows]
+
+
+# --- workers --------------------------------------------------------------------------------
+
+
+def register_worker(sessions: sessionmaker, worker_id: str, hostname: str, slots: int) -> None:
+    now = utc_now()
+    with sessions.begin() as session:
+        session.merge(
+            WorkerRow(
+                id=worker_id,
+                hostname=hostname,
+                slots=slots,
+                started_at=now,
+                heartbeat_at=now,
+                paused_reason=None,
+                stopped_at=None,
+            )
+        )
+        publish_event(session, "worker.started", {"worker_id": worker_id, "slots": slots})
+
+
+def touch_worker(sessions: sessionmaker, worker_id: str, paused_reason: str | None) -> None:
+    """Heartbeat of a worker; publishes worker.paused / worker.resumed when that changes."""
+    with sessions.begin() as session:
+        row = session.get(WorkerRow, worker_id)
+        if row is None:
+            return
+        if row.paused_reason != paused_reason:
+            kind = "worker.paused" if paused_reason else "worker.resumed"
+            publish_event(session, kind, {"worker_id": worker_id, "reason": paused_reason})
+        row.paused_reason = paused_reason
+        row.heartbeat_at = utc_now()
+
+
+def stop_worker(sessions: sessionmaker, worker_id: str) -> None:
+    with sessions.begin() as session:
+        row = session.get(WorkerRow, worker_id)
+        if row is not None:
+            row.stopped_at = utc_now()
+            publish_event(session, "worker.stopped", {"worker_id": worker_id})
+
+
+def list_workers(session: Session, seen_within_s: float = 3 * LEASE_S) -> list[WorkerRow]:
+    """Workers that heartbeat recently and have not stopped (for health and the UI)."""
+    since = utc_now() - timedelta(seconds=seen_within_s)
+    statement = (
+        select(WorkerRow)
+        .where(WorkerRow.heartbeat_at >= since, WorkerRow.stopped_at.is_(None))
+        .order_by(WorkerRow.started_at)
+    )
+    return list(session.scalars(statement))
+
+
+def pause_reasons(session: Session) -> list[str]:
+    """Why live workers are not claiming (e.g. low disk); empty when all are working."""
+    return [w.paused_reason for w in list_workers(session) if w.paused_reason]

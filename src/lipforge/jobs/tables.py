@@ -1,0 +1,141 @@
+"""The `batches`, `jobs`, `events` and `workers` tables, and the job status values.
+
+Only the declarations live here; every statement that reads or changes jobs is in
+`jobs/queue.py`, events are written through `jobs/events.py`. The schema itself is
+created by the migration `0002_jobs.py` (keep the two in step).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lipforge.db import Base
+
+EventId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Batch(Base):
+    """One request from a user: its options; its status is derived from its jobs."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    options: Mapped[dict] = mapped_column(JSON, default=dict)  # {"engine": ..., "fit": ...}
+
+
+class Job(Base):
+    """One output video: one audio and one face video through one engine."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_position", "status", "position"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("batches.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(BigInteger)  # FIFO order across all batches
+    audio_asset_id: Mapped[str] = mapped_column(String(32))
+    video_asset_id: Mapped[str] = mapped_column(String(32))
+    output_name: Mapped[str] = mapped_column(String(255))
+    engine: Mapped[str] = mapped_column(String(32))
+    fit: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)  # number of the latest claim
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    worker_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    frames_done: Mapped[int] = mapped_column(Integer, default=0)
+    frames_total: Mapped[int] = mapped_column(Integer, default=0)
+    fps: Mapped[float | None] = mapped_column(Float, nullable=True)  # frames rendered per second
+    eta_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    output_relpath: Mapped[str | None] = mapped_column(String(512), nullable=True)  # in outputs/
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Event(Base):
+    """One state change; `id` is the SSE event id, increasing."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class WorkerRow(Base):
+    """A worker process seen recently: where it runs, its slots, and why it is paused, if it is."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    hostname: Mapped[str] = mapped_column(String(255))
+    slots: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
