@@ -141,3 +141,10 @@ class CancelledError(LipforgeError):
     code = "cancelled"
     http_status = 409
     exit_code = 130
+
+
+class InvalidRequestError(LipforgeError):
+    """Raised when a request's parameters are out of range (e.g. a page size above the maximum)."""
+
+    code = "bad_request"
+    http_status = 400

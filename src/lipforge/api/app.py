@@ -23,10 +23,11 @@ from lipforge.api import (
     routes_uploads,
     routes_web,
 )
+from lipforge.api.auth import install_auth
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.errors import LipforgeError
-
+from lipforge.logs import HttpErrorLogMiddleware, configure_logging
 
 ROUTE_MODULES = (
     routes_health,
@@ -46,6 +47,7 @@ BACKGROUND_SERVICES: tuple = ()
 
 def create_app(settings: Settings) -> FastAPI:
     settings.data_dir.ensure()
+    configure_logging(settings.data_dir.logs)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -67,6 +69,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(LipforgeError, _lipforge_error_response)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
+    # The token check and the 4xx/5xx log wrap every route; middleware added after these
+    # lines (CORS) sits outside them, so preflights and 401s get CORS headers.
+    install_auth(app, settings)
+    app.add_middleware(HttpErrorLogMiddleware)
     return app
 
 
