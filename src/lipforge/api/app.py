@@ -27,6 +27,7 @@ from lipforge.api.auth import install_auth
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.errors import LipforgeError
+from lipforge.jobs.events import event_bus_service
 from lipforge.logs import HttpErrorLogMiddleware, configure_logging
 
 ROUTE_MODULES = (
@@ -42,7 +43,7 @@ ROUTE_MODULES = (
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,
 # the worker process...): each is an async function `service(app) -> None` started as a
 # task after migrations and cancelled at shutdown. Add yours to this tuple.
-BACKGROUND_SERVICES: tuple = ()
+BACKGROUND_SERVICES: tuple = (event_bus_service,)
 
 
 def create_app(settings: Settings) -> FastAPI:
