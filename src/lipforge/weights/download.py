@@ -1,0 +1,366 @@
+"""Download one file: segmented over parallel Range requests, resumable, verified, atomic.
+
+`download(request)` holds a file lock for the destination, probes the sources, resumes
+from the control file when the remote file is still the same version (else starts over
+cleanly), fetches the missing spans over `connections` connections (or one stream when
+the server ignores ranges), checks the sha256 of the whole file and renames it into
+place. Nothing is reported as done before the hash is checked. The per-connection loop
+lives in `fetch.py`; this module owns the sequence and the files.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from filelock import FileLock, Timeout
+
+from lipforge import __version__
+from lipforge.disk import ensure_free_space
+from lipforge.errors import CancelledError
+from lipforge.weights.control import ControlState, load_control, save_control
+from lipforge.weights.errors import (
+    ChecksumMismatchError,
+    DownloadError,
+    RangeIgnoredSignal,
+    RemoteChangedError,
+    RemoteChangedSignal,
+    RetryableFetchError,
+)
+from lipforge.weights.fetch import ByteCounter, FetchContext, backoff_s, run_connection
+from lipforge.weights.ratelimit import TokenBucket
+from lipforge.weights.remote import RemoteFile, probe_remote
+from lipforge.weights.single import fetch_stream
+from lipforge.weights.sources import SourcePool
+from lipforge.weights.spans import SpanPlan
+from lipforge.weights.store import (
+    control_path,
+    lock_path,
+    part_path,
+    recorded_sha256,
+    remove_quietly,
+    sha256_file,
+    write_record,
+)
+
+MIB = 1024 * 1024
+DEFAULT_CONNECTIONS = 8
+DEFAULT_READ_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 15.0
+DEFAULT_MAX_ATTEMPTS = 6
+MIN_SPLIT_BYTES = 1 * MIB
+MAX_RESTARTS = 2
+PROGRESS_INTERVAL_S = 0.2
+CONTROL_SAVE_INTERVAL_S = 0.5
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    """What to fetch, where to, and how."""
+
+    url: str
+    dest: Path
+    sha256: str | None = None
+    mirrors: tuple[str, ...] = ()
+    connections: int = DEFAULT_CONNECTIONS
+    limit_rate_bps: float | None = None
+    proxy: str | None = None
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    min_free_bytes: int = 0
+    min_split_bytes: int = MIN_SPLIT_BYTES
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """A snapshot for progress bars and events; phase: waiting|downloading|verifying|done."""
+
+    done_bytes: int
+    total_bytes: int | None
+    phase: str
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A verified, installed file and what it took."""
+
+    path: Path
+    size_bytes: int
+    sha256: str
+    pinned: bool  # True: the hash matched the expected one; False: no hash was given
+    already_installed: bool = False
+    resumed_bytes: int = 0  # bytes found on disk from an earlier run
+    fetched_bytes: int = 0  # bytes received from the network in this run
+    notes: tuple[str, ...] = ()
+
+
+ProgressCallback = Callable[[DownloadProgress], None]
+
+
+@dataclass
+class _Run:
+    """State of one `download` call shared by its steps."""
+
+    request: DownloadRequest
+    client: httpx.Client
+    on_progress: ProgressCallback | None
+    should_cancel: Callable[[], bool] | None
+    received: ByteCounter = field(default_factory=ByteCounter)
+    notes: list[str] = field(default_factory=list)
+    resumed_bytes: int = 0
+
+    def report(self, done_bytes: int, total_bytes: int | None, phase: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(DownloadProgress(done_bytes, total_bytes, phase))
+
+    def cancelled(self) -> bool:
+        return self.should_cancel is not None and self.should_cancel()
+
+
+def download(
+    request: DownloadRequest,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+) -> DownloadResult:
+    """Fetch `request.url` to `request.dest`, verified; raises DownloadError subclasses."""
+    request.dest.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(lock_path(request.dest))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_progress is not None:
+            on_progress(DownloadProgress(0, None, "waiting"))
+        lock.acquire()
+    try:
+        installed = _installed_result(request)
+        if installed is not None:
+            return installed
+        with _open_client(request) as client:
+            return _download_locked(_Run(request, client, on_progress, should_cancel))
+    finally:
+        lock.release()
+
+
+def _installed_result(request: DownloadRequest) -> DownloadResult | None:
+    dest = request.dest
+    if not dest.is_file():
+        return None
+    digest = recorded_sha256(dest) or sha256_file(dest)
+    if request.sha256 and digest != request.sha256.lower():
+        return None
+    write_record(dest, digest)
+    size = dest.stat().st_size
+    return DownloadResult(dest, size, digest, pinned=bool(request.sha256), already_installed=True)
+
+
+def _open_client(request: DownloadRequest) -> httpx.Client:
+    timeout = httpx.Timeout(
+        connect=CONNECT_TIMEOUT_S, read=request.read_timeout_s, write=30.0, pool=None
+    )
+    pool = request.connections + 4
+    return httpx.Client(
+        proxy=request.proxy,
+        trust_env=True,
+        timeout=timeout,
+        follow_redirects=True,
+        limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+        headers={"User-Agent": f"lipforge/{__version__}"},
+    )
+
+
+def _download_locked(run: _Run) -> DownloadResult:
+    request = run.request
+    for _restart in range(MAX_RESTARTS + 1):
+        first, mirrors = _probe_first_source(run)
+        try:
+            return _attempt(run, first, mirrors)
+        except RemoteChangedSignal as exc:
+            run.notes.append(f"the remote file changed ({exc}); started over")
+            remove_quietly(part_path(request.dest), control_path(request.dest))
+    raise RemoteChangedError(
+        f"{request.url} changed {MAX_RESTARTS + 1} times while it was being downloaded. "
+        "Try again later, or pass a --mirror that serves a stable copy."
+    )
+
+
+def _probe_first_source(run: _Run) -> tuple[RemoteFile, list[str]]:
+    """The first source that answers, and the other URLs as its mirrors."""
+    urls = [run.request.url, *run.request.mirrors]
+    last: Exception | None = None
+    for attempt in range(1, run.request.max_attempts + 1):
+        retryable = False
+        for url in urls:
+            try:
+                return probe_remote(run.client, url), [u for u in urls if u != url]
+            except RetryableFetchError as exc:
+                last, retryable = exc, True
+            except DownloadError as exc:
+                last = exc
+        if not retryable:
+            break
+        time.sleep(backoff_s(attempt))
+    raise DownloadError(f"No source of {run.request.dest.name} answered: {last}") from last
+
+
+def _attempt(run: _Run, first: RemoteFile, mirrors: list[str]) -> DownloadResult:
+    request, part = run.request, part_path(run.request.dest)
+    ranged = first.accepts_ranges and not first.content_encoding and request.connections >= 1
+    if ranged:
+        control = _resumable_control(request, first)
+        check_free_disk(request, first.size_bytes - _allocated_bytes(part))
+        try:
+            _fetch_ranges(run, control, SourcePool(run.client, first, mirrors))
+            return _install(run, first.size_bytes)
+        except RangeIgnoredSignal as exc:
+            run.notes.append(f"{exc}: fetched as one stream instead")
+            remove_quietly(part, control_path(request.dest))
+    else:
+        reason = (
+            f"Content-Encoding {first.content_encoding}"
+            if first.content_encoding
+            else ("no byte ranges")
+        )
+        run.notes.append(f"{first.url} offers {reason}: fetched as one stream")
+        remove_quietly(control_path(request.dest))
+    check_free_disk(request, first.size_bytes or 0)
+    fetch_stream(run, first, part)
+    return _install(run, None if first.content_encoding else first.size_bytes)
+
+
+def _resumable_control(request: DownloadRequest, first: RemoteFile) -> ControlState:
+    """The saved state if it describes this very file; else a fresh one (old bytes removed)."""
+    part, control_file = part_path(request.dest), control_path(request.dest)
+    saved = load_control(control_file)
+    same = (
+        saved is not None
+        and part.is_file()
+        and saved.size_bytes == first.size_bytes
+        and saved.sha256 == request.sha256
+        and saved.validators.get(first.url, first.validators()) == first.validators()
+    )
+    if same:
+        saved.validators[first.url] = first.validators()
+        return saved
+    remove_quietly(part, control_file)
+    return ControlState(first.size_bytes, request.sha256, {first.url: first.validators()})
+
+
+def _allocated_bytes(path: Path) -> int:
+    try:
+        return path.stat().st_blocks * 512
+    except OSError:
+        return 0
+
+
+def check_free_disk(request: DownloadRequest, needed_bytes: int) -> None:
+    ensure_free_space(request.dest.parent, needed_bytes, request.min_free_bytes)
+
+
+def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> None:
+    request, size = run.request, control.size_bytes
+    plan = SpanPlan(size, control.done, request.connections, request.min_split_bytes)
+    run.resumed_bytes = control.done_bytes
+    fd = os.open(part_path(request.dest), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _preallocate(fd, size)
+        bucket = TokenBucket(request.limit_rate_bps) if request.limit_rate_bps else None
+        ctx = FetchContext(
+            run.client,
+            plan,
+            fd,
+            sources,
+            bucket,
+            threading.Event(),
+            request.max_attempts,
+            run.received,
+        )
+        errors = _run_connections(run, ctx, control, request.connections)
+        _checkpoint(fd, control, plan, control_path(request.dest))
+    finally:
+        os.close(fd)
+    run.notes.extend(sources.notes)
+    if errors:
+        raise errors[0]
+    if not plan.complete:
+        raise DownloadError(f"{request.url}: the download stopped with bytes missing.")
+
+
+def _preallocate(fd: int, size_bytes: int) -> None:
+    if os.fstat(fd).st_size != size_bytes:
+        os.ftruncate(fd, size_bytes)
+    if hasattr(os, "posix_fallocate") and size_bytes:
+        try:
+            os.posix_fallocate(fd, 0, size_bytes)
+        except OSError:
+            pass
+
+
+def _run_connections(run: _Run, ctx: FetchContext, control: ControlState, count: int):
+    errors: list[BaseException] = []
+
+    def connection() -> None:
+        try:
+            run_connection(ctx)
+        except BaseException as exc:  # noqa: BLE001 - handed to the coordinating thread
+            errors.append(exc)
+            ctx.stop.set()
+
+    threads = [threading.Thread(target=connection, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    saved_at = time.monotonic()
+    while any(thread.is_alive() for thread in threads):
+        time.sleep(PROGRESS_INTERVAL_S)
+        if run.cancelled():
+            ctx.stop.set()
+            errors.append(CancelledError(f"Download of {run.request.dest.name} cancelled."))
+        run.report(ctx.plan.done_bytes(), ctx.plan.size_bytes, "downloading")
+        if time.monotonic() - saved_at >= CONTROL_SAVE_INTERVAL_S:
+            _checkpoint(ctx.fd, control, ctx.plan, control_path(run.request.dest))
+            saved_at = time.monotonic()
+    return errors
+
+
+def _checkpoint(fd: int, control: ControlState, plan: SpanPlan, path: Path) -> None:
+    """Sync the .part, then record what is in it: the control never claims unsynced bytes."""
+    done = plan.done_spans()
+    os.fdatasync(fd)
+    control.done = done
+    save_control(path, control)
+
+
+def _install(run: _Run, size_bytes: int | None) -> DownloadResult:
+    request, part = run.request, part_path(run.request.dest)
+    actual = part.stat().st_size
+    run.report(actual, size_bytes, "verifying")
+    if size_bytes is not None and actual != size_bytes:
+        remove_quietly(part, control_path(request.dest))
+        raise DownloadError(f"{request.url}: got {actual} bytes, expected {size_bytes}.")
+    digest = sha256_file(part)
+    if request.sha256 and digest != request.sha256.lower():
+        remove_quietly(part, control_path(request.dest))
+        raise ChecksumMismatchError(
+            f"{request.dest.name} from {request.url} has sha256 {digest}, expected "
+            f"{request.sha256.lower()}. The download was deleted and nothing was installed; "
+            "the server or a mirror serves another file. Try again or pass another --mirror."
+        )
+    with open(part, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(part, request.dest)
+    write_record(request.dest, digest)
+    remove_quietly(control_path(request.dest))
+    run.report(actual, actual, "done")
+    return DownloadResult(
+        request.dest,
+        actual,
+        digest,
+        pinned=bool(request.sha256),
+        resumed_bytes=run.resumed_bytes,
+        fetched_bytes=run.received.value,
+        notes=tuple(run.notes),
+    )

@@ -1,0 +1,182 @@
+"""One connection of a segmented download: fetch a segment with Range requests, check each
+answer, write the bytes where they belong, retry with backoff, move to a mirror.
+
+Every 206 must carry a Content-Range whose first byte, last byte and total match the
+request; a 200 to a Range request is never written (the caller falls back to one stream);
+a changed ETag/Last-Modified means the file changed (the caller starts over). httpx
+errors are translated here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+from dataclasses import dataclass, field
+
+import httpx
+
+from lipforge.weights.errors import (
+    DownloadError,
+    RangeIgnoredSignal,
+    RemoteChangedSignal,
+    RetryableFetchError,
+    SignedUrlExpiredSignal,
+    UnsupportedEncodingError,
+)
+from lipforge.weights.ratelimit import TokenBucket
+from lipforge.weights.remote import (
+    IDENTITY_HEADERS,
+    RE_RESOLVE_STATUSES,
+    RemoteFile,
+    encoding_of,
+    parse_content_range,
+)
+from lipforge.weights.sources import SourcePool
+from lipforge.weights.spans import Segment, SpanPlan
+
+CHUNK_BYTES = 64 * 1024
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 15.0
+
+
+@dataclass
+class ByteCounter:
+    """Bytes received from the network in this run (written or not)."""
+
+    value: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self.value += count
+
+
+@dataclass
+class FetchContext:
+    """What every connection of one download shares."""
+
+    client: httpx.Client
+    plan: SpanPlan
+    fd: int
+    sources: SourcePool
+    bucket: TokenBucket | None
+    stop: threading.Event
+    max_attempts: int
+    received: ByteCounter
+
+
+def backoff_s(attempt: int) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**attempt)]."""
+    return random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt))
+
+
+def run_connection(ctx: FetchContext) -> None:
+    """Take segments (or halves of others') until none is left or the download stops."""
+    source_index = 0
+    while not ctx.stop.is_set():
+        segment = ctx.plan.next_segment()
+        if segment is None:
+            return
+        try:
+            source_index = fetch_segment(ctx, segment, source_index)
+        finally:
+            ctx.plan.finish(segment)
+
+
+def fetch_segment(ctx: FetchContext, segment: Segment, source_index: int) -> int:
+    """Fetch `segment` to its end; returns the source index that worked last."""
+    attempt = 0
+    while segment.written < segment.end and not ctx.stop.is_set():
+        before = segment.written
+        try:
+            remote = ctx.sources.get(source_index)
+            fetch_once(ctx, segment, remote)
+            continue
+        except SignedUrlExpiredSignal as exc:
+            error: Exception = exc
+            _refresh_quietly(ctx, source_index, remote)
+        except RetryableFetchError as exc:
+            error = exc
+        ctx.plan.rewind(segment)
+        attempt = 1 if segment.written > before else attempt + 1
+        if attempt >= ctx.max_attempts:
+            raise DownloadError(
+                f"Could not fetch bytes {segment.written}-{segment.end - 1} after "
+                f"{attempt} attempts: {error}. Run the same pull again to resume, "
+                "or add a --mirror."
+            )
+        source_index = ctx.sources.next_index(source_index)
+        ctx.stop.wait(backoff_s(attempt))
+    return source_index
+
+
+def _refresh_quietly(ctx: FetchContext, index: int, remote: RemoteFile) -> None:
+    try:
+        ctx.sources.refresh(index, remote)
+    except RetryableFetchError:
+        pass
+
+
+def fetch_once(ctx: FetchContext, segment: Segment, remote: RemoteFile) -> None:
+    first, last = segment.written, segment.end - 1
+    headers = {**IDENTITY_HEADERS, "Range": f"bytes={first}-{last}"}
+    if remote.if_range:
+        headers["If-Range"] = remote.if_range
+    try:
+        with ctx.client.stream("GET", remote.resolved_url, headers=headers) as response:
+            check_range_response(response, remote, first, last)
+            stream_into(ctx, segment, response)
+    except httpx.TransportError as exc:
+        raise RetryableFetchError(f"{remote.resolved_url}: {type(exc).__name__} {exc}") from exc
+    if segment.written < segment.end and not ctx.stop.is_set():
+        raise RetryableFetchError(
+            f"{remote.resolved_url} closed the body at byte {segment.written}, "
+            f"before byte {segment.end - 1}"
+        )
+
+
+def check_range_response(response: httpx.Response, remote: RemoteFile, first: int, last: int):
+    """Raise unless `response` is a 206 for exactly bytes first-last of the same file."""
+    status, url = response.status_code, remote.resolved_url
+    if status == 200 and not remote.matches(response.headers):
+        raise RemoteChangedSignal(f"{url} answered 200 with another version of the file")
+    if status == 200:
+        raise RangeIgnoredSignal(f"{url} ignored the Range header")
+    if status == 416:
+        raise RemoteChangedSignal(f"{url} answered 416: the file is shorter now")
+    if status in RE_RESOLVE_STATUSES and remote.redirected:
+        raise SignedUrlExpiredSignal(f"{url} answered HTTP {status} (expired signed URL?)")
+    if status >= 500 or status == 429:
+        raise RetryableFetchError(f"{url} answered HTTP {status}")
+    if status != 206:
+        raise DownloadError(f"{url} answered HTTP {status} for bytes {first}-{last}.")
+    if encoding := encoding_of(response.headers):
+        raise UnsupportedEncodingError(
+            f"{url} sent bytes {first}-{last} with Content-Encoding {encoding} although "
+            "identity was asked; compressed ranges cannot be joined. Use another --mirror."
+        )
+    if not remote.matches(response.headers):
+        raise RemoteChangedSignal(f"{url} now serves another version")
+    expected = (first, last, remote.size_bytes)
+    got = parse_content_range(response.headers.get("content-range"))
+    if got != expected:
+        raise RetryableFetchError(
+            f"{url} answered bytes {first}-{last} with Content-Range "
+            f"{response.headers.get('content-range')!r}"
+        )
+
+
+def stream_into(ctx: FetchContext, segment: Segment, response: httpx.Response) -> None:
+    for chunk in response.iter_raw(CHUNK_BYTES):
+        if ctx.stop.is_set():
+            return
+        ctx.received.add(len(chunk))
+        if ctx.bucket is not None:
+            ctx.bucket.take(len(chunk))
+        offset, count = ctx.plan.reserve(segment, len(chunk))
+        if count:
+            os.pwrite(ctx.fd, memoryview(chunk)[:count], offset)
+            ctx.plan.commit(segment, count)
+        if count < len(chunk) or segment.written >= segment.end:
+            return
