@@ -97,7 +97,8 @@ def write_video(
                 video = _add_video_stream(container, frame.shape, fps, pts_s is not None)
             vframe = av.VideoFrame.from_ndarray(frame, format="rgb24")
             if pts_s is not None:
-                vframe.pts = round(pts_s[index] / video.time_base)
+                vframe.pts = round(pts_s[index] * 1000)
+                vframe.time_base = Fraction(1, 1000)
             container.mux(video.encode(vframe))
         container.mux(video.encode())
         if astream is not None:
@@ -112,7 +113,6 @@ def _add_video_stream(container, shape: tuple[int, ...], fps: float, vfr: bool):
     stream.options = {"crf": CRF, "preset": PRESET}
     if vfr:
         stream.codec_context.time_base = Fraction(1, 1000)
-        stream.time_base = Fraction(1, 1000)
     return stream
 
 

@@ -1,0 +1,181 @@
+"""The driving audio: decode to 16 kHz mono float32, Wav2Lip's mel spectrogram, loudness per frame.
+
+`melspectrogram` reproduces Wav2Lip's `audio.py` (librosa STFT with reflect padding,
+slaney mel filters, pre-emphasis, dB with ref 20 dB / min -100 dB, symmetric
+normalisation to ±4, clipped) with numpy and scipy only. `analyse_audio` bundles
+everything an engine needs into `AudioFeatures`. Encoding audio is in `encode.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+import av
+import numpy as np
+from scipy.signal import get_window, lfilter
+
+from lipforge.errors import EmptyMediaError, NoAudioStreamError
+from lipforge.lipsync.engine import AudioFeatures
+from lipforge.media.errors import translate_av_error
+from lipforge.media.probe import open_media
+
+SAMPLE_RATE = 16_000
+N_FFT = 800
+HOP_LENGTH = 200
+WIN_LENGTH = 800
+N_MELS = 80
+MEL_FMIN_HZ = 55.0
+MEL_FMAX_HZ = 7600.0
+PREEMPHASIS = 0.97
+REF_LEVEL_DB = 20.0
+MIN_LEVEL_DB = -100.0
+MAX_ABS_VALUE = 4.0
+MEL_STEPS_PER_S = SAMPLE_RATE / HOP_LENGTH  # 80
+MEL_WINDOW_STEPS = 16
+STFT_BLOCK_FRAMES = 4096
+LOUDNESS_RANGE_DB = 45.0
+LOUDNESS_PEAK_PERCENTILE = 98.0
+LOUDNESS_FLOOR_RMS = 1e-5
+
+
+def load_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Decode the first audio stream of `path` (audio or video) to mono float32 at `sample_rate`."""
+    path = Path(path)
+    with open_media(path) as container:
+        if not container.streams.audio:
+            raise NoAudioStreamError(
+                f"{path.name} has no audio track. Use a speech recording (wav, mp3, m4a, flac, "
+                "ogg/opus) or a video with sound as the driving audio."
+            )
+        stream = container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
+        chunks: list[np.ndarray] = []
+        decoded_s = 0.0
+        try:
+            for frame in container.decode(stream):
+                decoded_s += frame.samples / float(frame.sample_rate or sample_rate)
+                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
+            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+        except av.error.FFmpegError as exc:
+            raise translate_av_error(path, exc, decoded_s) from exc
+    samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    if samples.size == 0:
+        raise EmptyMediaError(f"{path.name} holds no audio samples. Use a recording with sound.")
+    return samples
+
+
+def melspectrogram(samples: np.ndarray) -> np.ndarray:
+    """Wav2Lip's (80, T) mel spectrogram of 16 kHz samples, in [-4, 4]; T = 1 + len // 200."""
+    emphasised = lfilter([1.0, -PREEMPHASIS], [1.0], np.asarray(samples, np.float64))
+    magnitude = _stft_magnitude(emphasised)
+    mel = mel_filters() @ magnitude
+    min_level = math.pow(10.0, MIN_LEVEL_DB / 20.0)
+    level_db = 20.0 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
+    scaled = (2 * MAX_ABS_VALUE) * ((level_db - MIN_LEVEL_DB) / -MIN_LEVEL_DB) - MAX_ABS_VALUE
+    return np.clip(scaled, -MAX_ABS_VALUE, MAX_ABS_VALUE).astype(np.float32)
+
+
+def _stft_magnitude(samples: np.ndarray) -> np.ndarray:
+    """|STFT| as librosa computes it: periodic Hann, centred frames, reflect padding."""
+    pad = N_FFT // 2
+    mode = "reflect" if len(samples) > pad else "constant"
+    padded = np.pad(samples, pad, mode=mode)
+    if len(padded) < N_FFT:
+        padded = np.pad(padded, (0, N_FFT - len(padded)))
+    window = get_window("hann", WIN_LENGTH, fftbins=True)
+    frame_count = 1 + (len(padded) - N_FFT) // HOP_LENGTH
+    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH][:frame_count]
+    magnitude = np.empty((N_FFT // 2 + 1, frame_count), np.float64)
+    for start in range(0, frame_count, STFT_BLOCK_FRAMES):
+        block = frames[start : start + STFT_BLOCK_FRAMES] * window
+        magnitude[:, start : start + len(block)] = np.abs(np.fft.rfft(block, axis=1)).T
+    return magnitude
+
+
+@lru_cache(maxsize=1)
+def mel_filters() -> np.ndarray:
+    """(80, 401) slaney-scale, slaney-normalised triangular filters, as librosa.filters.mel."""
+    fft_hz = np.linspace(0, SAMPLE_RATE / 2, N_FFT // 2 + 1)
+    mel_edges = np.linspace(_hz_to_mel(MEL_FMIN_HZ), _hz_to_mel(MEL_FMAX_HZ), N_MELS + 2)
+    edges_hz = _mel_to_hz(mel_edges)
+    widths = np.diff(edges_hz)
+    ramps = edges_hz[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    weights *= (2.0 / (edges_hz[2:] - edges_hz[:-2]))[:, None]
+    return weights
+
+
+_F_SP = 200.0 / 3
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP
+_LOGSTEP = math.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: float) -> float:
+    if hz < _MIN_LOG_HZ:
+        return hz / _F_SP
+    return _MIN_LOG_MEL + math.log(hz / _MIN_LOG_HZ) / _LOGSTEP
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    linear = _F_SP * mels
+    logpart = _MIN_LOG_HZ * np.exp(_LOGSTEP * (mels - _MIN_LOG_MEL))
+    return np.where(mels >= _MIN_LOG_MEL, logpart, linear)
+
+
+def mel_window(mel: np.ndarray, frame_index: int, fps: float) -> np.ndarray:
+    """The (80, 16) mel steps for video frame `frame_index`, starting at int(i * 80 / fps).
+
+    Past the end of the audio the window is padded with silence (-4).
+    """
+    start = int(frame_index * MEL_STEPS_PER_S / fps)
+    window = mel[:, start : start + MEL_WINDOW_STEPS]
+    if window.shape[1] < MEL_WINDOW_STEPS:
+        pad = MEL_WINDOW_STEPS - window.shape[1]
+        window = np.pad(window, ((0, 0), (0, pad)), constant_values=-MAX_ABS_VALUE)
+    return window
+
+
+def loudness_envelope(
+    samples: np.ndarray, sample_rate: int, fps: float, frame_count: int
+) -> np.ndarray:
+    """Per video frame loudness in [0, 1]: RMS over the frame's span in dB, scaled to a 45 dB range.
+
+    1 is the loud end of the speech (its 98th percentile), 0 is 45 dB below it or silence.
+    """
+    bounds = np.round(np.arange(frame_count + 1) * sample_rate / fps).astype(np.int64)
+    bounds = np.clip(bounds, 0, len(samples))
+    squares = np.concatenate([[0.0], np.cumsum(np.asarray(samples, np.float64) ** 2)])
+    counts = np.maximum(bounds[1:] - bounds[:-1], 1)
+    rms = np.sqrt(np.maximum(squares[bounds[1:]] - squares[bounds[:-1]], 0.0) / counts)
+    if frame_count == 0 or rms.max() <= LOUDNESS_FLOOR_RMS:
+        return np.zeros(frame_count, np.float32)
+    level_db = 20 * np.log10(np.maximum(rms, LOUDNESS_FLOOR_RMS))
+    peak_db = np.percentile(level_db[rms > LOUDNESS_FLOOR_RMS], LOUDNESS_PEAK_PERCENTILE)
+    loudness = (level_db - (peak_db - LOUDNESS_RANGE_DB)) / LOUDNESS_RANGE_DB
+    return np.clip(loudness, 0.0, 1.0).astype(np.float32)
+
+
+def frame_count_for(sample_count: int, sample_rate: int, fps: float) -> int:
+    """Video frames that cover the audio: its duration times fps, rounded, at least 1."""
+    return max(1, round(sample_count / sample_rate * fps))
+
+
+def analyse_audio(path: Path, fps: float, frame_count: int | None = None) -> AudioFeatures:
+    """Load `path` and compute everything an engine needs, indexed by video frame at `fps`."""
+    samples = load_audio(path, SAMPLE_RATE)
+    if frame_count is None:
+        frame_count = frame_count_for(len(samples), SAMPLE_RATE, fps)
+    return AudioFeatures(
+        samples=samples,
+        sample_rate=SAMPLE_RATE,
+        fps=float(fps),
+        frame_count=frame_count,
+        mel=melspectrogram(samples),
+        loudness=loudness_envelope(samples, SAMPLE_RATE, fps, frame_count),
+    )
