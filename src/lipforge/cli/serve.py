@@ -1,0 +1,118 @@
+"""`lipforge serve`: the API (FastAPI on uvicorn) plus, by default, a worker in its own process.
+
+It settles access before anything listens (open on loopback; beyond it a token, made
+on first start and printed once, or LIPFORGE_TOKEN; never open beyond loopback
+without --insecure-no-auth), runs the migrations once, starts the worker process,
+serves until Ctrl-C or SIGTERM, then stops the worker. The routes live in `api/`,
+the worker loop in `jobs/`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from lipforge.api.app import create_app
+from lipforge.api.auth import Access, check_exposure, serve_access, token_file
+from lipforge.cli import app
+from lipforge.config import Settings
+from lipforge.db import migrate
+from lipforge.logs import configure_logging, log_event
+
+GRACEFUL_SHUTDOWN_S = 5.0
+WORKER_STOP_TIMEOUT_S = 10.0
+
+console = Console()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (7860).")] = None,
+    data: Annotated[Path | None, typer.Option(help="Data dir (./lipforge-data).")] = None,
+    insecure_no_auth: Annotated[
+        bool, typer.Option(help="Run without a token even beyond loopback (trusted networks).")
+    ] = False,
+    behind_proxy: Annotated[
+        bool, typer.Option(help="Trust X-Forwarded-* from a reverse proxy; needs a token.")
+    ] = False,
+    no_worker: Annotated[bool, typer.Option(help="Serve the API only; run workers apart.")] = False,
+    slots: Annotated[int | None, typer.Option(help="Jobs the worker runs at once (1).")] = None,
+) -> None:
+    """Serve the API and the browser UI, with a worker process unless --no-worker."""
+    settings = Settings.from_env().with_overrides(
+        host=host,
+        port=port,
+        data=data,
+        behind_proxy=True if behind_proxy else None,
+        worker_slots=slots,
+    )
+    access, created = serve_access(settings, insecure_no_auth)
+    check_exposure(settings, access, insecure_no_auth)
+    settings.data_dir.ensure()
+    configure_logging(settings.data_dir.logs)
+    migrate(settings.effective_database_url)
+    announce(settings, access, created)
+    api = create_app(settings)
+    api.state.access = access
+    worker = None if no_worker else start_worker_process(settings)
+    try:
+        run_api(api, settings)
+    finally:
+        stop_worker_process(worker)
+
+
+def start_worker_process(settings: Settings) -> multiprocessing.Process | None:
+    """Start the job worker in its own process (helper QUEUE fills this in); None: no worker."""
+    return None
+
+
+def stop_worker_process(process: multiprocessing.Process | None) -> None:
+    """Ask the worker to stop (SIGTERM), wait for it, and kill it if it does not stop in time."""
+    if process is None or not process.is_alive():
+        return
+    process.terminate()
+    process.join(WORKER_STOP_TIMEOUT_S)
+    if process.is_alive():
+        log_event("serve.worker_killed", pid=process.pid)
+        process.kill()
+        process.join()
+
+
+def run_api(api, settings: Settings) -> None:
+    config = uvicorn.Config(
+        api,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=settings.behind_proxy,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        log_level="warning",
+    )
+    uvicorn.Server(config).run()
+
+
+def announce(settings: Settings, access: Access, token_created: bool) -> None:
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    console.print(
+        f"LipForge on http://{shown_host}:{settings.port}  (data: {settings.data.resolve()})"
+    )
+    if not access.required:
+        console.print("Access: open (no token).")
+    elif token_created:
+        console.print(
+            f"Access token, shown only this once (kept in {token_file(settings)}):\n{access.token}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif settings.token:
+        console.print("Access: token from LIPFORGE_TOKEN.")
+    else:
+        console.print(f"Access: token required; it is kept in {token_file(settings)}.")
+    log_event("serve.start", host=settings.host, port=settings.port, token_id=access.token_id)

@@ -1,0 +1,92 @@
+"""`lipforge serve` as a real subprocess: it answers /api/health and guards access."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+LIPFORGE = str(Path(sys.executable).parent / "lipforge")
+START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(data: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [LIPFORGE, "serve", "--data", str(data), "--port", str(port), "--no-worker", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"serve exited early: {process.stdout.read()}")
+        try:
+            if httpx.get(f"{base_url}/api/health", timeout=1.0).status_code == 200:
+                return process, base_url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.kill()
+    pytest.fail("serve did not answer /api/health in time")
+
+
+def stop_server(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    return output
+
+
+def test_serve_on_loopback_answers_health_and_runs_open(tmp_path):
+    process, base_url = start_server(tmp_path / "data")
+    try:
+        assert httpx.get(f"{base_url}/api/health").json()["status"] == "ok"
+        assert httpx.get(f"{base_url}/api/assets").status_code == 200
+    finally:
+        output = stop_server(process)
+    assert process.returncode in (0, 130) and "Traceback" not in output, output
+    assert "Access: open" in output
+    assert (tmp_path / "data" / "lipforge.db").exists()
+
+
+def test_serve_beyond_loopback_prints_a_token_once_and_requires_it(tmp_path):
+    data = tmp_path / "data"
+    process, base_url = start_server(data, "--host", "0.0.0.0")
+    try:
+        token = (data / "access_token").read_text().strip()
+        assert httpx.get(f"{base_url}/api/assets").status_code == 401
+        bearer = {"Authorization": f"Bearer {token}"}
+        assert httpx.get(f"{base_url}/api/assets", headers=bearer).status_code == 200
+    finally:
+        first_output = stop_server(process)
+    assert token in first_output
+    process, base_url = start_server(data, "--host", "0.0.0.0")
+    second_output = stop_server(process)
+    assert token not in second_output and "access_token" in second_output
+
+
+def test_serve_refuses_a_weak_token_beyond_loopback(tmp_path):
+    result = subprocess.run(
+        [LIPFORGE, "serve", "--data", str(tmp_path), "--host", "0.0.0.0", "--no-worker"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LIPFORGE_TOKEN": "1234"},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "at least 16" in result.stderr and "Traceback" not in result.stderr
