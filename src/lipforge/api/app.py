@@ -29,6 +29,7 @@ from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.errors import LipforgeError
 from lipforge.jobs.events import event_bus_service
 from lipforge.logs import HttpErrorLogMiddleware, configure_logging
+from lipforge.uploads.cleaner import upload_cleaner
 
 ROUTE_MODULES = (
     routes_health,
@@ -43,7 +44,7 @@ ROUTE_MODULES = (
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,
 # the worker process...): each is an async function `service(app) -> None` started as a
 # task after migrations and cancelled at shutdown. Add yours to this tuple.
-BACKGROUND_SERVICES: tuple = (event_bus_service,)
+BACKGROUND_SERVICES: tuple = (event_bus_service, upload_cleaner)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -1,7 +1,7 @@
-"""Routes for uploads (placeholder router; filled in by its issue)."""
+"""Routes for uploads: the tus 1.0 server at /api/uploads/ (see `lipforge.uploads.router`)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from lipforge.uploads.router import router
 
-router = APIRouter()
+__all__ = ["router"]

@@ -1,0 +1,135 @@
+"""The file store: `<id>` holds the bytes, `<id>.info` the JSON info, in the data dir's uploads/.
+
+The offset is the size of the data file, so whatever reached the disk before a
+crash or a disconnect counts and nothing else does. Info files are replaced
+atomically (temp file + rename). Ids are generated here and checked against one
+pattern before any path is built, so no request value ever names a path.
+Locking and protocol checks are the router's; this module only does file I/O.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from lipforge.uploads.errors import UploadNotFoundError
+from lipforge.uploads.store import UploadInfo
+
+UPLOAD_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+INFO_SUFFIX = ".info"
+COPY_BLOCK_BYTES = 8 * 1024 * 1024
+
+
+def new_upload_id() -> str:
+    return uuid.uuid4().hex
+
+
+def is_upload_id(value: str) -> bool:
+    return bool(UPLOAD_ID_PATTERN.match(value))
+
+
+class FileChunkWriter:
+    """Appends to one data file through a raw descriptor; `discard` truncates back."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        self.start_offset_bytes = os.fstat(self._fd).st_size
+        self.written_bytes = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            count = os.write(self._fd, view)
+            view = view[count:]
+            self.written_bytes += count
+
+    def discard(self) -> None:
+        os.ftruncate(self._fd, self.start_offset_bytes)
+        self.written_bytes = 0
+
+    def sync(self) -> None:
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+class FileStore:
+    """Uploads as plain files under one directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def data_path(self, upload_id: str) -> Path:
+        if not is_upload_id(upload_id):
+            raise UploadNotFoundError(f"No upload has the id {upload_id!r}.")
+        return self.root / upload_id
+
+    def _info_path(self, upload_id: str) -> Path:
+        return self.data_path(upload_id).with_suffix(INFO_SUFFIX)
+
+    def create(self, info: UploadInfo) -> None:
+        self.data_path(info.id).touch(exist_ok=False)
+        self.save(info)
+
+    def get(self, upload_id: str) -> UploadInfo:
+        try:
+            text = self._info_path(upload_id).read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise UploadNotFoundError(
+                f"No upload has the id {upload_id!r}: it was never created, was terminated, "
+                "or expired and was cleaned up. Start a new upload."
+            ) from exc
+        return UploadInfo.from_json(json.loads(text))
+
+    def save(self, info: UploadInfo) -> None:
+        path = self._info_path(info.id)
+        temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        temp.write_text(json.dumps(info.to_json()), encoding="utf-8")
+        os.replace(temp, path)
+
+    def offset(self, info: UploadInfo) -> int:
+        if info.finished and info.size_bytes is not None:
+            return info.size_bytes
+        try:
+            return self.data_path(info.id).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def open_writer(self, info: UploadInfo) -> FileChunkWriter:
+        return FileChunkWriter(self.data_path(info.id))
+
+    def terminate(self, upload_id: str) -> None:
+        self._info_path(upload_id).unlink(missing_ok=True)
+        self.data_path(upload_id).unlink(missing_ok=True)
+
+    def concatenate(self, final: UploadInfo, partials: list[UploadInfo]) -> None:
+        with open(self.data_path(final.id), "ab") as target:
+            for partial in partials:
+                with open(self.data_path(partial.id), "rb") as source:
+                    shutil.copyfileobj(source, target, COPY_BLOCK_BYTES)
+            target.flush()
+            os.fsync(target.fileno())
+
+    def list_ids(self) -> list[str]:
+        return sorted(
+            path.stem for path in self.root.glob(f"*{INFO_SUFFIX}") if is_upload_id(path.stem)
+        )
+
+    def remove_strays(self) -> list[str]:
+        """Delete temp files and data files that have no info (a crash between the two writes)."""
+        removed = []
+        for path in self.root.iterdir():
+            stray_temp = path.name.startswith(".") and path.name.endswith(".tmp")
+            orphan = is_upload_id(path.name) and not path.with_suffix(INFO_SUFFIX).exists()
+            if stray_temp or orphan:
+                path.unlink(missing_ok=True)
+                removed.append(path.name)
+        return removed

@@ -1,0 +1,60 @@
+"""The limits an upload must stay within: size, expiry, and unfinished uploads per token.
+
+The free-disk guard itself is `lipforge.disk`; this module only applies the
+uploads' own limits and raises the error table's 410, 413 and 429.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from lipforge.config import Settings
+from lipforge.disk import format_bytes
+from lipforge.uploads.errors import QuotaExceededError, SizeExceededError, UploadGoneError
+from lipforge.uploads.protocol import now_s
+from lipforge.uploads.store import UploadInfo, UploadStore
+
+ANONYMOUS_OWNER = "anonymous"
+
+
+def owner_of(request: Request) -> str:
+    """Whose upload this is: the caller's token identity, or one shared anonymous owner."""
+    return str(getattr(request.state, "token_id", None) or ANONYMOUS_OWNER)
+
+
+def check_size(settings: Settings, size_bytes: int) -> None:
+    if size_bytes > settings.max_upload_bytes:
+        raise SizeExceededError(
+            f"The upload is {format_bytes(size_bytes)}, above this server's limit of "
+            f"{format_bytes(settings.max_upload_bytes)} (max {settings.max_upload_bytes} bytes); "
+            "raise LIPFORGE_MAX_UPLOAD_BYTES or send a smaller file."
+        )
+
+
+def is_expired(info: UploadInfo) -> bool:
+    return not info.finished and bool(info.expires_at) and now_s() > info.expires_at
+
+
+def check_alive(info: UploadInfo) -> None:
+    if is_expired(info):
+        raise UploadGoneError(
+            f"Upload {info.id} expired unfinished; its bytes are being removed. Start a new upload."
+        )
+
+
+def check_quota(store: UploadStore, settings: Settings, owner: str) -> None:
+    """Blocking (reads every info file): call from a worker thread."""
+    unfinished = 0
+    for upload_id in store.list_ids():
+        try:
+            info = store.get(upload_id)
+        except Exception:
+            continue
+        if info.owner == owner and not info.finished and not is_expired(info):
+            unfinished += 1
+    if unfinished >= settings.max_unfinished_uploads_per_token:
+        raise QuotaExceededError(
+            f"{unfinished} unfinished uploads already belong to this token, the limit is "
+            f"{settings.max_unfinished_uploads_per_token}. Finish or delete some "
+            "(DELETE /api/uploads/<id>), or raise LIPFORGE_MAX_UNFINISHED_UPLOADS_PER_TOKEN."
+        )
