@@ -29,6 +29,7 @@ from lipforge.config import Settings
 from lipforge.disk import ensure_free_space
 from lipforge.errors import ConflictError, NotFoundError
 from lipforge.logs import log_event
+from lipforge.media.probe import MediaLimits, probe
 
 HASH_CHUNK_BYTES = 1024 * 1024
 MAX_ORIGINAL_NAME_CHARS = 255
@@ -53,8 +54,6 @@ def ingest_file(
     path: Path, original_name: str, source: str, sessions: sessionmaker, settings: Settings
 ) -> Asset:
     """Probe, hash, dedupe and store `path` as an asset; raises MediaError with the reason."""
-    from lipforge.media.probe import MediaLimits, probe
-
     info = probe(path, MediaLimits.from_settings(settings))
     digest = sha256_file(path)
     existing = _find_by_sha256(sessions, digest)
