@@ -1,0 +1,193 @@
+"""`lipforge models pull|list|verify`: fetch, show and re-check model weights.
+
+The terminal side only: the registry, downloads and hashing live in `lipforge.weights`.
+`pull` shows a Rich progress bar with speed and ETA, warns about unpinned entries and
+prints the hash it computed; Wav2Lip's non-commercial licence is shown in `list`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from lipforge.cli import app
+from lipforge.config import Settings
+from lipforge.disk import format_bytes
+from lipforge.weights.download import DEFAULT_CONNECTIONS, DownloadProgress, DownloadResult
+from lipforge.weights.errors import DownloadError
+from lipforge.weights.pull import PullOptions, entry_for_url, pull_model, verify_model
+from lipforge.weights.ratelimit import parse_rate
+from lipforge.weights.registry import ModelEntry, ModelFile, get_model, known_models, model_status
+
+models_app = typer.Typer(no_args_is_help=True, help="Fetch, list and verify model weights.")
+app.add_typer(models_app, name="models")
+console = Console()
+
+ModelsDirOption = Annotated[
+    Path | None,
+    typer.Option("--models-dir", help="where models live (default: <LIPFORGE_DATA>/models)"),
+]
+
+
+def _models_dir(models_dir: Path | None) -> Path:
+    return models_dir or Settings.from_env().data_dir.models
+
+
+@models_app.command("pull")
+def pull(
+    source: Annotated[str, typer.Argument(help="a registry name, or a URL (with --sha256)")],
+    sha256: Annotated[str | None, typer.Option(help="expected sha256 of a URL")] = None,
+    name: Annotated[str | None, typer.Option(help="name to install a URL under")] = None,
+    connections: Annotated[int, typer.Option(help="parallel connections")] = DEFAULT_CONNECTIONS,
+    limit_rate: Annotated[str | None, typer.Option(help="total bandwidth, e.g. 5M")] = None,
+    mirror: Annotated[list[str] | None, typer.Option(help="another URL of the file")] = None,
+    proxy: Annotated[str | None, typer.Option(help="proxy URL (env proxies apply too)")] = None,
+    models_dir: ModelsDirOption = None,
+) -> None:
+    """Download a model (resumable, verified); run again to resume an interrupted pull."""
+    directory = _models_dir(models_dir)
+    entry = _entry_for(source, sha256, name, directory)
+    options = PullOptions(
+        connections=connections,
+        limit_rate_bps=parse_rate(limit_rate) if limit_rate else None,
+        mirrors=tuple(mirror or ()),
+        proxy=proxy,
+        min_free_bytes=Settings.from_env().min_free_disk_bytes,
+    )
+    if not entry.pinned:
+        console.print(
+            f"[yellow]Warning:[/] {entry.name} is unpinned: no published sha256 to check it "
+            "against. Its hash will be printed; compare it with a source you trust.",
+            highlight=False,
+        )
+    with _progress() as progress:
+        tasks: dict[str, TaskID] = {}
+        results = pull_model(entry, directory, options, _progress_reporter(progress, tasks))
+    _print_results(entry, results)
+
+
+def _entry_for(source: str, sha256: str | None, name: str | None, directory: Path):
+    if "://" in source:
+        if not sha256:
+            raise DownloadError(
+                f"Pulling a URL needs its hash: lipforge models pull {source} --sha256 HEX"
+            )
+        return entry_for_url(source, sha256, name, directory)
+    return get_model(source, directory)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(binary_units=True),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _progress_reporter(progress: Progress, tasks: dict[str, TaskID]):
+    def report(model_file: ModelFile, snapshot: DownloadProgress) -> None:
+        if model_file.filename not in tasks:
+            tasks[model_file.filename] = progress.add_task(model_file.filename, total=None)
+        task = tasks[model_file.filename]
+        label = model_file.filename
+        if snapshot.phase in ("waiting", "verifying"):
+            label = f"{label} ({snapshot.phase})"
+        progress.update(
+            task, completed=snapshot.done_bytes, total=snapshot.total_bytes, description=label
+        )
+
+    return report
+
+
+def _print_results(entry: ModelEntry, results: list[DownloadResult]) -> None:
+    for result in results:
+        for note in result.notes:
+            console.print(f"  note: {note}", highlight=False)
+        if result.already_installed:
+            state = "already installed"
+        else:
+            state = f"fetched {format_bytes(result.fetched_bytes)}"
+            if result.resumed_bytes:
+                state += f", resumed from {format_bytes(result.resumed_bytes)}"
+        console.print(f"{result.path}: {state}; sha256 {result.sha256}", highlight=False)
+        if result.pinned:
+            console.print("  [green]verified[/]: sha256 matches the pinned hash")
+        else:
+            console.print(
+                f"  [yellow]unpinned[/]: computed sha256 {result.sha256}; nothing to compare it "
+                "with. Pin it with --sha256 next time.",
+                highlight=False,
+            )
+    console.print(f"Licence of {entry.name}: {entry.licence}", highlight=False)
+
+
+@models_app.command("list")
+def list_models(models_dir: ModelsDirOption = None) -> None:
+    """Every known model: installed, verified, size, licence."""
+    directory = _models_dir(models_dir)
+    table = Table("name", "engine", "installed", "verified", "size", "licence")
+    for entry in known_models(directory).values():
+        status = model_status(directory, entry)
+        verified = "yes" if status.verified else ("-" if not status.installed else "NO")
+        if status.installed and not entry.pinned:
+            verified = "unpinned"
+        size = format_bytes(status.size_bytes) if status.installed else _expected_size(entry)
+        table.add_row(
+            entry.name,
+            entry.engine,
+            "yes" if status.installed else "no",
+            verified,
+            size,
+            entry.licence,
+        )
+    console.print(table)
+    console.print(f"models directory: {directory}", highlight=False)
+
+
+def _expected_size(entry: ModelEntry) -> str:
+    sizes = [f.size_bytes for f in entry.files]
+    return f"({format_bytes(sum(sizes))})" if all(s is not None for s in sizes) else "?"
+
+
+@models_app.command("verify")
+def verify(
+    names: Annotated[list[str] | None, typer.Argument(help="models (default: all)")] = None,
+    models_dir: ModelsDirOption = None,
+) -> None:
+    """Re-hash installed models; exits non-zero when one does not match."""
+    directory = _models_dir(models_dir)
+    entries = (
+        [get_model(n, directory) for n in names]
+        if names
+        else [e for e in known_models(directory).values() if model_status(directory, e).installed]
+    )
+    failed = False
+    for entry in entries:
+        for check in verify_model(directory, entry):
+            mark = "[green]ok[/]" if check.ok else "[red]FAILED[/]"
+            detail = check.reason
+            if not check.ok and check.actual:
+                detail += f": expected {check.expected}, got {check.actual}"
+            console.print(f"{mark} {entry.name} {check.path.name}: {detail}", highlight=False)
+            failed = failed or not check.ok
+    if not entries:
+        console.print("No model is installed.")
+    if failed:
+        raise typer.Exit(1)
