@@ -1,0 +1,202 @@
+"""Streaming video decode: RGB frames, display rotation applied, constant frame rate, fit modes.
+
+`VideoReader` decodes one file front to back (or one keyframe-aligned chunk at a time,
+for the backward pass of `pingpong`) and turns variable-frame-rate input into a constant
+rate at the stream's nominal fps. `fitted_frames` maps output frame i to a source frame
+for `loop`, `pingpong` and `trim` while holding at most one chunk of frames in memory.
+Encoding lives in `encode.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from lipforge.errors import ConfigError, EmptyMediaError, NoVideoStreamError
+from lipforge.media.errors import translate_av_error
+from lipforge.media.probe import nominal_fps, open_media, rotation_of
+
+FIT_MODES = ("pingpong", "loop", "trim")
+REVERSE_CHUNK_BYTES = 96 * 1024 * 1024
+CFR_TOLERANCE_FRAMES = 0.5
+ROTATE_CODES = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def fit_index(output_index: int, source_count: int, fit: str) -> int | None:
+    """The source frame shown as output frame `output_index`; None once `trim` has run out."""
+    if fit == "trim":
+        return output_index if output_index < source_count else None
+    if fit == "loop" or source_count < 2:
+        return output_index % source_count
+    period = 2 * source_count - 2
+    phase = output_index % period
+    return phase if phase < source_count else period - phase
+
+
+def check_fit(fit: str) -> str:
+    if fit not in FIT_MODES:
+        raise ConfigError(f"Fit mode {fit!r} is not known. Choose one of: {', '.join(FIT_MODES)}.")
+    return fit
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    index: int  # first constant-rate frame it serves
+    pts: int  # in the stream's time base
+
+
+class VideoReader:
+    """One video file, decoded on demand as (index, RGB uint8 frame) at a constant rate."""
+
+    def __init__(self, path: Path, reverse_chunk_bytes: int = REVERSE_CHUNK_BYTES) -> None:
+        self.path = Path(path)
+        self.reverse_chunk_bytes = reverse_chunk_bytes
+        self._container = open_media(self.path)
+        if not self._container.streams.video:
+            self._container.close()
+            raise NoVideoStreamError(
+                f"{self.path.name} has no video track. Use a video of a face (mp4, mov, mkv, webm)."
+            )
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        self.fps: Fraction = nominal_fps(self._stream)
+        self.keyframes: list[Keyframe] = []
+        self._start_pts = self._stream.start_time or 0
+        self.rotation_deg = 0
+        self.width, self.height = self._stream.width, self._stream.height
+        self._read_rotation()
+
+    def _read_rotation(self) -> None:
+        for _, frame in self._decoded(self._start_pts):
+            self.rotation_deg = rotation_of(frame)
+            break
+        if self.rotation_deg in (90, 270):
+            self.width, self.height = self.height, self.width
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.width * self.height * 3
+
+    def frames(self, start: Keyframe | None = None, stop_index: int | None = None):
+        """Yield (index, frame) from `start` (a recorded keyframe; None = the beginning)."""
+        first = start or Keyframe(0, self._start_pts)
+        record = start is None
+        eps_s = CFR_TOLERANCE_FRAMES / self.fps
+        next_index: int | None = None
+        held: tuple[float, av.VideoFrame] | None = None
+        for time_s, frame in self._decoded(first.pts):
+            if next_index is None:
+                next_index = max(first.index, math.ceil((time_s - eps_s) * self.fps - 1e-6))
+            if record and frame.key_frame:
+                index = max(0, math.ceil((time_s - eps_s) * self.fps - 1e-6))
+                self._record_keyframe(Keyframe(index, frame.pts))
+            while held is not None and next_index / self.fps + eps_s < time_s:
+                if stop_index is not None and next_index >= stop_index:
+                    return
+                yield next_index, self._to_rgb(held[1])
+                next_index += 1
+            held = (time_s, frame)
+        if held is None:
+            return
+        end_s = held[0] + 1 / self.fps
+        while next_index / self.fps + eps_s < end_s:
+            if stop_index is not None and next_index >= stop_index:
+                return
+            yield next_index, self._to_rgb(held[1])
+            next_index += 1
+
+    def _record_keyframe(self, keyframe: Keyframe) -> None:
+        if not self.keyframes or keyframe.index > self.keyframes[-1].index:
+            self.keyframes.append(keyframe)
+
+    def _decoded(self, seek_pts: int) -> Iterator[tuple[float, av.VideoFrame]]:
+        """Decoded frames from the keyframe at `seek_pts` on, with their times in seconds."""
+        base = self._stream.time_base
+        time_s = 0.0
+        try:
+            self._container.seek(seek_pts, stream=self._stream, backward=True)
+            for frame in self._container.decode(self._stream):
+                if frame.pts is not None:
+                    time_s = float((frame.pts - self._start_pts) * base)
+                else:
+                    time_s += 1 / float(self.fps)
+                if frame.pts is not None and frame.pts < seek_pts:
+                    continue
+                yield time_s, frame
+        except av.error.FFmpegError as exc:
+            raise translate_av_error(self.path, exc, time_s) from exc
+
+    def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
+        rgb = frame.to_ndarray(format="rgb24")
+        if self.rotation_deg:
+            return cv2.rotate(rgb, ROTATE_CODES[self.rotation_deg])
+        return rgb
+
+    def frames_reversed(self, high: int, low: int) -> Iterator[np.ndarray]:
+        """Frames `high` down to `low` (inclusive), one keyframe-aligned chunk in memory at a time."""
+        chunk_frames = max(1, self.reverse_chunk_bytes // self.frame_bytes)
+        index = high
+        while index >= low:
+            keyframe = self._keyframe_at_or_before(index)
+            chunk_low = max(low, keyframe.index, index - chunk_frames + 1)
+            chunk = [
+                frame
+                for i, frame in self.frames(keyframe, stop_index=index + 1)
+                if i >= chunk_low
+            ]
+            if not chunk:
+                raise EmptyMediaError(f"{self.path.name}: frame {index} could not be decoded again.")
+            yield from reversed(chunk)
+            index = chunk_low - 1
+
+    def _keyframe_at_or_before(self, index: int) -> Keyframe:
+        best = Keyframe(0, self._start_pts)
+        for keyframe in self.keyframes:
+            if keyframe.index > index:
+                break
+            best = keyframe
+        return best
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def fitted_frames(reader: VideoReader, fit: str, total_frames: int) -> Iterator[np.ndarray]:
+    """`total_frames` output frames (fewer for `trim` when the video is short), in order."""
+    produced = 0
+    for frame in _source_sequence(reader, check_fit(fit)):
+        if produced >= total_frames:
+            return
+        yield frame
+        produced += 1
+
+
+def _source_sequence(reader: VideoReader, fit: str) -> Iterator[np.ndarray]:
+    count = 0
+    last: np.ndarray | None = None
+    for index, frame in reader.frames():
+        count, last = index + 1, frame
+        yield frame
+    if last is None:
+        raise EmptyMediaError(f"{reader.path.name} has no video frames. Use another video.")
+    if fit == "trim":
+        return
+    while count == 1:
+        yield last
+    while True:
+        if fit == "pingpong":
+            yield from reader.frames_reversed(count - 2, 1)
+        yield from (frame for _, frame in reader.frames())
