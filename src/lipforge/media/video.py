@@ -26,7 +26,11 @@ from lipforge.media.probe import nominal_fps, open_media, rotation_of
 FIT_MODES = ("pingpong", "loop", "trim")
 REVERSE_CHUNK_BYTES = 96 * 1024 * 1024
 CFR_TOLERANCE_FRAMES = 0.5
-ROTATE_CODES = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+ROTATE_CODES = {
+    90: cv2.ROTATE_90_CLOCKWISE,
+    180: cv2.ROTATE_180,
+    270: cv2.ROTATE_90_COUNTERCLOCKWISE,
+}
 
 
 def fit_index(output_index: int, source_count: int, fit: str) -> int | None:
@@ -140,19 +144,17 @@ class VideoReader:
         return rgb
 
     def frames_reversed(self, high: int, low: int) -> Iterator[np.ndarray]:
-        """Frames `high` down to `low` (inclusive), one keyframe-aligned chunk in memory at a time."""
+        """Frames `high` down to `low` (inclusive), one keyframe-aligned chunk in memory at once."""
         chunk_frames = max(1, self.reverse_chunk_bytes // self.frame_bytes)
         index = high
         while index >= low:
             keyframe = self._keyframe_at_or_before(index)
             chunk_low = max(low, keyframe.index, index - chunk_frames + 1)
             chunk = [
-                frame
-                for i, frame in self.frames(keyframe, stop_index=index + 1)
-                if i >= chunk_low
+                frame for i, frame in self.frames(keyframe, stop_index=index + 1) if i >= chunk_low
             ]
             if not chunk:
-                raise EmptyMediaError(f"{self.path.name}: frame {index} could not be decoded again.")
+                raise EmptyMediaError(f"{self.path.name}: frame {index} could not be decoded.")
             yield from reversed(chunk)
             index = chunk_low - 1
 
