@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import delete, func, insert, or_, select, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,6 +100,16 @@ def events_since(
 def latest_event_id(sessions: sessionmaker) -> int:
     with sessions() as session:
         return int(session.scalar(select(func.coalesce(func.max(Event.id), 0))))
+
+
+def prune_events(sessions: sessionmaker, progress_before: datetime, all_before: datetime) -> int:
+    """Delete progress events older than `progress_before` and any event older than `all_before`."""
+    old_progress = Event.kind.like("%.progress") & (Event.created_at < progress_before)
+    with sessions.begin() as session:
+        result = session.execute(
+            delete(Event).where(old_progress | (Event.created_at < all_before))
+        )
+    return result.rowcount or 0
 
 
 def _events_by_ids(sessions: sessionmaker, ids: Iterable[int]) -> list[EventRecord]:

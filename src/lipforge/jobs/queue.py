@@ -356,6 +356,13 @@ def renew_lease(sessions: sessionmaker, job: ClaimedJob, lease_s: float = LEASE_
     return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
 
 
+def job_control(sessions: sessionmaker, job: ClaimedJob) -> LeaseState:
+    """A read-only check: does the worker still hold the job, and was a cancel requested?"""
+    with sessions() as session:
+        row = session.execute(select(Job.cancel_requested).where(*_fence(job))).first()
+    return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
+
+
 def record_progress(
     sessions: sessionmaker,
     job: ClaimedJob,

@@ -118,6 +118,7 @@ class Event(Base):
     """One state change; `id` is the SSE event id, increasing."""
 
     __tablename__ = "events"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused after a prune
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

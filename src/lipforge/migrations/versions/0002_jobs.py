@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.String(32), nullable=True, index=True),
         sa.Column("job_id", sa.String(32), nullable=True),
         sa.Column("payload", sa.JSON, nullable=False),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "workers",

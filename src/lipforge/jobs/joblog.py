@@ -1,0 +1,43 @@
+"""Per-job log files: `logs/jobs/<job_id>.log`, plain text lines a person reads.
+
+The worker appends one line per step of a job (claimed, progress milestones, the
+failure reason, the output); the API serves the file at GET /api/jobs/{id}/log.
+Lines are appended with O_APPEND so workers on several machines sharing the data
+dir do not clobber each other. This module does not rotate or delete logs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+
+
+def job_log_path(logs_dir: Path, job_id: str) -> Path:
+    if not JOB_ID_PATTERN.match(job_id):
+        raise ValueError(f"not a job id: {job_id!r}")
+    return logs_dir / "jobs" / f"{job_id}.log"
+
+
+def append_job_log(logs_dir: Path, job_id: str, message: str) -> None:
+    """Append `<UTC time> <message>` to the job's log (one line; newlines are flattened)."""
+    path = job_log_path(logs_dir, job_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    line = f"{stamp} {' '.join(message.splitlines())}\n".encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def read_job_log(logs_dir: Path, job_id: str) -> list[str]:
+    """The job's log lines, oldest first; [] when the job has not logged anything yet."""
+    path = job_log_path(logs_dir, job_id)
+    if not path.exists():
+        return []
+    return path.read_text(encoding="utf-8", errors="replace").splitlines()

@@ -1,0 +1,390 @@
+"""The worker: claims jobs in FIFO order, one per slot, renders them, records the outcome.
+
+`Worker(settings, sessions, slots).run(stop)` runs until `stop` is set. Each slot is a
+thread that claims a job, renders it through `run_job` (default: the real pipeline)
+into `outputs/.partial/<job>-a<attempt>.mp4`, and on success renames it into
+`outputs/<batch>/<name>` inside the fenced finish, so a worker that lost its lease
+never publishes an output. A monitor thread per job writes progress (which renews the
+lease), heartbeats, and polls for a cancel request. The main thread keeps house: it
+reaps stale jobs (and jobs of workers on this host whose process is gone), removes
+partial files nobody holds, pauses claiming while free disk is under the threshold,
+and removes outputs past their retention age. The worker never answers HTTP.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import psutil
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import sessionmaker
+
+from lipforge.config import Settings
+from lipforge.disk import ensure_free_space
+from lipforge.errors import CancelledError, DiskFullError, LipforgeError
+from lipforge.jobs import queue
+from lipforge.jobs.events import prune_events
+from lipforge.jobs.joblog import append_job_log
+from lipforge.jobs.queue import ClaimedJob, LeaseState
+from lipforge.jobs.tables import utc_now
+from lipforge.logs import log_event
+
+IDLE_POLL_S = 0.5  # how often an idle slot looks for a queued job
+HOUSEKEEPING_TICK_S = 0.5
+RETENTION_INTERVAL_S = 600.0
+PROGRESS_EVENT_RETENTION_S = 24 * 3600.0  # progress rows are pruned sooner than other events
+STRAY_PARTIAL_AGE_S = 3600.0  # unrecognised files in outputs/.partial/ are removed after this
+EXPECTED_OUTPUT_BYTES = 64 * 1024**2  # what a render is assumed to need, for the disk guard
+SLOT_JOIN_TIMEOUT_S = 30.0
+PARTIAL_DIR_NAME = ".partial"
+PARTIAL_NAME = re.compile(r"([0-9a-f]{32})-a(\d+)")
+
+
+@dataclass(frozen=True)
+class WorkerTuning:
+    """The timing of one worker; the defaults are the queue's named constants."""
+
+    heartbeat_interval_s: float = queue.HEARTBEAT_INTERVAL_S
+    lease_s: float = queue.LEASE_S
+    reap_interval_s: float = queue.REAP_INTERVAL_S
+    progress_min_interval_s: float = queue.PROGRESS_MIN_INTERVAL_S
+    cancel_poll_interval_s: float = queue.CANCEL_POLL_INTERVAL_S
+    idle_poll_s: float = IDLE_POLL_S
+    retention_interval_s: float = RETENTION_INTERVAL_S
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job runner needs: the claimed job, its input files and where to write."""
+
+    job: ClaimedJob
+    audio_path: Path
+    video_path: Path
+    output_path: Path  # the partial path for this attempt; the worker moves it into outputs/
+    settings: Settings
+    log: Callable[[str], None] = field(repr=False)
+
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+RunJob = Callable[[JobContext, ProgressCallback, CancelCheck], None]
+
+
+def render_job(
+    context: JobContext, on_progress: ProgressCallback, should_cancel: CancelCheck
+) -> None:
+    """The real job runner: the lip-sync pipeline."""
+    from lipforge.lipsync.pipeline import RenderRequest, render
+    from lipforge.media.probe import MediaLimits
+
+    request = RenderRequest(
+        audio_path=context.audio_path,
+        video_path=context.video_path,
+        output_path=context.output_path,
+        engine=context.job.engine,
+        fit=context.job.fit,
+        models_dir=context.settings.data_dir.models,
+        limits=MediaLimits.from_settings(context.settings),
+    )
+    render(request, on_progress, should_cancel)
+
+
+def make_worker_id() -> str:
+    """`host:pid:start_ms:pidns`: enough for a worker on the same host to tell it is gone."""
+    process = psutil.Process()
+    return f"{socket.gethostname()}:{process.pid}:{int(process.create_time() * 1000)}:{_pid_ns()}"
+
+
+def _pid_ns() -> int:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+def is_local_worker_dead(worker_id: str) -> bool:
+    """True only when `worker_id` ran on this host (same pid namespace) and its process is gone."""
+    parts = worker_id.split(":")
+    if len(parts) != 4 or parts[0] != socket.gethostname() or parts[3] != str(_pid_ns()):
+        return False
+    try:
+        pid, start_ms = int(parts[1]), int(parts[2])
+        return int(psutil.Process(pid).create_time() * 1000) != start_ms
+    except psutil.NoSuchProcess:
+        return True
+    except (ValueError, psutil.Error):
+        return False
+
+
+def partial_path(outputs_dir: Path, job: ClaimedJob) -> Path:
+    return outputs_dir / PARTIAL_DIR_NAME / f"{job.id}-a{job.attempt}.mp4"
+
+
+class JobMonitor:
+    """Beside one running job: writes progress, renews the lease, watches for cancel or loss."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        job: ClaimedJob,
+        tuning: WorkerTuning,
+        shutdown: threading.Event,
+    ) -> None:
+        self._sessions, self._job, self._tuning, self._shutdown = sessions, job, tuning, shutdown
+        self._latest: tuple[int, int] | None = None
+        self._first: tuple[int, float] | None = None
+        self._written: tuple[int, int] | None = None
+        self._state = LeaseState(held=True, cancel_requested=False)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"monitor-{job.id[:8]}", daemon=True)
+
+    @property
+    def state(self) -> LeaseState:
+        return self._state
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def on_progress(self, frames_done: int, frames_total: int) -> None:
+        if self._first is None:
+            self._first = (frames_done, time.monotonic())
+        self._latest = (frames_done, frames_total)
+
+    def should_cancel(self) -> bool:
+        return self._state.should_stop or self._shutdown.is_set()
+
+    def fps(self) -> float | None:
+        if self._first is None or self._latest is None:
+            return None
+        elapsed_s = time.monotonic() - self._first[1]
+        frames = self._latest[0] - self._first[0]
+        return round(frames / elapsed_s, 2) if elapsed_s > 0 and frames > 0 else None
+
+    def _run(self) -> None:
+        tick_s = min(self._tuning.progress_min_interval_s, self._tuning.cancel_poll_interval_s)
+        last_renew = last_check = time.monotonic()
+        while not self._done.wait(tick_s):
+            now = time.monotonic()
+            try:
+                latest = self._latest
+                if latest is not None and latest != self._written:
+                    self._state = queue.record_progress(
+                        self._sessions, self._job, *latest, self.fps(), self._tuning.lease_s
+                    )
+                    self._written, last_renew = latest, now
+                elif now - last_renew >= self._tuning.heartbeat_interval_s:
+                    self._state = queue.renew_lease(self._sessions, self._job, self._tuning.lease_s)
+                    last_renew = now
+                elif now - last_check >= self._tuning.cancel_poll_interval_s:
+                    self._state = queue.job_control(self._sessions, self._job)
+                    last_check = now
+            except SQLAlchemyError as exc:
+                log_event("worker.db_error", 30, job_id=self._job.id, error=str(exc))
+
+
+class Worker:
+    """One worker process's loop: `slots` jobs at a time, plus the housekeeping."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker,
+        slots: int = 1,
+        run_job: RunJob = render_job,
+        tuning: WorkerTuning | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.slots = max(1, slots)
+        self.run_job = run_job
+        self.tuning = tuning or WorkerTuning()
+        self.worker_id = worker_id or make_worker_id()
+        self.outputs_dir = settings.data_dir.outputs
+        self.logs_dir = settings.data_dir.logs
+        self.paused_reason: str | None = None
+        self._stop = threading.Event()
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until `stop` is set; running jobs are then stopped and given back to the queue."""
+        self._stop = stop
+        (self.outputs_dir / PARTIAL_DIR_NAME).mkdir(parents=True, exist_ok=True)
+        queue.register_worker(self.sessions, self.worker_id, socket.gethostname(), self.slots)
+        log_event("worker.started", worker_id=self.worker_id, slots=self.slots)
+        threads = [
+            threading.Thread(target=self._slot_loop, name=f"slot-{n}", daemon=True)
+            for n in range(self.slots)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            self._housekeeping_loop()
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(SLOT_JOIN_TIMEOUT_S)
+            queue.stop_worker(self.sessions, self.worker_id)
+            log_event("worker.stopped", worker_id=self.worker_id)
+
+    # --- slots ---
+
+    def _slot_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                job = None if self.paused_reason else self._claim()
+            except SQLAlchemyError as exc:
+                log_event("worker.db_error", 30, worker_id=self.worker_id, error=str(exc))
+                job = None
+            if job is None:
+                self._stop.wait(self.tuning.idle_poll_s)
+                continue
+            try:
+                self.run_one(job)
+            except SQLAlchemyError as exc:
+                log_event("worker.db_error", 30, job_id=job.id, error=str(exc))
+
+    def _claim(self) -> ClaimedJob | None:
+        return queue.claim_next_job(self.sessions, self.worker_id, self.tuning.lease_s)
+
+    def run_one(self, job: ClaimedJob) -> None:
+        """Render one claimed job and record how it ended; never raises for a job's failure."""
+        partial = partial_path(self.outputs_dir, job)
+        self._log(job, f"attempt {job.attempt} of {job.max_attempts} started on {self.worker_id}")
+        monitor = JobMonitor(self.sessions, job, self.tuning, self._stop)
+        monitor.start()
+        try:
+            context = self._context(job, partial)
+            self.run_job(context, monitor.on_progress, monitor.should_cancel)
+            if monitor.state.should_stop:
+                raise CancelledError("cancelled")
+            self._finish(job, partial, monitor)
+        except CancelledError:
+            monitor.stop()
+            self._stopped(job, monitor.state)
+        except LipforgeError as exc:
+            monitor.stop()
+            self._failed(job, exc.code, str(exc))
+        except Exception as exc:  # a bug, not a bad input: record it, keep the worker alive
+            monitor.stop()
+            log_event("worker.job_crashed", 40, job_id=job.id, exc_info=True)
+            self._log(job, "".join(traceback.format_exception_only(exc)).strip())
+            self._failed(job, "internal_error", f"unexpected error while rendering: {exc}")
+        finally:
+            monitor.stop()
+            partial.unlink(missing_ok=True)
+
+    def _context(self, job: ClaimedJob, partial: Path) -> JobContext:
+        from lipforge.assets.library import asset_path, get_asset
+
+        audio = asset_path(self.settings, get_asset(self.sessions, job.audio_asset_id))
+        video = asset_path(self.settings, get_asset(self.sessions, job.video_asset_id))
+        return JobContext(job, audio, video, partial, self.settings, lambda m: self._log(job, m))
+
+    def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> None:
+        if not partial.exists():
+            raise LipforgeError(f"the render of {job.output_name} ended without writing a file")
+        final = self.outputs_dir / job.output_relpath
+
+        def publish_output() -> None:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, final)
+
+        monitor.stop()
+        if queue.finish_job(self.sessions, job, publish_output):
+            self._log(job, f"succeeded: {job.output_relpath}")
+        else:
+            self._log(job, f"attempt {job.attempt} lost its lease; its output was discarded")
+
+    def _stopped(self, job: ClaimedJob, state: LeaseState) -> None:
+        if not state.held:
+            self._log(job, f"attempt {job.attempt} stopped: the job was taken back or deleted")
+        elif state.cancel_requested:
+            queue.mark_cancelled(self.sessions, job)
+            self._log(job, "cancelled on request; partial output removed")
+        else:
+            queue.release_job(self.sessions, job)
+            self._log(job, "worker stopping: job returned to the queue")
+
+    def _failed(self, job: ClaimedJob, code: str, message: str) -> None:
+        self._log(job, f"failed: {message}")
+        if not queue.fail_job(self.sessions, job, code, message):
+            self._log(job, f"attempt {job.attempt} had already lost its lease")
+
+    def _log(self, job: ClaimedJob, message: str) -> None:
+        try:
+            append_job_log(self.logs_dir, job.id, message)
+        except OSError as exc:
+            log_event("worker.job_log_failed", 30, job_id=job.id, error=str(exc))
+
+    # --- housekeeping ---
+
+    def _housekeeping_loop(self) -> None:
+        next_reap = next_retention = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            try:
+                if now >= next_reap:
+                    self.keep_house()
+                    next_reap = now + self.tuning.reap_interval_s
+                if now >= next_retention:
+                    self.apply_retention()
+                    next_retention = now + self.tuning.retention_interval_s
+            except (SQLAlchemyError, OSError) as exc:
+                log_event("worker.housekeeping_failed", 30, error=str(exc))
+            self._stop.wait(HOUSEKEEPING_TICK_S)
+
+    def keep_house(self) -> None:
+        """Reap stale jobs, remove unheld partial files, check the disk, heartbeat the worker."""
+        dead = [w for w in queue.running_worker_ids(self.sessions) if is_local_worker_dead(w)]
+        for job_id, status in queue.reap_stale_jobs(self.sessions, dead):
+            log_event("worker.reaped", job_id=job_id, status=status)
+        self.remove_unheld_partials()
+        self.paused_reason = self._disk_pause_reason()
+        queue.touch_worker(self.sessions, self.worker_id, self.paused_reason)
+
+    def _disk_pause_reason(self) -> str | None:
+        try:
+            ensure_free_space(
+                self.outputs_dir, EXPECTED_OUTPUT_BYTES, self.settings.min_free_disk_bytes
+            )
+        except DiskFullError as exc:
+            return f"queue paused: {exc}"
+        return None
+
+    def remove_unheld_partials(self) -> None:
+        """Delete partial outputs of attempts no longer running (files listed before the query)."""
+        partial_dir = self.outputs_dir / PARTIAL_DIR_NAME
+        files = list(partial_dir.iterdir()) if partial_dir.exists() else []
+        if not files:
+            return
+        held = queue.running_attempts(self.sessions)
+        for path in files:
+            match = PARTIAL_NAME.search(path.name)
+            if match and (match[1], int(match[2])) in held:
+                continue
+            if match or time.time() - path.stat().st_mtime > STRAY_PARTIAL_AGE_S:
+                path.unlink(missing_ok=True)
+
+    def apply_retention(self) -> None:
+        """Remove outputs older than Settings.output_retention_s, and old events."""
+        now = utc_now()
+        cutoff = now - timedelta(seconds=self.settings.output_retention_s)
+        for relpath in queue.expire_outputs(self.sessions, cutoff):
+            path = (self.outputs_dir / relpath).resolve()
+            if path.is_relative_to(self.outputs_dir.resolve()):
+                path.unlink(missing_ok=True)
+        progress_cutoff = now - timedelta(seconds=PROGRESS_EVENT_RETENTION_S)
+        prune_events(self.sessions, progress_before=progress_cutoff, all_before=cutoff)
