@@ -68,8 +68,10 @@ def serve(
 
 
 def start_worker_process(settings: Settings) -> multiprocessing.Process | None:
-    """Start the job worker in its own process (helper QUEUE fills this in); None: no worker."""
-    return None
+    """Start the job worker in its own process, started again if it dies (jobs/process.py)."""
+    from lipforge.jobs.process import start_worker_supervisor
+
+    return start_worker_supervisor(settings)
 
 
 def stop_worker_process(process: multiprocessing.Process | None) -> None:
