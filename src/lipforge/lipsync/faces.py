@@ -1,0 +1,200 @@
+"""Face tracking for the lip-sync pipeline: one face's 468 landmarks per frame, smoothed over time.
+
+`FaceTracker` runs MediaPipe FaceMesh (the legacy `solutions` API of mediapipe 0.10.21, whose
+wheel carries the models, so nothing is downloaded) in tracking mode on frames pushed in
+order. It follows one face: the largest at first, then whichever detection overlaps the
+previous one, so it never jumps to another person in the shot. Results come out after a
+small fixed look-ahead: landmarks smoothed with a centred window (no lag on head motion),
+detection gaps up to `MAX_GAP_S` filled by linear interpolation, longer gaps left as None
+(the engine then passes those frames through). It raises NoFaceError when no face shows up
+in the first `search_s` seconds. It does not decode video or touch the audio.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import cv2
+import numpy as np
+
+from lipforge.errors import NoFaceError
+
+LANDMARK_COUNT = 468
+MAX_GAP_S = 0.5
+SMOOTH_RADIUS_FRAMES = 2
+SMOOTH_WEIGHTS = np.array([1.0, 2.0, 3.0, 2.0, 1.0])  # centred, 2 * SMOOTH_RADIUS_FRAMES + 1 taps
+DETECT_MAX_SIDE_PX = 1280
+MAX_FACES = 3
+MIN_DETECTION_CONFIDENCE = 0.5
+MIN_TRACKING_CONFIDENCE = 0.5
+MIN_FOLLOW_IOU = 0.2
+
+Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
+Result = tuple[int, Landmarks | None]
+
+
+class FaceTracker:
+    """Push frames in order; get back (frame index, landmarks or None) once they are final."""
+
+    def __init__(self, fps: float, source_name: str, search_s: float = 10.0) -> None:
+        import mediapipe as mp
+
+        self.fps = float(fps)
+        self.source_name = source_name
+        self.search_s = float(search_s)
+        self.max_gap_frames = max(1, round(MAX_GAP_S * self.fps))
+        self.lookahead_frames = self.max_gap_frames + SMOOTH_RADIUS_FRAMES + 1
+        self._mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False,
+            max_num_faces=MAX_FACES,
+            refine_landmarks=False,
+            min_detection_confidence=MIN_DETECTION_CONFIDENCE,
+            min_tracking_confidence=MIN_TRACKING_CONFIDENCE,
+        )
+        self._raw: dict[int, Landmarks] = {}  # detections still needed for smoothing/gaps
+        self._pending: deque[int] = deque()  # frame indices pushed but not yet returned
+        self._last_index = -1
+        self._followed: Landmarks | None = None
+        self._followed_index = -1
+        self._first_found_index: int | None = None
+        self._flushing = False
+
+    def push(self, index: int, frame: np.ndarray) -> list[Result]:
+        """Track `frame` (RGB uint8, H x W x 3); return the results that became final, in order."""
+        if index <= self._last_index:
+            raise ValueError(f"frame {index} pushed after frame {self._last_index}; push in order")
+        self._last_index = index
+        self._pending.append(index)
+        landmarks = self._follow(index, self._detect(frame))
+        if landmarks is not None:
+            self._raw[index] = landmarks
+            if self._first_found_index is None:
+                self._first_found_index = index
+        self._check_search_window(index)
+        return self._emit(final_before=index - self.lookahead_frames + 1)
+
+    def flush(self) -> list[Result]:
+        """Return every result still held back; call once after the last frame."""
+        if self._first_found_index is None and self._last_index >= 0:
+            self._raise_no_face((self._last_index + 1) / self.fps)
+        self._flushing = True
+        return self._emit(final_before=self._last_index + 1)
+
+    def close(self) -> None:
+        """Free MediaPipe's graph; the tracker cannot be used afterwards."""
+        if self._mesh is not None:
+            self._mesh.close()
+            self._mesh = None
+
+    def __enter__(self) -> FaceTracker:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _detect(self, frame: np.ndarray) -> list[Landmarks]:
+        height, width = frame.shape[:2]
+        scale = min(1.0, DETECT_MAX_SIDE_PX / max(height, width))
+        image = frame
+        if scale < 1.0:
+            size = (round(width * scale), round(height * scale))
+            image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        results = self._mesh.process(np.ascontiguousarray(image))
+        faces = []
+        for face in results.multi_face_landmarks or ():
+            points = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+            faces.append(points[:LANDMARK_COUNT] * np.array([width, height, width], np.float32))
+        return faces
+
+    def _follow(self, index: int, faces: list[Landmarks]) -> Landmarks | None:
+        """Pick the followed face among this frame's detections (None when it is not there)."""
+        if not faces:
+            return None
+        recent = self._followed is not None and index - self._followed_index <= self.max_gap_frames
+        if recent:
+            overlaps = [_bbox_iou(self._followed, face) for face in faces]
+            best = int(np.argmax(overlaps))
+            if overlaps[best] < MIN_FOLLOW_IOU:
+                return None
+            chosen = faces[best]
+        else:
+            chosen = max(faces, key=_bbox_area)
+        self._followed, self._followed_index = chosen, index
+        return chosen
+
+    def _check_search_window(self, index: int) -> None:
+        if self._first_found_index is None and (index + 1) / self.fps >= self.search_s:
+            self._raise_no_face(self.search_s)
+
+    def _raise_no_face(self, checked_s: float) -> None:
+        raise NoFaceError(
+            f"no face found in {self.source_name} between 0 s and {checked_s:g} s; "
+            "use a video where one face is clearly visible (frontal, lit, not too small)"
+        )
+
+    def _emit(self, final_before: int) -> list[Result]:
+        out: list[Result] = []
+        while self._pending and self._pending[0] < final_before:
+            index = self._pending.popleft()
+            out.append((index, self._final_landmarks(index)))
+        self._forget_before(final_before - self.lookahead_frames - SMOOTH_RADIUS_FRAMES)
+        return out
+
+    def _final_landmarks(self, index: int) -> Landmarks | None:
+        if self._filled(index) is None:
+            return None
+        taps = []
+        for offset, weight in zip(
+            range(-SMOOTH_RADIUS_FRAMES, SMOOTH_RADIUS_FRAMES + 1), SMOOTH_WEIGHTS, strict=True
+        ):
+            points = self._filled(index + offset)
+            if points is not None:
+                taps.append((weight, points))
+        total = sum(weight for weight, _ in taps)
+        return (sum(weight * points for weight, points in taps) / total).astype(np.float32)
+
+    def _filled(self, index: int) -> Landmarks | None:
+        """The raw detection at `index`, or one filled in across a short gap."""
+        if index in self._raw:
+            return self._raw[index]
+        if index < 0 or index > self._last_index:
+            return None
+        before = [i for i in self._raw if i < index]
+        after = [i for i in self._raw if i > index]
+        prev, nxt = (max(before) if before else None), (min(after) if after else None)
+        if prev is not None and nxt is not None:
+            if nxt - prev - 1 > self.max_gap_frames:
+                return None
+            t = (index - prev) / (nxt - prev)
+            return (1.0 - t) * self._raw[prev] + t * self._raw[nxt]
+        if nxt is not None and nxt == self._first_found_index and nxt <= self.max_gap_frames:
+            return self._raw[nxt]
+        if prev is not None and self._flushing and self._last_index - prev <= self.max_gap_frames:
+            return self._raw[prev]
+        return None
+
+    def _forget_before(self, index: int) -> None:
+        for old in [i for i in self._raw if i < index]:
+            del self._raw[old]
+
+
+def _bbox(points: Landmarks) -> tuple[float, float, float, float]:
+    return (
+        float(points[:, 0].min()),
+        float(points[:, 1].min()),
+        float(points[:, 0].max()),
+        float(points[:, 1].max()),
+    )
+
+
+def _bbox_area(points: Landmarks) -> float:
+    x0, y0, x1, y1 = _bbox(points)
+    return (x1 - x0) * (y1 - y0)
+
+
+def _bbox_iou(a: Landmarks, b: Landmarks) -> float:
+    ax0, ay0, ax1, ay1 = _bbox(a)
+    bx0, by0, bx1, by1 = _bbox(b)
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    union = _bbox_area(a) + _bbox_area(b) - inter
+    return inter / union if union > 0 else 0.0

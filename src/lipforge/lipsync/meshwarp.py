@@ -1,0 +1,61 @@
+"""The default engine, `meshwarp`: moves the jaw and lips of the tracked face by the audio (CPU).
+
+No weights, no downloads, deterministic, faster than real time. `start` turns the driving
+audio into one mouth pose per output frame (`mouthshape`); `process` measures each frame's
+mouth from its landmarks and re-poses it (`mouthwarp`). Frames without a face pass through
+unchanged. The engine holds no per-render state beyond the pose series.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from lipforge.lipsync.engine import AudioFeatures, FrameBatch, register_engine
+from lipforge.lipsync.mouthshape import MouthPoses, mouth_poses
+from lipforge.lipsync.mouthwarp import MouthPose, measure_mouth, warp_mouth
+
+SILENT_POSE = MouthPose(opening=0.0, spread=0.0)
+
+
+@register_engine
+class MeshwarpEngine:
+    """Audio-driven jaw and lip warp of the lower face; see the module docstring."""
+
+    name: ClassVar[str] = "meshwarp"
+    model_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self._poses: MouthPoses | None = None
+
+    def load(self, models_dir: Path) -> None:
+        """Nothing to load: meshwarp needs no weights."""
+
+    def start(self, audio: AudioFeatures) -> None:
+        self._poses = mouth_poses(audio)
+
+    def process(self, batch: FrameBatch) -> list[np.ndarray]:
+        if self._poses is None:
+            raise RuntimeError("MeshwarpEngine.process called before start(audio)")
+        out = []
+        for index, frame, landmarks in zip(
+            batch.indices, batch.frames, batch.landmarks, strict=True
+        ):
+            if landmarks is None:
+                out.append(frame)
+                continue
+            out.append(warp_mouth(frame, measure_mouth(landmarks), self.pose_at(int(index))))
+        return out
+
+    def pose_at(self, index: int) -> MouthPose:
+        """The mouth pose for output frame `index` (closed past the end of the audio)."""
+        if self._poses is None or not 0 <= index < len(self._poses.opening):
+            return SILENT_POSE
+        return MouthPose(
+            opening=float(self._poses.opening[index]), spread=float(self._poses.spread[index])
+        )
+
+    def close(self) -> None:
+        self._poses = None

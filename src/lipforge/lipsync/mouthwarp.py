@@ -1,0 +1,333 @@
+"""Re-pose the mouth of one frame: drop or raise the jaw, spread or round the lips, fill the gap.
+
+Geometry comes from the FaceMesh landmarks, in a face-aligned frame: `u` along the eye line,
+`v` down the face, origin between the inner mouth corners. The lips part along a *tear
+line* inside the mouth, just under the upper teeth (or on the lip line when the mouth is
+closed). Everything above it — upper lip and upper teeth — stays where it is (the upper
+teeth are fixed to the skull, so they are never stretched); everything below it — lower
+teeth, lower lip, chin — is carried down by the jaw displacement, which is rigid in the
+middle, tapers to nothing at the mouth corners and along the jaw line, and compresses into
+the neck below the chin. The gap that opens between the two is painted as a mouth cavity:
+dark, shaded darker under the upper teeth, a tongue tone near the lower teeth, and lip tone
+toward the corners so no dark wedge appears there. Lip spread/round moves only the outer
+part of the lips sideways. The displacement fields fall smoothly to zero at the edge of the
+working crop (a feathered blend by construction), and pixels outside the crop are
+untouched. Sampling is bicubic so the moved skin keeps its sharpness. This module knows
+nothing of audio; `MouthPose` values come from `mouthshape`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+INNER_LOWER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+OUTER_UPPER_LIP_CENTRE = 0
+OUTER_LOWER_LIP_CENTRE = 17
+MOUTH_CORNERS = (78, 308)
+EYE_CORNERS = (33, 263)
+FOREHEAD, CHIN = 10, 152
+
+JAW_DROP_FRACTION = 0.11  # extra inner-lip gap at full opening, as a fraction of face height
+REST_OPENING = 0.2  # openings below this close the lips from their pose in the input
+CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
+TEAR_FRACTION = 0.7  # where the lips part, from the inner upper lip toward the inner lower lip
+OPEN_PROFILE_POWER = 2.4  # opening profile (1 - |x|^p)^q along the mouth: flat middle ...
+OPEN_PROFILE_EXPONENT = 0.6  # ... rounded ends
+JAW_REACH_X = 2.4  # jaw displacement fades out this many half mouth widths from the centre
+NECK_FRACTION = 0.22  # below the chin the displacement fades over this fraction of face height
+SPREAD_MAX = 0.09  # lip-corner travel at full spread / rounding, in half mouth widths
+ROUND_MAX = 0.2
+SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
+SHAPE_REACH_X = 2.2
+SHAPE_BAND_FRACTION = 0.12  # lips' half height band, fraction of face height
+SHAPE_FADE_FRACTION = 0.12
+CROP_MARGIN_PX = 3
+
+CAVITY_DARK_RGB = np.array([46.0, 15.0, 12.0], np.float32)
+CAVITY_TONGUE_RGB = np.array([152.0, 66.0, 62.0], np.float32)
+CAVITY_TONGUE_WEIGHT = 0.55
+CAVITY_CORNER_LIP_WEIGHT = 0.6
+TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper teeth
+SKIN_REFERENCE_LUMA = 170.0
+
+
+@dataclass(frozen=True)
+class MouthPose:
+    """One frame's target: `opening` in [0, 1] (0 = lips closed), `spread` in [-1, 1]."""
+
+    opening: float
+    spread: float
+
+
+@dataclass(frozen=True)
+class MouthGeometry:
+    """The mouth of one frame, measured from its landmarks, in the face-aligned frame."""
+
+    centre: np.ndarray  # (2,) image pixels
+    axis_u: np.ndarray  # (2,) unit vector along the eye line
+    axis_v: np.ndarray  # (2,) unit vector down the face
+    half_width_px: float
+    face_height_px: float
+    upper_x: np.ndarray  # inner upper lip: x = u / half width (sorted), v in pixels
+    upper_v: np.ndarray
+    lower_x: np.ndarray
+    lower_v: np.ndarray
+    chin_v: float
+    lip_top_v: float
+
+
+def measure_mouth(landmarks: np.ndarray) -> MouthGeometry:
+    """Measure the mouth from (468, 3) pixel landmarks."""
+    points = np.asarray(landmarks[:, :2], np.float64)
+    eye_line = points[EYE_CORNERS[1]] - points[EYE_CORNERS[0]]
+    axis_u = eye_line / max(np.linalg.norm(eye_line), 1e-6)
+    axis_v = np.array([-axis_u[1], axis_u[0]])
+    left, right = points[MOUTH_CORNERS[0]], points[MOUTH_CORNERS[1]]
+    centre = (left + right) / 2.0
+    half_width = max(abs(float((right - left) @ axis_u)) / 2.0, 1.0)
+    relative = points - centre
+    us, vs = relative @ axis_u / half_width, relative @ axis_v
+    upper_x, upper_v = _sorted_curve(us, vs, INNER_UPPER_LIP)
+    lower_x, lower_v = _sorted_curve(us, vs, INNER_LOWER_LIP)
+    return MouthGeometry(
+        centre=centre,
+        axis_u=axis_u,
+        axis_v=axis_v,
+        half_width_px=half_width,
+        face_height_px=max(float(np.linalg.norm(points[CHIN] - points[FOREHEAD])), 1.0),
+        upper_x=upper_x,
+        upper_v=upper_v,
+        lower_x=lower_x,
+        lower_v=np.maximum(lower_v, np.interp(lower_x, upper_x, upper_v)),
+        chin_v=float(vs[CHIN]),
+        lip_top_v=float(vs[OUTER_UPPER_LIP_CENTRE]),
+    )
+
+
+def warp_mouth(frame: np.ndarray, mouth: MouthGeometry, pose: MouthPose) -> np.ndarray:
+    """Return a copy of `frame` (RGB uint8) with the mouth re-posed to `pose`."""
+    jaw_px = _jaw_displacement_px(mouth, pose.opening)
+    box = _crop_box(frame.shape, mouth, jaw_px)
+    if box is None:
+        return frame.copy()
+    x0, y0, x1, y1 = box
+    grid_x, grid_y = np.meshgrid(
+        np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)
+    )
+    rel_x, rel_y = grid_x - np.float32(mouth.centre[0]), grid_y - np.float32(mouth.centre[1])
+    u = rel_x * np.float32(mouth.axis_u[0]) + rel_y * np.float32(mouth.axis_u[1])
+    v = rel_x * np.float32(mouth.axis_v[0]) + rel_y * np.float32(mouth.axis_v[1])
+    layers = _layers(mouth, pose, jaw_px, u, v)
+    out = frame.copy()
+    out[y0:y1, x0:x1] = _composite(frame, mouth, layers, jaw_px)
+    return out
+
+
+@dataclass
+class _Layers:
+    """Per-pixel sampling positions and weights of the crop."""
+
+    upper_u: np.ndarray  # where the fixed layer samples (u, v)
+    upper_v: np.ndarray
+    lower_v: np.ndarray  # where the jaw layer samples (same u)
+    weight_upper: np.ndarray
+    weight_lower: np.ndarray
+    weight_cavity: np.ndarray
+    cavity_depth: np.ndarray  # 0 under the upper teeth .. 1 at the lower teeth
+    x: np.ndarray  # u / half width, of the source position
+
+
+def _jaw_displacement_px(mouth: MouthGeometry, opening: float) -> float:
+    """How far the middle of the lower lip moves (down > 0) for `opening`.
+
+    At REST_OPENING the lips keep their pose in the input; above it the jaw drops up to
+    JAW_DROP_FRACTION of the face height; below it the lower lip rises until the lips meet.
+    """
+    opening = float(np.clip(opening, 0.0, 1.0))
+    if opening >= REST_OPENING:
+        share = (opening - REST_OPENING) / (1.0 - REST_OPENING)
+        return share * JAW_DROP_FRACTION * mouth.face_height_px
+    current_gap = _curve_at(mouth.lower_x, mouth.lower_v, 0.0) - _curve_at(
+        mouth.upper_x, mouth.upper_v, 0.0
+    )
+    return -(1.0 - opening / REST_OPENING) * current_gap
+
+
+def _layers(
+    mouth: MouthGeometry, pose: MouthPose, jaw_px: float, u: np.ndarray, v: np.ndarray
+) -> _Layers:
+    half_width = np.float32(mouth.half_width_px)
+    source_u = u - _sideways_px(mouth, pose.spread, jaw_px, u / half_width, v)
+    x = source_u / half_width
+    upper = np.interp(x, mouth.upper_x, mouth.upper_v).astype(np.float32)
+    lower = np.interp(x, mouth.lower_x, mouth.lower_v).astype(np.float32)
+    lip_drop = np.float32(jaw_px) * _open_profile(x)
+    lower_edge = np.maximum(upper, lower + lip_drop)
+    tear = upper + np.float32(TEAR_FRACTION) * (lower - upper)
+    drop = np.where(v < lower_edge, lip_drop, _jaw_field(mouth, jaw_px, x, v, lower_edge))
+    below = np.clip(v - lower_edge + 0.5, 0.0, 1.0)
+    above = np.clip(upper - v + 0.5, 0.0, 1.0)
+    inside = np.clip(1.0 - below - above, 0.0, 1.0)
+    upper_teeth = np.clip(tear - v + 0.5, 0.0, 1.0)
+    lower_teeth = np.clip(v - lip_drop - tear + 0.5, 0.0, 1.0) * (1.0 - upper_teeth)
+    depth = np.clip((v - tear) / np.maximum(lip_drop, 1.0), 0.0, 1.0)
+    return _Layers(
+        upper_u=source_u,
+        upper_v=v,
+        lower_v=v - drop,
+        weight_upper=above + inside * upper_teeth,
+        weight_lower=below + inside * lower_teeth,
+        weight_cavity=inside * (1.0 - upper_teeth - lower_teeth),
+        cavity_depth=depth,
+        x=x,
+    )
+
+
+def _jaw_field(
+    mouth: MouthGeometry, jaw_px: float, x: np.ndarray, v: np.ndarray, lower_edge: np.ndarray
+) -> np.ndarray:
+    """Jaw displacement below the lower lip: from the lip's profile to a rigid chin, then fading."""
+    toward_chin = _smoothstep(lower_edge, np.float32(mouth.chin_v), v)
+    lateral = 1.0 - _smoothstep(np.float32(1.0), np.float32(JAW_REACH_X), np.abs(x))
+    neck_px = NECK_FRACTION * mouth.face_height_px
+    fade = 1.0 - _smoothstep(np.float32(mouth.chin_v), np.float32(mouth.chin_v + neck_px), v)
+    profile = _open_profile(x)
+    chin_share = np.float32(1.0 if jaw_px > 0 else CLOSING_CHIN_SHARE)
+    chin = toward_chin * lateral * chin_share
+    return np.float32(jaw_px) * ((1.0 - toward_chin) * profile + chin) * fade
+
+
+def _sideways_px(
+    mouth: MouthGeometry, spread: float, jaw_px: float, x: np.ndarray, v: np.ndarray
+) -> np.ndarray:
+    """Sideways travel (output -> source) that spreads (> 0) or rounds (< 0) the outer lips."""
+    travel = (SPREAD_MAX if spread > 0 else ROUND_MAX) * float(np.clip(spread, -1.0, 1.0))
+    if abs(travel) < 1e-4:
+        return np.zeros_like(x)
+    ax = np.abs(x)
+    inner = _smoothstep(np.float32(SHAPE_INNER_X), np.float32(1.0), ax)
+    outer = 1.0 - _smoothstep(np.float32(1.0), np.float32(SHAPE_REACH_X), ax)
+    along = np.sign(x) * np.where(ax <= 1.0, inner, outer)
+    band_px = SHAPE_BAND_FRACTION * mouth.face_height_px + max(jaw_px, 0.0) / 2
+    fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
+    middle = max(jaw_px, 0.0) / 2
+    distance = np.abs(v - np.float32(middle))
+    across = 1.0 - _smoothstep(np.float32(band_px), np.float32(band_px + fade_px), distance)
+    return np.float32(travel * mouth.half_width_px) * along * across
+
+
+def _composite(
+    frame: np.ndarray, mouth: MouthGeometry, layers: _Layers, jaw_px: float
+) -> np.ndarray:
+    map_x, map_y = _to_image(mouth, layers.upper_u, layers.upper_v)
+    upper = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    map_x, map_y = _to_image(mouth, layers.upper_u, layers.lower_v)
+    lower = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    out = layers.weight_upper[..., None] * upper + layers.weight_lower[..., None] * lower
+    if jaw_px > 0 and layers.weight_cavity.max() > 0:
+        cavity = _cavity_colour(frame, mouth, layers)
+        out += layers.weight_cavity[..., None] * cavity
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _cavity_colour(frame: np.ndarray, mouth: MouthGeometry, layers: _Layers) -> np.ndarray:
+    """The inside of the open mouth: dark, shaded, tongue tone low, lip tone at the corners."""
+    lip, skin_luma = _sample_tones(frame, mouth)
+    light = np.float32(np.clip(skin_luma / SKIN_REFERENCE_LUMA, 0.5, 1.3))
+    depth, ax = layers.cavity_depth, np.minimum(np.abs(layers.x), 1.0)
+    tongue = _smoothstep(np.float32(0.35), np.float32(1.0), depth) * (1.0 - ax * ax)
+    shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - _smoothstep(np.float32(0.0), np.float32(0.4), depth))
+    base = (
+        CAVITY_DARK_RGB
+        + (CAVITY_TONGUE_RGB - CAVITY_DARK_RGB) * (CAVITY_TONGUE_WEIGHT * tongue)[..., None]
+    )
+    base = base * (shadow * light)[..., None]
+    corner = (CAVITY_CORNER_LIP_WEIGHT * _smoothstep(np.float32(0.6), np.float32(1.0), ax))[
+        ..., None
+    ]
+    return base * (1.0 - corner) + lip * 0.7 * corner
+
+
+def _sample_tones(frame: np.ndarray, mouth: MouthGeometry) -> tuple[np.ndarray, float]:
+    """Mean lower-lip colour and mean skin luminance of the chin, read from the input frame."""
+    lower_mid = _curve_at(mouth.lower_x, mouth.lower_v, 0.0)
+    lip_v = lower_mid + 0.25 * (mouth.chin_v - lower_mid) * 0.5
+    chin_v = lower_mid + 0.6 * (mouth.chin_v - lower_mid)
+    radius = max(1, round(mouth.half_width_px * 0.15))
+    lip = _patch_mean(frame, mouth.centre + lip_v * mouth.axis_v, radius)
+    chin = _patch_mean(frame, mouth.centre + chin_v * mouth.axis_v, radius)
+    luma = float(chin @ np.array([0.299, 0.587, 0.114], np.float32))
+    return lip, luma
+
+
+def _patch_mean(frame: np.ndarray, point: np.ndarray, radius: int) -> np.ndarray:
+    height, width = frame.shape[:2]
+    cx = int(np.clip(round(point[0]), 0, width - 1))
+    cy = int(np.clip(round(point[1]), 0, height - 1))
+    patch = frame[max(cy - radius, 0) : cy + radius + 1, max(cx - radius, 0) : cx + radius + 1]
+    return patch.reshape(-1, 3).mean(axis=0).astype(np.float32)
+
+
+def _crop_box(
+    shape: tuple[int, ...], mouth: MouthGeometry, jaw_px: float
+) -> tuple[int, int, int, int] | None:
+    """The image rectangle outside which nothing moves."""
+    reach_u = max(JAW_REACH_X, SHAPE_REACH_X) * mouth.half_width_px
+    top_v = min(mouth.lip_top_v, 0.0) - (SHAPE_BAND_FRACTION + SHAPE_FADE_FRACTION) * (
+        mouth.face_height_px
+    )
+    bottom_v = mouth.chin_v + NECK_FRACTION * mouth.face_height_px + abs(jaw_px)
+    corners = [
+        mouth.centre + du * mouth.axis_u + dv * mouth.axis_v
+        for du in (-reach_u, reach_u)
+        for dv in (top_v, bottom_v)
+    ]
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    height, width = shape[:2]
+    x0 = max(int(np.floor(min(xs))) - CROP_MARGIN_PX, 0)
+    y0 = max(int(np.floor(min(ys))) - CROP_MARGIN_PX, 0)
+    x1 = min(int(np.ceil(max(xs))) + CROP_MARGIN_PX, width)
+    y1 = min(int(np.ceil(max(ys))) + CROP_MARGIN_PX, height)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    return x0, y0, x1, y1
+
+
+def _to_image(mouth: MouthGeometry, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    map_x = (
+        np.float32(mouth.centre[0])
+        + u * np.float32(mouth.axis_u[0])
+        + v * np.float32(mouth.axis_v[0])
+    )
+    map_y = (
+        np.float32(mouth.centre[1])
+        + u * np.float32(mouth.axis_u[1])
+        + v * np.float32(mouth.axis_v[1])
+    )
+    return map_x.astype(np.float32), map_y.astype(np.float32)
+
+
+def _open_profile(x: np.ndarray) -> np.ndarray:
+    ax = np.minimum(np.abs(x), 1.0)
+    return ((1.0 - ax**OPEN_PROFILE_POWER) ** OPEN_PROFILE_EXPONENT).astype(np.float32)
+
+
+def _smoothstep(edge0, edge1, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - edge0) / np.maximum(edge1 - edge0, 1e-6), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def _curve_at(xs: np.ndarray, vs: np.ndarray, x: float) -> float:
+    return float(np.interp(x, xs, vs))
+
+
+def _sorted_curve(
+    us: np.ndarray, vs: np.ndarray, indices: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(us[list(indices)])
+    picked = np.array(indices)[order]
+    return us[picked].astype(np.float64), vs[picked].astype(np.float64)
