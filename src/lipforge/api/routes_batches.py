@@ -1,7 +1,126 @@
-"""Routes for batches (placeholder router; filled in by its issue)."""
+"""Routes for batches and jobs: create, list, poll, cancel, retry, delete; outputs, archive, logs.
+
+Handlers parse the request, call the batch service (`jobs/batches.py`) in a thread,
+and answer; errors are `LipforgeError`s that the app maps to `{"error", "message"}`.
+Outputs are served with HTTP Range (previews); the batch archive is a zip streamed
+as it is written. Live progress is in `routes_events.py`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from lipforge.api.zipstream import ZipMember, zip_chunks
+from lipforge.http_range import ranged_file_response
+from lipforge.jobs import batches
+from lipforge.jobs.joblog import read_job_log
 
 router = APIRouter()
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+MP4_MEDIA_TYPE = "video/mp4"
+
+
+class BatchBody(BaseModel):
+    """`POST /api/batches`: one audio x N videos, or N audios x one video."""
+
+    audio_asset_ids: list[str] = Field(default_factory=list)
+    video_asset_ids: list[str] = Field(default_factory=list)
+    engine: str = batches.DEFAULT_ENGINE
+    fit: str = batches.DEFAULT_FIT
+    name: str = ""
+
+
+@router.post("/api/batches", status_code=201)
+async def create_batch_route(request: Request, body: BatchBody) -> dict:
+    state = request.app.state
+    batch_request = batches.BatchRequest(
+        audio_asset_ids=body.audio_asset_ids,
+        video_asset_ids=body.video_asset_ids,
+        engine=body.engine,
+        fit=body.fit,
+        name=body.name,
+    )
+    return await asyncio.to_thread(
+        batches.create_batch, state.sessions, batch_request, state.settings.max_attempts
+    )
+
+
+@router.get("/api/batches")
+async def list_batches_route(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    return await asyncio.to_thread(batches.list_batches, request.app.state.sessions, limit, offset)
+
+
+@router.get("/api/batches/{batch_id}")
+async def get_batch_route(request: Request, batch_id: str) -> dict:
+    return await asyncio.to_thread(batches.get_batch_snapshot, request.app.state.sessions, batch_id)
+
+
+@router.post("/api/batches/{batch_id}/cancel")
+async def cancel_batch_route(request: Request, batch_id: str) -> dict:
+    return await asyncio.to_thread(batches.cancel_whole_batch, request.app.state.sessions, batch_id)
+
+
+@router.delete("/api/batches/{batch_id}", status_code=204)
+async def delete_batch_route(request: Request, batch_id: str) -> Response:
+    state = request.app.state
+    await asyncio.to_thread(batches.delete_whole_batch, state.sessions, state.settings, batch_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/batches/{batch_id}/archive")
+async def batch_archive_route(request: Request, batch_id: str) -> StreamingResponse:
+    state = request.app.state
+    members = await asyncio.to_thread(
+        batches.archive_members, state.sessions, state.settings, batch_id
+    )
+    return StreamingResponse(
+        zip_chunks(ZipMember(path, name) for path, name in members),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.zip"'},
+    )
+
+
+@router.get("/api/jobs/{job_id}")
+async def get_job_route(request: Request, job_id: str) -> dict:
+    return await asyncio.to_thread(batches.get_job_snapshot, request.app.state.sessions, job_id)
+
+
+@router.post("/api/jobs/{job_id}/cancel")
+async def cancel_job_route(request: Request, job_id: str) -> dict:
+    return await asyncio.to_thread(batches.cancel_one_job, request.app.state.sessions, job_id)
+
+
+@router.post("/api/jobs/{job_id}/retry")
+async def retry_job_route(request: Request, job_id: str) -> dict:
+    state = request.app.state
+    return await asyncio.to_thread(
+        batches.retry_one_job, state.sessions, job_id, state.settings.max_attempts
+    )
+
+
+@router.api_route("/api/jobs/{job_id}/output", methods=["GET", "HEAD"])
+async def job_output_route(request: Request, job_id: str) -> Response:
+    state = request.app.state
+    path, name = await asyncio.to_thread(
+        batches.succeeded_output, state.sessions, state.settings, job_id
+    )
+    return ranged_file_response(path, name, MP4_MEDIA_TYPE)
+
+
+@router.get("/api/jobs/{job_id}/log")
+async def job_log_route(request: Request, job_id: str) -> dict:
+    state = request.app.state
+    await asyncio.to_thread(batches.get_job_snapshot, state.sessions, job_id)
+    lines = await asyncio.to_thread(read_job_log, state.settings.data_dir.logs, job_id)
+    return {"job_id": job_id, "lines": lines}

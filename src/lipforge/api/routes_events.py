@@ -1,7 +1,86 @@
-"""Routes for events (placeholder router; filled in by its issue)."""
+"""`GET /api/events[?batch=ID]`: the live stream of job and batch events (Server-Sent Events).
+
+Every event carries its sequence number as the SSE id. A client that reconnects with
+`Last-Event-ID` (or `?last_event_id=`, for clients that cannot set headers) first gets
+what changed since, with progress coalesced to the latest figures per job, then the
+live events. Each connection opens with a `stream.open` event whose id is where the
+stream starts, so even a client that saw nothing can resume without a gap. FastAPI's
+`EventSourceResponse` pings every 15 s and sets `X-Accel-Buffering: no`; reading the
+database happens once per process in the event bus (`jobs/events.py`), never here.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from lipforge.jobs.events import EventRecord, get_event_bus, latest_event_id
 
 router = APIRouter()
+
+OPEN_EVENT = "stream.open"
+RECONNECT_DELAY_MS = 2000
+WAIT_SLICE_S = 5.0
+JOB_STATUS_BY_KIND = {
+    "job.queued": "queued",
+    "job.started": "running",
+    "job.progress": "running",
+    "job.succeeded": "succeeded",
+    "job.failed": "failed",
+    "job.cancelled": "cancelled",
+}
+
+
+@router.get("/api/events", response_class=EventSourceResponse)
+async def stream_events(
+    request: Request,
+    batch: str | None = None,
+    last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> AsyncIterator[ServerSentEvent]:
+    bus = get_event_bus(request.app)
+    after_id = _parse_event_id(last_event_id_header)
+    if after_id is None:
+        after_id = last_event_id_query
+    if after_id is None:
+        after_id = await asyncio.to_thread(latest_event_id, request.app.state.sessions)
+    with bus.subscribe(batch_id=batch, after_id=after_id) as subscription:
+        yield ServerSentEvent(
+            event=OPEN_EVENT,
+            id=str(after_id),
+            retry=RECONNECT_DELAY_MS,
+            data={"last_event_id": after_id, "batch_id": batch},
+        )
+        while True:
+            for event in await subscription.next_events(WAIT_SLICE_S):
+                yield to_server_sent_event(event)
+
+
+def _parse_event_id(raw: str | None) -> int | None:
+    if raw is None or not raw.strip().isdigit():
+        return None
+    return int(raw.strip())
+
+
+def to_server_sent_event(event: EventRecord) -> ServerSentEvent:
+    return ServerSentEvent(event=event.kind, id=str(event.id), data=describe_event(event))
+
+
+def describe_event(event: EventRecord) -> dict:
+    """The event's JSON: its envelope, its payload, and the job or batch fields it changes."""
+    data = event.to_dict()
+    status = JOB_STATUS_BY_KIND.get(event.kind)
+    if status is not None and event.job_id is not None:
+        data["job"] = {**_job_fields(event.payload), "id": event.job_id, "status": status}
+    if event.kind == "batch.updated" and event.batch_id is not None:
+        data["batch"] = {**event.payload, "id": event.batch_id}
+    return data
+
+
+def _job_fields(payload: dict) -> dict:
+    nested = payload.get("job")
+    return dict(nested) if isinstance(nested, dict) else dict(payload)

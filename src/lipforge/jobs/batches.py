@@ -10,19 +10,40 @@ cancels what still runs and removes the outputs. Every statement on jobs goes th
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from lipforge.assets.library import get_asset
 from lipforge.assets.table import Asset
-from lipforge.errors import LipforgeError
-from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus
+from lipforge.config import Settings
+from lipforge.errors import ConflictError, LipforgeError, NotFoundError
+from lipforge.jobs.events import latest_event_id, publish_event
+from lipforge.jobs.joblog import job_log_path
+from lipforge.jobs.queue import (
+    JobSpec,
+    cancel_batch,
+    cancel_job,
+    delete_batch,
+    enqueue_jobs,
+    get_job,
+    list_batch_jobs,
+    new_id,
+    retry_job,
+)
+from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus, utc_now
+from lipforge.lipsync.engine import engine_names
 
 FIT_MODES = ("loop", "pingpong", "trim")
 DEFAULT_ENGINE = "meshwarp"
 DEFAULT_FIT = "pingpong"
 MAX_JOBS_PER_BATCH = 500
+MAX_BATCH_NAME_CHARS = 255
 OUTPUT_SUFFIX = ".mp4"
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -42,6 +63,7 @@ class BatchRequest:
     video_asset_ids: Sequence[str]
     engine: str = DEFAULT_ENGINE
     fit: str = DEFAULT_FIT
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -241,3 +263,167 @@ def output_path(outputs_dir: Path, job: Job) -> Path | None:
 
 def _iso(value) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+# --- the service: each function runs its own short transaction (call it off the event loop) ---
+
+
+def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: int) -> dict:
+    """Check the request, make the batch and one queued job per output; answers the snapshot."""
+    check_shape(request, engine_names())
+    audios = [_asset_for_batch(sessions, asset_id) for asset_id in request.audio_asset_ids]
+    videos = [_asset_for_batch(sessions, asset_id) for asset_id in request.video_asset_ids]
+    check_asset_kinds(audios, videos)
+    planned = plan_jobs(audios, videos, request.fit)
+    specs = [
+        JobSpec(job.audio.id, job.video.id, job.output_name, request.engine, request.fit)
+        for job in planned
+    ]
+    batch = Batch(
+        id=new_id(),
+        created_at=utc_now(),
+        name=request.name[:MAX_BATCH_NAME_CHARS],
+        options={"engine": request.engine, "fit": request.fit},
+    )
+    with sessions.begin() as session:
+        session.add(batch)
+        session.flush()
+        publish_event(session, "batch.created", {"jobs": len(specs)}, batch_id=batch.id)
+        enqueue_jobs(session, batch.id, specs, max_attempts)
+    return get_batch_snapshot(sessions, batch.id)
+
+
+def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
+    try:
+        return get_asset(sessions, asset_id)
+    except NotFoundError:
+        raise InvalidBatchError(
+            f"No asset with id {asset_id!r}. Upload the file first, or list assets with "
+            "GET /api/assets."
+        ) from None
+
+
+def get_batch_snapshot(sessions: sessionmaker, batch_id: str) -> dict:
+    """The polling snapshot of one batch; `last_event_id` is read first, so resuming the
+    event stream from it misses nothing that happened after the snapshot."""
+    last_event_id = latest_event_id(sessions)
+    with sessions() as session:
+        batch = _get_batch_row(session, batch_id)
+        jobs = list_batch_jobs(session, batch_id)
+        estimates = _frame_estimates(session, jobs)
+    return describe_batch(batch, jobs, estimates, last_event_id)
+
+
+def list_batches(sessions: sessionmaker, limit: int, offset: int) -> dict:
+    """A page of batch summaries (without their jobs), newest first."""
+    page = select(Batch).order_by(Batch.created_at.desc(), Batch.id.desc())
+    with sessions() as session:
+        total = int(session.scalar(select(func.count()).select_from(Batch)) or 0)
+        summaries = []
+        for batch in session.scalars(page.limit(limit).offset(offset)).all():
+            jobs = list_batch_jobs(session, batch.id)
+            estimates = _frame_estimates(session, jobs)
+            summaries.append(describe_batch(batch, jobs, estimates, with_jobs=False))
+    next_offset = offset + len(summaries) if offset + len(summaries) < total else None
+    return {
+        "items": summaries,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": next_offset,
+    }
+
+
+def cancel_whole_batch(sessions: sessionmaker, batch_id: str) -> dict:
+    with sessions.begin() as session:
+        _get_batch_row(session, batch_id)
+        cancel_batch(session, batch_id)
+    return get_batch_snapshot(sessions, batch_id)
+
+
+def delete_whole_batch(sessions: sessionmaker, settings: Settings, batch_id: str) -> None:
+    """Delete the batch and its jobs (a running one loses its lease and stops), then its files."""
+    with sessions.begin() as session:
+        job_ids = [job.id for job in list_batch_jobs(session, batch_id)]
+        relpaths = delete_batch(session, batch_id)
+    outputs_dir = settings.data_dir.outputs
+    for relpath in relpaths:
+        path = (outputs_dir / relpath).resolve()
+        if path.is_relative_to(outputs_dir.resolve()):
+            path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        (outputs_dir / batch_id).rmdir()
+    for job_id in job_ids:
+        job_log_path(settings.data_dir.logs, job_id).unlink(missing_ok=True)
+
+
+def get_job_snapshot(sessions: sessionmaker, job_id: str) -> dict:
+    with sessions() as session:
+        return describe_job(get_job(session, job_id))
+
+
+def cancel_one_job(sessions: sessionmaker, job_id: str) -> dict:
+    with sessions.begin() as session:
+        return describe_job(cancel_job(session, job_id))
+
+
+def retry_one_job(sessions: sessionmaker, job_id: str, max_attempts: int) -> dict:
+    with sessions.begin() as session:
+        return describe_job(retry_job(session, job_id, max_attempts))
+
+
+def succeeded_output(sessions: sessionmaker, settings: Settings, job_id: str) -> tuple[Path, str]:
+    """A succeeded job's output file and its download name; a clear error otherwise."""
+    with sessions() as session:
+        job = get_job(session, job_id)
+    if job.status != JobStatus.SUCCEEDED:
+        raise ConflictError(
+            f"Job {job_id} is {job.status}; its output exists only once it has succeeded."
+        )
+    path = output_path(settings.data_dir.outputs, job)
+    if path is None:
+        raise NotFoundError(
+            f"The output of job {job_id} was removed (retention or cleanup). Retry the job."
+        )
+    return path, job.output_name
+
+
+def archive_members(
+    sessions: sessionmaker, settings: Settings, batch_id: str
+) -> list[tuple[Path, str]]:
+    """The succeeded outputs of a batch that are still on disk, in queue order."""
+    with sessions() as session:
+        _get_batch_row(session, batch_id)
+        jobs = list_batch_jobs(session, batch_id)
+    members = []
+    for job in jobs:
+        path = output_path(settings.data_dir.outputs, job)
+        if path is not None:
+            members.append((path, job.output_name))
+    if not members:
+        raise ConflictError(
+            f"Batch {batch_id} has no finished outputs yet; the archive holds succeeded jobs only."
+        )
+    return members
+
+
+def _get_batch_row(session: Session, batch_id: str) -> Batch:
+    batch = session.get(Batch, batch_id, populate_existing=True)
+    if batch is None:
+        raise NotFoundError(f"No batch with id {batch_id!r}. List batches with GET /api/batches.")
+    return batch
+
+
+def _frame_estimates(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
+    """For jobs that have not reported a frame count yet: their estimate from the assets."""
+    waiting = [job for job in jobs if not job.frames_total]
+    ids = {job.audio_asset_id for job in waiting} | {job.video_asset_id for job in waiting}
+    if not ids:
+        return {}
+    assets = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
+    estimates = {}
+    for job in waiting:
+        audio, video = assets.get(job.audio_asset_id), assets.get(job.video_asset_id)
+        if audio is not None and video is not None:
+            estimates[job.id] = estimate_frames(audio, video, job.fit)
+    return estimates
