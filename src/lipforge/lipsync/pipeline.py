@@ -1,0 +1,288 @@
+"""The frame pipeline: decode -> track faces -> engine -> encode, streaming, for one output.
+
+`render` runs decode, face tracking and the engine each in its own thread, joined by
+bounded queues, and encodes in the caller's thread, which also reports progress and
+checks for cancellation. At most a fixed number of frames is in flight, so memory does
+not grow with the length of the video. The output is written to a temp file beside
+`output_path` and renamed only when complete. This module knows no engine by name and
+does not parse command lines; see `cli/run.py` and the job worker for its callers.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lipforge.config import Settings
+from lipforge.errors import (
+    CancelledError,
+    LipforgeError,
+    NoAudioStreamError,
+    NoVideoStreamError,
+)
+from lipforge.lipsync.engine import AudioFeatures, Engine, FrameBatch, create_engine
+from lipforge.media.audio import analyse_audio
+from lipforge.media.encode import VideoWriter
+from lipforge.media.probe import MediaInfo, MediaLimits, probe
+from lipforge.media.video import VideoReader, check_fit, fitted_frames
+
+BATCH_FRAMES = 8
+DECODED_QUEUE_FRAMES = 8
+BATCH_QUEUE_BATCHES = 2
+PROGRESS_INTERVAL_S = 0.5
+PROGRESS_MIN_S = 0.2
+QUEUE_POLL_S = 0.1
+DEFAULT_FACE_SEARCH_S = 10.0
+JOIN_TIMEOUT_S = 30.0
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+_END = object()
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    audio_path: Path
+    video_path: Path
+    output_path: Path  # written to a temp file beside it, renamed when complete
+    engine: str = "meshwarp"
+    fit: str = "pingpong"  # loop | pingpong | trim
+    models_dir: Path | None = None
+    limits: MediaLimits | None = None
+    face_search_s: float = DEFAULT_FACE_SEARCH_S
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output_path: Path
+    frame_count: int
+    fps: float
+    duration_s: float
+    width: int
+    height: int
+    warnings: tuple[str, ...] = ()
+
+
+def render(
+    request: RenderRequest,
+    on_progress: ProgressCallback | None = None,
+    should_cancel: CancelCheck | None = None,
+) -> RenderResult:
+    """Lip-sync the video to the audio; any failure is a LipforgeError naming the file."""
+    check_fit(request.fit)
+    video_info, audio_info = _probe_inputs(request)
+    engine = create_engine(request.engine)
+    try:
+        engine.load(request.models_dir or Settings().data_dir.models)
+        reader = VideoReader(request.video_path)
+        try:
+            audio = analyse_audio(request.audio_path, float(reader.fps))
+            engine.start(audio)
+            total = _planned_frames(request.fit, audio, video_info)
+            run = _Run(request, reader, engine, audio, total)
+            frames_written = run.execute(on_progress, should_cancel)
+        finally:
+            reader.close()
+    finally:
+        engine.close()
+    return RenderResult(
+        output_path=request.output_path,
+        frame_count=frames_written,
+        fps=float(reader.fps),
+        duration_s=frames_written / float(reader.fps),
+        width=reader.width - reader.width % 2,
+        height=reader.height - reader.height % 2,
+        warnings=tuple(video_info.warnings + audio_info.warnings),
+    )
+
+
+def _probe_inputs(request: RenderRequest) -> tuple[MediaInfo, MediaInfo]:
+    video = probe(request.video_path, request.limits)
+    if video.video is None:
+        raise NoVideoStreamError(
+            f"{request.video_path.name} has no video track. Use a video of a face as --video."
+        )
+    audio = probe(request.audio_path, request.limits)
+    if audio.audio is None:
+        raise NoAudioStreamError(
+            f"{request.audio_path.name} has no audio track. Use a speech recording as --audio."
+        )
+    return video, audio
+
+
+def _planned_frames(fit: str, audio: AudioFeatures, video: MediaInfo) -> int:
+    if fit == "trim":
+        return min(audio.frame_count, video.video.frame_count)
+    return audio.frame_count
+
+
+class _Run:
+    """The threads and queues of one render."""
+
+    def __init__(
+        self,
+        request: RenderRequest,
+        reader: VideoReader,
+        engine: Engine,
+        audio: AudioFeatures,
+        total: int,
+    ) -> None:
+        self.request = request
+        self.reader = reader
+        self.engine = engine
+        self.audio = audio
+        self.total = total
+        self.name = request.video_path.name
+        self.stop = threading.Event()
+        self.failures: list[BaseException] = []
+        self.decoded: queue.Queue = queue.Queue(DECODED_QUEUE_FRAMES)
+        self.batches: queue.Queue = queue.Queue(BATCH_QUEUE_BATCHES)
+        self.rendered: queue.Queue = queue.Queue(BATCH_QUEUE_BATCHES)
+
+    def execute(self, on_progress: ProgressCallback | None, should_cancel: CancelCheck | None):
+        threads = [
+            threading.Thread(target=self._guard, args=(fn,), name=f"lipforge-{fn.__name__}")
+            for fn in (self._decode, self._track, self._process)
+        ]
+        writer = VideoWriter(
+            self.request.output_path,
+            self.reader.fps,
+            (self.reader.width, self.reader.height),
+            self.request.audio_path,
+        )
+        for thread in threads:
+            thread.start()
+        try:
+            self._encode(writer, on_progress, should_cancel)
+            writer.finish(audio_until_s=writer.frames_written / float(self.reader.fps))
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join(JOIN_TIMEOUT_S)
+        return writer.frames_written
+
+    def _encode(self, writer: VideoWriter, on_progress, should_cancel) -> None:
+        last_report = time.monotonic()
+        while True:
+            if should_cancel is not None and should_cancel():
+                raise CancelledError(f"The render of {self.name} was cancelled.")
+            self._raise_failure()
+            try:
+                item = self.rendered.get(timeout=PROGRESS_INTERVAL_S)
+            except queue.Empty:
+                item = None
+            if item is _END:
+                break
+            for frame in item or ():
+                writer.write(frame)
+            now = time.monotonic()
+            if on_progress is not None and (item is None or now - last_report >= PROGRESS_MIN_S):
+                on_progress(writer.frames_written, max(self.total, writer.frames_written))
+                last_report = now
+        self._raise_failure()
+        if on_progress is not None:
+            on_progress(writer.frames_written, writer.frames_written)
+
+    def _raise_failure(self) -> None:
+        if self.failures:
+            raise self.failures[0]
+
+    def _guard(self, stage: Callable[[], None]) -> None:
+        try:
+            stage()
+        except _Stopped:
+            return
+        except BaseException as exc:  # handed to the caller's thread, which raises it
+            self.failures.append(_plain(exc, self.name, self.request.engine))
+            self.stop.set()
+
+    def _put(self, target: queue.Queue, item: object) -> None:
+        while not self.stop.is_set():
+            try:
+                target.put(item, timeout=QUEUE_POLL_S)
+                return
+            except queue.Full:
+                continue
+        raise _Stopped
+
+    def _items(self, source: queue.Queue) -> Iterator[object]:
+        while True:
+            if self.stop.is_set():
+                raise _Stopped
+            try:
+                item = source.get(timeout=QUEUE_POLL_S)
+            except queue.Empty:
+                continue
+            if item is _END:
+                return
+            yield item
+
+    def _decode(self) -> None:
+        for index, frame in enumerate(fitted_frames(self.reader, self.request.fit, self.total)):
+            self._put(self.decoded, (index, frame))
+        self._put(self.decoded, _END)
+
+    def _track(self) -> None:
+        from lipforge.lipsync.faces import FaceTracker
+
+        tracker = FaceTracker(float(self.reader.fps), self.name, self.request.face_search_s)
+        waiting: dict[int, np.ndarray] = {}
+        batch: list[tuple[int, np.ndarray, np.ndarray | None]] = []
+        try:
+            for index, frame in self._items(self.decoded):
+                waiting[index] = frame
+                self._collect(tracker.push(index, frame), waiting, batch)
+            self._collect(tracker.flush(), waiting, batch)
+        finally:
+            tracker.close()
+        if batch:
+            self._put(self.batches, _to_batch(batch))
+        self._put(self.batches, _END)
+
+    def _collect(self, results, waiting: dict, batch: list) -> None:
+        for index, landmarks in results:
+            batch.append((index, waiting.pop(index), landmarks))
+            if len(batch) == BATCH_FRAMES:
+                self._put(self.batches, _to_batch(batch))
+                batch.clear()
+
+    def _process(self) -> None:
+        for batch in self._items(self.batches):
+            frames = self.engine.process(batch)
+            if len(frames) != len(batch.frames):
+                raise LipforgeError(
+                    f"{self.name}: the {self.request.engine} engine returned {len(frames)} "
+                    f"frames for {len(batch.frames)}. This is a bug in the engine."
+                )
+            self._put(self.rendered, frames)
+        self._put(self.rendered, _END)
+
+
+class _Stopped(Exception):
+    """Raised inside a stage when another stage failed or the render was stopped."""
+
+
+def _to_batch(items: list[tuple[int, np.ndarray, np.ndarray | None]]) -> FrameBatch:
+    return FrameBatch(
+        indices=np.array([index for index, _, _ in items], np.int64),
+        frames=[frame for _, frame, _ in items],
+        landmarks=[landmarks for _, _, landmarks in items],
+    )
+
+
+def _plain(exc: BaseException, name: str, engine: str) -> BaseException:
+    """Errors users can act on pass through; anything else becomes one naming the file."""
+    if isinstance(exc, LipforgeError):
+        return exc
+    error = LipforgeError(f"{name}: rendering failed in the {engine} pipeline ({exc!r}).")
+    error.__cause__ = exc
+    return error
