@@ -24,6 +24,7 @@ from lipforge.api import (
     routes_web,
 )
 from lipforge.api.auth import install_auth
+from lipforge.assets.inbox import watch_inbox
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.errors import LipforgeError
@@ -44,7 +45,7 @@ ROUTE_MODULES = (
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,
 # the worker process...): each is an async function `service(app) -> None` started as a
 # task after migrations and cancelled at shutdown. Add yours to this tuple.
-BACKGROUND_SERVICES: tuple = (event_bus_service, upload_cleaner)
+BACKGROUND_SERVICES: tuple = (event_bus_service, upload_cleaner, watch_inbox)
 
 
 def create_app(settings: Settings) -> FastAPI:
