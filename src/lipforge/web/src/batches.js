@@ -26,6 +26,16 @@ function batchJobs(batch) {
   return batch.jobs || [];
 }
 
+function batchState(batch) {
+  const jobs = batchJobs(batch);
+  if (!jobs.length) return batch.status || "";
+  const states = new Set(jobs.map(jobState));
+  for (const state of ["running", "queued", "failed", "cancelled"]) {
+    if (states.has(state)) return state;
+  }
+  return "succeeded";
+}
+
 function batchProgress(batch) {
   const jobs = batchJobs(batch);
   if (jobs.length) return batchFraction(jobs);
@@ -40,13 +50,13 @@ function batchProgress(batch) {
 
 function countsText(batch) {
   const jobs = batchJobs(batch);
-  if (!jobs.length) {
-    const n = batch.job_count ?? batch.jobs_total ?? "";
-    return n === "" ? "" : `${n} job${n === 1 ? "" : "s"}`;
+  let counts = batch.counts || {};
+  if (jobs.length) {
+    counts = {};
+    for (const job of jobs) counts[jobState(job)] = (counts[jobState(job)] || 0) + 1;
   }
-  const counts = {};
-  for (const job of jobs) counts[jobState(job)] = (counts[jobState(job)] || 0) + 1;
-  return Object.entries(counts).map(([state, n]) => `${n} ${state}`).join(", ");
+  return Object.entries(counts).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`)
+    .join(", ");
 }
 
 export function renderBatchList(root) {
@@ -60,7 +70,7 @@ export function renderBatchList(root) {
     }
     for (const batch of batches) {
       const fraction = batchProgress(batch);
-      list.append(el("li", { "data-batch": batch.id },
+      list.append(el("li", { "data-batch": batch.id, "data-state": batchState(batch) },
         el("a", { href: `#/batches/${batch.id}` }, el("strong", {}, formatTime(batch.created_at))),
         el("span", { class: "muted" }, ` ${batch.engine || batch.options?.engine || ""} · `
           + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`),
@@ -155,6 +165,7 @@ export function renderBatchView(root, batchId) {
     const jobs = batchJobs(batch);
     const fraction = batchProgress(batch);
     clear(overall).append(progressBar(fraction, formatPercent(fraction)));
+    overall.dataset.state = batchState(batch);
     counts.textContent = `${batch.engine || batch.options?.engine || ""} · `
       + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`;
     for (const job of jobs) {

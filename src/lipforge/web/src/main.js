@@ -28,5 +28,11 @@ function route() {
   }
 }
 
+document.getElementById("logout")?.addEventListener("click", async (event) => {
+  event.preventDefault();
+  await fetch("/api/logout", { method: "POST", credentials: "same-origin" }).catch(() => null);
+  window.location.assign("/login");
+});
+
 window.addEventListener("hashchange", route);
 route();
