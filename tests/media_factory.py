@@ -53,16 +53,20 @@ def jitter_matrix(index: int, fps: float, center: tuple[float, float]) -> np.nda
 
 
 def astronaut_canvas(size: tuple[int, int]) -> np.ndarray:
-    """The astronaut scaled to fit `size` (width, height), centred on a soft gradient canvas."""
+    """The astronaut scaled to the height of `size` (width, height) on a soft gradient canvas.
+
+    A portrait canvas crops the picture's sides instead, so the face stays large.
+    """
     width, height = size
-    face = skdata.astronaut()
-    side = min(width, height)
-    face = cv2.resize(face, (side, side), interpolation=cv2.INTER_AREA)
+    face = cv2.resize(skdata.astronaut(), (height, height), interpolation=cv2.INTER_AREA)
+    if height > width:
+        left = (height - width) // 2
+        return np.ascontiguousarray(face[:, left : left + width])
     ramp = np.linspace(0.8, 1.2, width, dtype=np.float32)[None, :, None]
     canvas = np.clip(CANVAS_GRAY * ramp * np.ones((height, 1, 3), np.float32), 0, 255)
     canvas = canvas.astype(np.uint8)
-    top, left = (height - side) // 2, (width - side) // 2
-    canvas[top : top + side, left : left + side] = face
+    left = (width - height) // 2
+    canvas[:, left : left + height] = face
     return canvas
 
 

@@ -1,0 +1,170 @@
+"""`lipforge run`: lip-sync one audio onto one or many face videos, here, without a server.
+
+The terminal side only: a Rich progress row per video (frames done/total, fps, ETA), the
+plain reason when an item fails (the others still run), a summary table, and an exit
+status that is non-zero when any item failed. Ctrl-C stops the current item; the pipeline
+removes its partial file. The work itself is `lipforge.lipsync.pipeline.render`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from lipforge.cli import app
+from lipforge.config import Settings
+from lipforge.errors import LipforgeError, NoAudioStreamError
+from lipforge.lipsync.pipeline import RenderRequest, RenderResult, render
+from lipforge.media.probe import MediaLimits, probe
+from lipforge.media.video import FIT_MODES, check_fit
+
+console = Console()
+EXIT_SOME_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class ItemOutcome:
+    video: Path
+    output: Path
+    result: RenderResult | None = None
+    reason: str = ""
+    elapsed_s: float = 0.0
+
+
+class FpsColumn(ProgressColumn):
+    """Frames per second of the running item."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("-- fps" if speed is None else f"{speed:5.1f} fps", style="cyan")
+
+
+@app.command()
+def run(
+    audio: Annotated[Path, typer.Option("--audio", help="driving speech (wav/mp3/m4a/flac/ogg)")],
+    video: Annotated[
+        list[Path], typer.Option("--video", help="face video(s); more may follow the first")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="output folder, one <video-stem>.mp4 each")],
+    more_videos: Annotated[list[Path] | None, typer.Argument(hidden=True)] = None,
+    engine: Annotated[str, typer.Option(help="lip-sync engine")] = "meshwarp",
+    fit: Annotated[
+        str, typer.Option(help=f"when the video is shorter than the audio: {'|'.join(FIT_MODES)}")
+    ] = "pingpong",
+) -> None:
+    """Lip-sync AUDIO onto every VIDEO; writes OUT/<video-stem>.mp4 for each."""
+    settings = Settings.from_env()
+    check_fit(fit)
+    videos = list(video) + list(more_videos or [])
+    _check_audio(audio, MediaLimits.from_settings(settings))
+    outcomes = [ItemOutcome(v, out) for v in videos]
+    _assign_outputs(outcomes, out)
+    interrupted = _run_items(outcomes, audio, engine, fit, settings)
+    _print_summary(outcomes)
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    if any(o.result is None for o in outcomes):
+        raise typer.Exit(EXIT_SOME_FAILED)
+
+
+def _check_audio(audio: Path, limits: MediaLimits) -> None:
+    info = probe(audio, limits)
+    if info.audio is None:
+        raise NoAudioStreamError(f"{audio.name} has no audio track. Use a speech recording.")
+    for warning in info.warnings:
+        console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+
+
+def _assign_outputs(outcomes: list[ItemOutcome], out: Path) -> None:
+    taken: set[str] = set()
+    for outcome in outcomes:
+        stem, suffix = outcome.video.stem, 1
+        while stem in taken:
+            suffix += 1
+            stem = f"{outcome.video.stem}-{suffix}"
+        taken.add(stem)
+        outcome.output = out / f"{stem}.mp4"
+
+
+def _run_items(outcomes, audio: Path, engine: str, fit: str, settings: Settings) -> bool:
+    """Render every item in turn; True when the user interrupted with Ctrl-C."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("frames"),
+        FpsColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        for outcome in outcomes:
+            request = RenderRequest(
+                audio_path=audio,
+                video_path=outcome.video,
+                output_path=outcome.output,
+                engine=engine,
+                fit=fit,
+                models_dir=settings.data_dir.models,
+                limits=MediaLimits.from_settings(settings),
+                face_search_s=settings.face_search_s,
+            )
+            if _render_one(outcome, request, progress):
+                return True
+    return False
+
+
+def _render_one(outcome: ItemOutcome, request: RenderRequest, progress: Progress) -> bool:
+    task = progress.add_task(outcome.video.name, total=None)
+
+    def report(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    started = time.monotonic()
+    try:
+        outcome.result = render(request, report)
+    except KeyboardInterrupt:
+        outcome.reason = "interrupted (Ctrl-C); no partial file was left"
+        return True
+    except LipforgeError as exc:
+        outcome.reason = str(exc)
+    except Exception as exc:  # one item's bug must not stop the others
+        outcome.reason = f"{outcome.video.name}: unexpected error ({exc!r})"
+    finally:
+        outcome.elapsed_s = time.monotonic() - started
+    if outcome.reason:
+        progress.console.print(f"[red]✗ {outcome.video.name}:[/] {outcome.reason}", highlight=False)
+    return False
+
+
+def _print_summary(outcomes: list[ItemOutcome]) -> None:
+    table = Table(title="lipforge run")
+    for column in ("video", "status", "output / reason", "frames", "time"):
+        table.add_column(column, overflow="fold")
+    for o in outcomes:
+        if o.result is not None:
+            row = (str(o.video), "[green]done[/]", str(o.output), str(o.result.frame_count))
+        elif o.reason:
+            row = (str(o.video), "[red]failed[/]", o.reason, "-")
+        else:
+            row = (str(o.video), "[yellow]skipped[/]", "not started", "-")
+        table.add_row(*row, f"{o.elapsed_s:.1f} s")
+    console.print(table)
+    failed = sum(1 for o in outcomes if o.result is None)
+    console.print(f"{len(outcomes) - failed} done, {failed} failed or skipped.")
