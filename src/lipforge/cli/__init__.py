@@ -17,7 +17,17 @@ from lipforge.errors import LipforgeError
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 err_console = Console(stderr=True)
 
-COMMAND_MODULES = ("run", "probe", "doctor", "serve", "worker", "upload", "submit", "models")
+COMMAND_MODULES = (
+    "run",
+    "probe",
+    "doctor",
+    "serve",
+    "worker",
+    "upload",
+    "submit",
+    "models",
+    "importer",
+)
 
 
 def _register_commands() -> None:
