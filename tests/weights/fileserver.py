@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
 
 SEND_CHUNK_BYTES = 16 * 1024
 LAST_MODIFIED = "Wed, 21 Oct 2026 07:28:00 GMT"
@@ -28,6 +29,7 @@ class Behaviour:
     """Switches for misbehaviour; counts (`*_times`) say how many responses misbehave."""
 
     ignore_range: bool = False
+    ignore_long_ranges: bool = False  # honour the 1-byte probe, answer 200 to longer ranges
     wrong_content_range: bool = False
     reset_after_bytes: int | None = None
     reset_times: int = 0
@@ -42,6 +44,10 @@ class Behaviour:
     send_last_modified: bool = True
     signed_ttl_s: float | None = None  # /signed/<t>/... answers 403 this long after issue
     first_byte_delay_s: float = 0.0
+    slow_times: int = 0  # this many ranged bodies crawl at slow_rate_bps
+    slow_rate_bps: float = 20_000.0
+    change_after_bytes: int | None = None  # swap in `changed` once this many body bytes went out
+    changed: tuple[str, bytes] | None = None
 
 
 @dataclass
@@ -53,6 +59,7 @@ class Served:
 @dataclass
 class Stats:
     body_bytes: int = 0
+    proxied: int = 0
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
 
@@ -99,6 +106,13 @@ class FileServer:
             setattr(self.behaviour, f"{name}_times", left - 1)
             return True
 
+    def maybe_change(self) -> None:
+        limit, changed = self.behaviour.change_after_bytes, self.behaviour.changed
+        if limit is not None and changed is not None and self.stats.body_bytes >= limit:
+            with self.lock:
+                self.behaviour.changed = None
+            self.put(*changed)
+
     def sign(self, path: str) -> str:
         token = hashlib.sha256(f"{path}{time.monotonic()}".encode()).hexdigest()[:12]
         with self.lock:
@@ -131,6 +145,9 @@ def _make_handler(server: FileServer):
             with server.lock:
                 server.stats.requests.append((self.path, dict(self.headers)))
             path = self.path
+            if path.startswith("http://"):
+                server.count("proxied")
+                path = urlsplit(path).path
             if server.behaviour.signed_ttl_s is not None and not path.startswith("/signed/"):
                 return self._redirect(server.sign(path))
             if path.startswith("/signed/"):
@@ -168,6 +185,9 @@ def _make_handler(server: FileServer):
             match = _RANGE.match(self.headers.get("Range", "").strip())
             if not match or server.behaviour.ignore_range:
                 return None
+            long_range = match.group(1) != match.group(2)
+            if long_range and server.behaviour.ignore_long_ranges:
+                return None
             if_range = self.headers.get("If-Range")
             if if_range is not None and not self._if_range_holds(if_range, served):
                 return None
@@ -202,6 +222,7 @@ def _make_handler(server: FileServer):
             reset = reset_at is not None and server.take_misbehaviour("reset")
             stall_at = behaviour.stall_after_bytes if len(body) > 1 else None
             stall = stall_at is not None and server.take_misbehaviour("stall")
+            slow = len(body) > 1 and server.take_misbehaviour("slow")
             if behaviour.first_byte_delay_s:
                 time.sleep(behaviour.first_byte_delay_s)
             view, sent, started = memoryview(body), 0, time.monotonic()
@@ -215,10 +236,11 @@ def _make_handler(server: FileServer):
                 self.wfile.write(piece)
                 sent += len(piece)
                 server.count("body_bytes", len(piece))
-                self._pace(sent, started)
+                server.maybe_change()
+                self._pace(sent, started, behaviour.slow_rate_bps if slow else None)
 
-        def _pace(self, sent: int, started: float) -> None:
-            rate = server.behaviour.rate_bps_per_connection
+        def _pace(self, sent: int, started: float, slow_rate_bps: float | None) -> None:
+            rate = slow_rate_bps or server.behaviour.rate_bps_per_connection
             if rate:
                 ahead_s = sent / rate - (time.monotonic() - started)
                 if ahead_s > 0:

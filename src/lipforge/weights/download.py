@@ -54,9 +54,10 @@ DEFAULT_READ_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 15.0
 DEFAULT_MAX_ATTEMPTS = 6
 MIN_SPLIT_BYTES = 1 * MIB
+MAX_REQUEST_BYTES = 16 * MIB  # one Range request's length; a segment may take several
 MAX_RESTARTS = 2
 PROGRESS_INTERVAL_S = 0.2
-CONTROL_SAVE_INTERVAL_S = 0.5
+CONTROL_SAVE_INTERVAL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class DownloadRequest:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     min_free_bytes: int = 0
     min_split_bytes: int = MIN_SPLIT_BYTES
+    max_request_bytes: int = MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)
@@ -278,6 +280,7 @@ def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> None
             threading.Event(),
             request.max_attempts,
             run.received,
+            request.max_request_bytes,
         )
         errors = _run_connections(run, ctx, control, request.connections)
         _checkpoint(fd, control, plan, control_path(request.dest))

@@ -64,6 +64,7 @@ class FetchContext:
     stop: threading.Event
     max_attempts: int
     received: ByteCounter
+    max_request_bytes: int
 
 
 def backoff_s(attempt: int) -> float:
@@ -92,12 +93,13 @@ def fetch_segment(ctx: FetchContext, segment: Segment, source_index: int) -> int
         try:
             remote = ctx.sources.get(source_index)
             fetch_once(ctx, segment, remote)
+            attempt = 0
             continue
         except SignedUrlExpiredSignal as exc:
             error: Exception = exc
-            _refresh_quietly(ctx, source_index, remote)
+            expired = True
         except RetryableFetchError as exc:
-            error = exc
+            error, expired = exc, False
         ctx.plan.rewind(segment)
         attempt = 1 if segment.written > before else attempt + 1
         if attempt >= ctx.max_attempts:
@@ -106,6 +108,9 @@ def fetch_segment(ctx: FetchContext, segment: Segment, source_index: int) -> int
                 f"{attempt} attempts: {error}. Run the same pull again to resume, "
                 "or add a --mirror."
             )
+        if expired:  # a fresh signature is used at once: waiting would let it expire too
+            _refresh_quietly(ctx, source_index, remote)
+            continue
         source_index = ctx.sources.next_index(source_index)
         ctx.stop.wait(backoff_s(attempt))
     return source_index
@@ -119,7 +124,8 @@ def _refresh_quietly(ctx: FetchContext, index: int, remote: RemoteFile) -> None:
 
 
 def fetch_once(ctx: FetchContext, segment: Segment, remote: RemoteFile) -> None:
-    first, last = segment.written, segment.end - 1
+    first = segment.written
+    last = min(segment.end, first + ctx.max_request_bytes) - 1
     headers = {**IDENTITY_HEADERS, "Range": f"bytes={first}-{last}"}
     if remote.if_range:
         headers["If-Range"] = remote.if_range
@@ -129,10 +135,9 @@ def fetch_once(ctx: FetchContext, segment: Segment, remote: RemoteFile) -> None:
             stream_into(ctx, segment, response)
     except httpx.TransportError as exc:
         raise RetryableFetchError(f"{remote.resolved_url}: {type(exc).__name__} {exc}") from exc
-    if segment.written < segment.end and not ctx.stop.is_set():
+    if segment.written <= min(last, segment.end - 1) and not ctx.stop.is_set():
         raise RetryableFetchError(
-            f"{remote.resolved_url} closed the body at byte {segment.written}, "
-            f"before byte {segment.end - 1}"
+            f"{remote.resolved_url} closed the body at byte {segment.written}, before byte {last}"
         )
 
 
