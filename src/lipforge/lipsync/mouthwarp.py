@@ -27,6 +27,7 @@ INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 OUTER_UPPER_LIP_CENTRE = 0
 OUTER_LOWER_LIP_CENTRE = 17
+NOSE_BASE = 2
 MOUTH_CORNERS = (78, 308)
 EYE_CORNERS = (33, 263)
 FOREHEAD, CHIN = 10, 152
@@ -35,16 +36,13 @@ JAW_DROP_FRACTION = 0.11  # extra inner-lip gap at full opening, as a fraction o
 REST_OPENING = 0.2  # openings below this close the lips from their pose in the input
 CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
 TEAR_FRACTION = 0.7  # where the lips part, from the inner upper lip toward the inner lower lip
-OPEN_PROFILE_POWER = 2.4  # opening profile (1 - |x|^p)^q along the mouth: flat middle ...
-OPEN_PROFILE_EXPONENT = 0.6  # ... rounded ends
 JAW_REACH_X = 2.4  # jaw displacement fades out this many half mouth widths from the centre
 NECK_FRACTION = 0.22  # below the chin the displacement fades over this fraction of face height
 SPREAD_MAX = 0.09  # lip-corner travel at full spread / rounding, in half mouth widths
 ROUND_MAX = 0.2
 SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
 SHAPE_REACH_X = 2.2
-SHAPE_BAND_FRACTION = 0.12  # lips' half height band, fraction of face height
-SHAPE_FADE_FRACTION = 0.12
+SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
 CROP_MARGIN_PX = 3
 
 CAVITY_DARK_RGB = np.array([46.0, 15.0, 12.0], np.float32)
@@ -77,7 +75,9 @@ class MouthGeometry:
     lower_x: np.ndarray
     lower_v: np.ndarray
     chin_v: float
-    lip_top_v: float
+    lip_top_v: float  # outer edge of the upper lip, middle
+    lip_bottom_v: float  # outer edge of the lower lip, middle
+    nose_base_v: float  # nothing at or above this line moves
 
 
 def measure_mouth(landmarks: np.ndarray) -> MouthGeometry:
@@ -105,6 +105,8 @@ def measure_mouth(landmarks: np.ndarray) -> MouthGeometry:
         lower_v=np.maximum(lower_v, np.interp(lower_x, upper_x, upper_v)),
         chin_v=float(vs[CHIN]),
         lip_top_v=float(vs[OUTER_UPPER_LIP_CENTRE]),
+        lip_bottom_v=float(vs[OUTER_LOWER_LIP_CENTRE]),
+        nose_base_v=float(min(vs[NOSE_BASE], vs[OUTER_UPPER_LIP_CENTRE] - 1.0)),
     )
 
 
@@ -165,10 +167,11 @@ def _layers(
     x = source_u / half_width
     upper = np.interp(x, mouth.upper_x, mouth.upper_v).astype(np.float32)
     lower = np.interp(x, mouth.lower_x, mouth.lower_v).astype(np.float32)
-    lip_drop = np.float32(jaw_px) * _open_profile(x)
+    profile = _open_profile(x)
+    lip_drop = np.float32(jaw_px) * profile
     lower_edge = np.maximum(upper, lower + lip_drop)
     tear = upper + np.float32(TEAR_FRACTION) * (lower - upper)
-    drop = np.where(v < lower_edge, lip_drop, _jaw_field(mouth, jaw_px, x, v, lower_edge))
+    drop = np.where(v < lower_edge, lip_drop, _jaw_field(mouth, jaw_px, x, v, lower_edge, profile))
     below = np.clip(v - lower_edge + 0.5, 0.0, 1.0)
     above = np.clip(upper - v + 0.5, 0.0, 1.0)
     inside = np.clip(1.0 - below - above, 0.0, 1.0)
@@ -188,14 +191,18 @@ def _layers(
 
 
 def _jaw_field(
-    mouth: MouthGeometry, jaw_px: float, x: np.ndarray, v: np.ndarray, lower_edge: np.ndarray
+    mouth: MouthGeometry,
+    jaw_px: float,
+    x: np.ndarray,
+    v: np.ndarray,
+    lower_edge: np.ndarray,
+    profile: np.ndarray,
 ) -> np.ndarray:
     """Jaw displacement below the lower lip: from the lip's profile to a rigid chin, then fading."""
     toward_chin = _smoothstep(lower_edge, np.float32(mouth.chin_v), v)
     lateral = 1.0 - _smoothstep(np.float32(1.0), np.float32(JAW_REACH_X), np.abs(x))
     neck_px = NECK_FRACTION * mouth.face_height_px
     fade = 1.0 - _smoothstep(np.float32(mouth.chin_v), np.float32(mouth.chin_v + neck_px), v)
-    profile = _open_profile(x)
     chin_share = np.float32(1.0 if jaw_px > 0 else CLOSING_CHIN_SHARE)
     chin = toward_chin * lateral * chin_share
     return np.float32(jaw_px) * ((1.0 - toward_chin) * profile + chin) * fade
@@ -212,11 +219,11 @@ def _sideways_px(
     inner = _smoothstep(np.float32(SHAPE_INNER_X), np.float32(1.0), ax)
     outer = 1.0 - _smoothstep(np.float32(1.0), np.float32(SHAPE_REACH_X), ax)
     along = np.sign(x) * np.where(ax <= 1.0, inner, outer)
-    band_px = SHAPE_BAND_FRACTION * mouth.face_height_px + max(jaw_px, 0.0) / 2
+    lip_bottom = mouth.lip_bottom_v + max(jaw_px, 0.0)
     fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
-    middle = max(jaw_px, 0.0) / 2
-    distance = np.abs(v - np.float32(middle))
-    across = 1.0 - _smoothstep(np.float32(band_px), np.float32(band_px + fade_px), distance)
+    upper = _smoothstep(np.float32(mouth.nose_base_v), np.float32(mouth.lip_top_v), v)
+    lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
+    across = np.where(v < 0, upper, lower)
     return np.float32(travel * mouth.half_width_px) * along * across
 
 
@@ -228,17 +235,22 @@ def _composite(
     map_x, map_y = _to_image(mouth, layers.upper_u, layers.lower_v)
     lower = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     out = layers.weight_upper[..., None] * upper + layers.weight_lower[..., None] * lower
-    if jaw_px > 0 and layers.weight_cavity.max() > 0:
-        cavity = _cavity_colour(frame, mouth, layers)
-        out += layers.weight_cavity[..., None] * cavity
+    rows = np.flatnonzero(layers.weight_cavity.max(axis=1) > 0)
+    if jaw_px > 0 and len(rows):
+        cols = np.flatnonzero(layers.weight_cavity.max(axis=0) > 0)
+        box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        cavity = _cavity_colour(frame, mouth, layers.cavity_depth[box], layers.x[box])
+        out[box] += layers.weight_cavity[box][..., None] * cavity
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-def _cavity_colour(frame: np.ndarray, mouth: MouthGeometry, layers: _Layers) -> np.ndarray:
+def _cavity_colour(
+    frame: np.ndarray, mouth: MouthGeometry, depth: np.ndarray, x: np.ndarray
+) -> np.ndarray:
     """The inside of the open mouth: dark, shaded, tongue tone low, lip tone at the corners."""
     lip, skin_luma = _sample_tones(frame, mouth)
     light = np.float32(np.clip(skin_luma / SKIN_REFERENCE_LUMA, 0.5, 1.3))
-    depth, ax = layers.cavity_depth, np.minimum(np.abs(layers.x), 1.0)
+    ax = np.minimum(np.abs(x), 1.0)
     tongue = _smoothstep(np.float32(0.35), np.float32(1.0), depth) * (1.0 - ax * ax)
     shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - _smoothstep(np.float32(0.0), np.float32(0.4), depth))
     base = (
@@ -277,9 +289,7 @@ def _crop_box(
 ) -> tuple[int, int, int, int] | None:
     """The image rectangle outside which nothing moves."""
     reach_u = max(JAW_REACH_X, SHAPE_REACH_X) * mouth.half_width_px
-    top_v = min(mouth.lip_top_v, 0.0) - (SHAPE_BAND_FRACTION + SHAPE_FADE_FRACTION) * (
-        mouth.face_height_px
-    )
+    top_v = mouth.nose_base_v
     bottom_v = mouth.chin_v + NECK_FRACTION * mouth.face_height_px + abs(jaw_px)
     corners = [
         mouth.centre + du * mouth.axis_u + dv * mouth.axis_v
@@ -312,8 +322,8 @@ def _to_image(mouth: MouthGeometry, u: np.ndarray, v: np.ndarray) -> tuple[np.nd
 
 
 def _open_profile(x: np.ndarray) -> np.ndarray:
-    ax = np.minimum(np.abs(x), 1.0)
-    return ((1.0 - ax**OPEN_PROFILE_POWER) ** OPEN_PROFILE_EXPONENT).astype(np.float32)
+    """How much of the jaw drop the lips' edge takes along the mouth: an ellipse, 0 at corners."""
+    return np.sqrt(np.maximum(1.0 - x * x, 0.0))
 
 
 def _smoothstep(edge0, edge1, x: np.ndarray) -> np.ndarray:
