@@ -558,15 +558,22 @@ def running_worker_ids(sessions: sessionmaker) -> set[str]:
 def expire_outputs(sessions: sessionmaker, finished_before: datetime) -> list[str]:
     """Forget the outputs of jobs finished before the cutoff; returns their paths to remove."""
     with sessions.begin() as session:
+        candidates = dict(
+            session.execute(
+                select(Job.id, Job.output_relpath).where(
+                    Job.status == JobStatus.SUCCEEDED,
+                    Job.finished_at < finished_before,
+                    Job.output_relpath.is_not(None),
+                )
+            ).all()
+        )
+        if not candidates:
+            return []
         rows = session.execute(
             update(Job)
-            .where(
-                Job.status == JobStatus.SUCCEEDED,
-                Job.finished_at < finished_before,
-                Job.output_relpath.is_not(None),
-            )
+            .where(Job.id.in_(list(candidates)), Job.output_relpath.is_not(None))
             .values(output_relpath=None)
-            .returning(Job.id, Job.batch_id, Job.output_relpath)
+            .returning(Job.id, Job.batch_id)
         ).all()
         for row in rows:
             publish_event(
@@ -576,7 +583,7 @@ def expire_outputs(sessions: sessionmaker, finished_before: datetime) -> list[st
                 batch_id=row.batch_id,
                 job_id=row.id,
             )
-    return [row.output_relpath for row in rows]
+    return [candidates[row.id] for row in rows]
 
 
 # --- workers --------------------------------------------------------------------------------

@@ -224,6 +224,7 @@ class Worker:
         (self.outputs_dir / PARTIAL_DIR_NAME).mkdir(parents=True, exist_ok=True)
         queue.register_worker(self.sessions, self.worker_id, socket.gethostname(), self.slots)
         log_event("worker.started", worker_id=self.worker_id, slots=self.slots)
+        self.keep_house()
         threads = [
             threading.Thread(target=self._slot_loop, name=f"slot-{n}", daemon=True)
             for n in range(self.slots)
@@ -332,7 +333,8 @@ class Worker:
     # --- housekeeping ---
 
     def _housekeeping_loop(self) -> None:
-        next_reap = next_retention = 0.0
+        next_reap = time.monotonic() + self.tuning.reap_interval_s
+        next_retention = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             try:
