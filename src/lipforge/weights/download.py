@@ -56,8 +56,8 @@ DEFAULT_MAX_ATTEMPTS = 6
 MIN_SPLIT_BYTES = 1 * MIB
 MAX_REQUEST_BYTES = 16 * MIB  # one Range request's length; a segment may take several
 MAX_RESTARTS = 2
-PROGRESS_INTERVAL_S = 0.2
-CONTROL_SAVE_INTERVAL_S = 0.25
+PROGRESS_INTERVAL_S = 0.1
+CONTROL_SAVE_INTERVAL_S = 0.1
 
 
 @dataclass(frozen=True)
