@@ -67,11 +67,20 @@ async def patch_upload(request: Request, context: TusContext, upload_id: str) ->
                 f"Upload-Offset {client_offset} is not the {offset} bytes the server holds; "
                 "send HEAD to learn the offset and resume from there."
             )
-        offset = await append_body(request, context, info, holder)
+        if info.finished:
+            _refuse_bytes_past_the_end(request, offset)
+        else:
+            offset = await append_body(request, context, info, holder)
     headers = tus_headers(**{"Upload-Offset": str(offset)}, **expires_header(info))
     if info.asset_id:
         headers["Upload-Asset-Id"] = info.asset_id
     return Response(status_code=204, headers=headers)
+
+
+def _refuse_bytes_past_the_end(request: Request, offset: int) -> None:
+    declared = parse_non_negative("Content-Length", request.headers.get("content-length"))
+    if declared or "transfer-encoding" in request.headers:
+        raise SizeExceededError(f"The upload is complete at {offset} bytes; nothing more fits.")
 
 
 async def _settle_deferred_length(context: TusContext, info: UploadInfo, length: int) -> None:
