@@ -116,7 +116,12 @@ def _sha256(path: Path) -> str:
 
 
 def test_upload_survives_refresh_and_batch_reaches_100_percent(
-    browser_tools, server: str, ui_video: Path, speech_en_wav: Path, tmp_path: Path
+    browser_tools,
+    server: str,
+    ui_video: Path,
+    speech_en_wav: Path,
+    no_face_video: Path,
+    tmp_path: Path,
 ) -> None:
     shots = Path(os.environ.get("LIPFORGE_UI_SCREENSHOTS", tmp_path / "screenshots"))
     shots.mkdir(parents=True, exist_ok=True)
@@ -126,12 +131,12 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
             "token": TOKEN,
             "video": str(ui_video),
             "audio": str(speech_en_wav),
+            "noFaceVideo": str(no_face_video),
             "screenshots": str(shots),
             "webDir": str(WEB_DIR),
         },
         tmp_path,
     )
-    print(json.dumps(result, indent=1))
     assert result["loggedIn"], "the page did not send the browser to /login and back"
     assert result["browserErrors"] == []
 
@@ -160,5 +165,10 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
     assert [job["status"] for job in batch["jobs"]] == ["succeeded"]
     output = httpx.get(f"{server}api/jobs/{batch['jobs'][0]['id']}/output", headers=headers)
     assert output.status_code == 200 and len(output.content) > 1000
-    for name in ("interrupted", "library", "batch", "list"):
+
+    failing = result["failing"]
+    assert failing["reason"].lower().startswith("no face found in "), failing
+    assert failing["statesAfterRetry"][0] in ("queued", "running")
+    assert failing["statesAfterRetry"][-1] == "failed"
+    for name in ("interrupted", "library", "batch", "list", "failed"):
         assert Path(result["shots"][name]).stat().st_size > 5000

@@ -98,16 +98,44 @@ async function uploadAudio(page) {
   step("audio uploaded", result.audio);
 }
 
-async function createBatch(page) {
+async function createBatch(page, audioId, videoId, screenshotName) {
   await page.locator("button", { hasText: "Refresh" }).click();
-  await page.locator(`#audio-assets input[value="${result.audio.assetId}"]`).check();
-  await page.locator(`#video-assets input[value="${result.video.assetId}"]`).check();
-  result.summary = await page.locator("#batch-summary").innerText();
-  result.shots.library = await shot(page, "2-library-selected");
+  await page.locator(`#audio-assets input[value="${audioId}"]`).check();
+  await page.locator(`#video-assets input[value="${videoId}"]`).check();
+  const summary = await page.locator("#batch-summary").innerText();
+  if (screenshotName) result.shots.library = await shot(page, screenshotName);
   await page.locator("#create-batch").click();
   await page.waitForURL(/#\/batches\/.+/, { timeout: 15000 });
-  result.batchId = decodeURIComponent(page.url().split("#/batches/")[1]);
-  step("batch created", { batchId: result.batchId });
+  const batchId = decodeURIComponent(page.url().split("#/batches/")[1]);
+  step("batch created", { batchId });
+  return { batchId, summary };
+}
+
+async function jobStates(page) {
+  return page.locator("#job-list .job").evaluateAll((jobs) => jobs.map((j) => j.dataset.state));
+}
+
+// A face video without a face: the job fails with the reason in words; Retry runs it again.
+async function failingBatch(page) {
+  await page.goto(config.baseUrl);
+  await addFile(page, config.noFaceVideo);
+  const upload = await assetIdFor(page, path.basename(config.noFaceVideo));
+  await createBatch(page, result.audio.assetId, upload.assetId);
+  const job = page.locator("#job-list .job").first();
+  await page.locator('#job-list .job[data-state="failed"]').waitFor({ timeout: RENDER_TIMEOUT_MS });
+  const reason = await job.locator(".reason").innerText();
+  result.shots.failed = await shot(page, "5-batch-failed");
+  await job.locator("button", { hasText: "Retry" }).click();
+  const statesAfterRetry = new Set();
+  const deadline = Date.now() + RENDER_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const [state] = await jobStates(page);
+    statesAfterRetry.add(state);
+    if (state === "failed" && statesAfterRetry.size > 1) break;
+    await page.waitForTimeout(100);
+  }
+  const attemptReason = await job.locator(".reason").innerText();
+  return { reason, statesAfterRetry: [...statesAfterRetry], attemptReason };
 }
 
 async function watchBatch(page, label) {
@@ -160,7 +188,10 @@ async function main() {
     await page.locator(".uppy-Dashboard").waitFor({ timeout: 15000 });
     await uploadWithRefresh(page);
     await uploadAudio(page);
-    await createBatch(page);
+    const made = await createBatch(page, result.audio.assetId, result.video.assetId,
+      "2-library-selected");
+    result.batchId = made.batchId;
+    result.summary = made.summary;
     const polling = await context.newPage();
     polling.on("pageerror", (err) => result.browserErrors.push(String(err)));
     await polling.route("**/api/events**", (route) => route.abort());
@@ -171,6 +202,7 @@ async function main() {
     await polling.goto(`${config.baseUrl}#/batches`);
     await polling.locator(`#batch-list li[data-batch="${result.batchId}"]`).waitFor();
     result.shots.list = await shot(polling, "4-batch-list");
+    result.failing = await failingBatch(page);
   } finally {
     await browser.close();
   }

@@ -164,8 +164,11 @@ export function renderBatchView(root, batchId) {
   const draw = (batch) => {
     const jobs = batchJobs(batch);
     const fraction = batchProgress(batch);
-    clear(overall).append(progressBar(fraction, formatPercent(fraction)));
-    overall.dataset.state = batchState(batch);
+    const state = batchState(batch);
+    const label = jobs.length && jobs.every(isFinished) && state !== "succeeded"
+      ? `Finished: ${countsText(batch)}` : formatPercent(fraction);
+    clear(overall).append(progressBar(fraction, label));
+    overall.dataset.state = state;
     counts.textContent = `${batch.engine || batch.options?.engine || ""} · `
       + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`;
     for (const job of jobs) {
