@@ -97,6 +97,7 @@ def test_browser_is_sent_to_the_login_page_and_back(tokened):
     assert page.status_code == 303 and page.headers["location"] == "/login?next=/"
     form = tokened.get("/login")
     assert form.status_code == 200 and 'name="token"' in form.text
+    assert "frame-ancestors 'none'" in form.headers["content-security-policy"]
 
 
 def test_login_form_sets_an_httponly_strict_cookie_that_opens_the_api(tokened):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
@@ -23,14 +24,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(data: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, *args: str, worker: bool = False) -> tuple[subprocess.Popen, str]:
     port = free_port()
+    no_worker = [] if worker else ["--no-worker"]
     process = subprocess.Popen(
-        [LIPFORGE, "serve", "--data", str(data), "--port", str(port), "--no-worker", *args],
+        [LIPFORGE, "serve", "--data", str(data), "--port", str(port), *no_worker, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, **(env or {})},
     )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -62,6 +63,23 @@ def test_serve_on_loopback_answers_health_and_runs_open(tmp_path):
     assert process.returncode in (0, 130) and "Traceback" not in output, output
     assert "Access: open" in output
     assert (tmp_path / "data" / "lipforge.db").exists()
+
+
+def test_serve_starts_a_worker_process_and_stops_it_on_exit(tmp_path):
+    process, base_url = start_server(tmp_path / "data", worker=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        children: list[psutil.Process] = []
+        while not children and time.monotonic() < deadline:
+            children = psutil.Process(process.pid).children(recursive=True)
+            time.sleep(0.2)
+        assert children, "serve started no worker process"
+        assert httpx.get(f"{base_url}/api/health").status_code == 200
+    finally:
+        output = stop_server(process)
+    assert "Traceback" not in output, output
+    _, still_running = psutil.wait_procs(children, timeout=20)
+    assert still_running == []
 
 
 def test_serve_beyond_loopback_prints_a_token_once_and_requires_it(tmp_path):

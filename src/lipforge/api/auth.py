@@ -43,6 +43,12 @@ COOKIE_MAX_AGE_S = 30 * 24 * 3600
 COOKIE_KEY_CONTEXT = b"lipforge-browser-session-v1"
 OPEN_PATHS = frozenset({"/api/health", "/api/login", "/login"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
+LOGIN_PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+}
 UNAUTHORIZED_MESSAGE = (
     "A valid access token is required: send 'Authorization: Bearer <token>' or log in at /login."
 )
@@ -259,7 +265,7 @@ def _safe_next(target: str | None) -> str:
 def _login_page(next_path: str, error: str = "", status_code: int = 200) -> HTMLResponse:
     error_html = f'<p class="error">{html.escape(error)}</p>' if error else ""
     page = LOGIN_PAGE.format(error=error_html, next=html.escape(_safe_next(next_path)))
-    return HTMLResponse(page, status_code=status_code, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(page, status_code=status_code, headers=LOGIN_PAGE_HEADERS)
 
 
 def _set_session_cookie(response: Response, request: Request, access: Access) -> None:
