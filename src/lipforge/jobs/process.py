@@ -18,7 +18,7 @@ import time
 
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
-from lipforge.jobs.worker import Worker, WorkerTuning
+from lipforge.jobs.worker import RunJob, Worker, WorkerTuning, render_job
 from lipforge.logs import configure_logging, log_event
 
 PARENT_CHECK_INTERVAL_S = 0.5
@@ -30,6 +30,7 @@ def run_worker_process(
     settings: Settings,
     parent_pid: int | None = None,
     tuning: WorkerTuning | None = None,
+    run_job: RunJob = render_job,
 ) -> None:
     """Run a worker in this process until SIGTERM/SIGINT (or the parent process is gone)."""
     settings.data_dir.ensure()
@@ -40,7 +41,8 @@ def run_worker_process(
     _install_stop_signals(stop)
     if parent_pid is not None:
         threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
-    worker = Worker(settings, session_factory(engine), settings.worker_slots, tuning=tuning)
+    sessions = session_factory(engine)
+    worker = Worker(settings, sessions, settings.worker_slots, run_job=run_job, tuning=tuning)
     try:
         worker.run(stop)
     finally:
