@@ -88,6 +88,16 @@ def test_health_stays_open_and_preflights_pass(tokened):
     assert preflight.status_code != 401
 
 
+def test_a_401_to_an_allowed_origin_is_readable_there(tmp_path):
+    settings = Settings(data=tmp_path, token=TOKEN, cors_origins=("https://app.example",))
+    with client_for(settings) as client:
+        allowed = client.get(PROTECTED, headers={"Origin": "https://app.example"})
+        other = client.get(PROTECTED, headers={"Origin": "https://evil.example"})
+    assert allowed.status_code == other.status_code == 401
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
 def test_docs_and_openapi_are_guarded_too(tokened):
     assert tokened.get("/openapi.json").status_code == 401
 

@@ -6,7 +6,8 @@ browsers log in at `/login` and get an HttpOnly, SameSite=Strict cookie that car
 an HMAC of the token, never the token itself. The check is an ASGI middleware, so
 routes added by any module (SSE, tus) are covered; `/api/health`, the login routes
 and OPTIONS requests (CORS preflights, tus discovery) stay open. A refusal is a 401
-with `{"error": "unauthorized", "message": …}` and nothing else. Each request gets
+with `{"error": "unauthorized", "message": …}` and nothing else (plus CORS headers for
+an allowed origin, so a browser client on another origin can read it). Each request gets
 `request.state.token_id` (a short hash of the token, or "anonymous"). This module
 does not decide what a token may do (quotas live with the uploads).
 """
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lipforge.config import Settings
 from lipforge.errors import ConfigError
 from lipforge.logs import log_event
+from lipforge.uploads.protocol import cors_headers
 
 TOKEN_FILE_NAME = "access_token"
 TOKEN_BYTES = 32
@@ -203,7 +205,7 @@ class AuthMiddleware:
         if scope["path"] in OPEN_PATHS or scope.get("method") == "OPTIONS":
             await self.app(scope, receive, send)
             return
-        await _refuse(scope, receive, send, headers)
+        await _refuse(scope, receive, send, headers, self.settings)
 
 
 def _carries_token(access: Access, headers: Headers) -> bool:
@@ -219,7 +221,9 @@ def _carries_token(access: Access, headers: Headers) -> bool:
     return morsel is not None and access.matches_cookie(morsel.value)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, headers: Headers) -> None:
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, headers: Headers, settings: Settings
+) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
@@ -229,6 +233,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, headers: Headers) 
         response: Response = RedirectResponse(f"/login?next={quote(path)}", status_code=303)
     else:
         response = unauthorized_response()
+        response.headers.update(cors_headers(Request(scope), settings))
     await response(scope, receive, send)
 
 
