@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import wave
 from fractions import Fraction
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def write_video(
     fps: float,
     audio: tuple[np.ndarray, int] | None = None,
     pts_s: list[float] | None = None,
+    x264_options: dict[str, str] | None = None,
 ) -> Path:
     """Encode RGB frames as H.264 (+ AAC when `audio` = (samples, rate)); `pts_s` makes it VFR."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +101,7 @@ def write_video(
         for index, frame in enumerate(frames):
             if video is None:
                 video = _add_video_stream(container, frame.shape, fps, pts_s is not None)
+                video.options = {**video.options, **(x264_options or {})}
             vframe = av.VideoFrame.from_ndarray(frame, format="rgb24")
             if pts_s is not None:
                 vframe.pts = round(pts_s[index] * 1000)
@@ -125,7 +128,15 @@ def _encode_audio(container, stream, samples: np.ndarray, rate: int) -> None:
     frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
     frame.sample_rate = rate
     resampler = av.AudioResampler(format="fltp", layout="mono", rate=rate, frame_size=1024)
-    for chunk in resampler.resample(frame) + resampler.resample(None):
+    _encode_timed(container, stream, resampler.resample(frame) + resampler.resample(None), rate)
+
+
+def _encode_timed(container, stream, frames: list, rate: int) -> None:
+    """Encode with explicit pts, so the muxer records the encoder delay and players skip it."""
+    position = 0
+    for chunk in frames:
+        chunk.pts, chunk.time_base = position, Fraction(1, rate)
+        position += chunk.samples
         container.mux(stream.encode(chunk))
     container.mux(stream.encode(None))
 
@@ -225,6 +236,12 @@ def fit_length(samples: np.ndarray, count: int) -> np.ndarray:
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16)[None, :]
+    if pcm.size == 0:
+        with wave.open(str(path), "wb") as handle:
+            handle.setnchannels(1)
+            handle.setsampwidth(2)
+            handle.setframerate(rate)
+        return path
     with av.open(str(path), "w", format="wav") as container:
         stream = container.add_stream("pcm_s16le", rate=rate, layout="mono")
         frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
@@ -261,9 +278,8 @@ def write_audio(path: Path, samples: np.ndarray, rate: int) -> Path:
         fmt = stream.codec_context.codec.audio_formats[0].name
         size = stream.codec_context.frame_size or 1024
         resampler = av.AudioResampler(format=fmt, layout="mono", rate=out_rate, frame_size=size)
-        for chunk in resampler.resample(frame) + resampler.resample(None):
-            container.mux(stream.encode(chunk))
-        container.mux(stream.encode(None))
+        chunks = resampler.resample(frame) + resampler.resample(None)
+        _encode_timed(container, stream, chunks, out_rate)
     return path
 
 
