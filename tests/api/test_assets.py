@@ -94,6 +94,9 @@ def test_content_whole_and_by_range(api, ingest, talking_head_512):
     assert part.headers["content-range"] == f"bytes 100-1099/{len(data)}"
     tail = api.get(content_url, headers={"Range": "bytes=-500"})
     assert tail.status_code == 206 and tail.content == data[-500:]
+    head = api.head(content_url)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(data))
 
 
 def test_range_past_the_end_is_416(api, ingest, talking_head_512):
