@@ -1,0 +1,85 @@
+"""The wav2lip engine with a tiny ONNX model of Wav2Lip's signature built in the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_wav2lip import install_tiny_wav2lip
+
+from lipforge.errors import ModelMissingError
+from lipforge.lipsync.engine import AudioFeatures, FrameBatch, create_engine
+from lipforge.lipsync.wav2lip import faces_from_output, prepare_faces
+
+FPS = 25.0
+
+
+def _ring(cx: float, cy: float, radius: float) -> np.ndarray:
+    angles = np.linspace(0, 2 * np.pi, 468, endpoint=False)
+    return np.stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles), 0 * angles], 1)
+
+
+def _audio(frame_count: int, loud_from: int) -> AudioFeatures:
+    mel = np.full((80, int(frame_count * 80 / FPS) + 16), -4.0, np.float32)
+    mel[:, int(loud_from * 80 / FPS) :] = 4.0
+    return AudioFeatures(
+        samples=np.zeros(16000, np.float32),
+        sample_rate=16000,
+        fps=FPS,
+        frame_count=frame_count,
+        mel=mel,
+        loudness=np.zeros(frame_count, np.float32),
+    )
+
+
+@pytest.fixture()
+def engine(tmp_path: Path):
+    install_tiny_wav2lip(tmp_path / "models")
+    instance = create_engine("wav2lip")
+    instance.load(tmp_path / "models")
+    yield instance
+    instance.close()
+
+
+def test_missing_model_names_the_pull_that_fixes_it(tmp_path: Path):
+    engine = create_engine("wav2lip")
+    with pytest.raises(ModelMissingError, match="lipforge models pull wav2lip_gan"):
+        engine.load(tmp_path / "empty")
+
+
+def test_faces_input_is_masked_crop_plus_reference_in_bgr():
+    crop = np.zeros((96, 96, 3), np.uint8)
+    crop[..., 0] = 255  # pure red in RGB
+    faces = prepare_faces([crop])
+    assert faces.shape == (1, 6, 96, 96) and faces.dtype == np.float32
+    assert faces[0, 2, :48].min() == 1.0 and faces[0, 2, 48:].max() == 0.0  # red is BGR ch 2
+    assert faces[0, 5].min() == 1.0 and faces[0, 3].max() == 0.0  # reference unmasked
+    back = faces_from_output(faces[:, 3:])
+    assert np.array_equal(back[0], crop)
+
+
+def test_process_pastes_the_model_face_into_the_lower_face_only(engine):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(6)]
+    landmarks = [_ring(160, 120, 50).astype(np.float32) for _ in frames]
+    landmarks[5] = None
+    engine.start(_audio(6, loud_from=3))
+    batch = FrameBatch(np.arange(6), frames, landmarks)
+    out = engine.process(batch)
+    assert len(out) == 6 and all(o.shape == f.shape for o, f in zip(out, frames, strict=True))
+    assert np.array_equal(out[5], frames[5])  # no face: unchanged
+    for before, after in zip(frames[:5], out[:5], strict=True):
+        changed = np.any(before != after, axis=2)
+        assert not changed[:100].any() and changed[140:170, 140:180].mean() > 0.9
+    mouth = [o[140:170, 140:180].astype(float).mean() for o in out[:5]]
+    # each frame's mel window spans 16 steps (200 ms) from int(i * 80 / fps): it grows louder
+    assert mouth[4] > mouth[0] + 50 and all(np.diff(mouth) > -1)
+
+
+def test_batches_larger_than_the_memory_budget_are_split(engine):
+    engine.batch_faces = 2
+    frames = [np.full((200, 200, 3), 100, np.uint8) for _ in range(5)]
+    engine.start(_audio(5, loud_from=0))
+    out = engine.process(FrameBatch(np.arange(5), frames, [_ring(100, 100, 40)] * 5))
+    assert len(out) == 5 and all(not np.array_equal(o, f) for o, f in zip(out, frames, strict=True))
