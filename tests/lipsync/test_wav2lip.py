@@ -83,3 +83,44 @@ def test_batches_larger_than_the_memory_budget_are_split(engine):
     engine.start(_audio(5, loud_from=0))
     out = engine.process(FrameBatch(np.arange(5), frames, [_ring(100, 100, 40)] * 5))
     assert len(out) == 5 and all(not np.array_equal(o, f) for o, f in zip(out, frames, strict=True))
+
+
+@pytest.mark.slow
+def test_render_with_wav2lip_end_to_end(tmp_path, speech_en_wav, make_talking_head):
+    import av
+    from mouth_measure import MOUTH_CORNERS, decode_frames, face_landmarks
+
+    from lipforge.lipsync.pipeline import RenderRequest, render
+    from lipforge.media.audio import analyse_audio
+
+    with av.open(str(speech_en_wav)) as container:
+        stream = container.streams.audio[0]
+        speech_s = float(stream.duration * stream.time_base)
+    head = make_talking_head(tmp_path / "head.mp4", speech_s + 0.4, (512, 512))
+    models_dir = tmp_path / "models"
+    install_tiny_wav2lip(models_dir)
+    request = RenderRequest(
+        audio_path=speech_en_wav,
+        video_path=head,
+        output_path=tmp_path / "out.mp4",
+        engine="wav2lip",
+        models_dir=models_dir,
+    )
+    result = render(request)
+    outputs = decode_frames(result.output_path)
+    inputs = decode_frames(head)[: len(outputs)]
+    assert len(outputs) == result.frame_count > 0
+    loudness = analyse_audio(speech_en_wav, FPS, len(outputs)).loudness
+
+    left, right = (face_landmarks(inputs[:1])[0][i] for i in MOUTH_CORNERS)
+    x0, x1 = int(left[0]), int(right[0])
+    y0, y1 = int(min(left[1], right[1])) - 5, int(max(left[1], right[1])) + 15
+    mouth_delta = np.array(
+        [o[y0:y1, x0:x1].mean() - i[y0:y1, x0:x1].mean() for o, i in zip(outputs, inputs)]
+    )
+    top_delta = np.array(
+        [np.abs(o[:100].astype(int) - i[:100]).mean() for o, i in zip(outputs, inputs)]
+    )
+    assert top_delta.max() < 3.0  # above the face nothing was touched (codec noise only)
+    assert mouth_delta.std() > 3.0
+    assert np.corrcoef(mouth_delta, loudness)[0, 1] > 0.5  # the tiny model brightens with speech
