@@ -51,8 +51,8 @@ def run_worker_process(
 
 def _install_stop_signals(stop: threading.Event) -> None:
     def request_stop(signum: int, _frame: object) -> None:
-        if stop.is_set():
-            raise SystemExit(128 + signum)
+        if stop.is_set() and signum == signal.SIGINT:
+            raise SystemExit(128 + signum)  # a second Ctrl-C: do not wait for the slots
         stop.set()
 
     signal.signal(signal.SIGTERM, request_stop)

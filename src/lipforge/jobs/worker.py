@@ -94,8 +94,12 @@ def render_job(
         fit=context.job.fit,
         models_dir=context.settings.data_dir.models,
         limits=MediaLimits.from_settings(context.settings),
+        face_search_s=context.settings.face_search_s,
     )
-    render(request, on_progress, should_cancel)
+    result = render(request, on_progress, should_cancel)
+    context.log(f"rendered {result.frame_count} frames at {result.fps:g} fps")
+    for warning in result.warnings:
+        context.log(f"warning: {warning}")
 
 
 def make_worker_id() -> str:
@@ -325,10 +329,13 @@ class Worker:
             self._log(job, f"attempt {job.attempt} had already lost its lease")
 
     def _log(self, job: ClaimedJob, message: str) -> None:
+        self._log_id(job.id, message)
+
+    def _log_id(self, job_id: str, message: str) -> None:
         try:
-            append_job_log(self.logs_dir, job.id, message)
+            append_job_log(self.logs_dir, job_id, message)
         except OSError as exc:
-            log_event("worker.job_log_failed", 30, job_id=job.id, error=str(exc))
+            log_event("worker.job_log_failed", 30, job_id=job_id, error=str(exc))
 
     # --- housekeeping ---
 
@@ -353,6 +360,8 @@ class Worker:
         dead = [w for w in queue.running_worker_ids(self.sessions) if is_local_worker_dead(w)]
         for job_id, status in queue.reap_stale_jobs(self.sessions, dead):
             log_event("worker.reaped", job_id=job_id, status=status)
+            outcome = "back in the queue" if status == "queued" else status
+            self._log_id(job_id, f"its worker stopped answering; the job is {outcome}")
         self.remove_unheld_partials()
         self.paused_reason = self._disk_pause_reason()
         queue.touch_worker(self.sessions, self.worker_id, self.paused_reason)
