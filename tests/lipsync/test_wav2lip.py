@@ -115,12 +115,9 @@ def test_render_with_wav2lip_end_to_end(tmp_path, speech_en_wav, make_talking_he
     left, right = (face_landmarks(inputs[:1])[0][i] for i in MOUTH_CORNERS)
     x0, x1 = int(left[0]), int(right[0])
     y0, y1 = int(min(left[1], right[1])) - 5, int(max(left[1], right[1])) + 15
-    mouth_delta = np.array(
-        [o[y0:y1, x0:x1].mean() - i[y0:y1, x0:x1].mean() for o, i in zip(outputs, inputs)]
-    )
-    top_delta = np.array(
-        [np.abs(o[:100].astype(int) - i[:100]).mean() for o, i in zip(outputs, inputs)]
-    )
+    pairs = list(zip(outputs, inputs, strict=True))
+    mouth_delta = np.array([o[y0:y1, x0:x1].mean() - i[y0:y1, x0:x1].mean() for o, i in pairs])
+    top_delta = np.array([np.abs(o[:100].astype(int) - i[:100]).mean() for o, i in pairs])
     assert top_delta.max() < 3.0  # above the face nothing was touched (codec noise only)
     assert mouth_delta.std() > 3.0
     assert np.corrcoef(mouth_delta, loudness)[0, 1] > 0.5  # the tiny model brightens with speech
