@@ -45,9 +45,11 @@ def api(make_api) -> TestClient:
     return make_api()
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(tmp_path / "data", min_free_disk_bytes="0").start()
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real server per test module (starting one takes seconds)."""
+    root = tmp_path_factory.mktemp("live")
+    server = ServerProcess(root / "data", min_free_disk_bytes="0").start()
     yield server
     server.stop()
 
