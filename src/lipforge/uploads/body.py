@@ -2,9 +2,10 @@
 
 Bytes are gathered into buffers of a few MiB (or of whatever came in the last
 quarter second, for slow clients) and each buffer is written by a worker thread
-while the next one is being received, so the event loop never waits on the disk. Bytes that arrived before a disconnect or a takeover are kept (they are on
-disk, so they count), unless the request carried a checksum, which can then never
-be verified: such a chunk is discarded whole. Not here: offset and size checks
+while the next one is being received, so the event loop never waits on the disk.
+Bytes that arrived before a disconnect or a takeover are kept (they are on disk,
+so they count), unless the request carried a checksum, which can then never be
+verified: such a chunk is discarded whole. Not here: offset and size checks
 before the body (the handlers do those).
 """
 
