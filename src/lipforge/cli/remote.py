@@ -36,6 +36,10 @@ class RemoteError(LipforgeError):
     exit_code = 7
 
 
+class StreamBrokenError(Exception):
+    """The event stream cannot be used (a proxy cut or refused it); polling takes over."""
+
+
 @dataclass(frozen=True)
 class SseEvent:
     """One event of the stream: its sequence number, its kind and its JSON data."""
@@ -112,6 +116,8 @@ def read_events(
     with client.stream(
         "GET", "/api/events", params={"batch": batch_id}, headers=headers, timeout=timeout
     ) as response:
+        if response.status_code >= 500 or response.status_code == 404:
+            raise StreamBrokenError(f"the event stream answered {response.status_code}")
         if response.status_code >= 400:
             response.read()
             _raise_for_refusal(response)
@@ -156,7 +162,13 @@ def apply_event(batch: dict, event: SseEvent) -> None:
         batch.update({k: v for k, v in batch_data.items() if k != "jobs"})
 
 
-def follow_batch(client: httpx.Client, batch_id: str, on_update: Callable[[dict], None]) -> dict:
+def follow_batch(
+    client: httpx.Client,
+    batch_id: str,
+    on_update: Callable[[dict], None],
+    reconnect_delay_s: float = RECONNECT_DELAY_S,
+    poll_interval_s: float = POLL_INTERVAL_S,
+) -> dict:
     """Follow a batch until every job has ended; answers the final snapshot from the server."""
     batch = get_batch(client, batch_id)
     on_update(batch)
@@ -172,13 +184,13 @@ def follow_batch(client: httpx.Client, batch_id: str, on_update: Callable[[dict]
                 on_update(batch)
                 if event.kind.startswith("job.") and is_finished(batch):
                     break
-        except (httpx.TransportError, httpx.StreamError):
+        except (httpx.TransportError, httpx.StreamError, StreamBrokenError):
             pass
         failures = 0 if received else failures + 1
         if not is_finished(batch) and not received:
-            time.sleep(RECONNECT_DELAY_S)
+            time.sleep(reconnect_delay_s)
     while not is_finished(batch):
-        time.sleep(POLL_INTERVAL_S)
+        time.sleep(poll_interval_s)
         batch = get_batch(client, batch_id)
         on_update(batch)
     final = get_batch(client, batch_id)

@@ -14,7 +14,15 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from lipforge.cli import app
 from lipforge.cli.remote import (
@@ -51,8 +59,9 @@ def submit(
     """Upload an audio and face videos, render them on the server, download the results."""
     _check_inputs([*audio, *video], out)
     with open_client(server, token) as client:
-        audio_ids = [_upload(server, token, path) for path in audio]
-        video_ids = [_upload(server, token, path) for path in video]
+        asset_ids = _upload_all(server, token, [*audio, *video])
+        audio_ids = [asset_ids[path.resolve()] for path in audio]
+        video_ids = [asset_ids[path.resolve()] for path in video]
         batch = create_batch(client, audio_ids, video_ids, engine, fit)
         jobs_text = f"{len(batch['jobs'])} job(s)"
         console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
@@ -80,10 +89,27 @@ def _check_inputs(paths: list[Path], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _upload(server: str, token: str | None, path: Path) -> str:
+def _upload_all(server: str, token: str | None, paths: list[Path]) -> dict[Path, str]:
+    """Upload each distinct file once (resuming earlier attempts); asset id by resolved path."""
     from lipforge.uploads.client import upload_file
 
-    return upload_file(server, token, path, None)
+    asset_ids: dict[Path, str] = {}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        for path in dict.fromkeys(p.resolve() for p in paths):
+            task = progress.add_task(f"upload {path.name}", total=path.stat().st_size)
+
+            def show(sent_bytes: int, total_bytes: int, task: TaskID = task) -> None:
+                progress.update(task, completed=sent_bytes, total=total_bytes)
+
+            asset_ids[path] = upload_file(server, token, path, show)
+    return asset_ids
 
 
 def _follow_and_collect(client, batch_id: str, out: Path | None) -> None:
