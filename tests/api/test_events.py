@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
 
 import fastapi.routing
@@ -283,3 +285,102 @@ def test_two_hundred_clients_at_once_all_get_the_event(server, make_batch):
 
     received = asyncio.run(run())
     assert received == ["event: job.queued"] * clients
+
+
+# --- PostgreSQL: a worker process and a separate API process --------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_progress_of_a_worker_process_reaches_sse_clients_of_another_api_process(
+    tmp_path, speech_en_wav, make_talking_head
+):
+    import shutil
+    import subprocess
+    import sys
+    from datetime import datetime
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
+    from pg_database import fresh_pg_url
+
+    from lipforge.assets.library import ingest_file
+    from lipforge.db import create_db_engine, migrate, session_factory
+
+    with fresh_pg_url() as pg_url:
+        clip = make_talking_head(tmp_path / "presenter.mp4", 2.0, (256, 256))
+        settings = Settings(data=tmp_path / "shared-data", database_url=pg_url)
+        settings.data_dir.ensure()
+        migrate(pg_url)
+        engine = create_db_engine(pg_url)
+        sessions = session_factory(engine)
+        assets = []
+        for source in (speech_en_wav, clip):
+            copy = tmp_path / f"in-{source.name}"
+            shutil.copyfile(source, copy)
+            assets.append(ingest_file(copy, source.name, "upload", sessions, settings))
+        engine.dispose()
+        env = {**os.environ, "LIPFORGE_DATABASE_URL": pg_url, "LIPFORGE_DATA": str(settings.data)}
+        lipforge = str(Path(sys.executable).parent / "lipforge")
+        port = free_port()
+        api = subprocess.Popen(
+            [lipforge, "serve", "--no-worker", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        worker = None
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for_api(url)
+            body = {"audio_asset_ids": [assets[0].id], "video_asset_ids": [assets[1].id]}
+            batch = httpx.post(f"{url}/api/batches", json=body, timeout=30).json()
+            reader = SseReader(url, params={"batch": batch["id"]}, headers={})
+            reader.next_event()
+            worker = subprocess.Popen(
+                [lipforge, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            arrivals = []
+            events = []
+            while not events or events[-1]["event"] not in ("job.succeeded", "job.failed"):
+                events.append(reader.next_event())
+                if events[-1]["event"] == "job.progress":
+                    written = datetime.fromisoformat(events[-1]["data"]["created_at"])
+                    arrivals.append(time.time() - written.timestamp())
+            reader.close()
+        finally:
+            for process in (worker, api):
+                if process is not None:
+                    process.send_signal(signal.SIGINT)
+            for process in (worker, api):
+                if process is not None:
+                    try:
+                        process.wait(30)
+                    except subprocess.TimeoutExpired:
+                        process.kill()
+    assert events[-1]["event"] == "job.succeeded", events[-1]
+    assert "job.started" in kinds(events)
+    progress = [e["data"]["job"]["frames_done"] for e in events if e["event"] == "job.progress"]
+    assert progress and max(progress) > 0
+    arrivals.sort()
+    print(f"progress delay worker -> SSE client: p50 {arrivals[len(arrivals) // 2]:.3f} s")
+    assert arrivals[len(arrivals) // 2] < 1.0  # NOTIFY wakes the API; its fallback poll is 2 s
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_api(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError("the API process did not start")
