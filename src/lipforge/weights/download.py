@@ -33,6 +33,7 @@ from lipforge.weights.errors import (
     RetryableFetchError,
 )
 from lipforge.weights.fetch import ByteCounter, FetchContext, backoff_s, run_connection
+from lipforge.weights.hasher import PrefixHasher
 from lipforge.weights.ratelimit import TokenBucket
 from lipforge.weights.remote import RemoteFile, probe_remote
 from lipforge.weights.single import fetch_stream
@@ -216,8 +217,8 @@ def _attempt(run: _Run, first: RemoteFile, mirrors: list[str]) -> DownloadResult
         control = _resumable_control(request, first)
         check_free_disk(request, first.size_bytes - _allocated_bytes(part))
         try:
-            _fetch_ranges(run, control, SourcePool(run.client, first, mirrors))
-            return _install(run, first.size_bytes)
+            hasher = _fetch_ranges(run, control, SourcePool(run.client, first, mirrors))
+            return _install(run, first.size_bytes, hasher)
         except RangeIgnoredSignal as exc:
             run.notes.append(f"{exc}: fetched as one stream instead")
             remove_quietly(part, control_path(request.dest))
@@ -263,34 +264,37 @@ def check_free_disk(request: DownloadRequest, needed_bytes: int) -> None:
     ensure_free_space(request.dest.parent, needed_bytes, request.min_free_bytes)
 
 
-def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> None:
+def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> PrefixHasher:
+    """Fetch every missing span; returns the hasher that followed the finished prefix."""
     request, size = run.request, control.size_bytes
-    plan = SpanPlan(size, control.done, request.connections, request.min_split_bytes)
+    plan = SpanPlan(
+        size, control.done, request.connections, request.min_split_bytes, request.max_request_bytes
+    )
     run.resumed_bytes = control.done_bytes
     fd = os.open(part_path(request.dest), os.O_RDWR | os.O_CREAT, 0o644)
+    hasher = None
     try:
         _preallocate(fd, size)
-        bucket = TokenBucket(request.limit_rate_bps) if request.limit_rate_bps else None
+        hasher = PrefixHasher(part_path(request.dest), plan.prefix_bytes).start()
         ctx = FetchContext(
-            run.client,
-            plan,
-            fd,
-            sources,
-            bucket,
-            threading.Event(),
-            request.max_attempts,
-            run.received,
-            request.max_request_bytes,
-        )
+            run.client, plan, fd, sources,
+            TokenBucket(request.limit_rate_bps) if request.limit_rate_bps else None,
+            threading.Event(), request.max_attempts, run.received, request.max_request_bytes,
+        )  # fmt: skip
         errors = _run_connections(run, ctx, control, request.connections)
         _checkpoint(fd, control, plan, control_path(request.dest))
+        run.notes.extend(sources.notes)
+        if errors:
+            raise errors[0]
+        if not plan.complete:
+            raise DownloadError(f"{request.url}: the download stopped with bytes missing.")
+        return hasher
+    except BaseException:
+        if hasher is not None:
+            hasher.close()
+        raise
     finally:
         os.close(fd)
-    run.notes.extend(sources.notes)
-    if errors:
-        raise errors[0]
-    if not plan.complete:
-        raise DownloadError(f"{request.url}: the download stopped with bytes missing.")
 
 
 def _preallocate(fd: int, size_bytes: int) -> None:
@@ -305,6 +309,7 @@ def _preallocate(fd: int, size_bytes: int) -> None:
 
 def _run_connections(run: _Run, ctx: FetchContext, control: ControlState, count: int):
     errors: list[BaseException] = []
+    finished = threading.Semaphore(0)
 
     def connection() -> None:
         try:
@@ -312,14 +317,18 @@ def _run_connections(run: _Run, ctx: FetchContext, control: ControlState, count:
         except BaseException as exc:  # noqa: BLE001 - handed to the coordinating thread
             errors.append(exc)
             ctx.stop.set()
+        finally:
+            finished.release()
 
     threads = [threading.Thread(target=connection, daemon=True) for _ in range(count)]
     for thread in threads:
         thread.start()
     saved_at = time.monotonic()
-    while any(thread.is_alive() for thread in threads):
-        time.sleep(PROGRESS_INTERVAL_S)
-        if run.cancelled():
+    running = len(threads)
+    while running:
+        while running and finished.acquire(timeout=PROGRESS_INTERVAL_S):
+            running -= 1
+        if not ctx.stop.is_set() and run.cancelled():
             ctx.stop.set()
             errors.append(CancelledError(f"Download of {run.request.dest.name} cancelled."))
         run.report(ctx.plan.done_bytes(), ctx.plan.size_bytes, "downloading")
@@ -337,14 +346,18 @@ def _checkpoint(fd: int, control: ControlState, plan: SpanPlan, path: Path) -> N
     save_control(path, control)
 
 
-def _install(run: _Run, size_bytes: int | None) -> DownloadResult:
+def _install(
+    run: _Run, size_bytes: int | None, hasher: PrefixHasher | None = None
+) -> DownloadResult:
     request, part = run.request, part_path(run.request.dest)
     actual = part.stat().st_size
     run.report(actual, size_bytes, "verifying")
     if size_bytes is not None and actual != size_bytes:
+        if hasher is not None:
+            hasher.close()
         remove_quietly(part, control_path(request.dest))
         raise DownloadError(f"{request.url}: got {actual} bytes, expected {size_bytes}.")
-    digest = sha256_file(part)
+    digest = hasher.finish() if hasher is not None else sha256_file(part)
     if request.sha256 and digest != request.sha256.lower():
         remove_quietly(part, control_path(request.dest))
         raise ChecksumMismatchError(

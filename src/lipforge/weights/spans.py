@@ -51,18 +51,28 @@ def missing_spans(size_bytes: int, done: list[Span]) -> list[Span]:
 class SpanPlan:
     """Hands out segments to connections and tracks which bytes are on disk."""
 
-    def __init__(self, size_bytes: int, done: list[Span], parts: int, min_split_bytes: int):
+    def __init__(
+        self,
+        size_bytes: int,
+        done: list[Span],
+        parts: int,
+        min_split_bytes: int,
+        max_piece_bytes: int | None = None,
+    ):
         self.size_bytes = size_bytes
         self.min_split_bytes = max(1, min_split_bytes)
         self._lock = threading.Lock()
         self._done = merge_spans(done)
         self._active: list[Segment] = []
-        self._pending = self._initial_segments(parts)
+        self._pending = self._initial_segments(parts, max_piece_bytes)
 
-    def _initial_segments(self, parts: int) -> list[Segment]:
+    def _initial_segments(self, parts: int, max_piece_bytes: int | None) -> list[Segment]:
+        """Pieces in file order (so the finished prefix grows), at most `parts` per gap-set."""
         gaps = missing_spans(self.size_bytes, self._done)
         todo = sum(e - s for s, e in gaps)
         piece = max(self.min_split_bytes, -(-todo // max(1, parts)))
+        if max_piece_bytes:
+            piece = max(self.min_split_bytes, min(piece, max_piece_bytes))
         segments = []
         for start, end in gaps:
             for s in range(start, end, piece):
@@ -121,6 +131,11 @@ class SpanPlan:
         with self._lock:
             live = [(s.start, s.written) for s in self._active]
             return merge_spans([*self._done, *live])
+
+    def prefix_bytes(self) -> int:
+        """How many bytes from offset 0 are finished."""
+        spans = self.done_spans()
+        return spans[0][1] if spans and spans[0][0] == 0 else 0
 
     def done_bytes(self) -> int:
         return sum(e - s for s, e in self.done_spans())
