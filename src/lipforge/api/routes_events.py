@@ -73,14 +73,12 @@ def to_server_sent_event(event: EventRecord) -> ServerSentEvent:
 def describe_event(event: EventRecord) -> dict:
     """The event's JSON: its envelope, its payload, and the job or batch fields it changes."""
     data = event.to_dict()
-    status = JOB_STATUS_BY_KIND.get(event.kind)
-    if status is not None and event.job_id is not None:
-        data["job"] = {**_job_fields(event.payload), "id": event.job_id, "status": status}
+    if event.kind.startswith("job.") and event.job_id is not None:
+        job = {**event.payload, "id": event.job_id}
+        status = job.get("status") or JOB_STATUS_BY_KIND.get(event.kind)
+        if status is not None:
+            job["status"] = status
+        data["job"] = job
     if event.kind == "batch.updated" and event.batch_id is not None:
         data["batch"] = {**event.payload, "id": event.batch_id}
     return data
-
-
-def _job_fields(payload: dict) -> dict:
-    nested = payload.get("job")
-    return dict(nested) if isinstance(nested, dict) else dict(payload)

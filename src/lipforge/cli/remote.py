@@ -26,6 +26,7 @@ RECONNECT_DELAY_S = 1.0
 POLL_INTERVAL_S = 1.0
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 OPEN_EVENT = "stream.open"  # the server's first event on every connection
+DELETED_EVENT = "batch.deleted"
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -179,6 +180,8 @@ def follow_batch(
         try:
             for event in read_events(client, batch_id, last_event_id):
                 received += event.kind != OPEN_EVENT
+                if event.kind == DELETED_EVENT:
+                    raise RemoteError(f"Batch {batch_id} was deleted on the server.")
                 last_event_id = event.id if event.id is not None else last_event_id
                 apply_event(batch, event)
                 on_update(batch)
