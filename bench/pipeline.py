@@ -1,0 +1,126 @@
+"""Benchmark of the frame pipeline against a plain PyAV decode+encode, measured in one run.
+
+Prints (a) the pipeline's wall time on a 20 s 720p 25 fps clip divided by a plain PyAV
+decode -> RGB -> encode of the same clip with the same x264 settings (target <= 2.0),
+(b) the real-time factor of that render (target >= 1.5), and (c) the peak RSS of
+rendering a 120 s clip divided by that of a 20 s clip, each in a fresh subprocess
+(target <= 1.2). The last line holds the three ratios.
+
+    .venv/bin/python bench/pipeline.py [--work DIR] [--engine meshwarp]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# ruff: noqa: E402
+# bench/ holds other scripts (e.g. queue.py) that must not shadow the standard library
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import json
+import resource
+import subprocess
+import time
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+import media_factory as factory
+
+SHORT_S = 20.0
+LONG_S = 120.0
+SIZE = (1280, 720)
+FPS = 25
+SPEECH_GAP_S = 0.4
+
+
+def make_inputs(work: Path, seconds: float) -> tuple[Path, Path]:
+    """A talking-head clip and speech of the same length (cached in `work`)."""
+    work.mkdir(parents=True, exist_ok=True)
+    video = work / f"head_{seconds:.0f}s_720p.mp4"
+    audio = work / f"speech_{seconds:.0f}s.wav"
+    if not video.exists():
+        factory.make_talking_head(video, seconds, SIZE, FPS)
+    if not audio.exists():
+        samples, rate = factory.speech_samples(factory.TEXT_EN, "en-us")
+        gap = np.zeros(int(SPEECH_GAP_S * rate), np.float32)
+        unit = np.concatenate([samples, gap])
+        repeats = int(np.ceil(seconds * rate / len(unit)))
+        factory.write_wav(
+            audio, factory.fit_length(np.tile(unit, repeats), int(seconds * rate)), rate
+        )
+    return video, audio
+
+
+def baseline_s(video: Path, out: Path) -> float:
+    """Plain PyAV: decode every frame to RGB and encode it again with the same x264 settings."""
+    from lipforge.media.encode import x264_stream
+
+    started = time.perf_counter()
+    with av.open(str(video)) as src, av.open(str(out), "w", format="mp4") as dst:
+        in_stream = src.streams.video[0]
+        in_stream.thread_type = "AUTO"
+        stream = x264_stream(dst, in_stream.average_rate, in_stream.width, in_stream.height)
+        for index, frame in enumerate(src.decode(in_stream)):
+            rgb = frame.to_ndarray(format="rgb24")
+            new = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            new.pts = index
+            dst.mux(stream.encode(new))
+        dst.mux(stream.encode(None))
+    return time.perf_counter() - started
+
+
+def pipeline_s(video: Path, audio: Path, out: Path, engine: str) -> tuple[float, int]:
+    from lipforge.lipsync.pipeline import RenderRequest, render
+
+    started = time.perf_counter()
+    result = render(RenderRequest(audio, video, out, engine=engine, fit="pingpong"))
+    return time.perf_counter() - started, result.frame_count
+
+
+def child_peak_rss(video: Path, audio: Path, out: Path, engine: str) -> dict:
+    """Render in a fresh interpreter; its peak RSS in MiB and wall time."""
+    cmd = [sys.executable, __file__, "--child", str(video), str(audio), str(out), engine]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_child(video: str, audio: str, out: str, engine: str) -> None:
+    wall_s, frames = pipeline_s(Path(video), Path(audio), Path(out), engine)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"peak_rss_mib": peak_mib, "wall_s": wall_s, "frames": frames}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/lipforge-bench"))
+    parser.add_argument("--engine", default="meshwarp")
+    parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_child(*args.child)
+        return
+    short_video, short_audio = make_inputs(args.work, SHORT_S)
+    long_video, long_audio = make_inputs(args.work, LONG_S)
+    base = baseline_s(short_video, args.work / "baseline.mp4")
+    wall, frames = pipeline_s(short_video, short_audio, args.work / "short_out.mp4", args.engine)
+    print(f"baseline decode+encode 20 s 720p: {base:.2f} s")
+    print(f"pipeline ({args.engine}) 20 s 720p: {wall:.2f} s, {frames / wall:.1f} fps")
+    short = child_peak_rss(short_video, short_audio, args.work / "rss_short.mp4", args.engine)
+    long = child_peak_rss(long_video, long_audio, args.work / "rss_long.mp4", args.engine)
+    print(f"peak RSS 20 s: {short['peak_rss_mib']:.0f} MiB ({short['wall_s']:.1f} s)")
+    print(f"peak RSS 120 s: {long['peak_rss_mib']:.0f} MiB ({long['wall_s']:.1f} s)")
+    print(
+        f"ratios: pipeline/baseline={wall / base:.2f} (target <= 2.0) "
+        f"realtime={SHORT_S / wall:.2f}x (target >= 1.5) "
+        f"rss120/rss20={long['peak_rss_mib'] / short['peak_rss_mib']:.2f} (target <= 1.2)"
+    )
+
+
+if __name__ == "__main__":
+    main()
