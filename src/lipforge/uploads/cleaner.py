@@ -1,6 +1,6 @@
 """The upload cleaner: a background service that removes expired uploads.
 
-At start it reconciles the store with the disk (`resume_unfinished_work`); then,
+At start it reconciles the store with the disk (`reconcile_once`); then,
 every few minutes, it removes unfinished uploads past their expiry and the info of
 finished ones kept past theirs. An upload a request is working on is skipped
 until the next round. Registered in `api/app.py` BACKGROUND_SERVICES.
@@ -13,7 +13,7 @@ import logging
 
 from lipforge.errors import LipforgeError
 from lipforge.logs import log_event
-from lipforge.uploads.completion import resume_unfinished_work
+from lipforge.uploads.completion import reconcile_once
 from lipforge.uploads.protocol import TusContext, now_s, tus_context
 
 CLEAN_INTERVAL_S = 300.0
@@ -42,7 +42,7 @@ def _ingesting_ids(context: TusContext) -> set[str]:
 async def upload_cleaner(app, interval_s: float = CLEAN_INTERVAL_S) -> None:
     """Background service: reconcile at start, then remove expired uploads every `interval_s`."""
     context = tus_context(app)
-    await resume_unfinished_work(context)
+    await reconcile_once(context)
     while True:
         try:
             removed = await asyncio.to_thread(remove_expired, context, _ingesting_ids(context))

@@ -23,7 +23,9 @@ INGEST_WAIT_S = 2.0
 INGEST_SOURCE = "upload"
 
 
-async def finish_upload(context: TusContext, info: UploadInfo) -> None:
+async def finish_upload(
+    context: TusContext, info: UploadInfo, wait_s: float = INGEST_WAIT_S
+) -> None:
     """Mark `info` finished and start its ingestion; waits briefly so small files answer at once."""
     data_path = context.store.data_path(info.id)
     await asyncio.to_thread(_sync_file, data_path)
@@ -36,7 +38,8 @@ async def finish_upload(context: TusContext, info: UploadInfo) -> None:
     task = asyncio.create_task(_ingest(context, info), name=f"ingest-{info.id}")
     context.ingest_tasks.add(task)
     task.add_done_callback(context.ingest_tasks.discard)
-    await asyncio.wait({task}, timeout=INGEST_WAIT_S)
+    if wait_s > 0:
+        await asyncio.wait({task}, timeout=wait_s)
 
 
 def _sync_file(path) -> None:
@@ -79,6 +82,14 @@ def _save_unless_terminated(context: TusContext, info: UploadInfo) -> None:
         context.store.save(info)
 
 
+async def reconcile_once(context: TusContext) -> None:
+    """Run `resume_unfinished_work` once per app, before the first tus request is served."""
+    async with context.reconcile_lock:
+        if not context.reconciled:
+            await resume_unfinished_work(context)
+            context.reconciled = True
+
+
 async def resume_unfinished_work(context: TusContext) -> None:
     """At start: drop stray files, finish uploads whose bytes were complete, re-run ingestion."""
     store = context.store
@@ -91,7 +102,7 @@ async def resume_unfinished_work(context: TusContext) -> None:
         await asyncio.to_thread(_drop_unverified_chunk, context, info)
         complete = info.size_bytes is not None and store.offset(info) == info.size_bytes
         if not info.finished and complete:
-            await finish_upload(context, info)
+            await finish_upload(context, info, wait_s=0)
         elif info.finished and info.concat != "partial" and not (info.asset_id or info.error):
             await _resume_ingest(context, info)
 

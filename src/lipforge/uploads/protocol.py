@@ -72,6 +72,8 @@ class TusContext:
     store: FileStore
     locks: UploadLocks = field(default_factory=UploadLocks)
     ingest_tasks: set[asyncio.Task] = field(default_factory=set)
+    reconcile_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reconciled: bool = False
     app: object = None  # the Starlette app, for its database sessions
 
     @property

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from lipforge.errors import LipforgeError
 from lipforge.logs import log_event
+from lipforge.uploads.completion import reconcile_once
 from lipforge.uploads.creation import create_upload
 from lipforge.uploads.errors import TusError, UploadNotFoundError
 from lipforge.uploads.filestore import is_upload_id
@@ -72,6 +73,7 @@ async def _dispatch(request: Request, upload_id: str | None) -> Response:
     if upload_id is not None:
         request.state.upload_id = upload_id
     try:
+        await reconcile_once(context)
         response = await _handle(request, context, method, upload_id)
     except LipforgeError as exc:
         return error_response(request, context.settings, exc)

@@ -1,0 +1,85 @@
+"""The file store alone: offset is the data file's size, writers append and discard, strays go."""
+
+from __future__ import annotations
+
+import pytest
+
+from lipforge.uploads.errors import UploadNotFoundError
+from lipforge.uploads.filestore import FileStore, new_upload_id
+from lipforge.uploads.store import UploadInfo
+
+
+@pytest.fixture
+def store(tmp_path) -> FileStore:
+    return FileStore(tmp_path / "uploads")
+
+
+def new_info(store: FileStore, size: int | None = 10, **fields) -> UploadInfo:
+    info = UploadInfo(id=new_upload_id(), size_bytes=size, **fields)
+    store.create(info)
+    return info
+
+
+def test_offset_is_the_data_file_size(store):
+    info = new_info(store)
+    assert store.offset(info) == 0
+    writer = store.open_writer(info)
+    writer.write(b"abcd")
+    writer.close()
+    assert store.offset(info) == 4
+    (store.root / info.id).write_bytes(b"abcdefg")
+    assert store.offset(info) == 7
+
+
+def test_discard_returns_to_the_writer_start(store):
+    info = new_info(store)
+    first = store.open_writer(info)
+    first.write(b"abc")
+    first.close()
+    second = store.open_writer(info)
+    assert second.start_offset_bytes == 3
+    second.write(b"defgh")
+    second.discard()
+    second.close()
+    assert (store.root / info.id).read_bytes() == b"abc"
+
+
+def test_info_round_trips_and_terminate_removes_both_files(store):
+    info = new_info(store, metadata={"filename": "a.mp4"}, owner="tok")
+    info.asset_id = "asset1"
+    store.save(info)
+    loaded = store.get(info.id)
+    assert loaded == info
+    store.terminate(info.id)
+    assert list(store.root.iterdir()) == []
+    with pytest.raises(UploadNotFoundError):
+        store.get(info.id)
+
+
+def test_ids_that_are_not_ours_never_become_paths(store):
+    for bad in ("../etc/passwd", "..", "a" * 31, "A" * 32, "/abs"):
+        with pytest.raises(UploadNotFoundError):
+            store.data_path(bad)
+
+
+def test_concatenate_joins_partials_in_order(store):
+    parts = []
+    for data in (b"one-", b"two-", b"three"):
+        info = new_info(store, len(data), concat="partial")
+        writer = store.open_writer(info)
+        writer.write(data)
+        writer.close()
+        parts.append(info)
+    final = new_info(store, 13, concat="final")
+    store.concatenate(final, parts)
+    assert (store.root / final.id).read_bytes() == b"one-two-three"
+
+
+def test_remove_strays_drops_orphan_data_and_temp_files(store):
+    kept = new_info(store)
+    orphan = store.root / new_upload_id()
+    orphan.write_bytes(b"x")
+    temp = store.root / f".{kept.id}.info.abcd1234.tmp"
+    temp.write_text("{}")
+    assert sorted(store.remove_strays()) == sorted([orphan.name, temp.name])
+    assert store.list_ids() == [kept.id]
