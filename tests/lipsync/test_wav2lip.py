@@ -121,3 +121,35 @@ def test_render_with_wav2lip_end_to_end(tmp_path, speech_en_wav, make_talking_he
     assert top_delta.max() < 3.0  # above the face nothing was touched (codec noise only)
     assert mouth_delta.std() > 3.0
     assert np.corrcoef(mouth_delta, loudness)[0, 1] > 0.5  # the tiny model brightens with speech
+
+
+def _lipforge(args: list[str], data_dir: Path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LIPFORGE_DATA": str(data_dir), "COLUMNS": "200"}
+    command = [sys.executable, "-c", "from lipforge.cli import main; main()", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_cli_run_without_the_model_says_which_pull_fixes_it(tmp_path, speech_en_wav, video_only):
+    done = _lipforge(
+        ["run", "--engine", "wav2lip", "--audio", str(speech_en_wav), "--video", str(video_only),
+         "--out", str(tmp_path / "out")],
+        tmp_path / "data",
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "lipforge models pull wav2lip_gan" in done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_cli_run_with_wav2lip(tmp_path, speech_en_wav, talking_head_512):
+    install_tiny_wav2lip(tmp_path / "data" / "models")
+    done = _lipforge(
+        ["run", "--engine", "wav2lip", "--audio", str(speech_en_wav), "--video",
+         str(talking_head_512), "--out", str(tmp_path / "out")],
+        tmp_path / "data",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "out" / f"{talking_head_512.stem}.mp4").stat().st_size > 10_000
