@@ -121,6 +121,7 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
     ui_video: Path,
     speech_en_wav: Path,
     no_face_video: Path,
+    broken_garbage: Path,
     tmp_path: Path,
 ) -> None:
     shots = Path(os.environ.get("LIPFORGE_UI_SCREENSHOTS", tmp_path / "screenshots"))
@@ -132,6 +133,7 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
             "video": str(ui_video),
             "audio": str(speech_en_wav),
             "noFaceVideo": str(no_face_video),
+            "garbage": str(broken_garbage),
             "screenshots": str(shots),
             "webDir": str(WEB_DIR),
         },
@@ -154,6 +156,8 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
     assert asset["kind"] == "video"
     assert result["audio"]["assetId"]
     assert result["summary"] == "1 video will be made."
+    garbage = result["garbage"]
+    assert garbage["assetId"] is None and "garbage.mp4 — refused: " in garbage["text"], garbage
 
     for run in ("live", "polling"):
         watched = result[run]
@@ -168,7 +172,7 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
 
     failing = result["failing"]
     assert failing["reason"].lower().startswith("no face found in "), failing
-    assert failing["statesAfterRetry"][0] in ("queued", "running")
-    assert failing["statesAfterRetry"][-1] == "failed"
+    states = failing["statesAfterRetry"]
+    assert states[0] == "failed" and states[1] in ("queued", "running") and states[-1] == "failed"
     for name in ("interrupted", "library", "batch", "list", "failed"):
         assert Path(result["shots"][name]).stat().st_size > 5000

@@ -96,6 +96,9 @@ async function uploadAudio(page) {
   await addFile(page, config.audio);
   result.audio = await assetIdFor(page, path.basename(config.audio));
   step("audio uploaded", result.audio);
+  await addFile(page, config.garbage);
+  result.garbage = await assetIdFor(page, path.basename(config.garbage));
+  step("garbage refused", result.garbage);
 }
 
 async function createBatch(page, audioId, videoId, screenshotName) {
@@ -126,16 +129,16 @@ async function failingBatch(page) {
   const reason = await job.locator(".reason").innerText();
   result.shots.failed = await shot(page, "5-batch-failed");
   await job.locator("button", { hasText: "Retry" }).click();
-  const statesAfterRetry = new Set();
+  const statesAfterRetry = ["failed"];
   const deadline = Date.now() + RENDER_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const [state] = await jobStates(page);
-    statesAfterRetry.add(state);
-    if (state === "failed" && statesAfterRetry.size > 1) break;
+    if (state !== statesAfterRetry.at(-1)) statesAfterRetry.push(state);
+    if (state === "failed" && statesAfterRetry.length > 2) break;
     await page.waitForTimeout(100);
   }
   const attemptReason = await job.locator(".reason").innerText();
-  return { reason, statesAfterRetry: [...statesAfterRetry], attemptReason };
+  return { reason, statesAfterRetry, attemptReason };
 }
 
 async function watchBatch(page, label) {
