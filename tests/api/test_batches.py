@@ -167,6 +167,20 @@ def test_batch_progress_is_weighted_by_frames_not_by_jobs(api, sessions, worker)
     assert snapshot["progress"] == pytest.approx(1300 / 2550, abs=1e-3)
 
 
+def test_a_paused_queue_shows_its_reason_on_the_batch(api, lecture, sessions):
+    from lipforge.jobs import queue
+
+    audio, videos = lecture
+    batch = create(api, [audio], videos[:1]).json()
+    assert batch["paused_reasons"] == []
+    reason = "free disk 0.5 GiB is under the 1 GiB threshold; free space to resume"
+    queue.register_worker(sessions, "worker-1", "gpu-box", 1)
+    queue.touch_worker(sessions, "worker-1", reason)
+    assert api.get(f"/api/batches/{batch['id']}").json()["paused_reasons"] == [reason]
+    queue.touch_worker(sessions, "worker-1", None)
+    assert api.get(f"/api/batches/{batch['id']}").json()["paused_reasons"] == []
+
+
 def test_cancel_a_queued_job_is_immediate(api, lecture):
     audio, videos = lecture
     batch = create(api, [audio], videos).json()
@@ -259,6 +273,23 @@ def test_archive_holds_exactly_the_succeeded_outputs(api, lecture, worker):
     assert archive.namelist() == [first.output_name, third.output_name]
     assert archive.read(third.output_name) == b"third video bytes" * 1000
     assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
+
+
+def test_archive_is_produced_in_bounded_chunks_as_it_is_read(tmp_path):
+    from lipforge.api.zipstream import READ_CHUNK_BYTES, ZipMember, zip_chunks
+
+    members = []
+    for index in range(2):
+        path = tmp_path / f"big{index}.mp4"
+        path.write_bytes(bytes([index + 1]) * (3 * READ_CHUNK_BYTES + 123))
+        members.append(ZipMember(path, path.name))
+    chunks = zip_chunks(members)
+    first = next(chunks)  # the first chunk comes before the rest of the input is read
+    rest = list(chunks)
+    sizes = [len(first)] + [len(chunk) for chunk in rest]
+    assert len(sizes) >= 8 and max(sizes) <= READ_CHUNK_BYTES + 1024
+    archive = zipfile.ZipFile(io.BytesIO(b"".join([first, *rest])))
+    assert archive.read("big1.mp4") == members[1].path.read_bytes()
 
 
 def test_archive_of_a_batch_without_outputs_is_a_conflict(api, lecture):

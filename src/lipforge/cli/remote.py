@@ -27,6 +27,7 @@ POLL_INTERVAL_S = 1.0
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
 OPEN_EVENT = "stream.open"  # the server's first event on every connection
 DELETED_EVENT = "batch.deleted"
+PAUSE_EVENTS = ("worker.paused", "worker.resumed")
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
 
 
@@ -158,6 +159,9 @@ def apply_event(batch: dict, event: SseEvent) -> None:
         for job in batch["jobs"]:
             if job["id"] == job_data.get("id"):
                 job.update(job_data)
+    if event.kind in PAUSE_EVENTS:
+        reason = event.data.get("reason")
+        batch["paused_reasons"] = [reason] if event.kind == "worker.paused" and reason else []
     batch_data = event.data.get("batch")
     if isinstance(batch_data, dict) and batch_data.get("id") == batch["id"]:
         batch.update({k: v for k, v in batch_data.items() if k != "jobs"})

@@ -156,11 +156,11 @@ class _BatchBars:
         frames_total = sum(job.get("frames_total") or 0 for job in batch["jobs"])
         frames_done = sum(job.get("frames_done") or 0 for job in batch["jobs"])
         ended = sum(job["status"] in TERMINAL_STATES for job in batch["jobs"])
+        state = f"{ended}/{len(batch['jobs'])} ended"
+        if batch.get("paused_reasons") and ended < len(batch["jobs"]):
+            state += f" - queue paused: {'; '.join(batch['paused_reasons'])}"
         self._progress.update(
-            self._batch_task,
-            total=frames_total or None,
-            completed=frames_done,
-            state=f"{ended}/{len(batch['jobs'])} ended",
+            self._batch_task, total=frames_total or None, completed=frames_done, state=state
         )
         for job in batch["jobs"]:
             task = self._tasks.get(job["id"])

@@ -34,6 +34,7 @@ from lipforge.jobs.queue import (
     get_job,
     list_batch_jobs,
     new_id,
+    pause_reasons,
     retry_job,
 )
 from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus, utc_now
@@ -304,14 +305,20 @@ def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
 
 
 def get_batch_snapshot(sessions: sessionmaker, batch_id: str) -> dict:
-    """The polling snapshot of one batch; `last_event_id` is read first, so resuming the
-    event stream from it misses nothing that happened after the snapshot."""
+    """The polling snapshot of one batch, with why workers pause (e.g. low disk), if they do.
+
+    `last_event_id` is read first, so resuming the event stream from it misses nothing
+    that happened after the snapshot.
+    """
     last_event_id = latest_event_id(sessions)
     with sessions() as session:
         batch = _get_batch_row(session, batch_id)
         jobs = list_batch_jobs(session, batch_id)
         estimates = _frame_estimates(session, jobs)
-    return describe_batch(batch, jobs, estimates, last_event_id)
+        paused_reasons = pause_reasons(session)
+    snapshot = describe_batch(batch, jobs, estimates, last_event_id)
+    snapshot["paused_reasons"] = paused_reasons
+    return snapshot
 
 
 def list_batches(sessions: sessionmaker, limit: int, offset: int) -> dict:
