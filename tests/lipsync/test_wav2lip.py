@@ -153,3 +153,44 @@ def test_cli_run_with_wav2lip(tmp_path, speech_en_wav, talking_head_512):
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "out" / f"{talking_head_512.stem}.mp4").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_a_batch_with_wav2lip_runs_on_the_worker(tmp_path, speech_en_wav, talking_head_512):
+    import shutil
+    import threading
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from lipforge.api.app import create_app
+    from lipforge.assets.library import ingest_file
+    from lipforge.config import Settings
+    from lipforge.jobs.worker import Worker
+
+    settings = Settings(data=tmp_path / "data")
+    install_tiny_wav2lip(settings.data_dir.models)
+    with TestClient(create_app(settings)) as client:
+        sessions = client.app.state.sessions
+        ids = []
+        for source in (speech_en_wav, talking_head_512):
+            copy = tmp_path / source.name
+            shutil.copy(source, copy)
+            ids.append(ingest_file(copy, source.name, "upload", sessions, settings).id)
+        body = {"audio_asset_ids": [ids[0]], "video_asset_ids": [ids[1]], "engine": "wav2lip"}
+        batch = client.post("/api/batches", json=body).json()
+        stop = threading.Event()
+        worker = threading.Thread(target=Worker(settings, sessions).run, args=(stop,))
+        worker.start()
+        try:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                snapshot = client.get(f"/api/batches/{batch['id']}").json()
+                if snapshot["status"] not in ("queued", "running"):
+                    break
+                time.sleep(0.5)
+        finally:
+            stop.set()
+            worker.join(60)
+    assert snapshot["status"] == "succeeded", snapshot
+    assert any(settings.data_dir.outputs.rglob("*.mp4"))
