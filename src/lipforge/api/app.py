@@ -31,6 +31,7 @@ from lipforge.errors import LipforgeError
 from lipforge.jobs.events import event_bus_service
 from lipforge.logs import HttpErrorLogMiddleware, configure_logging
 from lipforge.uploads.cleaner import upload_cleaner
+from lipforge.weights.serverpull import model_pulls_service
 
 ROUTE_MODULES = (
     routes_health,
@@ -45,7 +46,7 @@ ROUTE_MODULES = (
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,
 # the worker process...): each is an async function `service(app) -> None` started as a
 # task after migrations and cancelled at shutdown. Add yours to this tuple.
-BACKGROUND_SERVICES: tuple = (event_bus_service, upload_cleaner, watch_inbox)
+BACKGROUND_SERVICES: tuple = (event_bus_service, upload_cleaner, watch_inbox, model_pulls_service)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -127,3 +127,15 @@ class _ProgressEvents:
         self._phase, self._published_at = progress.phase, now
         payload = {"model": state.name, "file": model_file.filename, **state.to_dict()}
         self.pulls._publish("model.progress", payload)
+
+
+async def model_pulls_service(app) -> None:
+    """Background service: at shutdown, stop running pulls (their control files keep them)."""
+    import asyncio
+
+    try:
+        await asyncio.Event().wait()
+    finally:
+        pulls = getattr(app.state, "model_pulls", None)
+        if pulls is not None:
+            pulls.stop_all()
