@@ -34,9 +34,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path):
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
     """A real `lipforge serve` with its worker process, on loopback; yields its base URL."""
+    tmp_path = tmp_path_factory.mktemp("served")
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
