@@ -174,5 +174,8 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
     assert failing["reason"].lower().startswith("no face found in "), failing
     states = failing["statesAfterRetry"]
     assert states[0] == "failed" and states[1] in ("queued", "running") and states[-1] == "failed"
-    for name in ("interrupted", "library", "batch", "list", "failed"):
+    cancelled = result["cancelled"]
+    assert cancelled["archiveStatus"] == 200 and cancelled["archiveMagic"] == "PK"
+    assert cancelled["archiveBytes"] > 1000
+    for name in ("interrupted", "library", "batch", "list", "failed", "cancelled"):
         assert Path(result["shots"][name]).stat().st_size > 5000

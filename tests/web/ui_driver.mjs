@@ -118,6 +118,28 @@ async function jobStates(page) {
   return page.locator("#job-list .job").evaluateAll((jobs) => jobs.map((j) => j.dataset.state));
 }
 
+async function waitForJobState(page, wanted) {
+  await page.locator(`#job-list .job[data-state="${wanted}"]`).first()
+    .waitFor({ timeout: RENDER_TIMEOUT_MS });
+}
+
+// Cancel a job as soon as it shows, retry it, let it finish, and fetch "Download all".
+async function cancelAndRetry(page) {
+  await page.goto(config.baseUrl);
+  await createBatch(page, result.audio.assetId, result.video.assetId);
+  const job = page.locator("#job-list .job").first();
+  await job.locator("button", { hasText: "Cancel" }).click();
+  await waitForJobState(page, "cancelled");
+  result.shots.cancelled = await shot(page, "6-job-cancelled");
+  await job.locator("button", { hasText: "Retry" }).click();
+  await waitForJobState(page, "succeeded");
+  const href = await page.locator("#download-all").getAttribute("href");
+  const archive = await page.request.get(new URL(href, config.baseUrl).toString());
+  const body = await archive.body();
+  return { archiveStatus: archive.status(), archiveMagic: body.subarray(0, 2).toString("latin1"),
+    archiveBytes: body.length };
+}
+
 // A face video without a face: the job fails with the reason in words; Retry runs it again.
 async function failingBatch(page) {
   await page.goto(config.baseUrl);
@@ -206,6 +228,7 @@ async function main() {
     await polling.locator(`#batch-list li[data-batch="${result.batchId}"]`).waitFor();
     result.shots.list = await shot(polling, "4-batch-list");
     result.failing = await failingBatch(page);
+    result.cancelled = await cancelAndRetry(page);
   } finally {
     await browser.close();
   }
