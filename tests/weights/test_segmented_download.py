@@ -252,3 +252,12 @@ def test_free_disk_is_checked_before_fetching(server, payload_sha256, tmp_path):
     with pytest.raises(DiskFullError):
         download(_request(server, dest, payload_sha256, min_free_bytes=1 << 60))
     assert server.stats.body_bytes <= 1
+
+
+def test_a_mirror_that_answers_404_is_skipped(server, payload_sha256, tmp_path):
+    server.behaviour.reset_after_bytes = 32 * KIB
+    server.behaviour.reset_times = 3
+    dest = tmp_path / "model.onnx"
+    result = download(_request(server, dest, payload_sha256, mirrors=(server.url("/nope"),)))
+    assert _sha256(dest) == payload_sha256
+    assert any("skipped" in note for note in result.notes)

@@ -236,11 +236,16 @@ def _attempt(run: _Run, first: RemoteFile, mirrors: list[str]) -> DownloadResult
 
 
 def _resumable_control(request: DownloadRequest, first: RemoteFile) -> ControlState:
-    """The saved state if it describes this very file; else a fresh one (old bytes removed)."""
+    """The saved state if it describes this very file; else a fresh one (old bytes removed).
+
+    Without a validator and without a sha256 nothing could tell two versions apart, so
+    such a download is never resumed.
+    """
     part, control_file = part_path(request.dest), control_path(request.dest)
     saved = load_control(control_file)
     same = (
         saved is not None
+        and (first.if_range is not None or request.sha256 is not None)
         and part.is_file()
         and saved.size_bytes == first.size_bytes
         and saved.sha256 == request.sha256

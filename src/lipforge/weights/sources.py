@@ -11,7 +11,7 @@ import threading
 
 import httpx
 
-from lipforge.weights.errors import RemoteChangedSignal, RetryableFetchError
+from lipforge.weights.errors import DownloadError, RemoteChangedSignal, RetryableFetchError
 from lipforge.weights.remote import RemoteFile, probe_remote
 
 
@@ -32,7 +32,13 @@ class SourcePool:
             remote = self._remotes[index]
         if remote is not None:
             return remote
-        remote = probe_remote(self.client, self._urls[index])
+        try:
+            remote = probe_remote(self.client, self._urls[index])
+        except DownloadError as exc:
+            with self._lock:
+                self._unusable.add(index)
+                self.notes.append(f"mirror {self._urls[index]} skipped: {exc}")
+            raise RetryableFetchError(str(exc)) from exc
         reason = self._unfit_reason(remote)
         with self._lock:
             if reason:
