@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from lipforge.media.errors import translate_av_error
@@ -103,7 +104,8 @@ class VideoWriter:
         """Append one RGB uint8 frame (cropped to the even size)."""
         if frame.shape[0] != self.height or frame.shape[1] != self.width:
             frame = np.ascontiguousarray(frame[: self.height, : self.width])
-        video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+        yuv = cv2.cvtColor(frame, cv2.COLOR_RGB2YUV_I420)  # BT.601 as swscale, 5x faster
+        video_frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         video_frame.pts = self.frames_written
         video_frame.time_base = 1 / self.fps
         self._container.mux(self._video.encode(video_frame))

@@ -138,7 +138,7 @@ class VideoReader:
             raise translate_av_error(self.path, exc, time_s) from exc
 
     def _to_rgb(self, frame: av.VideoFrame) -> np.ndarray:
-        rgb = frame.to_ndarray(format="rgb24")
+        rgb = to_rgb(frame)
         if self.rotation_deg:
             return cv2.rotate(rgb, ROTATE_CODES[self.rotation_deg])
         return rgb
@@ -174,6 +174,13 @@ class VideoReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def to_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """RGB uint8; OpenCV converts plain 4:2:0 (BT.601, as swscale does) in a third of the time."""
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
 
 
 def fitted_frames(reader: VideoReader, fit: str, total_frames: int) -> Iterator[np.ndarray]:
