@@ -53,6 +53,16 @@ def test_migrations_run_on_postgres_and_again_without_change(pg_settings):
     assert {"assets", "batches", "jobs", "events", "workers", "alembic_version"} <= tables
 
 
+def test_processes_starting_together_migrate_in_turn(pg_url):
+    code = "import sys; from lipforge.db import migrate; migrate(sys.argv[1])"
+    runs = [
+        subprocess.Popen([sys.executable, "-c", code, pg_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    errors = [run.communicate(timeout=120)[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0, 0], errors
+
+
 def test_threads_claiming_with_skip_locked_never_share_a_job(pg_sessions):
     _, ids = add_batch(pg_sessions, 80)
     claims: list[str] = []

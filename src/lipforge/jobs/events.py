@@ -33,6 +33,7 @@ FETCH_LIMIT_EVENTS = 500
 GAP_WAIT_S = 5.0  # how long an id skipped by a slower transaction is looked for again
 MAX_GAPS = 10_000
 MAX_PENDING_EVENTS = 5_000  # per subscription, after coalescing progress
+EVENTS = Event.__table__
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def publish_event(
 ) -> int:
     """Write an event in the caller's transaction; returns its id (the SSE id). No commit."""
     statement = (
-        insert(Event)
+        insert(EVENTS)
         .values(
             created_at=utc_now(),
             kind=kind,
@@ -72,7 +73,7 @@ def publish_event(
             job_id=job_id,
             payload=_jsonable(payload),
         )
-        .returning(Event.id)
+        .returning(EVENTS.c.id)
     )
     event_id = int(session_or_conn.execute(statement).scalar_one())
     if _dialect_name(session_or_conn) == "postgresql":

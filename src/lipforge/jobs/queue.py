@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, case, cast, delete, func, literal, select, update
+from sqlalchemy import Row, String, case, cast, delete, func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from lipforge.errors import ConflictError, NotFoundError
@@ -43,6 +43,8 @@ PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows/events per job at most every thi
 CANCEL_POLL_INTERVAL_S = 0.5  # a running worker checks for a cancel request this often
 DEFAULT_MAX_ATTEMPTS = 3
 WORKER_LOST_CODE = "worker_lost"
+JOBS = Job.__table__  # statements on the table itself skip the ORM's per-statement work
+J = JOBS.c
 CANCELLED_CODE = "cancelled"
 
 
@@ -94,7 +96,7 @@ def new_id() -> str:
 
 
 def _fence(job: ClaimedJob):
-    return (Job.id == job.id, Job.attempt == job.attempt, Job.status == JobStatus.RUNNING)
+    return (J.id == job.id, J.attempt == job.attempt, J.status == JobStatus.RUNNING)
 
 
 def job_payload(job: Job) -> dict:
@@ -120,16 +122,16 @@ def job_payload(job: Job) -> dict:
     }
 
 
-def _publish_job_event(session: Session, kind: str, job_id: str) -> None:
-    job = session.get(Job, job_id, populate_existing=True)
-    if job is None:
-        return
+def _publish_job_event(session: Session, kind: str, job: str | Row) -> None:
+    """Publish `kind` with the job (a RETURNING row, or read by id), then the batch counts."""
+    if isinstance(job, str):
+        job = session.execute(select(JOBS).where(J.id == job)).first()
+        if job is None:
+            return
     publish_event(session, kind, job_payload(job), batch_id=job.batch_id, job_id=job.id)
     counts = dict(
         session.execute(
-            select(Job.status, func.count())
-            .where(Job.batch_id == job.batch_id)
-            .group_by(Job.status)
+            select(J.status, func.count()).where(J.batch_id == job.batch_id).group_by(J.status)
         ).all()
     )
     publish_event(session, "batch.updated", {"counts": counts}, batch_id=job.batch_id)
@@ -175,7 +177,7 @@ def enqueue_jobs(
 
 
 def _next_position(session: Session) -> int:
-    return int(session.scalar(select(func.coalesce(func.max(Job.position), 0)))) + 1
+    return int(session.scalar(select(func.coalesce(func.max(J.position), 0)))) + 1
 
 
 def get_job(session: Session, job_id: str) -> Job:
@@ -189,7 +191,7 @@ def get_job(session: Session, job_id: str) -> Job:
 
 def list_batch_jobs(session: Session, batch_id: str) -> list[Job]:
     """A batch's jobs in queue order."""
-    statement = select(Job).where(Job.batch_id == batch_id).order_by(Job.position, Job.id)
+    statement = select(Job).where(J.batch_id == batch_id).order_by(J.position, J.id)
     return list(session.scalars(statement))
 
 
@@ -197,19 +199,19 @@ def cancel_job(session: Session, job_id: str) -> Job:
     """Queued: cancelled now. Running: flagged; its worker stops within ~2 s. Cancelled: as is."""
     now = utc_now()
     cancelled = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.QUEUED)
+        update(JOBS)
+        .where(J.id == job_id, J.status == JobStatus.QUEUED)
         .values(status=JobStatus.CANCELLED, finished_at=now, cancel_requested=True)
-        .returning(Job.id)
+        .returning(J.id)
     ).first()
     if cancelled is not None:
         _publish_job_event(session, "job.cancelled", job_id)
         return get_job(session, job_id)
     flagged = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status == JobStatus.RUNNING, Job.cancel_requested.is_(False))
+        update(JOBS)
+        .where(J.id == job_id, J.status == JobStatus.RUNNING, J.cancel_requested.is_(False))
         .values(cancel_requested=True)
-        .returning(Job.id)
+        .returning(J.id)
     ).first()
     if flagged is not None:
         _publish_job_event(session, "job.cancelling", job_id)
@@ -222,8 +224,8 @@ def cancel_job(session: Session, job_id: str) -> Job:
 def cancel_batch(session: Session, batch_id: str) -> list[Job]:
     """Cancel every queued or running job of a batch; finished ones stay as they are."""
     ids = session.scalars(
-        select(Job.id).where(
-            Job.batch_id == batch_id, Job.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
+        select(J.id).where(
+            J.batch_id == batch_id, J.status.in_((JobStatus.QUEUED, JobStatus.RUNNING))
         )
     ).all()
     for job_id in ids:
@@ -234,12 +236,12 @@ def cancel_batch(session: Session, batch_id: str) -> list[Job]:
 def retry_job(session: Session, job_id: str, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> Job:
     """Put a failed or cancelled job back at the end of the queue with a fresh attempt budget."""
     retried = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.status.in_(RETRYABLE_STATUSES))
+        update(JOBS)
+        .where(J.id == job_id, J.status.in_(RETRYABLE_STATUSES))
         .values(
             status=JobStatus.QUEUED,
             position=_next_position(session),
-            max_attempts=Job.attempt + max_attempts,
+            max_attempts=J.attempt + max_attempts,
             worker_id=None,
             lease_expires_at=None,
             started_at=None,
@@ -252,7 +254,7 @@ def retry_job(session: Session, job_id: str, max_attempts: int = DEFAULT_MAX_ATT
             error_message=None,
             cancel_requested=False,
         )
-        .returning(Job.id)
+        .returning(J.id)
     ).first()
     job = get_job(session, job_id)
     if retried is None:
@@ -271,9 +273,9 @@ def delete_batch(session: Session, batch_id: str) -> list[str]:
     if session.get(Batch, batch_id) is None:
         raise NotFoundError(f"No batch with id {batch_id!r}.")
     outputs = session.scalars(
-        select(Job.output_relpath).where(Job.batch_id == batch_id, Job.output_relpath.is_not(None))
+        select(J.output_relpath).where(J.batch_id == batch_id, J.output_relpath.is_not(None))
     ).all()
-    session.execute(delete(Job).where(Job.batch_id == batch_id))
+    session.execute(delete(JOBS).where(J.batch_id == batch_id))
     session.execute(delete(Batch).where(Batch.id == batch_id))
     publish_event(session, "batch.deleted", {"batch_id": batch_id}, batch_id=batch_id)
     return [path for path in outputs if path]
@@ -288,19 +290,19 @@ def claim_next_job(
     """Take the oldest queued job for `worker_id` in one statement, or None if none is queued."""
     now = utc_now()
     oldest = (
-        select(Job.id)
-        .where(Job.status == JobStatus.QUEUED)
-        .order_by(Job.position, Job.id)
+        select(J.id)
+        .where(J.status == JobStatus.QUEUED)
+        .order_by(J.position, J.id)
         .limit(1)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     statement = (
-        update(Job)
-        .where(Job.id == oldest, Job.status == JobStatus.QUEUED)
+        update(JOBS)
+        .where(J.id == oldest, J.status == JobStatus.QUEUED)
         .values(
             status=JobStatus.RUNNING,
-            attempt=Job.attempt + 1,
+            attempt=J.attempt + 1,
             worker_id=worker_id,
             lease_expires_at=now + timedelta(seconds=lease_s),
             heartbeat_at=now,
@@ -312,23 +314,13 @@ def claim_next_job(
             error_code=None,
             error_message=None,
         )
-        .returning(
-            Job.id,
-            Job.batch_id,
-            Job.attempt,
-            Job.max_attempts,
-            Job.audio_asset_id,
-            Job.video_asset_id,
-            Job.output_name,
-            Job.engine,
-            Job.fit,
-        )
+        .returning(*JOBS.c)
     )
     with sessions.begin() as session:
         row = session.execute(statement).first()
         if row is None:
             return None
-        _publish_job_event(session, "job.started", row.id)
+        _publish_job_event(session, "job.started", row)
     return ClaimedJob(
         id=row.id,
         batch_id=row.batch_id,
@@ -348,10 +340,10 @@ def renew_lease(sessions: sessionmaker, job: ClaimedJob, lease_s: float = LEASE_
     now = utc_now()
     with sessions.begin() as session:
         row = session.execute(
-            update(Job)
+            update(JOBS)
             .where(*_fence(job))
             .values(heartbeat_at=now, lease_expires_at=now + timedelta(seconds=lease_s))
-            .returning(Job.cancel_requested)
+            .returning(J.cancel_requested)
         ).first()
     return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
 
@@ -359,7 +351,7 @@ def renew_lease(sessions: sessionmaker, job: ClaimedJob, lease_s: float = LEASE_
 def job_control(sessions: sessionmaker, job: ClaimedJob) -> LeaseState:
     """A read-only check: does the worker still hold the job, and was a cancel requested?"""
     with sessions() as session:
-        row = session.execute(select(Job.cancel_requested).where(*_fence(job))).first()
+        row = session.execute(select(J.cancel_requested).where(*_fence(job))).first()
     return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
 
 
@@ -384,7 +376,7 @@ def record_progress(
     }
     with sessions.begin() as session:
         row = session.execute(
-            update(Job).where(*_fence(job)).values(**values).returning(Job.cancel_requested)
+            update(JOBS).where(*_fence(job)).values(**values).returning(J.cancel_requested)
         ).first()
         if row is not None:
             payload = {"job_id": job.id, "attempt": job.attempt, **values}
@@ -406,21 +398,21 @@ def finish_job(
     now = utc_now()
     with sessions.begin() as session:
         row = session.execute(
-            update(Job)
+            update(JOBS)
             .where(*_fence(job))
             .values(
                 status=JobStatus.SUCCEEDED,
                 finished_at=now,
                 lease_expires_at=None,
                 eta_s=0.0,
-                frames_done=Job.frames_total,
+                frames_done=J.frames_total,
                 output_relpath=job.output_relpath,
             )
-            .returning(Job.id)
+            .returning(*JOBS.c)
         ).first()
         if row is None:
             return False
-        _publish_job_event(session, "job.succeeded", job.id)
+        _publish_job_event(session, "job.succeeded", row)
         commit_output()
     return True
 
@@ -440,7 +432,7 @@ def _end_job(
 ) -> bool:
     with sessions.begin() as session:
         row = session.execute(
-            update(Job)
+            update(JOBS)
             .where(*_fence(job))
             .values(
                 status=status,
@@ -450,10 +442,10 @@ def _end_job(
                 error_code=code,
                 error_message=message,
             )
-            .returning(Job.id)
+            .returning(*JOBS.c)
         ).first()
         if row is not None:
-            _publish_job_event(session, f"job.{status}", job.id)
+            _publish_job_event(session, f"job.{status}", row)
     return row is not None
 
 
@@ -461,21 +453,21 @@ def release_job(sessions: sessionmaker, job: ClaimedJob) -> bool:
     """A worker stopping on purpose gives the job back to the queue without using an attempt."""
     with sessions.begin() as session:
         row = session.execute(
-            update(Job)
+            update(JOBS)
             .where(*_fence(job))
             .values(
-                status=case((Job.cancel_requested, JobStatus.CANCELLED), else_=JobStatus.QUEUED),
-                max_attempts=Job.max_attempts + 1,
+                status=case((J.cancel_requested, JobStatus.CANCELLED), else_=JobStatus.QUEUED),
+                max_attempts=J.max_attempts + 1,
                 worker_id=None,
                 lease_expires_at=None,
                 frames_done=0,
                 fps=None,
                 eta_s=None,
             )
-            .returning(Job.id, Job.status)
+            .returning(*JOBS.c)
         ).first()
         if row is not None:
-            _publish_job_event(session, f"job.{row.status}", job.id)
+            _publish_job_event(session, f"job.{row.status}", row)
     return row is not None
 
 
@@ -492,26 +484,26 @@ def reap_stale_jobs(
     """
     now = now or utc_now()
     dead = list(dead_worker_ids)
-    stale = Job.lease_expires_at < now
+    stale = J.lease_expires_at < now
     if dead:
-        stale = stale | Job.worker_id.in_(dead)
-    out_of_attempts = Job.attempt >= Job.max_attempts
+        stale = stale | J.worker_id.in_(dead)
+    out_of_attempts = J.attempt >= J.max_attempts
     new_status = case(
-        (Job.cancel_requested, JobStatus.CANCELLED),
+        (J.cancel_requested, JobStatus.CANCELLED),
         (out_of_attempts, JobStatus.FAILED),
         else_=JobStatus.QUEUED,
     )
-    ended = Job.cancel_requested | out_of_attempts
+    ended = J.cancel_requested | out_of_attempts
     message = (
         literal("worker lost: the worker running this job stopped answering (attempt ", String)
-        + cast(Job.attempt, String)
+        + cast(J.attempt, String)
         + " of "
-        + cast(Job.max_attempts, String)
+        + cast(J.max_attempts, String)
         + ")"
     )
     statement = (
-        update(Job)
-        .where(Job.status == JobStatus.RUNNING, stale)
+        update(JOBS)
+        .where(J.status == JobStatus.RUNNING, stale)
         .values(
             status=new_status,
             worker_id=None,
@@ -520,37 +512,33 @@ def reap_stale_jobs(
             eta_s=None,
             finished_at=case((ended, now), else_=None),
             error_code=case(
-                (Job.cancel_requested, CANCELLED_CODE),
+                (J.cancel_requested, CANCELLED_CODE),
                 (out_of_attempts, WORKER_LOST_CODE),
                 else_=None,
             ),
-            error_message=case(
-                (Job.cancel_requested, None), (out_of_attempts, message), else_=None
-            ),
+            error_message=case((J.cancel_requested, None), (out_of_attempts, message), else_=None),
         )
-        .returning(Job.id, Job.status)
+        .returning(*JOBS.c)
     )
     with sessions.begin() as session:
         rows = session.execute(statement).all()
         for row in rows:
             kind = "job.queued" if row.status == JobStatus.QUEUED else f"job.{row.status}"
-            _publish_job_event(session, kind, row.id)
+            _publish_job_event(session, kind, row)
     return [(row.id, row.status) for row in rows]
 
 
 def running_attempts(sessions: sessionmaker) -> set[tuple[str, int]]:
     """(job id, attempt) of every running job: the partial outputs that must be kept."""
     with sessions() as session:
-        rows = session.execute(
-            select(Job.id, Job.attempt).where(Job.status == JobStatus.RUNNING)
-        ).all()
+        rows = session.execute(select(J.id, J.attempt).where(J.status == JobStatus.RUNNING)).all()
     return {(row.id, row.attempt) for row in rows}
 
 
 def running_worker_ids(sessions: sessionmaker) -> set[str]:
     with sessions() as session:
         ids = session.scalars(
-            select(Job.worker_id).where(Job.status == JobStatus.RUNNING).distinct()
+            select(J.worker_id).where(J.status == JobStatus.RUNNING).distinct()
         ).all()
     return {worker_id for worker_id in ids if worker_id}
 
@@ -560,20 +548,20 @@ def expire_outputs(sessions: sessionmaker, finished_before: datetime) -> list[st
     with sessions.begin() as session:
         candidates = dict(
             session.execute(
-                select(Job.id, Job.output_relpath).where(
-                    Job.status == JobStatus.SUCCEEDED,
-                    Job.finished_at < finished_before,
-                    Job.output_relpath.is_not(None),
+                select(J.id, J.output_relpath).where(
+                    J.status == JobStatus.SUCCEEDED,
+                    J.finished_at < finished_before,
+                    J.output_relpath.is_not(None),
                 )
             ).all()
         )
         if not candidates:
             return []
         rows = session.execute(
-            update(Job)
-            .where(Job.id.in_(list(candidates)), Job.output_relpath.is_not(None))
+            update(JOBS)
+            .where(J.id.in_(list(candidates)), J.output_relpath.is_not(None))
             .values(output_relpath=None)
-            .returning(Job.id, Job.batch_id)
+            .returning(J.id, J.batch_id)
         ).all()
         for row in rows:
             publish_event(
