@@ -198,3 +198,10 @@ def test_engine_crash_names_the_file_and_stops_every_thread(
         render(_request(short_speech, talking_head_512, tmp_path, engine="test-crash"))
     assert list(tmp_path.iterdir()) == []
     assert threading.active_count() == before
+
+
+def test_unwritable_output_is_a_plain_error(tmp_path, short_speech, talking_head_512):
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("a file where the output folder should be")
+    with pytest.raises(LipforgeError, match=r"Writing .*not_a_dir.*failed"):
+        render(RenderRequest(short_speech, talking_head_512, blocker / "out.mp4"))

@@ -10,6 +10,7 @@ does not parse command lines; see `cli/run.py` and the job worker for its caller
 
 from __future__ import annotations
 
+import errno
 import queue
 import threading
 import time
@@ -17,11 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 
 from lipforge.config import Settings
 from lipforge.errors import (
     CancelledError,
+    DiskFullError,
     LipforgeError,
     NoAudioStreamError,
     NoVideoStreamError,
@@ -147,20 +150,27 @@ class _Run:
 
     def execute(self, on_progress: ProgressCallback | None, should_cancel: CancelCheck | None):
         threads = [
-            threading.Thread(target=self._guard, args=(fn,), name=f"lipforge-{fn.__name__}")
+            threading.Thread(
+                target=self._guard, args=(fn,), name=f"lipforge-{fn.__name__}", daemon=True
+            )
             for fn in (self._decode, self._track, self._process)
         ]
-        writer = VideoWriter(
-            self.request.output_path,
-            self.reader.fps,
-            (self.reader.width, self.reader.height),
-            self.request.audio_path,
-        )
+        output = self.request.output_path
+        try:
+            writer = VideoWriter(
+                output, self.reader.fps, (self.reader.width, self.reader.height),
+                self.request.audio_path,
+            )  # fmt: skip
+        except (av.error.FFmpegError, OSError) as exc:
+            raise _write_error(output, exc) from exc
         for thread in threads:
             thread.start()
         try:
             self._encode(writer, on_progress, should_cancel)
             writer.finish(audio_until_s=writer.frames_written / float(self.reader.fps))
+        except (av.error.FFmpegError, OSError) as exc:
+            writer.abort()
+            raise _write_error(output, exc) from exc
         except BaseException:
             writer.abort()
             raise
@@ -277,6 +287,12 @@ def _to_batch(items: list[tuple[int, np.ndarray, np.ndarray | None]]) -> FrameBa
         frames=[frame for _, frame, _ in items],
         landmarks=[landmarks for _, _, landmarks in items],
     )
+
+
+def _write_error(output: Path, exc: BaseException) -> LipforgeError:
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return DiskFullError(f"The disk is full while writing {output}. Free some space.")
+    return LipforgeError(f"Writing {output} failed ({exc}). Check the folder and free disk.")
 
 
 def _plain(exc: BaseException, name: str, engine: str) -> BaseException:
