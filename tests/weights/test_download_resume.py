@@ -62,3 +62,24 @@ def test_sigkill_half_way_then_resume(tmp_path):
           f"= {fraction:.1%} of the file")  # fmt: skip
     assert fraction <= MAX_REFETCHED_FRACTION
     assert sent_after <= FILE_BYTES * (1 - KILL_AT_FRACTION + MAX_REFETCHED_FRACTION)
+
+
+def test_ctrl_c_saves_progress_and_the_next_pull_resumes(tmp_path):
+    payload = random.Random(10).randbytes(FILE_BYTES)
+    sha256 = hashlib.sha256(payload).hexdigest()
+    models_dir = tmp_path / "models"
+    dest = models_dir / "killed" / "weights.bin"
+    with FileServer(Behaviour(rate_bps_per_connection=1 * MIB)) as server:
+        server.put("/weights.bin", payload)
+        url = server.url("/weights.bin")
+        first = _pull(url, sha256, models_dir)
+        while server.stats.body_bytes < FILE_BYTES * 0.3:
+            assert first.poll() is None
+            time.sleep(0.02)
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=10) != 0
+        second = _pull(url, sha256, models_dir)
+        output = second.communicate(timeout=60)[0].decode()
+    assert second.returncode == 0, output
+    assert "resumed from" in output
+    assert hashlib.sha256(dest.read_bytes()).hexdigest() == sha256

@@ -277,7 +277,7 @@ def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> Pref
     )
     run.resumed_bytes = control.done_bytes
     fd = os.open(part_path(request.dest), os.O_RDWR | os.O_CREAT, 0o644)
-    hasher = None
+    hasher, connections_running = None, False
     try:
         _preallocate(fd, size)
         hasher = PrefixHasher(part_path(request.dest), plan.prefix_bytes).start()
@@ -286,7 +286,9 @@ def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> Pref
             TokenBucket(request.limit_rate_bps) if request.limit_rate_bps else None,
             threading.Event(), request.max_attempts, run.received, request.max_request_bytes,
         )  # fmt: skip
+        connections_running = True
         errors = _run_connections(run, ctx, control, request.connections)
+        connections_running = False
         _checkpoint(fd, control, plan, control_path(request.dest))
         run.notes.extend(sources.notes)
         if errors:
@@ -299,7 +301,8 @@ def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> Pref
             hasher.close()
         raise
     finally:
-        os.close(fd)
+        if not connections_running:  # else a connection may still write: fd must stay valid
+            os.close(fd)
 
 
 def _preallocate(fd: int, size_bytes: int) -> None:
@@ -328,8 +331,18 @@ def _run_connections(run: _Run, ctx: FetchContext, control: ControlState, count:
     threads = [threading.Thread(target=connection, daemon=True) for _ in range(count)]
     for thread in threads:
         thread.start()
+    try:
+        _watch_connections(run, ctx, control, finished, len(threads), errors)
+    except BaseException:  # Ctrl-C: stop the connections, keep what is on disk
+        ctx.stop.set()
+        _checkpoint(ctx.fd, control, ctx.plan, control_path(run.request.dest))
+        raise
+    return errors
+
+
+def _watch_connections(run: _Run, ctx, control, finished, running: int, errors: list) -> None:
+    """Report progress and save the control file until every connection has ended."""
     saved_at = time.monotonic()
-    running = len(threads)
     while running:
         while running and finished.acquire(timeout=PROGRESS_INTERVAL_S):
             running -= 1
@@ -340,7 +353,6 @@ def _run_connections(run: _Run, ctx: FetchContext, control: ControlState, count:
         if time.monotonic() - saved_at >= CONTROL_SAVE_INTERVAL_S:
             _checkpoint(ctx.fd, control, ctx.plan, control_path(run.request.dest))
             saved_at = time.monotonic()
-    return errors
 
 
 def _checkpoint(fd: int, control: ControlState, plan: SpanPlan, path: Path) -> None:
