@@ -261,3 +261,14 @@ def test_a_mirror_that_answers_404_is_skipped(server, payload_sha256, tmp_path):
     result = download(_request(server, dest, payload_sha256, mirrors=(server.url("/nope"),)))
     assert _sha256(dest) == payload_sha256
     assert any("skipped" in note for note in result.notes)
+
+
+def test_proxy_from_the_environment_is_honoured(server, payload_sha256, tmp_path, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", server.url(""))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    dest = tmp_path / "model.onnx"
+    request = _request(server, dest, payload_sha256)
+    request = DownloadRequest(**{**request.__dict__, "url": "http://models.invalid" + FILE_PATH})
+    download(request)
+    assert _sha256(dest) == payload_sha256 and server.stats.proxied >= 2
