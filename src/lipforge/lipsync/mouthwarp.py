@@ -35,9 +35,10 @@ FOREHEAD, CHIN = 10, 152
 JAW_DROP_FRACTION = 0.11  # extra inner-lip gap at full opening, as a fraction of face height
 REST_OPENING = 0.2  # openings below this close the lips from their pose in the input
 CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
-TEAR_FRACTION = 0.7  # where the lips part, from the inner upper lip toward the inner lower lip
+TEAR_FRACTION = 0.85  # where the lips part, from the inner upper lip toward the inner lower lip
 JAW_REACH_X = 2.4  # jaw displacement fades out this many half mouth widths from the centre
-NECK_FRACTION = 0.22  # below the chin the displacement fades over this fraction of face height
+CHIN_EDGE_FRACTION = 0.04  # the jaw moves rigidly down to this far below the chin landmark
+NECK_FRACTION = 0.22  # below that the displacement fades over this fraction of face height
 SPREAD_MAX = 0.09  # lip-corner travel at full spread / rounding, in half mouth widths
 ROUND_MAX = 0.2
 SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
@@ -45,12 +46,15 @@ SHAPE_REACH_X = 2.2
 SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
 CROP_MARGIN_PX = 3
 
-CAVITY_DARK_RGB = np.array([46.0, 15.0, 12.0], np.float32)
-CAVITY_TONGUE_RGB = np.array([152.0, 66.0, 62.0], np.float32)
-CAVITY_TONGUE_WEIGHT = 0.55
-CAVITY_CORNER_LIP_WEIGHT = 0.6
+CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
+CAVITY_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)
+CAVITY_TONGUE_WEIGHT = 0.4
+CAVITY_CORNER_LIP_WEIGHT = 0.75
+OPEN_PROFILE_POWER = 3.0  # lips' opening along the mouth: 1 - |x|^p, flat middle, thin ends
 TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper teeth
 SKIN_REFERENCE_LUMA = 170.0
+SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
+SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,7 @@ class _Layers:
     weight_lower: np.ndarray
     weight_cavity: np.ndarray
     cavity_depth: np.ndarray  # 0 under the upper teeth .. 1 at the lower teeth
+    gap_px: np.ndarray  # how far the lips have parted at this column
     x: np.ndarray  # u / half width, of the source position
 
 
@@ -186,6 +191,7 @@ def _layers(
         weight_lower=below + inside * lower_teeth,
         weight_cavity=inside * (1.0 - upper_teeth - lower_teeth),
         cavity_depth=depth,
+        gap_px=lip_drop,
         x=x,
     )
 
@@ -201,8 +207,9 @@ def _jaw_field(
     """Jaw displacement below the lower lip: from the lip's profile to a rigid chin, then fading."""
     toward_chin = _smoothstep(lower_edge, np.float32(mouth.chin_v), v)
     lateral = 1.0 - _smoothstep(np.float32(1.0), np.float32(JAW_REACH_X), np.abs(x))
+    edge_v = mouth.chin_v + CHIN_EDGE_FRACTION * mouth.face_height_px
     neck_px = NECK_FRACTION * mouth.face_height_px
-    fade = 1.0 - _smoothstep(np.float32(mouth.chin_v), np.float32(mouth.chin_v + neck_px), v)
+    fade = 1.0 - _smoothstep(np.float32(edge_v), np.float32(edge_v + neck_px), v)
     chin_share = np.float32(1.0 if jaw_px > 0 else CLOSING_CHIN_SHARE)
     chin = toward_chin * lateral * chin_share
     return np.float32(jaw_px) * ((1.0 - toward_chin) * profile + chin) * fade
@@ -239,29 +246,37 @@ def _composite(
     if jaw_px > 0 and len(rows):
         cols = np.flatnonzero(layers.weight_cavity.max(axis=0) > 0)
         box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        cavity = _cavity_colour(frame, mouth, layers.cavity_depth[box], layers.x[box])
+        cavity = _cavity_colour(
+            frame, mouth, layers.cavity_depth[box], layers.x[box], layers.gap_px[box]
+        )
         out[box] += layers.weight_cavity[box][..., None] * cavity
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def _cavity_colour(
-    frame: np.ndarray, mouth: MouthGeometry, depth: np.ndarray, x: np.ndarray
+    frame: np.ndarray, mouth: MouthGeometry, depth: np.ndarray, x: np.ndarray, gap_px: np.ndarray
 ) -> np.ndarray:
-    """The inside of the open mouth: dark, shaded, tongue tone low, lip tone at the corners."""
+    """The inside of the open mouth: dark, shaded, tongue tone low, lip tone at the corners.
+
+    A thin slit is shaded like the lips around it rather than black, so a barely open mouth
+    and the narrowing ends of an open one show no dark line.
+    """
     lip, skin_luma = _sample_tones(frame, mouth)
     light = np.float32(np.clip(skin_luma / SKIN_REFERENCE_LUMA, 0.5, 1.3))
     ax = np.minimum(np.abs(x), 1.0)
-    tongue = _smoothstep(np.float32(0.35), np.float32(1.0), depth) * (1.0 - ax * ax)
+    tongue = _smoothstep(np.float32(0.4), np.float32(0.75), depth) * (1.0 - ax * ax)
+    tongue *= 1.0 - 0.6 * _smoothstep(np.float32(0.85), np.float32(1.0), depth)
     shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - _smoothstep(np.float32(0.0), np.float32(0.4), depth))
     base = (
         CAVITY_DARK_RGB
         + (CAVITY_TONGUE_RGB - CAVITY_DARK_RGB) * (CAVITY_TONGUE_WEIGHT * tongue)[..., None]
     )
     base = base * (shadow * light)[..., None]
-    corner = (CAVITY_CORNER_LIP_WEIGHT * _smoothstep(np.float32(0.6), np.float32(1.0), ax))[
-        ..., None
-    ]
-    return base * (1.0 - corner) + lip * 0.7 * corner
+    corner = CAVITY_CORNER_LIP_WEIGHT * _smoothstep(np.float32(0.5), np.float32(1.0), ax)
+    full_px = np.float32(SLIT_FULL_DARK_FRACTION * mouth.face_height_px)
+    slit = 1.0 - _smoothstep(np.float32(0.0), full_px, gap_px)
+    lip_share = (corner + slit - corner * slit)[..., None]
+    return base * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
 
 
 def _sample_tones(frame: np.ndarray, mouth: MouthGeometry) -> tuple[np.ndarray, float]:
@@ -290,7 +305,7 @@ def _crop_box(
     """The image rectangle outside which nothing moves."""
     reach_u = max(JAW_REACH_X, SHAPE_REACH_X) * mouth.half_width_px
     top_v = mouth.nose_base_v
-    bottom_v = mouth.chin_v + NECK_FRACTION * mouth.face_height_px + abs(jaw_px)
+    bottom_v = mouth.chin_v + (CHIN_EDGE_FRACTION + NECK_FRACTION) * mouth.face_height_px
     corners = [
         mouth.centre + du * mouth.axis_u + dv * mouth.axis_v
         for du in (-reach_u, reach_u)
@@ -322,8 +337,8 @@ def _to_image(mouth: MouthGeometry, u: np.ndarray, v: np.ndarray) -> tuple[np.nd
 
 
 def _open_profile(x: np.ndarray) -> np.ndarray:
-    """How much of the jaw drop the lips' edge takes along the mouth: an ellipse, 0 at corners."""
-    return np.sqrt(np.maximum(1.0 - x * x, 0.0))
+    """Share of the jaw drop the lips' edge takes along the mouth: 1 in the middle, 0 at ends."""
+    return 1.0 - np.minimum(np.abs(x), 1.0) ** np.float32(OPEN_PROFILE_POWER)
 
 
 def _smoothstep(edge0, edge1, x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,117 @@
+"""Independent measurements of mouths in frames, for judging lip-sync output in tests.
+
+Landmarks come from MediaPipe FaceMesh run here directly (not through lipforge's tracker),
+frames from PyAV directly, so the tests judge the code under test with their own eyes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import cv2
+import mediapipe as mp
+import numpy as np
+
+INNER_UPPER_LIP_MID, INNER_LOWER_LIP_MID = 13, 14
+OUTER_LOWER_LIP_MID = 17
+MOUTH_CORNERS = (61, 291)
+INNER_MOUTH_CORNERS = (78, 308)
+EYE_CORNERS = (33, 263)
+FOREHEAD, CHIN, NOSE_BASE = 10, 152, 2
+LOWER_FACE_HALF_WIDTH = 0.55  # of face height, each side of the mouth
+LOWER_FACE_BELOW_CHIN = 0.35  # of face height (the chin moves down over the neck)
+
+
+def decode_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def face_landmarks(frames: list[np.ndarray]) -> list[np.ndarray | None]:
+    """(468, 2) pixel landmarks per frame from MediaPipe in tracking mode; None when not found."""
+    found: list[np.ndarray | None] = []
+    with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1) as mesh:
+        for frame in frames:
+            result = mesh.process(frame)
+            if not result.multi_face_landmarks:
+                found.append(None)
+                continue
+            points = result.multi_face_landmarks[0].landmark
+            scale = np.array([frame.shape[1], frame.shape[0]])
+            found.append(np.array([(p.x, p.y) for p in points])[:468] * scale)
+    return found
+
+
+def face_height(points: np.ndarray) -> float:
+    return float(np.linalg.norm(points[FOREHEAD] - points[CHIN]))
+
+
+def mouth_opening(points: np.ndarray | None) -> float:
+    """Inner-lip gap over face height (NaN without a face)."""
+    if points is None:
+        return float("nan")
+    gap = np.linalg.norm(points[INNER_UPPER_LIP_MID] - points[INNER_LOWER_LIP_MID])
+    return float(gap / face_height(points))
+
+
+def lagged_pearson(series: np.ndarray, reference: np.ndarray, max_lag: int = 1) -> float:
+    """The best Pearson r of `series` against `reference` over lags of at most `max_lag` frames."""
+    best = -1.0
+    for lag in range(-max_lag, max_lag + 1):
+        if lag >= 0:
+            a, b = series[lag:], reference[: len(reference) - lag]
+        else:
+            a, b = series[:lag], reference[-lag:]
+        keep = np.isfinite(a) & np.isfinite(b)
+        best = max(best, float(np.corrcoef(a[keep], b[keep])[0, 1]))
+    return best
+
+
+def face_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mouth centre, unit vector along the eyes, unit vector down the face."""
+    along = points[EYE_CORNERS[1]] - points[EYE_CORNERS[0]]
+    along = along / np.linalg.norm(along)
+    down = np.array([-along[1], along[0]])
+    centre = (points[INNER_MOUTH_CORNERS[0]] + points[INNER_MOUTH_CORNERS[1]]) / 2
+    return centre, along, down
+
+
+def lower_face_mask(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Mouth, chin and jaw: from the nose base down past the chin, about a face wide."""
+    centre, along, down = face_axes(points)
+    height = face_height(points)
+    top = float((points[NOSE_BASE] - centre) @ down)
+    bottom = float((points[CHIN] - centre) @ down) + LOWER_FACE_BELOW_CHIN * height
+    half = LOWER_FACE_HALF_WIDTH * height
+    corners = [centre + u * along + v * down for u, v in ((-half, top), (half, top))]
+    corners += [centre + u * along + v * down for u, v in ((half, bottom), (-half, bottom))]
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillConvexPoly(mask, np.round(np.array(corners)).astype(np.int32), 1)
+    return mask.astype(bool)
+
+
+def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    diff = a[mask].astype(np.float64) - b[mask].astype(np.float64)
+    mse = float(np.mean(diff**2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def laplacian_variance(frame: np.ndarray, mask: np.ndarray) -> float:
+    gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    return float(cv2.Laplacian(gray, cv2.CV_64F)[mask].var())
+
+
+def luma(frame: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float64)
+
+
+def upright_crop(frame: np.ndarray, centre: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A (height, width) grey crop centred on `centre` (sub-pixel, bilinear)."""
+    height, width = size
+    return cv2.getRectSubPix(luma(frame).astype(np.float32), (width, height), tuple(centre))
+
+
+def ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / (np.sqrt((a * a).sum() * (b * b).sum()) + 1e-9))
