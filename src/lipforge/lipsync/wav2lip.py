@@ -27,7 +27,7 @@ FACE_SIZE_PX = 96
 MEL_SHAPE = (80, 16)
 MAX_BATCH_FACES = 64
 MEMORY_SHARE = 0.25  # of the available RAM a batch may use
-WORKING_BYTES_PER_FACE = 48 * 1024 * 1024  # activations of the Wav2Lip generator, measured loosely
+WORKING_BYTES_PER_FACE = 48 * 1024 * 1024  # an estimate of the generator activations per face
 PREFERRED_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
 
