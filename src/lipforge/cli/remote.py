@@ -174,28 +174,22 @@ def follow_batch(
     reconnect_delay_s: float = RECONNECT_DELAY_S,
     poll_interval_s: float = POLL_INTERVAL_S,
 ) -> dict:
-    """Follow a batch until every job has ended; answers the final snapshot from the server."""
+    """Follow a batch until every job has ended; answers the final snapshot from the server.
+
+    A connection that brings nothing (refused, cut, buffered by a proxy) counts as a
+    failure and the snapshot is polled once; after a few in a row, polling takes over.
+    """
     batch = get_batch(client, batch_id)
     on_update(batch)
     last_event_id = batch.get("last_event_id")
     failures = 0
     while not is_finished(batch) and failures < SSE_FAILURES_BEFORE_POLLING:
-        received = 0
-        try:
-            for event in read_events(client, batch_id, last_event_id):
-                received += event.kind != OPEN_EVENT
-                if event.kind == DELETED_EVENT:
-                    raise RemoteError(f"Batch {batch_id} was deleted on the server.")
-                last_event_id = event.id if event.id is not None else last_event_id
-                apply_event(batch, event)
-                on_update(batch)
-                if event.kind.startswith("job.") and is_finished(batch):
-                    break
-        except (httpx.TransportError, httpx.StreamError, StreamBrokenError):
-            pass
+        last_event_id, received = _follow_stream(client, batch, last_event_id, on_update)
         failures = 0 if received else failures + 1
-        if not is_finished(batch) and not received:
+        if not received and not is_finished(batch):
             time.sleep(reconnect_delay_s)
+            batch = get_batch(client, batch_id)
+            on_update(batch)
     while not is_finished(batch):
         time.sleep(poll_interval_s)
         batch = get_batch(client, batch_id)
@@ -203,6 +197,26 @@ def follow_batch(
     final = get_batch(client, batch_id)
     on_update(final)
     return final
+
+
+def _follow_stream(
+    client: httpx.Client, batch: dict, last_event_id: int | None, on_update: Callable[[dict], None]
+) -> tuple[int | None, int]:
+    """Fold one connection's events into `batch`; answers the last id and how many events came."""
+    received = 0
+    try:
+        for event in read_events(client, batch["id"], last_event_id):
+            received += event.kind != OPEN_EVENT
+            if event.kind == DELETED_EVENT:
+                raise RemoteError(f"Batch {batch['id']} was deleted on the server.")
+            last_event_id = event.id if event.id is not None else last_event_id
+            apply_event(batch, event)
+            on_update(batch)
+            if event.kind.startswith("job.") and is_finished(batch):
+                break
+    except (httpx.TransportError, httpx.StreamError, StreamBrokenError):
+        pass
+    return last_event_id, received
 
 
 def download_output(client: httpx.Client, job: dict, out_dir: Path) -> Path:
