@@ -127,7 +127,8 @@ def test_list_is_newest_first_and_pages(api, lecture):
     assert [b["id"] for b in first["items"] + second["items"]] == ids[::-1]
     assert first["total"] == 3 and first["next_offset"] == 2 and second["next_offset"] is None
     assert "jobs" not in first["items"][0] and first["items"][0]["counts"]["queued"] == 1
-    assert api.get("/api/batches", params={"limit": 0}).status_code == 422
+    refused = api.get("/api/batches", params={"limit": 0})
+    assert refused.status_code == 400 and "limit must be 1..100" in refused.json()["message"]
 
 
 def test_unknown_ids_answer_404(api):
@@ -308,6 +309,8 @@ def test_job_log_lines_are_served(api, lecture):
     append_job_log(logs_dir, job_id, "failed: no face")
     lines = api.get(f"/api/jobs/{job_id}/log").json()["lines"]
     assert [line.split(" ", 1)[1] for line in lines] == ["attempt 1 started", "failed: no face"]
+    tail = api.get(f"/api/jobs/{job_id}/log", params={"tail": 1}).json()["lines"]
+    assert tail == lines[-1:]
 
 
 def test_delete_removes_the_batch_its_jobs_and_outputs(api, lecture, worker):

@@ -9,13 +9,13 @@ as it is written. Live progress is in `routes_events.py`.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from lipforge.api.zipstream import ZipMember, zip_chunks
+from lipforge.errors import InvalidRequestError
 from lipforge.http_range import ranged_file_response
 from lipforge.jobs import batches
 from lipforge.jobs.joblog import read_job_log
@@ -54,10 +54,12 @@ async def create_batch_route(request: Request, body: BatchBody) -> dict:
 
 @router.get("/api/batches")
 async def list_batches_route(
-    request: Request,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    request: Request, limit: int = DEFAULT_PAGE_SIZE, offset: int = 0
 ) -> dict:
+    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
+        raise InvalidRequestError(
+            f"limit={limit}, offset={offset}: limit must be 1..{MAX_PAGE_SIZE}, offset >= 0."
+        )
     return await asyncio.to_thread(batches.list_batches, request.app.state.sessions, limit, offset)
 
 
@@ -119,8 +121,11 @@ async def job_output_route(request: Request, job_id: str) -> Response:
 
 
 @router.get("/api/jobs/{job_id}/log")
-async def job_log_route(request: Request, job_id: str) -> dict:
+async def job_log_route(request: Request, job_id: str, tail: int | None = None) -> dict:
+    """The job's log lines, oldest first; `?tail=N` keeps the last N."""
     state = request.app.state
     await asyncio.to_thread(batches.get_job_snapshot, state.sessions, job_id)
     lines = await asyncio.to_thread(read_job_log, state.settings.data_dir.logs, job_id)
+    if tail is not None:
+        lines = lines[-tail:] if tail > 0 else []
     return {"job_id": job_id, "lines": lines}
