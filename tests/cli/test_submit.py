@@ -94,8 +94,7 @@ def test_submit_renders_downloads_and_reports_the_failure(
         "submit",
         "--server", served,
         "--audio", str(speech_en_wav),
-        "--video", str(talking_head_512),
-        "--video", str(no_face_video),
+        "--video", str(talking_head_512), str(no_face_video),
         "--out", str(out),
     )  # fmt: skip
     output = result.stdout + result.stderr

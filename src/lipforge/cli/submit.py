@@ -49,14 +49,16 @@ TokenOption = Annotated[
 @app.command()
 def submit(
     audio: Annotated[list[Path], typer.Option(help="driving audio; repeat for N audios x 1 video")],
-    video: Annotated[list[Path], typer.Option(help="face video; repeat for 1 audio x N videos")],
+    video: Annotated[list[Path], typer.Option(help="face video(s); more may follow the first")],
     server: ServerOption,
+    more_videos: Annotated[list[Path] | None, typer.Argument(hidden=True)] = None,
     token: TokenOption = None,
     out: Annotated[Path, typer.Option(help="where the finished videos are saved")] = Path("."),
     engine: Annotated[str, typer.Option(help="lip-sync engine")] = "meshwarp",
     fit: Annotated[str, typer.Option(help="loop | pingpong | trim")] = "pingpong",
 ) -> None:
     """Upload an audio and face videos, render them on the server, download the results."""
+    video = [*video, *(more_videos or [])]
     _check_inputs([*audio, *video], out)
     with open_client(server, token) as client:
         asset_ids = _upload_all(server, token, [*audio, *video])
