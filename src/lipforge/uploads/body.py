@@ -57,15 +57,17 @@ class _ThreadedWriter:
         self.hasher = hashlib.new(target.checksum[0]) if target.checksum else None
         self.pending: asyncio.Future | None = None
 
-    def _write(self, data: bytearray) -> None:
-        ensure_free_space(self.target.disk_path, len(data), self.target.min_free_bytes)
+    def _write(self, pieces: list[bytes], size_bytes: int) -> None:
+        ensure_free_space(self.target.disk_path, size_bytes, self.target.min_free_bytes)
         if self.hasher is not None:
-            self.hasher.update(data)
-        self.target.writer.write(data)
+            for piece in pieces:
+                self.hasher.update(piece)
+        self.target.writer.write_pieces(pieces)
 
-    async def submit(self, data: bytearray) -> None:
+    async def submit(self, pieces: list[bytes], size_bytes: int) -> None:
         await self.drain()
-        self.pending = asyncio.get_running_loop().run_in_executor(None, self._write, data)
+        loop = asyncio.get_running_loop()
+        self.pending = loop.run_in_executor(None, self._write, pieces, size_bytes)
 
     async def drain(self) -> None:
         if self.pending is not None:
@@ -113,7 +115,8 @@ async def _pump(
     holder: LockHolder,
     outcome: BodyOutcome,
 ) -> None:
-    buffer = bytearray()
+    pieces: list[bytes] = []
+    buffered_bytes = 0
     received_bytes = 0
     flushed_at_s = time.monotonic()
     more_body = True
@@ -132,16 +135,18 @@ async def _pump(
             raise SizeExceededError(
                 f"The request carries more than the {target.limit_bytes} bytes the upload has left."
             )
-        buffer += chunk
+        if chunk:
+            pieces.append(chunk)
+            buffered_bytes += len(chunk)
         now_s = time.monotonic()
-        if len(buffer) >= WRITE_BUFFER_BYTES or now_s - flushed_at_s >= FLUSH_INTERVAL_S:
-            await writer.submit(buffer)
-            buffer = bytearray()
+        if buffered_bytes >= WRITE_BUFFER_BYTES or now_s - flushed_at_s >= FLUSH_INTERVAL_S:
+            await writer.submit(pieces, buffered_bytes)
+            pieces, buffered_bytes = [], 0
             flushed_at_s = now_s
     if holder.release_requested:
         outcome.interrupted = True
-    if buffer:
-        await writer.submit(buffer)
+    if pieces:
+        await writer.submit(pieces, buffered_bytes)
 
 
 async def _receive(request: Request, holder: LockHolder) -> dict | None:

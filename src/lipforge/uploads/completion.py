@@ -61,7 +61,7 @@ async def _ingest(context: TusContext, info: UploadInfo) -> None:
         info.error = f"The server could not import this upload ({type(exc).__name__}); see its log."
         log_event("upload.ingest_failed", logging.ERROR, upload_id=info.id, exc_info=True)
     if info.error:
-        context.store.data_path(info.id).unlink(missing_ok=True)
+        await asyncio.to_thread(context.store.data_path(info.id).unlink, missing_ok=True)
     await asyncio.to_thread(_save_unless_terminated, context, info)
 
 

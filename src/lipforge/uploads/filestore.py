@@ -22,6 +22,7 @@ from lipforge.uploads.store import UploadInfo
 UPLOAD_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 INFO_SUFFIX = ".info"
 COPY_BLOCK_BYTES = 8 * 1024 * 1024
+WRITEV_MAX_PIECES = 512  # below IOV_MAX (1024 on Linux)
 
 
 def new_upload_id() -> str:
@@ -46,13 +47,25 @@ class FileChunkWriter:
         self.written_bytes = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.write_pieces([data])
+
+    def write_pieces(self, pieces: list) -> None:
+        """Append `pieces` in order with vectored writes (no joining copy)."""
         start_bytes = self.start_offset_bytes + self.written_bytes
+        for first in range(0, len(pieces), WRITEV_MAX_PIECES):
+            group = pieces[first : first + WRITEV_MAX_PIECES]
+            expected = sum(len(piece) for piece in group)
+            count = os.writev(self._fd, group)
+            if count < expected:
+                self._write_rest(b"".join(group)[count:])
+            self.written_bytes += expected
+        written = self.start_offset_bytes + self.written_bytes - start_bytes
+        os.posix_fadvise(self._fd, start_bytes, written, os.POSIX_FADV_DONTNEED)
+
+    def _write_rest(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            count = os.write(self._fd, view)
-            view = view[count:]
-            self.written_bytes += count
-        os.posix_fadvise(self._fd, start_bytes, len(data), os.POSIX_FADV_DONTNEED)
+            view = view[os.write(self._fd, view) :]
 
     def discard(self) -> None:
         os.ftruncate(self._fd, self.start_offset_bytes)

@@ -60,6 +60,9 @@ class ChunkWriter(Protocol):
 
     def write(self, data: bytes | bytearray | memoryview) -> None: ...
 
+    def write_pieces(self, pieces: list) -> None:
+        """Append several buffers in order."""
+
     def discard(self) -> None:
         """Drop everything written through this writer (the offset goes back to the start)."""
 
