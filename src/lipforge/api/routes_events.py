@@ -12,6 +12,7 @@ database happens once per process in the event bus (`jobs/events.py`), never her
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -25,6 +26,7 @@ router = APIRouter()
 OPEN_EVENT = "stream.open"
 RECONNECT_DELAY_MS = 2000
 WAIT_SLICE_S = 5.0
+RECENT_IDS_KEPT = 10_000
 JOB_STATUS_BY_KIND = {
     "job.queued": "queued",
     "job.started": "running",
@@ -55,9 +57,30 @@ async def stream_events(
             retry=RECONNECT_DELAY_MS,
             data={"last_event_id": after_id, "batch_id": batch},
         )
+        sent = RecentIds(RECENT_IDS_KEPT)
         while True:
             for event in await subscription.next_events(WAIT_SLICE_S):
-                yield to_server_sent_event(event)
+                if sent.add(event.id):
+                    yield to_server_sent_event(event)
+
+
+class RecentIds:
+    """The ids a connection sent lately, so an event replayed and also pushed live goes once."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._order: deque[int] = deque()
+        self._ids: set[int] = set()
+
+    def add(self, event_id: int) -> bool:
+        """True if `event_id` is new (and remember it), False if it was sent already."""
+        if event_id in self._ids:
+            return False
+        self._ids.add(event_id)
+        self._order.append(event_id)
+        if len(self._order) > self._capacity:
+            self._ids.discard(self._order.popleft())
+        return True
 
 
 def _parse_event_id(raw: str | None) -> int | None:
