@@ -80,7 +80,7 @@ def test_the_mouth_opens_fast_and_closes_a_little_slower():
     poses = mouth_poses(features(silence(0.4), voiced(0.6, VOWEL_A), silence(0.6)))
     opening = poses.opening
     peak = int(np.argmax(opening > 0.9))
-    rise = peak - int(np.flatnonzero(opening[:peak] < 0.1)[-1])
+    rise = peak - int(np.argmax(opening > 0.1))
     last_open = int(np.flatnonzero(opening > 0.9)[-1])
     fall = int(np.argmax(opening[last_open:] < 0.1))
     assert rise <= 2  # open within 80 ms
