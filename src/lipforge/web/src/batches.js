@@ -59,25 +59,41 @@ function countsText(batch) {
     .join(", ");
 }
 
+const LIST_REFRESH_MS = 3000;
+
+function batchListItem(batch) {
+  const fraction = batchProgress(batch);
+  return el("li", { "data-batch": batch.id, "data-state": batchState(batch) },
+    el("a", { href: `#/batches/${batch.id}` }, el("strong", {}, formatTime(batch.created_at))),
+    el("span", { class: "muted" }, ` ${batch.engine || batch.options?.engine || ""} · `
+      + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`),
+    progressBar(fraction, `${batch.status || ""} ${formatPercent(fraction)}`));
+}
+
+// The list refreshes itself while any batch is still queued or running.
 export function renderBatchList(root) {
   const list = el("ul", { class: "batches", id: "batch-list" });
   root.append(el("section", { class: "card" }, el("h2", {}, "Batches"), list));
-  api.listBatches().then((page) => {
-    const batches = itemsOf(page, "batches");
+  let timer = null;
+  let stopped = false;
+  const load = async () => {
+    const batches = itemsOf(await api.listBatches(), "batches");
+    if (stopped) return;
+    clear(list);
     if (!batches.length) {
       list.append(el("li", { class: "empty muted" }, "No batches yet. ",
         el("a", { href: "#/" }, "Create one.")));
     }
-    for (const batch of batches) {
-      const fraction = batchProgress(batch);
-      list.append(el("li", { "data-batch": batch.id, "data-state": batchState(batch) },
-        el("a", { href: `#/batches/${batch.id}` }, el("strong", {}, formatTime(batch.created_at))),
-        el("span", { class: "muted" }, ` ${batch.engine || batch.options?.engine || ""} · `
-          + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`),
-        progressBar(fraction, `${batch.status || ""} ${formatPercent(fraction)}`)));
+    for (const batch of batches) list.append(batchListItem(batch));
+    if (batches.some((b) => b.finished === false || ["queued", "running"].includes(b.status))) {
+      timer = setTimeout(() => load().catch(() => null), LIST_REFRESH_MS);
     }
-  }).catch((exc) => toast(exc.message, "bad"));
-  return () => {};
+  };
+  load().catch((exc) => toast(exc.message, "bad"));
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 function jobTitle(job) {
@@ -95,6 +111,9 @@ async function act(action, done) {
   }
 }
 
+// Rows keep their buttons while the state changes within one group (queued -> running).
+const ACTIONS_BY_STATE = { queued: "cancel", running: "cancel", failed: "retry", cancelled: "retry" };
+
 class JobRow {
   constructor(job, refresh) {
     this.refresh = refresh;
@@ -108,7 +127,7 @@ class JobRow {
     this.node = el("li", { class: "job", "data-job": job.id },
       el("div", { class: "row" }, this.title, this.state), this.bar, this.detail, this.reason,
       this.actions, this.media);
-    this.renderedState = null;
+    this.renderedActions = null;
   }
 
   update(job) {
@@ -120,8 +139,9 @@ class JobRow {
     clear(this.bar).append(progressBar(jobFraction(job), formatPercent(jobFraction(job))));
     this.detail.textContent = jobDetail(job);
     this.reason.textContent = state === "failed" ? failureReason(job) : "";
-    if (this.renderedState !== state) this.renderStateParts(job, state);
-    this.renderedState = state;
+    const actionsKey = ACTIONS_BY_STATE[state] || state;
+    if (this.renderedActions !== actionsKey) this.renderStateParts(job, state);
+    this.renderedActions = actionsKey;
   }
 
   renderStateParts(job, state) {

@@ -5,11 +5,12 @@
 import { api, itemsOf } from "./api.js";
 import { clear, el, toast } from "./dom.js";
 import { formatBytes, formatDuration } from "./progress.js";
+import { watchEngineModels } from "./models.js";
 import { mountUploadPanel } from "./upload.js";
 
 const ENGINES = [
   { name: "meshwarp", label: "meshwarp — built in, CPU, no download" },
-  { name: "wav2lip", label: "wav2lip — ONNX model (lipforge models pull)" },
+  { name: "wav2lip", label: "wav2lip — Wav2Lip ONNX model, sharper mouths, needs a download" },
 ];
 const FITS = [
   { name: "pingpong", label: "pingpong — play the video forth and back to cover the audio" },
@@ -59,21 +60,6 @@ function optionSelect(name, options) {
     options.map((o) => el("option", { value: o.name }, o.label)));
 }
 
-async function markMissingModels(select) {
-  try {
-    const models = itemsOf(await api.listModels(), "models");
-    const installedEngines = new Set(models.filter((m) => m.installed).map((m) => m.engine));
-    for (const option of select.options) {
-      const needsModel = option.value !== "meshwarp";
-      if (needsModel && models.length && !installedEngines.has(option.value)) {
-        option.textContent += " — not installed";
-      }
-    }
-  } catch {
-    // the models list is a hint only
-  }
-}
-
 export function renderLibrary(root) {
   const state = { audio: [], video: [], audioSel: new Set(), videoSel: new Set() };
   const uploadBox = el("section", { class: "card" });
@@ -81,6 +67,7 @@ export function renderLibrary(root) {
   const videoList = el("ul", { class: "assets", id: "video-assets" });
   const engine = optionSelect("engine", ENGINES);
   const fit = optionSelect("fit", FITS);
+  const modelBox = el("div", { id: "model-hint" });
   const summary = el("p", { class: "summary", id: "batch-summary" });
   const create = el("button", { class: "primary", id: "create-batch", disabled: true }, "Create batch");
 
@@ -141,9 +128,9 @@ export function renderLibrary(root) {
       el("div", { class: "form" },
         el("label", {}, "Engine ", engine),
         el("label", {}, "Fit ", fit)),
-      summary, create),
+      modelBox, summary, create),
   );
-  markMissingModels(engine);
+  watchEngineModels(engine, modelBox);
   load().catch((exc) => toast(exc.message, "bad"));
   return stopUploads;
 }
