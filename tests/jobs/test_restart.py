@@ -180,3 +180,26 @@ def test_killing_only_the_worker_requeues_its_job_which_finishes_once(library, t
     [job] = jobs_of(sessions, batch_id)
     assert job.attempt == 2
     assert job.worker_id != victim.worker_id
+
+
+def test_lipforge_worker_renders_jobs_and_ctrl_c_gives_a_running_job_back(library, tmp_path):
+    settings, sessions, audio, video = library
+    batch_id, [first] = add_batch(sessions, 1, audio_id=audio, video_ids=[video])
+    log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [LIPFORGE, "worker", "--data", str(settings.data)], stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(lambda: all_succeeded(sessions, batch_id), FINISH_TIMEOUT_S, "the first job")
+        second_batch, [second] = add_batch(sessions, 1, audio_id=audio, video_ids=[video])
+        wait_for(lambda: running_with_frames(sessions, second_batch), START_TIMEOUT_S, "a start")
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(30) == 0, (tmp_path / "worker.log").read_text()
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert_each_job_finished_once(settings, sessions, batch_id, 1)
+    [returned] = jobs_of(sessions, second_batch)
+    assert (returned.status, returned.worker_id) == ("queued", None)
+    assert not (settings.data_dir.outputs / second_batch).exists()
+    assert list((settings.data_dir.outputs / PARTIAL_DIR_NAME).iterdir()) == []
