@@ -48,6 +48,13 @@ def test_missing_model_names_the_pull_that_fixes_it(tmp_path: Path):
         engine.load(tmp_path / "empty")
 
 
+def test_another_installed_wav2lip_model_is_used(tmp_path: Path):
+    install_tiny_wav2lip(tmp_path / "models", name="wav2lip")
+    engine = create_engine("wav2lip")
+    engine.load(tmp_path / "models")
+    engine.close()
+
+
 def test_faces_input_is_masked_crop_plus_reference_in_bgr():
     crop = np.zeros((96, 96, 3), np.uint8)
     crop[..., 0] = 255  # pure red in RGB

@@ -4,8 +4,9 @@ Per frame: the face is cropped from the tracked landmarks (`facecrop`), resized 
 96x96, its lower half blanked and stacked with the unmasked crop as the reference
 (6 channels, BGR as the model was trained, /255); the audio is the frame's (80, 16) mel
 window. The model's (3, 96, 96) answer is pasted back with a feathered lower-face mask.
-Input names are read from the session, never assumed. Weights come from the registry
-(`lipforge models pull wav2lip_gan`); `load` fails before any frame when they are absent.
+Input names are read from the session, never assumed. Weights come from the registry:
+`wav2lip_gan` if installed, else any other registry model of engine `wav2lip`;
+`load` fails before any frame, naming `lipforge models pull wav2lip_gan`, when none is.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from lipforge.errors import ModelMissingError
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, register_engine
 from lipforge.lipsync.facecrop import BoxSmoother, CropBox, crop_face, face_box, paste_face
 from lipforge.media.audio import mel_window
-from lipforge.weights.registry import require_model
+from lipforge.weights.registry import engine_model
 
 FACE_SIZE_PX = 96
 MEL_SHAPE = (80, 16)
@@ -94,7 +95,7 @@ class Wav2LipEngine:
     def load(self, models_dir: Path) -> None:
         import onnxruntime as ort
 
-        model_path = require_model(models_dir, self.model_names[0])[0]
+        model_path = engine_model(models_dir, self.name, self.model_names[0])[0]
         available = ort.get_available_providers()
         providers = [p for p in PREFERRED_PROVIDERS if p in available]
         self._session = ort.InferenceSession(str(model_path), providers=providers)

@@ -135,6 +135,17 @@ def model_status(models_dir: Path, entry: ModelEntry) -> ModelStatus:
     return ModelStatus(entry, installed, verified, size)
 
 
+def engine_model(models_dir: Path, engine: str, preferred: str) -> list[Path]:
+    """The files of the first installed model for `engine` (`preferred` first, then the
+    manifest's order); ModelMissingError naming the pull of `preferred` when none is."""
+    entries = [e for e in known_models(models_dir).values() if e.engine == engine]
+    entries.sort(key=lambda e: e.name != preferred)
+    for entry in entries:
+        if model_status(models_dir, entry).installed:
+            return [file_path(models_dir, entry, f) for f in entry.files]
+    return require_model(models_dir, preferred)
+
+
 def require_model(models_dir: Path, name: str) -> list[Path]:
     """The paths of an installed model's files; ModelMissingError naming the pull otherwise."""
     entry = get_model(name, models_dir)
