@@ -63,7 +63,7 @@ def run(
         list[Path], typer.Option("--video", help="face video(s); more may follow the first")
     ],
     out: Annotated[Path, typer.Option("--out", help="output folder, one <video-stem>.mp4 each")],
-    more_videos: Annotated[list[Path] | None, typer.Argument(hidden=True)] = None,
+    more_videos: Annotated[list[Path] | None, typer.Argument(hidden=True, metavar="VIDEO")] = None,
     engine: Annotated[str, typer.Option(help="lip-sync engine")] = "meshwarp",
     fit: Annotated[
         str, typer.Option(help=f"when the video is shorter than the audio: {'|'.join(FIT_MODES)}")
