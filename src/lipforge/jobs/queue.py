@@ -78,6 +78,21 @@ class ClaimedJob:
     def output_relpath(self) -> str:
         return f"{self.batch_id}/{self.output_name}"
 
+    @classmethod
+    def from_row(cls, row: Row, worker_id: str) -> ClaimedJob:
+        return cls(
+            id=row.id,
+            batch_id=row.batch_id,
+            attempt=row.attempt,
+            max_attempts=row.max_attempts,
+            worker_id=worker_id,
+            audio_asset_id=row.audio_asset_id,
+            video_asset_id=row.video_asset_id,
+            output_name=row.output_name,
+            engine=row.engine,
+            fit=row.fit,
+        )
+
 
 @dataclass(frozen=True)
 class LeaseState:
@@ -321,18 +336,7 @@ def claim_next_job(
         if row is None:
             return None
         _publish_job_event(session, "job.started", row)
-    return ClaimedJob(
-        id=row.id,
-        batch_id=row.batch_id,
-        attempt=row.attempt,
-        max_attempts=row.max_attempts,
-        worker_id=worker_id,
-        audio_asset_id=row.audio_asset_id,
-        video_asset_id=row.video_asset_id,
-        output_name=row.output_name,
-        engine=row.engine,
-        fit=row.fit,
-    )
+    return ClaimedJob.from_row(row, worker_id)
 
 
 def renew_lease(sessions: sessionmaker, job: ClaimedJob, lease_s: float = LEASE_S) -> LeaseState:
@@ -487,37 +491,10 @@ def reap_stale_jobs(
     stale = J.lease_expires_at < now
     if dead:
         stale = stale | J.worker_id.in_(dead)
-    out_of_attempts = J.attempt >= J.max_attempts
-    new_status = case(
-        (J.cancel_requested, JobStatus.CANCELLED),
-        (out_of_attempts, JobStatus.FAILED),
-        else_=JobStatus.QUEUED,
-    )
-    ended = J.cancel_requested | out_of_attempts
-    message = (
-        literal("worker lost: the worker running this job stopped answering (attempt ", String)
-        + cast(J.attempt, String)
-        + " of "
-        + cast(J.max_attempts, String)
-        + ")"
-    )
     statement = (
         update(JOBS)
         .where(J.status == JobStatus.RUNNING, stale)
-        .values(
-            status=new_status,
-            worker_id=None,
-            lease_expires_at=None,
-            fps=None,
-            eta_s=None,
-            finished_at=case((ended, now), else_=None),
-            error_code=case(
-                (J.cancel_requested, CANCELLED_CODE),
-                (out_of_attempts, WORKER_LOST_CODE),
-                else_=None,
-            ),
-            error_message=case((J.cancel_requested, None), (out_of_attempts, message), else_=None),
-        )
+        .values(**_reaped_values(now))
         .returning(*JOBS.c)
     )
     with sessions.begin() as session:
@@ -526,6 +503,35 @@ def reap_stale_jobs(
             kind = "job.queued" if row.status == JobStatus.QUEUED else f"job.{row.status}"
             _publish_job_event(session, kind, row)
     return [(row.id, row.status) for row in rows]
+
+
+def _reaped_values(now: datetime) -> dict:
+    """SET clauses of the reaper: back to the queue, or ended (cancelled / worker lost)."""
+    out_of_attempts = J.attempt >= J.max_attempts
+    ended = J.cancel_requested | out_of_attempts
+    message = (
+        literal("worker lost: the worker running this job stopped answering (attempt ", String)
+        + cast(J.attempt, String)
+        + " of "
+        + cast(J.max_attempts, String)
+        + ")"
+    )
+    return {
+        "status": case(
+            (J.cancel_requested, JobStatus.CANCELLED),
+            (out_of_attempts, JobStatus.FAILED),
+            else_=JobStatus.QUEUED,
+        ),
+        "worker_id": None,
+        "lease_expires_at": None,
+        "fps": None,
+        "eta_s": None,
+        "finished_at": case((ended, now), else_=None),
+        "error_code": case(
+            (J.cancel_requested, CANCELLED_CODE), (out_of_attempts, WORKER_LOST_CODE), else_=None
+        ),
+        "error_message": case((J.cancel_requested, None), (out_of_attempts, message), else_=None),
+    }
 
 
 def running_attempts(sessions: sessionmaker) -> set[tuple[str, int]]:
