@@ -283,6 +283,23 @@ def write_audio(path: Path, samples: np.ndarray, rate: int) -> Path:
     return path
 
 
+def make_mp3_with_cover(path: Path, samples: np.ndarray, rate: int) -> Path:
+    """An mp3 carrying cover art, as music and podcast files often do (a PNG attached picture)."""
+    with av.open(str(path), "w") as container:
+        audio = container.add_stream("libmp3lame", rate=rate, layout="mono")
+        cover = container.add_stream("png")
+        cover.width, cover.height, cover.pix_fmt = 64, 64, "rgb24"
+        cover.disposition = av.stream.Disposition.attached_pic.value
+        art = av.VideoFrame.from_ndarray(np.full((64, 64, 3), 200, np.uint8), format="rgb24")
+        container.mux(cover.encode(art) + cover.encode(None))
+        pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16)[None, :]
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = rate
+        resampler = av.AudioResampler(format="s16p", layout="mono", rate=rate, frame_size=1152)
+        _encode_timed(container, audio, resampler.resample(frame) + resampler.resample(None), rate)
+    return Path(path)
+
+
 def make_silence(path: Path, seconds: float, rate: int = 16_000) -> Path:
     return write_audio(Path(path), np.zeros(round(seconds * rate), np.float32), rate)
 

@@ -129,3 +129,16 @@ def test_zero_length_audio(tmp_path):
     path = factory.write_wav(tmp_path / "zero.wav", np.zeros(0, np.float32), 16000)
     with pytest.raises(EmptyMediaError, match="zero.wav has zero length"):
         probe(path)
+
+
+def test_cover_art_does_not_make_an_mp3_a_video(tmp_path, speech_en_wav):
+    from lipforge.errors import NoVideoStreamError
+    from lipforge.media.audio import load_audio
+    from lipforge.media.video import VideoReader
+
+    song = factory.make_mp3_with_cover(tmp_path / "cover.mp3", *factory.read_wav(speech_en_wav))
+    info = probe(song)
+    assert info.kind == "audio" and info.video is None
+    assert len(load_audio(song)) == pytest.approx(info.duration_s * 16000, rel=0.05)
+    with pytest.raises(NoVideoStreamError, match="cover.mp3 has no video track"):
+        VideoReader(song)

@@ -130,7 +130,7 @@ def _open(path: Path) -> av.container.InputContainer:
 
 
 def _describe(path: Path, container: av.container.InputContainer, size_bytes: int) -> MediaInfo:
-    vstream = container.streams.video[0] if container.streams.video else None
+    vstream = video_stream(container)
     astream = container.streams.audio[0] if container.streams.audio else None
     if vstream is None and astream is None:
         raise NotMediaError(f"{path.name} holds no audio or video stream. Use a media file.")
@@ -152,6 +152,14 @@ def _describe(path: Path, container: av.container.InputContainer, size_bytes: in
         )
     name = container.format.name.split(",")[0]
     return MediaInfo(path, name, duration_s, size_bytes, video, audio, warnings)
+
+
+def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
+    """The first real video stream; cover art in audio files (attached pictures) does not count."""
+    for stream in container.streams.video:
+        if not stream.disposition & av.stream.Disposition.attached_pic:
+            return stream
+    return None
 
 
 def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream) -> float:

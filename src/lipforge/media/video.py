@@ -21,7 +21,7 @@ import numpy as np
 
 from lipforge.errors import ConfigError, EmptyMediaError, NoVideoStreamError
 from lipforge.media.errors import translate_av_error
-from lipforge.media.probe import nominal_fps, open_media, rotation_of
+from lipforge.media.probe import nominal_fps, open_media, rotation_of, video_stream
 
 FIT_MODES = ("pingpong", "loop", "trim")
 REVERSE_CHUNK_BYTES = 96 * 1024 * 1024
@@ -63,12 +63,13 @@ class VideoReader:
         self.path = Path(path)
         self.reverse_chunk_bytes = reverse_chunk_bytes
         self._container = open_media(self.path)
-        if not self._container.streams.video:
+        stream = video_stream(self._container)
+        if stream is None:
             self._container.close()
             raise NoVideoStreamError(
                 f"{self.path.name} has no video track. Use a video of a face (mp4, mov, mkv, webm)."
             )
-        self._stream = self._container.streams.video[0]
+        self._stream = stream
         self._stream.thread_type = "AUTO"
         self.fps: Fraction = nominal_fps(self._stream)
         self.keyframes: list[Keyframe] = []
