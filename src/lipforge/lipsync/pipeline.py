@@ -109,12 +109,12 @@ def _probe_inputs(request: RenderRequest) -> tuple[MediaInfo, MediaInfo]:
     video = probe(request.video_path, request.limits)
     if video.video is None:
         raise NoVideoStreamError(
-            f"{request.video_path.name} has no video track. Use a video of a face as --video."
+            f"{request.video_path.name} has no video track. Use a video that shows a face."
         )
     audio = probe(request.audio_path, request.limits)
     if audio.audio is None:
         raise NoAudioStreamError(
-            f"{request.audio_path.name} has no audio track. Use a speech recording as --audio."
+            f"{request.audio_path.name} has no audio track. Drive it with a speech recording."
         )
     return video, audio
 
