@@ -143,3 +143,20 @@ def test_big_frames_are_tracked_in_their_own_pixels(still):
     scale = 1440 / 512
     expected = small[:, :2] * scale + np.array([(2560 - 1440) / 2, 0])
     assert np.abs(big[:, :2] - expected).mean() < 0.005 * 1440
+
+
+@pytest.mark.parametrize("size", [(1280, 720, 400), (1920, 1080, 540)], ids=["720p", "1080p"])
+def test_a_small_face_in_a_wide_frame_is_found_and_followed(still, size):
+    """FaceMesh's own detector misses a head this small next to the frame's size."""
+    width, height, side = size
+    canvas = np.full((height, width, 3), GREY, np.uint8)
+    top, left = (height - side) // 2, (width - side) // 2
+    canvas[top : top + side, left : left + side] = cv2.resize(
+        still, (side, side), interpolation=cv2.INTER_AREA
+    )
+    results = track(list(moving_frames(canvas, 1.0, FPS)))
+    reference = dict(track([still] * 8))[7][NOSE_TIP, :2] * side / 512 + (left, top)
+    for index, points in results:
+        assert points is not None, f"frame {index}"
+        expected = jitter_matrix(index, FPS, (width / 2, height / 2)) @ np.append(reference, 1.0)
+        assert np.linalg.norm(points[NOSE_TIP, :2] - expected) < 0.01 * side * 2, f"frame {index}"

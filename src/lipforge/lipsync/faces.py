@@ -7,7 +7,10 @@ previous one, so it never jumps to another person in the shot. Results come out 
 small fixed look-ahead: landmarks smoothed with a centred window (no lag on head motion),
 detection gaps up to `MAX_GAP_S` filled by linear interpolation, longer gaps left as None
 (the engine then passes those frames through). It raises NoFaceError when no face shows up
-in the first `search_s` seconds. It does not decode video or touch the audio.
+in the first `search_s` seconds. FaceMesh's detector misses faces that are small next to the
+frame (a presenter in a wide half-body shot), so when a frame shows no face, overlapping
+square windows (the short side, then half of it) are searched, and a face found there is
+tracked in a window of that size that follows it. It does not decode video or touch the audio.
 """
 
 from __future__ import annotations
@@ -28,9 +31,13 @@ MAX_FACES = 3
 MIN_DETECTION_CONFIDENCE = 0.5
 MIN_TRACKING_CONFIDENCE = 0.5
 MIN_FOLLOW_IOU = 0.2
+WINDOW_SEARCH_EVERY_FRAMES = 5  # while no face is found, search square windows this often
+WINDOW_LEVELS = 2  # window sides searched: the frame's short side, then half of it
+WINDOW_RECENTRE_SHARE = 0.15  # re-centre the window once the face drifts this far (of its side)
 
 Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
 Result = tuple[int, Landmarks | None]
+Window = tuple[int, int, int]  # x0, y0, side: a square part of the frame
 
 
 class FaceTracker:
@@ -58,6 +65,8 @@ class FaceTracker:
         self._followed_index = -1
         self._first_found_index: int | None = None
         self._flushing = False
+        self._window: Window | None = None
+        self._search_mesh = None
 
     def push(self, index: int, frame: np.ndarray) -> list[Result]:
         """Track `frame` (RGB uint8, H x W x 3); return the results that became final, in order."""
@@ -65,7 +74,9 @@ class FaceTracker:
             raise ValueError(f"frame {index} pushed after frame {self._last_index}; push in order")
         self._last_index = index
         self._pending.append(index)
-        landmarks = self._follow(index, self._detect(frame))
+        landmarks = self._follow(index, self._detect(index, frame))
+        if landmarks is not None and self._window is not None:
+            self._recentre(landmarks, frame.shape)
         if landmarks is not None:
             self._raw[index] = landmarks
             if self._first_found_index is None:
@@ -82,9 +93,10 @@ class FaceTracker:
 
     def close(self) -> None:
         """Free MediaPipe's graph; the tracker cannot be used afterwards."""
-        if self._mesh is not None:
-            self._mesh.close()
-            self._mesh = None
+        for mesh in (self._mesh, self._search_mesh):
+            if mesh is not None:
+                mesh.close()
+        self._mesh = self._search_mesh = None
 
     def __enter__(self) -> FaceTracker:
         return self
@@ -92,19 +104,43 @@ class FaceTracker:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _detect(self, frame: np.ndarray) -> list[Landmarks]:
-        height, width = frame.shape[:2]
-        scale = min(1.0, DETECT_MAX_SIDE_PX / max(height, width))
-        image = frame
-        if scale < 1.0:
-            size = (round(width * scale), round(height * scale))
-            image = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        results = self._mesh.process(np.ascontiguousarray(image))
-        faces = []
-        for face in results.multi_face_landmarks or ():
-            points = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
-            faces.append(points[:LANDMARK_COUNT] * np.array([width, height, width], np.float32))
-        return faces
+    def _detect(self, index: int, frame: np.ndarray) -> list[Landmarks]:
+        if self._window is not None:
+            faces = _run_mesh(self._mesh, frame, self._window)
+            if not faces and index - self._followed_index > self.max_gap_frames:
+                self._window = None
+            return faces
+        faces = _run_mesh(self._mesh, frame, None)
+        if faces or index % WINDOW_SEARCH_EVERY_FRAMES:
+            return faces
+        return self._search_windows(frame)
+
+    def _search_windows(self, frame: np.ndarray) -> list[Landmarks]:
+        """Look for faces in square windows, larger ones first (single-image detection)."""
+        if self._search_mesh is None:
+            import mediapipe as mp
+
+            self._search_mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True,
+                max_num_faces=MAX_FACES,
+                min_detection_confidence=MIN_DETECTION_CONFIDENCE,
+            )
+        for windows in _search_windows(frame.shape):
+            found = [(face, window) for window in windows for face in self._faces_in(frame, window)]
+            if found:
+                face, window = max(found, key=lambda pair: _bbox_area(pair[0]))
+                self._window = _window_around(face, frame.shape, window[2])
+                return [face for face, _ in found]
+        return []
+
+    def _faces_in(self, frame: np.ndarray, window: Window) -> list[Landmarks]:
+        return _run_mesh(self._search_mesh, frame, window)
+
+    def _recentre(self, landmarks: Landmarks, shape: tuple[int, ...]) -> None:
+        x0, y0, side = self._window
+        offset = landmarks[:, :2].mean(axis=0) - (x0 + side / 2, y0 + side / 2)
+        if np.abs(offset).max() > WINDOW_RECENTRE_SHARE * side:
+            self._window = _window_around(landmarks, shape, side)
 
     def _follow(self, index: int, faces: list[Landmarks]) -> Landmarks | None:
         """Pick the followed face among this frame's detections (None when it is not there)."""
@@ -176,6 +212,51 @@ class FaceTracker:
     def _forget_before(self, index: int) -> None:
         for old in [i for i in self._raw if i < index]:
             del self._raw[old]
+
+
+def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]:
+    """Landmarks (frame pixels) of the faces MediaPipe finds in `frame` or in its `window`."""
+    x0, y0 = (0, 0) if window is None else window[:2]
+    image = frame if window is None else frame[y0 : y0 + window[2], x0 : x0 + window[2]]
+    height, width = image.shape[:2]
+    scale = min(1.0, DETECT_MAX_SIDE_PX / max(height, width))
+    if scale < 1.0:
+        size = (round(width * scale), round(height * scale))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    results = mesh.process(np.ascontiguousarray(image))
+    to_pixels = np.array([width, height, width], np.float32)
+    shift = np.array([x0, y0, 0], np.float32)
+    faces = []
+    for face in results.multi_face_landmarks or ():
+        points = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+        faces.append(points[:LANDMARK_COUNT] * to_pixels + shift)
+    return faces
+
+
+def _search_windows(shape: tuple[int, ...]) -> list[list[Window]]:
+    """Levels of square windows overlapping by half: the short side, then half of it, ..."""
+    height, width = shape[:2]
+    levels = []
+    for level in range(WINDOW_LEVELS):
+        side = min(height, width) // (2**level)
+        if level == 0 and max(height, width) == side:
+            continue  # the frame itself, already searched
+        xs, ys = _starts(width, side), _starts(height, side)
+        levels.append([(x0, y0, side) for y0 in ys for x0 in xs])
+    return levels
+
+
+def _starts(length: int, side: int) -> list[int]:
+    count = int(np.ceil((length - side) / (side / 2))) + 1
+    return [int(start) for start in np.linspace(0, length - side, count).round()]
+
+
+def _window_around(points: Landmarks, shape: tuple[int, ...], side: int) -> Window:
+    height, width = shape[:2]
+    centre_x, centre_y = points[:, :2].mean(axis=0)
+    x0 = int(np.clip(round(centre_x - side / 2), 0, width - side))
+    y0 = int(np.clip(round(centre_y - side / 2), 0, height - side))
+    return x0, y0, side
 
 
 def _bbox(points: Landmarks) -> tuple[float, float, float, float]:
