@@ -238,3 +238,5 @@ def test_worker_registry_shows_pause_reasons(sessions):
     queue.stop_worker(sessions, "w1")
     with sessions() as session:
         assert queue.list_workers(session) == []
+    assert queue.forget_workers(sessions, silent_since=utc_now() - timedelta(hours=1)) == 0
+    assert queue.forget_workers(sessions, silent_since=utc_now()) == 1

@@ -621,6 +621,13 @@ def stop_worker(sessions: sessionmaker, worker_id: str) -> None:
             publish_event(session, "worker.stopped", {"worker_id": worker_id})
 
 
+def forget_workers(sessions: sessionmaker, silent_since: datetime) -> int:
+    """Delete registry rows of workers not heard from since `silent_since`."""
+    with sessions.begin() as session:
+        result = session.execute(delete(WorkerRow).where(WorkerRow.heartbeat_at < silent_since))
+    return result.rowcount or 0
+
+
 def list_workers(session: Session, seen_within_s: float = 3 * LEASE_S) -> list[WorkerRow]:
     """Workers that heartbeat recently and have not stopped (for health and the UI)."""
     since = utc_now() - timedelta(seconds=seen_within_s)

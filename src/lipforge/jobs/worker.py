@@ -41,7 +41,7 @@ from lipforge.logs import log_event
 IDLE_POLL_S = 0.5  # how often an idle slot looks for a queued job
 HOUSEKEEPING_TICK_S = 0.5
 RETENTION_INTERVAL_S = 600.0
-PROGRESS_EVENT_RETENTION_S = 24 * 3600.0  # progress rows are pruned sooner than other events
+PROGRESS_EVENT_RETENTION_S = 24 * 3600.0  # progress events and silent workers are forgotten sooner
 STRAY_PARTIAL_AGE_S = 3600.0  # unrecognised files in outputs/.partial/ are removed after this
 EXPECTED_OUTPUT_BYTES = 64 * 1024**2  # what a render is assumed to need, for the disk guard
 SLOT_JOIN_TIMEOUT_S = 30.0
@@ -399,3 +399,4 @@ class Worker:
                 path.unlink(missing_ok=True)
         progress_cutoff = now - timedelta(seconds=PROGRESS_EVENT_RETENTION_S)
         prune_events(self.sessions, progress_before=progress_cutoff, all_before=cutoff)
+        queue.forget_workers(self.sessions, silent_since=progress_cutoff)
