@@ -54,7 +54,7 @@ def test_the_bus_delivers_live_events_quickly(sessions, settings):
 
     elapsed_s, events = run_with_bus(sessions, settings, scenario)
     assert events == [("job.started", "b1")]
-    assert elapsed_s < 1.0
+    assert elapsed_s < 2.0
 
 
 def test_a_resumed_subscription_gets_the_backlog_then_live_events_once(sessions, settings):
@@ -103,7 +103,7 @@ def test_quiet_subscription_returns_nothing_after_its_timeout(sessions, settings
             return events, time.monotonic() - started, bus.subscriber_count
 
     events, elapsed_s, count = run_with_bus(sessions, settings, scenario)
-    assert events == [] and 0.25 <= elapsed_s < 1.5 and count == 1
+    assert events == [] and 0.25 <= elapsed_s < 3.0 and count == 1
 
 
 def test_prune_drops_old_progress_first_and_keeps_ids_increasing(sessions):
