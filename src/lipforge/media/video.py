@@ -9,6 +9,7 @@ Encoding lives in `encode.py`.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -89,8 +90,28 @@ class VideoReader:
     def frame_bytes(self) -> int:
         return self.width * self.height * 3
 
-    def frames(self, start: Keyframe | None = None, stop_index: int | None = None):
-        """Yield (index, frame) from `start` (a recorded keyframe; None = the beginning)."""
+    def frames(
+        self, start: Keyframe | None = None, stop_index: int | None = None, from_index: int = 0
+    ) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield (index, RGB frame) for `from_index` <= index < `stop_index`.
+
+        Decoding begins at `start` (a recorded keyframe; None = the beginning); frames
+        before `from_index` are decoded but not converted.
+        """
+        last_source, last_rgb = None, None
+        for index, source in self._constant_rate(start, stop_index):
+            if index < from_index:
+                continue
+            if source is last_source:
+                yield index, last_rgb.copy()
+                continue
+            last_source, last_rgb = source, self._to_rgb(source)
+            yield index, last_rgb
+
+    def _constant_rate(
+        self, start: Keyframe | None, stop_index: int | None
+    ) -> Iterator[tuple[int, av.VideoFrame]]:
+        """Decoded frames mapped onto the constant-rate grid (repeated or skipped for VFR)."""
         first = start or Keyframe(0, self._start_pts)
         record = start is None
         eps_s = CFR_TOLERANCE_FRAMES / self.fps
@@ -105,7 +126,7 @@ class VideoReader:
             while held is not None and next_index / self.fps + eps_s < time_s:
                 if stop_index is not None and next_index >= stop_index:
                     return
-                yield next_index, self._to_rgb(held[1])
+                yield next_index, held[1]
                 next_index += 1
             held = (time_s, frame)
         if held is None:
@@ -114,7 +135,7 @@ class VideoReader:
         while next_index / self.fps + eps_s < end_s:
             if stop_index is not None and next_index >= stop_index:
                 return
-            yield next_index, self._to_rgb(held[1])
+            yield next_index, held[1]
             next_index += 1
 
     def _record_keyframe(self, keyframe: Keyframe) -> None:
@@ -151,9 +172,7 @@ class VideoReader:
         while index >= low:
             keyframe = self._keyframe_at_or_before(index)
             chunk_low = max(low, keyframe.index, index - chunk_frames + 1)
-            chunk = [
-                frame for i, frame in self.frames(keyframe, stop_index=index + 1) if i >= chunk_low
-            ]
+            chunk = [f for _, f in self.frames(keyframe, index + 1, from_index=chunk_low)]
             if not chunk:
                 raise EmptyMediaError(f"{self.path.name}: frame {index} could not be decoded.")
             yield from reversed(chunk)
@@ -186,12 +205,7 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
 
 def fitted_frames(reader: VideoReader, fit: str, total_frames: int) -> Iterator[np.ndarray]:
     """`total_frames` output frames (fewer for `trim` when the video is short), in order."""
-    produced = 0
-    for frame in _source_sequence(reader, check_fit(fit)):
-        if produced >= total_frames:
-            return
-        yield frame
-        produced += 1
+    yield from itertools.islice(_source_sequence(reader, check_fit(fit)), total_frames)
 
 
 def _source_sequence(reader: VideoReader, fit: str) -> Iterator[np.ndarray]:
