@@ -160,3 +160,21 @@ def test_a_small_face_in_a_wide_frame_is_found_and_followed(still, size):
         assert points is not None, f"frame {index}"
         expected = jitter_matrix(index, FPS, (width / 2, height / 2)) @ np.append(reference, 1.0)
         assert np.linalg.norm(points[NOSE_TIP, :2] - expected) < 0.01 * side * 2, f"frame {index}"
+
+
+def test_a_small_face_crossing_a_wide_frame_stays_tracked(still):
+    width, height, side = 1280, 720, 400
+    canvas = np.full((height, width, 3), GREY, np.uint8)
+    canvas[160:560, 200:600] = cv2.resize(still, (side, side), interpolation=cv2.INTER_AREA)
+    shifts = np.linspace(0, 480, 50)  # 480 px in 2 s
+    frames = [
+        cv2.warpAffine(canvas, np.float32([[1, 0, dx], [0, 1, 0]]), (width, height))
+        for dx in shifts
+    ]
+    results = track(frames)
+    reference = dict(track([still] * 8))[7][NOSE_TIP, :2] * side / 512 + (200, 160)
+    for index, points in results:
+        assert points is not None, f"frame {index}"
+        expected = reference + (shifts[index], 0)
+        tolerance = 8.0 if index < 5 else 2.0  # MediaPipe settles a few frames after detecting
+        assert np.linalg.norm(points[NOSE_TIP, :2] - expected) < tolerance, f"frame {index}"

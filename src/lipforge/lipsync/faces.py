@@ -33,7 +33,7 @@ MIN_TRACKING_CONFIDENCE = 0.5
 MIN_FOLLOW_IOU = 0.2
 WINDOW_SEARCH_EVERY_FRAMES = 5  # while no face is found, search square windows this often
 WINDOW_LEVELS = 2  # window sides searched: the frame's short side, then half of it
-WINDOW_RECENTRE_SHARE = 0.15  # re-centre the window once the face drifts this far (of its side)
+WINDOW_RECENTRE_SHARE = 0.05  # re-centre the window in small steps (of its side) as the face moves
 
 Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
 Result = tuple[int, Landmarks | None]
@@ -177,15 +177,17 @@ class FaceTracker:
         return out
 
     def _final_landmarks(self, index: int) -> Landmarks | None:
-        if self._filled(index) is None:
+        """The centred weighted mean; near an end or a gap the window shrinks evenly (no lag)."""
+        centre = self._filled(index)
+        if centre is None:
             return None
-        taps = []
-        for offset, weight in zip(
-            range(-SMOOTH_RADIUS_FRAMES, SMOOTH_RADIUS_FRAMES + 1), SMOOTH_WEIGHTS, strict=True
-        ):
-            points = self._filled(index + offset)
-            if points is not None:
-                taps.append((weight, points))
+        taps = [(SMOOTH_WEIGHTS[SMOOTH_RADIUS_FRAMES], centre)]
+        for radius in range(1, SMOOTH_RADIUS_FRAMES + 1):
+            before, after = self._filled(index - radius), self._filled(index + radius)
+            if before is None or after is None:
+                break
+            weight = SMOOTH_WEIGHTS[SMOOTH_RADIUS_FRAMES + radius]
+            taps += [(weight, before), (weight, after)]
         total = sum(weight for weight, _ in taps)
         return (sum(weight * points for weight, points in taps) / total).astype(np.float32)
 
