@@ -30,6 +30,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 TOKEN = "ui-test-token-7f3a9c"
 SERVER_START_TIMEOUT_S = 60.0
 DRIVER_TIMEOUT_S = 420.0
+CANCEL_SEEN_WITHIN_MS = 5000  # the worker stops within 2 s; the page hears of it at once
+LECTURE_TEXT = " ".join(["This lecture runs long enough to cancel while it renders."] * 6)
 
 pytestmark = pytest.mark.slow
 
@@ -95,6 +97,11 @@ def ui_video(make_talking_head, tmp_path: Path) -> Path:
     return make_talking_head(tmp_path / "presenter.mp4", seconds=2.0, size=(720, 720))
 
 
+@pytest.fixture()
+def long_audio(make_speech, tmp_path: Path) -> Path:
+    return make_speech(tmp_path / "lecture.wav", LECTURE_TEXT, "en-us")
+
+
 def _run_driver(config: dict, tmp_path: Path) -> dict:
     config_path = tmp_path / "driver.json"
     config_path.write_text(json.dumps(config))
@@ -122,6 +129,7 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
     speech_en_wav: Path,
     no_face_video: Path,
     broken_garbage: Path,
+    long_audio: Path,
     tmp_path: Path,
 ) -> None:
     shots = Path(os.environ.get("LIPFORGE_UI_SCREENSHOTS", tmp_path / "screenshots"))
@@ -134,6 +142,7 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
             "audio": str(speech_en_wav),
             "noFaceVideo": str(no_face_video),
             "garbage": str(broken_garbage),
+            "longAudio": str(long_audio),
             "screenshots": str(shots),
             "webDir": str(WEB_DIR),
         },
@@ -175,7 +184,10 @@ def test_upload_survives_refresh_and_batch_reaches_100_percent(
     states = failing["statesAfterRetry"]
     assert states[0] == "failed" and states[1] in ("queued", "running") and states[-1] == "failed"
     cancelled = result["cancelled"]
-    assert cancelled["archiveStatus"] == 200 and cancelled["archiveMagic"] == "PK"
-    assert cancelled["archiveBytes"] > 1000
+    assert cancelled["cancelMs"] < CANCEL_SEEN_WITHIN_MS, cancelled
+    assert cancelled["counts"].endswith("1 cancelled"), cancelled
+    archive = result["archive"]
+    assert archive["archiveStatus"] == 200 and archive["archiveMagic"] == "PK"
+    assert archive["archiveBytes"] > 1000
     for name in ("interrupted", "library", "batch", "list", "failed", "cancelled"):
         assert Path(result["shots"][name]).stat().st_size > 5000

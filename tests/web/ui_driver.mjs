@@ -123,16 +123,29 @@ async function waitForJobState(page, wanted) {
     .waitFor({ timeout: RENDER_TIMEOUT_MS });
 }
 
-// Cancel a job as soon as it shows, retry it, let it finish, and fetch "Download all".
+// A long job: cancel it while it runs, retry it, then stop it with "Cancel batch".
 async function cancelAndRetry(page) {
   await page.goto(config.baseUrl);
-  await createBatch(page, result.audio.assetId, result.video.assetId);
+  await addFile(page, config.longAudio);
+  const upload = await assetIdFor(page, path.basename(config.longAudio));
+  await createBatch(page, upload.assetId, result.video.assetId);
   const job = page.locator("#job-list .job").first();
+  await waitForJobState(page, "running");
+  const clickedAt = Date.now();
   await job.locator("button", { hasText: "Cancel" }).click();
   await waitForJobState(page, "cancelled");
+  const cancelMs = Date.now() - clickedAt;
   result.shots.cancelled = await shot(page, "6-job-cancelled");
   await job.locator("button", { hasText: "Retry" }).click();
-  await waitForJobState(page, "succeeded");
+  await page.locator('#job-list .job:is([data-state="queued"], [data-state="running"])')
+    .waitFor({ timeout: RENDER_TIMEOUT_MS });
+  await page.locator("button", { hasText: "Cancel batch" }).click();
+  await waitForJobState(page, "cancelled");
+  return { cancelMs, counts: await page.locator("#batch-counts").innerText() };
+}
+
+async function downloadAll(page, batchId) {
+  await page.goto(`${config.baseUrl}#/batches/${batchId}`);
   const href = await page.locator("#download-all").getAttribute("href");
   const archive = await page.request.get(new URL(href, config.baseUrl).toString());
   const body = await archive.body();
@@ -229,6 +242,7 @@ async function main() {
     result.shots.list = await shot(polling, "4-batch-list");
     result.failing = await failingBatch(page);
     result.cancelled = await cancelAndRetry(page);
+    result.archive = await downloadAll(page, result.batchId);
   } finally {
     await browser.close();
   }
