@@ -77,6 +77,21 @@ def test_a_resumed_subscription_gets_the_backlog_then_live_events_once(sessions,
     assert received == missed + [live]
 
 
+def test_a_resumed_subscription_gets_nothing_from_before_its_resume_point(sessions, settings):
+    async def scenario(bus):
+        bus.wake()
+        await asyncio.sleep(0.3)
+        older = publish(sessions, "job.queued", "b1", "j1")  # blocks the loop: the bus has
+        with bus.subscribe(after_id=older) as subscription:  # not dispatched `older` yet
+            newer = await asyncio.to_thread(publish, sessions, "job.started", "b1", "j1")
+            await asyncio.sleep(0.3)  # the bus reads both
+            received = [e.id for e in await subscription.next_events(timeout_s=0.5)]
+            return received + [e.id for e in await subscription.next_events(0.3)], newer
+
+    received, newer = run_with_bus(sessions, settings, scenario)
+    assert received == [newer]
+
+
 def test_a_slow_reader_gets_the_latest_progress_not_a_backlog(sessions, settings):
     async def scenario(bus):
         with bus.subscribe() as subscription:

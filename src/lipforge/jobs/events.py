@@ -152,6 +152,7 @@ class Subscription:
         self.batch_id = batch_id
         self._bus = bus
         self._after_id = after_id
+        self._floor_id = after_id or 0  # the client has everything up to here already
         self._pending: list[EventRecord] = []
         self._wake = asyncio.Event()
         self.closed = False
@@ -160,6 +161,8 @@ class Subscription:
         return self.batch_id is None or event.batch_id in (None, self.batch_id)
 
     def push(self, event: EventRecord) -> None:
+        if event.id <= self._floor_id:
+            return
         key = _coalesce_key(event)
         if key is not None:
             self._pending = [e for e in self._pending if _coalesce_key(e) != key]
