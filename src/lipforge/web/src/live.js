@@ -74,7 +74,10 @@ export class BatchLive {
       return;
     }
     this.source = new EventSource(api.eventsUrl(this.batchId), { withCredentials: true });
-    this.source.addEventListener("open", () => this.stopPolling());
+    this.source.addEventListener("open", () => {
+      if (this.pollTimer) this.scheduleRefresh();
+      this.stopPolling();
+    });
     this.source.addEventListener("error", () => {
       this.startPolling();
       if (this.source.readyState === EventSource.CLOSED && !this.closed) {
