@@ -47,7 +47,8 @@ def wait_for(condition: Callable[[], object], timeout_s: float = 10.0) -> object
 def fake_render(frames: int = 10, frame_s: float = 0.01, fail_on: str | None = None):
     def run(context: JobContext, on_progress, should_cancel) -> None:
         if fail_on and context.job.output_name.startswith(fail_on):
-            raise NoFaceError(f"no face found in {fail_on}.mp4 between 0 s and 10 s")
+            name = context.video_path.name  # the pipeline names the file it was given
+            raise NoFaceError(f"no face found in {name} between 0 s and 10 s")
         for frame in range(frames):
             if should_cancel():
                 raise CancelledError("cancelled")
@@ -128,7 +129,7 @@ def test_a_failing_item_fails_alone_with_its_reason(settings, sessions, assets):
     assert statuses["out0.mp4"].status == statuses["out2.mp4"].status == "succeeded"
     failed = statuses["out1.mp4"]
     assert (failed.status, failed.error_code) == ("failed", "no_face")
-    assert failed.error_message == "no face found in out1.mp4 between 0 s and 10 s"
+    assert failed.error_message == "no face found in teacher.mp4 between 0 s and 10 s"
     assert failed.output_relpath is None
     assert not (settings.data_dir.outputs / batch_id / "out1.mp4").exists()
 

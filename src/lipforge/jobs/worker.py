@@ -72,6 +72,15 @@ class JobContext:
     output_path: Path  # the partial path for this attempt; the worker moves it into outputs/
     settings: Settings
     log: Callable[[str], None] = field(repr=False)
+    original_names: dict[str, str] = field(default_factory=dict)  # stored name -> user's name
+
+    def in_user_terms(self, message: str) -> str:
+        """`message` with the assets' stored paths and names replaced by the names users gave."""
+        for path in (self.audio_path, self.video_path):
+            original = self.original_names.get(path.name)
+            if original:
+                message = message.replace(str(path), original).replace(path.name, original)
+        return message
 
 
 ProgressCallback = Callable[[int, int], None]
@@ -99,7 +108,7 @@ def render_job(
     result = render(request, on_progress, should_cancel)
     context.log(f"rendered {result.frame_count} frames at {result.fps:g} fps")
     for warning in result.warnings:
-        context.log(f"warning: {warning}")
+        context.log(context.in_user_terms(f"warning: {warning}"))
 
 
 def make_worker_id() -> str:
@@ -270,6 +279,7 @@ class Worker:
         self._log(job, f"attempt {job.attempt} of {job.max_attempts} started on {self.worker_id}")
         monitor = JobMonitor(self.sessions, job, self.tuning, self._stop)
         monitor.start()
+        context: JobContext | None = None
         try:
             context = self._context(job, partial)
             self.run_job(context, monitor.on_progress, monitor.should_cancel)
@@ -281,7 +291,7 @@ class Worker:
             self._stopped(job, monitor.state)
         except LipforgeError as exc:
             monitor.stop()
-            self._failed(job, exc.code, str(exc))
+            self._failed(job, exc.code, context.in_user_terms(str(exc)) if context else str(exc))
         except Exception as exc:  # a bug, not a bad input: record it, keep the worker alive
             monitor.stop()
             log_event("worker.job_crashed", 40, job_id=job.id, exc_info=True)
@@ -294,9 +304,18 @@ class Worker:
     def _context(self, job: ClaimedJob, partial: Path) -> JobContext:
         from lipforge.assets.library import asset_path, get_asset
 
-        audio = asset_path(self.settings, get_asset(self.sessions, job.audio_asset_id))
-        video = asset_path(self.settings, get_asset(self.sessions, job.video_asset_id))
-        return JobContext(job, audio, video, partial, self.settings, lambda m: self._log(job, m))
+        audio = get_asset(self.sessions, job.audio_asset_id)
+        video = get_asset(self.sessions, job.video_asset_id)
+        audio_path, video_path = asset_path(self.settings, audio), asset_path(self.settings, video)
+        return JobContext(
+            job,
+            audio_path,
+            video_path,
+            partial,
+            self.settings,
+            lambda message: self._log(job, message),
+            {audio_path.name: audio.original_name, video_path.name: video.original_name},
+        )
 
     def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> None:
         if not partial.exists():
