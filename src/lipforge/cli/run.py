@@ -150,6 +150,10 @@ def _render_one(outcome: ItemOutcome, request: RenderRequest, progress: Progress
         outcome.elapsed_s = time.monotonic() - started
     if outcome.reason:
         progress.console.print(f"[red]✗ {outcome.video.name}:[/] {outcome.reason}", highlight=False)
+    audio_name = request.audio_path.name
+    for warning in outcome.result.warnings if outcome.result else ():
+        if not warning.startswith(audio_name):  # the audio's were shown once, up front
+            progress.console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
     return False
 
 
