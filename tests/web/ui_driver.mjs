@@ -14,7 +14,7 @@ const { chromium } = require("playwright-core");
 
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--no-first-run", "--disable-dev-shm-usage"];
+  "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"];
 const THROTTLE_BYTES_PER_S = config.throttleBytesPerS || 64 * 1024;
 const REFRESH_AT_PERCENT = 30;
 const RENDER_TIMEOUT_MS = config.renderTimeoutMs || 240000;
