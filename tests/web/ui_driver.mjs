@@ -131,11 +131,14 @@ async function cancelAndRetry(page) {
   await createBatch(page, upload.assetId, result.video.assetId);
   const job = page.locator("#job-list .job").first();
   await waitForJobState(page, "running");
+  await page.waitForFunction(() => /fps/.test(document.querySelector("#job-list .detail")?.innerText),
+    null, { timeout: 30000 });
+  result.shots.running = await shot(page, "6-job-running");
   const clickedAt = Date.now();
   await job.locator("button", { hasText: "Cancel" }).click();
   await waitForJobState(page, "cancelled");
   const cancelMs = Date.now() - clickedAt;
-  result.shots.cancelled = await shot(page, "6-job-cancelled");
+  result.shots.cancelled = await shot(page, "7-job-cancelled");
   await job.locator("button", { hasText: "Retry" }).click();
   await page.locator('#job-list .job:is([data-state="queued"], [data-state="running"])')
     .waitFor({ timeout: RENDER_TIMEOUT_MS });
