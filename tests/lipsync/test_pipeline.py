@@ -205,3 +205,40 @@ def test_unwritable_output_is_a_plain_error(tmp_path, short_speech, talking_head
     blocker.write_text("a file where the output folder should be")
     with pytest.raises(LipforgeError, match=r"Writing .*not_a_dir.*failed"):
         render(RenderRequest(short_speech, talking_head_512, blocker / "out.mp4"))
+
+
+@register_engine
+class _RecordLandmarks:
+    """Passes frames through and remembers the landmarks it was given, by output frame."""
+
+    name = "test-record"
+    model_names = ()
+    seen: dict[int, np.ndarray | None] = {}
+
+    def load(self, models_dir: Path) -> None:
+        _RecordLandmarks.seen = {}
+
+    def start(self, audio) -> None:
+        pass
+
+    def process(self, batch):
+        for index, landmarks in zip(batch.indices, batch.landmarks, strict=True):
+            _RecordLandmarks.seen[int(index)] = landmarks
+        return batch.frames
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("fit", ["pingpong", "loop"])
+def test_repeated_frames_reuse_the_first_pass_landmarks(tmp_path, speech_en_wav, fit, request):
+    from lipforge.media.video import fit_index
+
+    clip = request.getfixturevalue("talking_head_rotated")  # 50 frames; the speech is longer
+    result = render(_request(speech_en_wav, clip, tmp_path, engine="test-record", fit=fit))
+    seen = _RecordLandmarks.seen
+    assert sorted(seen) == list(range(result.frame_count)) and result.frame_count > 100
+    for index in range(50, result.frame_count):
+        source = fit_index(index, 50, fit)
+        assert seen[source] is not None
+        np.testing.assert_array_equal(seen[index], seen[source])

@@ -33,7 +33,7 @@ from lipforge.lipsync.engine import AudioFeatures, Engine, FrameBatch, create_en
 from lipforge.media.audio import analyse_audio
 from lipforge.media.encode import VideoWriter
 from lipforge.media.probe import MediaInfo, MediaLimits, probe
-from lipforge.media.video import VideoReader, check_fit, fitted_frames
+from lipforge.media.video import VideoReader, check_fit, fitted_frames_with_source
 
 BATCH_FRAMES = 8
 DECODED_QUEUE_FRAMES = 8
@@ -43,6 +43,7 @@ PROGRESS_MIN_S = 0.2
 QUEUE_POLL_S = 0.1
 DEFAULT_FACE_SEARCH_S = 10.0
 JOIN_TIMEOUT_S = 30.0
+LANDMARK_CACHE_BYTES = 64 * 1024 * 1024
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
@@ -237,33 +238,48 @@ class _Run:
             yield item
 
     def _decode(self) -> None:
-        for index, frame in enumerate(fitted_frames(self.reader, self.request.fit, self.total)):
-            self._put(self.decoded, (index, frame))
+        frames = fitted_frames_with_source(self.reader, self.request.fit, self.total)
+        for index, (source_index, frame) in enumerate(frames):
+            self._put(self.decoded, (index, source_index, frame))
         self._put(self.decoded, _END)
 
     def _track(self) -> None:
+        """Track the first pass over the video; replay its landmarks when frames repeat."""
         from lipforge.lipsync.faces import FaceTracker
 
         tracker = FaceTracker(float(self.reader.fps), self.name, self.request.face_search_s)
+        cache = _LandmarkCache()
         waiting: dict[int, np.ndarray] = {}
         batch: list[tuple[int, np.ndarray, np.ndarray | None]] = []
         try:
-            for index, frame in self._items(self.decoded):
+            for index, source_index, frame in self._items(self.decoded):
+                if index != source_index and cache.complete(tracker, self._emitter(batch, waiting)):
+                    self._add(batch, (index, frame, cache.landmarks[source_index]))
+                    continue
                 waiting[index] = frame
-                self._collect(tracker.push(index, frame), waiting, batch)
-            self._collect(tracker.flush(), waiting, batch)
+                self._collect(tracker.push(index, frame), waiting, batch, cache)
+            if not cache.flushed:
+                self._collect(tracker.flush(), waiting, batch, cache)
         finally:
             tracker.close()
         if batch:
             self._put(self.batches, _to_batch(batch))
         self._put(self.batches, _END)
 
-    def _collect(self, results, waiting: dict, batch: list) -> None:
+    def _emitter(self, batch: list, waiting: dict) -> Callable[[list], None]:
+        return lambda results: self._collect(results, waiting, batch, None)
+
+    def _collect(self, results, waiting: dict, batch: list, cache: _LandmarkCache | None) -> None:
         for index, landmarks in results:
-            batch.append((index, waiting.pop(index), landmarks))
-            if len(batch) == BATCH_FRAMES:
-                self._put(self.batches, _to_batch(batch))
-                batch.clear()
+            if cache is not None:
+                cache.store(index, landmarks)
+            self._add(batch, (index, waiting.pop(index), landmarks))
+
+    def _add(self, batch: list, item: tuple[int, np.ndarray, np.ndarray | None]) -> None:
+        batch.append(item)
+        if len(batch) == BATCH_FRAMES:
+            self._put(self.batches, _to_batch(batch))
+            batch.clear()
 
     def _process(self) -> None:
         for batch in self._items(self.batches):
@@ -275,6 +291,40 @@ class _Run:
                 )
             self._put(self.rendered, frames)
         self._put(self.rendered, _END)
+
+
+class _LandmarkCache:
+    """Landmarks of the first pass over the source video, kept while they fit in a fixed budget.
+
+    When the audio outlasts the video (loop/pingpong), later passes reuse them instead of
+    running the tracker again; a video too long for the budget is tracked frame by frame.
+    """
+
+    def __init__(self, max_bytes: int = LANDMARK_CACHE_BYTES) -> None:
+        self.landmarks: dict[int, np.ndarray | None] | None = {}
+        self.max_bytes = max_bytes
+        self.size_bytes = 0
+        self.flushed = False
+
+    def store(self, index: int, landmarks: np.ndarray | None) -> None:
+        if self.landmarks is None or self.flushed:
+            return
+        self.landmarks[index] = landmarks
+        self.size_bytes += 0 if landmarks is None else landmarks.nbytes
+        if self.size_bytes > self.max_bytes:
+            self.landmarks = None
+
+    def complete(self, tracker, emit: Callable[[list], None]) -> bool:
+        """True when the first pass is cached (finishing the tracker on the first call)."""
+        if self.landmarks is None:
+            return False
+        if not self.flushed:
+            results = tracker.flush()
+            for index, landmarks in results:
+                self.store(index, landmarks)
+            self.flushed = True
+            emit(results)
+        return self.landmarks is not None
 
 
 class _Stopped(Exception):

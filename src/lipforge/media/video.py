@@ -205,22 +205,31 @@ def to_rgb(frame: av.VideoFrame) -> np.ndarray:
 
 def fitted_frames(reader: VideoReader, fit: str, total_frames: int) -> Iterator[np.ndarray]:
     """`total_frames` output frames (fewer for `trim` when the video is short), in order."""
+    for _, frame in fitted_frames_with_source(reader, fit, total_frames):
+        yield frame
+
+
+def fitted_frames_with_source(
+    reader: VideoReader, fit: str, total_frames: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    """As `fitted_frames`, with the source frame index each output frame shows."""
     yield from itertools.islice(_source_sequence(reader, check_fit(fit)), total_frames)
 
 
-def _source_sequence(reader: VideoReader, fit: str) -> Iterator[np.ndarray]:
+def _source_sequence(reader: VideoReader, fit: str) -> Iterator[tuple[int, np.ndarray]]:
     count = 0
     last: np.ndarray | None = None
     for index, frame in reader.frames():
         count, last = index + 1, frame
-        yield frame
+        yield index, frame
     if last is None:
         raise EmptyMediaError(f"{reader.path.name} has no video frames. Use another video.")
     if fit == "trim":
         return
     while count == 1:
-        yield last
+        yield 0, last
     while True:
         if fit == "pingpong":
-            yield from reader.frames_reversed(count - 2, 1)
-        yield from (frame for _, frame in reader.frames())
+            backwards = reader.frames_reversed(count - 2, 1)
+            yield from zip(range(count - 2, 0, -1), backwards, strict=True)
+        yield from reader.frames()
