@@ -254,7 +254,7 @@ class _Run:
         try:
             for index, source_index, frame in self._items(self.decoded):
                 if index != source_index and cache.complete(tracker, self._emitter(batch, waiting)):
-                    self._add(batch, (index, frame, cache.landmarks[source_index]))
+                    self._add(batch, (index, frame, cache.replay(source_index)))
                     continue
                 waiting[index] = frame
                 self._collect(tracker.push(index, frame), waiting, batch, cache)
@@ -313,6 +313,10 @@ class _LandmarkCache:
         self.size_bytes += 0 if landmarks is None else landmarks.nbytes
         if self.size_bytes > self.max_bytes:
             self.landmarks = None
+
+    def replay(self, source_index: int) -> np.ndarray | None:
+        landmarks = self.landmarks[source_index]
+        return None if landmarks is None else landmarks.copy()
 
     def complete(self, tracker, emit: Callable[[list], None]) -> bool:
         """True when the first pass is cached (finishing the tracker on the first call)."""
