@@ -149,6 +149,9 @@ def test_cancel_of_a_running_job_is_seen_by_its_worker(sessions):
         assert queue.cancel_job(session, job.id).status == "running"
     assert queue.job_control(sessions, job).cancel_requested
     assert queue.renew_lease(sessions, job).should_stop
+    published: list[str] = []
+    assert queue.finish_job(sessions, job, lambda: published.append("late")) is False
+    assert published == []
     assert queue.mark_cancelled(sessions, job)
     row = job_row(sessions, job.id)
     assert (row.status, row.error_code) == ("cancelled", "cancelled")

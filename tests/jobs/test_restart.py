@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,12 +25,13 @@ from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.jobs import queue
 from lipforge.jobs.events import events_since
-from lipforge.jobs.worker import PARTIAL_DIR_NAME
+from lipforge.jobs.worker import PARTIAL_DIR_NAME, Worker
 
 pytestmark = pytest.mark.slow
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 60.0
 FINISH_TIMEOUT_S = 180.0
+LONG_TEXT = "Good morning. This is a short test of the job queue."
 
 
 def free_port() -> int:
@@ -88,9 +90,7 @@ def library(tmp_path, make_speech, make_talking_head):
     sessions = session_factory(engine)
     media = tmp_path / "media"
     media.mkdir()
-    speech = make_speech(
-        media / "lecture.wav", "Good morning. This is a short test of the job queue.", "en-us"
-    )
+    speech = make_speech(media / "lecture.wav", LONG_TEXT, "en-us")
     face = make_talking_head(media / "teacher.mp4", 2.0, (256, 256))
     audio = ingest_file(speech, "lecture.wav", "import", sessions, settings)
     video = ingest_file(face, "teacher.mp4", "import", sessions, settings)
@@ -203,3 +203,27 @@ def test_lipforge_worker_renders_jobs_and_ctrl_c_gives_a_running_job_back(librar
     assert (returned.status, returned.worker_id) == ("queued", None)
     assert not (settings.data_dir.outputs / second_batch).exists()
     assert list((settings.data_dir.outputs / PARTIAL_DIR_NAME).iterdir()) == []
+
+
+def test_cancelling_a_real_render_stops_it_within_two_seconds(library, make_speech, tmp_path):
+    settings, sessions, _, video = library
+    long_speech = make_speech(tmp_path / "long.wav", " ".join([LONG_TEXT] * 3), "en-us")
+    audio = ingest_file(long_speech, "long.wav", "import", sessions, settings).id
+    batch_id, [job_id] = add_batch(sessions, 1, audio_id=audio, video_ids=[video])
+    stop = threading.Event()
+    worker = Worker(settings, sessions)  # the real pipeline, default timing
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: running_with_frames(sessions, batch_id), START_TIMEOUT_S, "a running job")
+        with sessions.begin() as session:
+            queue.cancel_job(session, job_id)
+        asked = time.monotonic()
+        wait_for(lambda: jobs_of(sessions, batch_id)[0].status == "cancelled", 10, "the cancel")
+        stopped_after_s = time.monotonic() - asked
+    finally:
+        stop.set()
+        thread.join(30)
+    assert stopped_after_s <= 2.0
+    assert list((settings.data_dir.outputs / PARTIAL_DIR_NAME).iterdir()) == []
+    assert not (settings.data_dir.outputs / batch_id).exists()

@@ -396,14 +396,14 @@ def finish_job(
 ) -> bool:
     """Mark succeeded and call `commit_output` (the rename into outputs/) under the fence.
 
-    Returns False, without calling `commit_output`, if the worker no longer holds the job;
-    if `commit_output` raises, nothing is recorded.
+    Returns False, without calling `commit_output`, if the worker no longer holds the job
+    or a cancel was asked for meanwhile; if `commit_output` raises, nothing is recorded.
     """
     now = utc_now()
     with sessions.begin() as session:
         row = session.execute(
             update(JOBS)
-            .where(*_fence(job))
+            .where(*_fence(job), J.cancel_requested.is_(False))
             .values(
                 status=JobStatus.SUCCEEDED,
                 finished_at=now,

@@ -288,7 +288,7 @@ class Worker:
             self._finish(job, partial, monitor)
         except CancelledError:
             monitor.stop()
-            self._stopped(job, monitor.state)
+            self._stopped(job, queue.job_control(self.sessions, job))
         except LipforgeError as exc:
             monitor.stop()
             self._failed(job, exc.code, context.in_user_terms(str(exc)) if context else str(exc))
@@ -329,8 +329,11 @@ class Worker:
         monitor.stop()
         if queue.finish_job(self.sessions, job, publish_output):
             self._log(job, f"succeeded: {job.output_relpath}")
-        else:
-            self._log(job, f"attempt {job.attempt} lost its lease; its output was discarded")
+            return
+        state = queue.job_control(self.sessions, job)
+        if state.held:  # held but not finished: a cancel came in at the last moment
+            raise CancelledError("cancelled")
+        self._log(job, f"attempt {job.attempt} lost its lease; its output was discarded")
 
     def _stopped(self, job: ClaimedJob, state: LeaseState) -> None:
         if not state.held:
