@@ -23,6 +23,8 @@ from lipforge.logs import configure_logging, log_event
 
 PARENT_CHECK_INTERVAL_S = 0.5
 RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 60.0  # a worker that keeps dying at start is retried at most this often
+HEALTHY_RUN_S = 30.0  # a worker that ran this long is restarted without delay growth
 SUPERVISOR_TICK_S = 0.5
 
 
@@ -121,15 +123,23 @@ class WorkerSupervisor:
         return child
 
     def _supervise(self) -> None:
+        delay_s = RESTART_DELAY_S
+        started = time.monotonic()
         while not self._stopping.wait(SUPERVISOR_TICK_S):
             child = self._child
             if child is None or child.is_alive():
                 continue
             log_event("serve.worker_died", 30, pid=child.pid, exit_code=child.exitcode)
-            time.sleep(RESTART_DELAY_S)
-            if not self._stopping.is_set():
+            lived_s = time.monotonic() - started
+            delay_s = (
+                RESTART_DELAY_S
+                if lived_s > HEALTHY_RUN_S
+                else min(delay_s * 2, MAX_RESTART_DELAY_S)
+            )
+            if not self._stopping.wait(delay_s):
                 self.restarts += 1
                 self._child = self._spawn()
+                started = time.monotonic()
 
 
 def start_worker_supervisor(settings: Settings) -> WorkerSupervisor:
