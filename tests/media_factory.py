@@ -283,6 +283,29 @@ def write_audio(path: Path, samples: np.ndarray, rate: int) -> Path:
     return path
 
 
+def make_browser_webm(path: Path, seconds: float, size: tuple[int, int]) -> Path:
+    """VP8 + Opus WebM written as a live stream, like a browser's MediaRecorder: no duration."""
+    samples, rate = speech_samples(TEXT_SHORT, "en-us")
+    samples = fit_length(samples, round(seconds * rate))
+    frames = moving_frames(astronaut_canvas(size), seconds, FPS)
+    with av.open(str(path), "w", format="webm", options={"live": "1"}) as container:
+        video = container.add_stream("libvpx", rate=FPS)
+        video.width, video.height, video.pix_fmt = size[0], size[1], "yuv420p"
+        video.bit_rate = 1_000_000
+        audio = container.add_stream("libopus", rate=OPUS_RATE, layout="mono")
+        for frame in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        container.mux(video.encode(None))
+        pcm = np.clip(samples * 32767, -32768, 32767).astype(np.int16)[None, :]
+        sound = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        sound.sample_rate = rate
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=OPUS_RATE, frame_size=960)
+        _encode_timed(
+            container, audio, resampler.resample(sound) + resampler.resample(None), OPUS_RATE
+        )
+    return Path(path)
+
+
 def make_mp3_with_cover(path: Path, samples: np.ndarray, rate: int) -> Path:
     """An mp3 carrying cover art, as music and podcast files often do (a PNG attached picture)."""
     with av.open(str(path), "w") as container:

@@ -242,3 +242,12 @@ def test_repeated_frames_reuse_the_first_pass_landmarks(tmp_path, speech_en_wav,
         source = fit_index(index, 50, fit)
         assert seen[source] is not None
         np.testing.assert_array_equal(seen[index], seen[source])
+
+
+def test_browser_recording_drives_itself(tmp_path):
+    webm = factory.make_browser_webm(tmp_path / "recording.webm", 2.0, (512, 512))
+    result = render(RenderRequest(webm, webm, tmp_path / "out" / "recording.mp4"))
+    out = _output(result.output_path)
+    assert out["codecs"] == ("h264", "aac")
+    assert result.frame_count == len(out["frames"]) == 50
+    assert out["duration_s"] == pytest.approx(2.0, abs=1 / 25)

@@ -142,3 +142,11 @@ def test_cover_art_does_not_make_an_mp3_a_video(tmp_path, speech_en_wav):
     assert len(load_audio(song)) == pytest.approx(info.duration_s * 16000, rel=0.05)
     with pytest.raises(NoVideoStreamError, match="cover.mp3 has no video track"):
         VideoReader(song)
+
+
+def test_webm_without_a_duration_header_is_measured(tmp_path):
+    webm = factory.make_browser_webm(tmp_path / "recording.webm", 2.0, (128, 128))
+    info = probe(webm)
+    assert info.duration_s == pytest.approx(2.0, abs=0.1)
+    assert info.video.codec == "vp8" and info.audio.codec == "opus"
+    assert info.video.frame_count == 50

@@ -167,7 +167,18 @@ def _duration_s(container: av.container.InputContainer, stream: av.stream.Stream
         return container.duration / av.time_base
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
-    return 0.0
+    return _scanned_duration_s(container, stream)
+
+
+def _scanned_duration_s(container: av.container.InputContainer, stream: av.stream.Stream) -> float:
+    """Length from the packets, for files whose header has none (browser-recorded webm)."""
+    start = stream.start_time or 0
+    end = start
+    for packet in container.demux(stream):
+        if packet.pts is not None and packet.size:
+            end = max(end, packet.pts + (packet.duration or 0))
+    container.seek(0, stream=stream)
+    return float((end - start) * stream.time_base)
 
 
 def nominal_fps(stream: av.video.stream.VideoStream) -> Fraction:
