@@ -17,6 +17,7 @@ import os
 import random
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
@@ -62,6 +63,36 @@ class _RetryableError(Exception):
 
 class _UploadGoneError(Exception):
     """The server no longer knows the upload (expired, terminated): start a new one."""
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    offset_bytes: int
+    data: bytes
+    sha1_base64: str
+
+
+def _read_chunk(fd: int, offset_bytes: int, chunk_bytes: int) -> _Chunk:
+    data = os.pread(fd, chunk_bytes, offset_bytes)
+    return _Chunk(offset_bytes, data, base64.b64encode(hashlib.sha1(data).digest()).decode())
+
+
+class _ChunkReader:
+    """Reads and hashes the next chunk in a thread while the current one is being sent."""
+
+    def __init__(self, fd: int, chunk_bytes: int, size_bytes: int, pool: ThreadPoolExecutor):
+        self.fd, self.chunk_bytes, self.size_bytes, self.pool = fd, chunk_bytes, size_bytes, pool
+        self.ahead: Future | None = None
+
+    def take(self, offset_bytes: int) -> _Chunk:
+        chunk = self.ahead.result() if self.ahead is not None else None
+        if chunk is None or chunk.offset_bytes != offset_bytes:
+            chunk = _read_chunk(self.fd, offset_bytes, self.chunk_bytes)
+        next_offset = offset_bytes + len(chunk.data)
+        self.ahead = None
+        if next_offset < self.size_bytes:
+            self.ahead = self.pool.submit(_read_chunk, self.fd, next_offset, self.chunk_bytes)
+        return chunk
 
 
 def default_state_dir() -> Path:
@@ -146,9 +177,8 @@ class TusUploader:
         except _UploadGoneError:
             self.resume.forget(key)
             url = self._send(path, key, report)
-        asset_id = self._await_asset(url, path)
         self.resume.forget(key)
-        return asset_id
+        return self._await_asset(url, path)
 
     def _send(self, path: Path, key: str, report: ProgressCallback) -> str:
         size = path.stat().st_size
@@ -159,11 +189,12 @@ class TusUploader:
             self.resume.put(key, url)
             offset = 0
         report(offset, size)
-        with open(path, "rb") as handle:
+        with open(path, "rb") as handle, ThreadPoolExecutor(1) as reader:
+            chunks = _ChunkReader(handle.fileno(), self.chunk_bytes, size, reader)
             failures = 0
             while offset < size:
                 try:
-                    new_offset = self._patch(url, handle, offset)
+                    new_offset = self._patch(url, chunks.take(offset))
                 except _RetryableError as exc:
                     failures = self._back_off(failures, exc)
                     new_offset = self._retrying(lambda: self._offset(url))
@@ -220,16 +251,13 @@ class TusUploader:
         self._expect(response, 201, "POST")
         return urljoin(self.endpoint, response.headers["Location"])
 
-    def _patch(self, url: str, handle, offset: int) -> int:
-        handle.seek(offset)
-        chunk = handle.read(self.chunk_bytes)
-        checksum = base64.b64encode(hashlib.sha1(chunk).digest()).decode()
+    def _patch(self, url: str, chunk: _Chunk) -> int:
         headers = {
-            "Upload-Offset": str(offset),
+            "Upload-Offset": str(chunk.offset_bytes),
             "Content-Type": "application/offset+octet-stream",
-            "Upload-Checksum": f"sha1 {checksum}",
+            "Upload-Checksum": f"sha1 {chunk.sha1_base64}",
         }
-        response = self._request("PATCH", url, content=chunk, headers=headers)
+        response = self._request("PATCH", url, content=chunk.data, headers=headers)
         if response.status_code in (409, 460):
             raise _RetryableError(f"PATCH answered {response.status_code}")
         if response.status_code in GONE_STATUSES:

@@ -1,0 +1,160 @@
+"""Benchmark: a 1 GiB tus upload over loopback against writing the same bytes to a file.
+
+Starts `lipforge serve --no-worker` in a subprocess on a free port with a fresh data
+dir, writes the source file, then measures (1) the baseline: copying the file in
+8 MiB chunks to a new file with an fsync at the end, and (2) the upload with the
+project's client (8 MiB chunks, sha1 per chunk), from the first request until the
+server has acknowledged the last byte (it fsyncs then); alternately, a few rounds,
+keeping the best time of each. The bytes are random, so
+the server refuses them as media after completion; that is outside the timing.
+The last line is the plain upload's throughput over the baseline's (target >= 0.8).
+Run: .venv/bin/python bench/upload.py [--size-mib 1024] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from lipforge.uploads.client import CHUNK_BYTES, TusUploader, UploadRefusedError
+
+MIB = 1024 * 1024
+DEFAULT_SIZE_MIB = 1024
+DEFAULT_ROUNDS = 3
+SERVER_START_TIMEOUT_S = 60.0
+
+
+def write_source(path: Path, size_bytes: int) -> None:
+    block = os.urandom(CHUNK_BYTES)
+    with open(path, "wb") as handle:
+        for start in range(0, size_bytes, CHUNK_BYTES):
+            handle.write(block[: min(CHUNK_BYTES, size_bytes - start)])
+            block = block[1:] + block[:1]
+
+
+def copy_baseline_s(source: Path, target: Path) -> float:
+    started = time.perf_counter()
+    with open(source, "rb") as reader, open(target, "wb") as writer:
+        while chunk := reader.read(CHUNK_BYTES):
+            writer.write(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+    return time.perf_counter() - started
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen:
+    command = [
+        sys.executable, "-c", "from lipforge.cli import main; main()", "serve",
+        "--no-worker", "--port", str(port), "--data", str(data_dir),
+    ]  # fmt: skip
+    env = dict(os.environ, LIPFORGE_MIN_FREE_DISK_BYTES=str(256 * MIB))
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the server did not start")
+
+
+def upload_s(server: str, source: Path, state_dir: Path) -> float:
+    size_bytes = source.stat().st_size
+    marks: dict[str, float] = {}
+
+    def progress(done_bytes: int, total_bytes: int) -> None:
+        if done_bytes == total_bytes:
+            marks.setdefault("done", time.perf_counter())
+
+    uploader = TusUploader(server, None, state_dir=state_dir)
+    started = time.perf_counter()
+    try:
+        uploader.upload(source, progress)
+    except UploadRefusedError:
+        pass
+    finally:
+        uploader.close()
+    if "done" not in marks:
+        raise RuntimeError(f"the upload of {size_bytes} bytes did not complete")
+    return marks["done"] - started
+
+
+def plain_upload_s(server: str, source: Path) -> float:
+    """A minimal tus client: POST, then 8 MiB PATCHes without checksums, like most clients."""
+    size_bytes = source.stat().st_size
+    headers = {"Tus-Resumable": "1.0.0"}
+    with httpx.Client(base_url=server, headers=headers, timeout=120) as client:
+        started = time.perf_counter()
+        created = client.post("/api/uploads/", headers={"Upload-Length": str(size_bytes)})
+        url = created.headers["Location"]
+        with open(source, "rb") as handle:
+            offset = 0
+            while chunk := handle.read(CHUNK_BYTES):
+                answer = client.patch(
+                    url,
+                    content=chunk,
+                    headers={
+                        "Upload-Offset": str(offset),
+                        "Content-Type": "application/offset+octet-stream",
+                    },
+                )
+                if answer.status_code != 204:
+                    raise RuntimeError(f"PATCH answered {answer.status_code}: {answer.text}")
+                offset += len(chunk)
+        return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=DEFAULT_SIZE_MIB)
+    parser.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS)
+    arguments = parser.parse_args()
+    size_bytes, rounds = arguments.size_mib * MIB, arguments.rounds
+    with tempfile.TemporaryDirectory(prefix="lipforge-bench-") as temp:
+        root = Path(temp)
+        source = root / "source.bin"
+        write_source(source, size_bytes)
+        port = free_port()
+        server = start_server(root / "data", port)
+        server_url = f"http://127.0.0.1:{port}"
+        baseline_times_s, client_times_s, plain_times_s = [], [], []
+        try:
+            for round_index in range(rounds):
+                baseline_times_s.append(copy_baseline_s(source, root / "copy.bin"))
+                (root / "copy.bin").unlink()
+                plain_times_s.append(plain_upload_s(server_url, source))
+                state_dir = root / f"client-{round_index}"
+                client_times_s.append(upload_s(server_url, source, state_dir))
+        finally:
+            server.terminate()
+            server.wait(30)
+    mib = size_bytes / MIB
+    baseline_mib_s = mib / min(baseline_times_s)
+    client_mib_s = mib / min(client_times_s)
+    plain_mib_s = mib / min(plain_times_s)
+    print(f"{mib:.0f} MiB, {rounds} rounds, best of each (a shared machine only slows runs down)")
+    print(f"file write + fsync baseline:       {baseline_mib_s:8.1f} MiB/s")
+    print(f"lipforge upload client (sha1/chunk): {client_mib_s:6.1f} MiB/s")
+    print(f"plain tus client (no checksum):    {plain_mib_s:8.1f} MiB/s")
+    print(f"lipforge client/write throughput ratio: {client_mib_s / baseline_mib_s:.2f}")
+    print(f"upload/write throughput ratio: {plain_mib_s / baseline_mib_s:.2f}")
+
+
+if __name__ == "__main__":
+    main()
