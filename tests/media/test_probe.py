@@ -150,3 +150,14 @@ def test_webm_without_a_duration_header_is_measured(tmp_path):
     assert info.duration_s == pytest.approx(2.0, abs=0.1)
     assert info.video.codec == "vp8" and info.audio.codec == "opus"
     assert info.video.frame_count == 50
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_a_photo_is_refused_as_a_still_image(tmp_path, suffix):
+    import cv2
+    from skimage import data as skdata
+
+    photo = tmp_path / f"portrait{suffix}"
+    cv2.imwrite(str(photo), skdata.astronaut()[:, :, ::-1])
+    with pytest.raises(NotMediaError, match=f"portrait{suffix} is a still image"):
+        probe(photo)

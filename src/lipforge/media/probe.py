@@ -130,6 +130,11 @@ def _open(path: Path) -> av.container.InputContainer:
 
 
 def _describe(path: Path, container: av.container.InputContainer, size_bytes: int) -> MediaInfo:
+    if _is_still_image(container):
+        raise NotMediaError(
+            f"{path.name} is a still image. LipForge needs a video of the face: record a few "
+            "seconds of the person looking at the camera and use that."
+        )
     vstream = video_stream(container)
     astream = container.streams.audio[0] if container.streams.audio else None
     if vstream is None and astream is None:
@@ -152,6 +157,11 @@ def _describe(path: Path, container: av.container.InputContainer, size_bytes: in
         )
     name = container.format.name.split(",")[0]
     return MediaInfo(path, name, duration_s, size_bytes, video, audio, warnings)
+
+
+def _is_still_image(container: av.container.InputContainer) -> bool:
+    name = container.format.name
+    return name == "image2" or name.endswith("_pipe")
 
 
 def video_stream(container: av.container.InputContainer) -> av.video.stream.VideoStream | None:
