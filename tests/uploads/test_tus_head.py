@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from types import SimpleNamespace
 
-from lipforge.uploads.cleaner import remove_expired
+from lipforge.uploads.cleaner import remove_expired, upload_cleaner
 from lipforge.uploads.protocol import tus_context
 
 from .conftest import TUS, create, patch
@@ -53,3 +56,18 @@ def test_status_json_shows_progress(api):
     assert status["size_bytes"] == 10
     assert status["file_name"] == "a.mp4"
     assert status["asset_id"] is None
+
+
+def test_the_cleaner_service_removes_expired_uploads(make_api, settings):
+    api = make_api(upload_expiry_s=0.2)
+    expiring = create(api, 10).headers["Location"].rsplit("/", 1)[1]
+    time.sleep(0.3)
+    app = SimpleNamespace(state=SimpleNamespace(settings=api.app.state.settings))
+
+    async def run_briefly() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(upload_cleaner(app, interval_s=0.05), 0.5)
+
+    asyncio.run(run_briefly())
+    assert not (settings.data_dir.uploads / expiring).exists()
+    assert not (settings.data_dir.uploads / f"{expiring}.info").exists()

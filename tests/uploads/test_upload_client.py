@@ -10,6 +10,7 @@ import sys
 import httpx
 import pytest
 
+from lipforge.errors import AuthError
 from lipforge.uploads.client import (
     BACKOFF_FIRST_S,
     MAX_ATTEMPTS_WITHOUT_PROGRESS,
@@ -20,6 +21,7 @@ from lipforge.uploads.client import (
 )
 
 from .helpers import asset_sha256, sha256_of
+from .server_process import ServerProcess
 
 CHUNK_BYTES = 32 * 1024
 
@@ -170,3 +172,21 @@ def test_cli_prints_asset_ids_and_fails_on_a_refused_file(
     )  # fmt: skip
     assert mixed.returncode == 1
     assert "refused" in mixed.stdout and asset_id in mixed.stdout
+
+
+def test_a_token_protected_server_needs_the_token(tmp_path, talking_head_512):
+    token = "a-long-enough-test-token-1234"
+    server = ServerProcess(tmp_path / "data", min_free_disk_bytes="0", token=token).start()
+    try:
+        refused = TusUploader(server.url, state_dir=tmp_path / "s1")
+        with pytest.raises(AuthError, match="--token"):
+            refused.upload(talking_head_512)
+        accepted = TusUploader(server.url, token=token, state_dir=tmp_path / "s2")
+        assert accepted.upload(talking_head_512)
+        preflight = httpx.options(
+            server.url + "/api/uploads/",
+            headers={"Origin": "https://x.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.status_code == 204
+    finally:
+        server.stop()
