@@ -89,9 +89,9 @@ async def receive_body(request: Request, target: BodyTarget, holder: LockHolder)
         raise
     if outcome.interrupted or outcome.disconnected:
         if target.checksum is not None:
-            target.writer.discard()
+            await asyncio.to_thread(target.writer.discard)
     elif writer.hasher is not None and writer.hasher.digest() != target.checksum[1]:
-        target.writer.discard()
+        await asyncio.to_thread(target.writer.discard)
         raise ChecksumMismatchError(
             f"The chunk's {target.checksum[0]} checksum does not match the bytes received; "
             "the chunk was discarded. Send it again."
