@@ -6,10 +6,23 @@ import * as fs from 'fs'
 import { FileUrlStorage, Upload } from 'tus-js-client'
 
 const options = JSON.parse(process.argv[2])
+let stopping = false
 
 function finish(result, code) {
   process.stdout.write(JSON.stringify(result) + '\n')
   process.exit(code)
+}
+
+// FileUrlStorage writes in the background: exit only once the resume URL is on disk.
+async function storedUploads() {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    try {
+      const entries = JSON.parse(fs.readFileSync(options.storage, 'utf8'))
+      if (Object.keys(entries).length > 0) return Object.keys(entries).length
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return 0
 }
 
 const upload = new Upload(fs.createReadStream(options.file), {
@@ -22,8 +35,12 @@ const upload = new Upload(fs.createReadStream(options.file), {
   removeFingerprintOnSuccess: true,
   retryDelays: [0, 200, 500],
   onProgress(bytesUploaded) {
-    if (options.stopAfterBytes && bytesUploaded >= options.stopAfterBytes) {
-      upload.abort().then(() => finish({ aborted: true, bytes: bytesUploaded, url: upload.url }, 0))
+    if (options.stopAfterBytes && bytesUploaded >= options.stopAfterBytes && !stopping) {
+      stopping = true
+      upload
+        .abort()
+        .then(storedUploads)
+        .then((stored) => finish({ aborted: true, bytes: bytesUploaded, url: upload.url, stored }, 0))
     }
   },
   onSuccess() {
