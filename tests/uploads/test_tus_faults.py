@@ -73,7 +73,7 @@ def test_stalled_patch_is_taken_over_while_health_keeps_answering(live_server):
         url = create_upload(client, len(payload))
         stalled = open_patch(url, 0, len(payload))
         stalled.sendall(payload[:100_000])
-        time.sleep(0.3)
+        time.sleep(0.5)
         started = time.monotonic()
         assert client.get("/api/health").status_code == 200
         assert time.monotonic() - started < HEALTH_LIMIT_S
@@ -100,7 +100,7 @@ def test_stalled_patch_is_taken_over_by_a_new_patch(live_server):
         url = create_upload(client, len(payload))
         stalled = open_patch(url, 0, len(payload))
         stalled.sendall(payload[:50_000])
-        time.sleep(0.3)
+        time.sleep(0.5)
         started = time.monotonic()
         late = client.patch(
             url, content=payload[50_000:], headers={**OCTETS, "Upload-Offset": "50000"}
