@@ -39,6 +39,8 @@ class UploadInfo:
     def state(self) -> str:
         if not self.finished:
             return "receiving"
+        if self.concat == "partial":
+            return "received"  # a part of a final concatenation, never an asset itself
         if self.asset_id:
             return "done"
         return "refused" if self.error else "processing"
