@@ -82,7 +82,9 @@ def stop_serve(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def library(tmp_path, make_speech, make_talking_head):
-    """A data dir with one ~4 s speech and one 2 s face video as assets, and its sessions."""
+    """A data dir with one ~10 s speech and one 2 s face video as assets, and its sessions.
+
+    Long enough that a job is seen mid-render even when the machine is fast."""
     settings = Settings(data=tmp_path / "data")
     settings.data_dir.ensure()
     migrate(settings.effective_database_url)
@@ -90,7 +92,7 @@ def library(tmp_path, make_speech, make_talking_head):
     sessions = session_factory(engine)
     media = tmp_path / "media"
     media.mkdir()
-    speech = make_speech(media / "lecture.wav", LONG_TEXT, "en-us")
+    speech = make_speech(media / "lecture.wav", " ".join([LONG_TEXT] * 3), "en-us")
     face = make_talking_head(media / "teacher.mp4", 2.0, (256, 256))
     audio = ingest_file(speech, "lecture.wav", "import", sessions, settings)
     video = ingest_file(face, "teacher.mp4", "import", sessions, settings)
@@ -205,10 +207,8 @@ def test_lipforge_worker_renders_jobs_and_ctrl_c_gives_a_running_job_back(librar
     assert list((settings.data_dir.outputs / PARTIAL_DIR_NAME).iterdir()) == []
 
 
-def test_cancelling_a_real_render_stops_it_within_two_seconds(library, make_speech, tmp_path):
-    settings, sessions, _, video = library
-    long_speech = make_speech(tmp_path / "long.wav", " ".join([LONG_TEXT] * 3), "en-us")
-    audio = ingest_file(long_speech, "long.wav", "import", sessions, settings).id
+def test_cancelling_a_real_render_stops_it_within_two_seconds(library):
+    settings, sessions, audio, video = library
     batch_id, [job_id] = add_batch(sessions, 1, audio_id=audio, video_ids=[video])
     stop = threading.Event()
     worker = Worker(settings, sessions)  # the real pipeline, default timing
