@@ -1,6 +1,6 @@
 """Streaming one request body onto an upload's data file, off the event loop.
 
-Bytes are gathered into buffers of a few MiB (or of whatever came in the last
+Bytes are gathered into buffers of 1 MiB (or of whatever came in the last
 quarter second, for slow clients) and each buffer is written by a worker thread
 while the next one is being received, so the event loop never waits on the disk.
 Bytes that arrived before a disconnect or a takeover are kept (they are on disk,
@@ -27,7 +27,7 @@ from lipforge.uploads.errors import (
 from lipforge.uploads.locks import LockHolder
 from lipforge.uploads.store import ChunkWriter
 
-WRITE_BUFFER_BYTES = 4 * 1024 * 1024
+WRITE_BUFFER_BYTES = 1024 * 1024  # small enough that the last one, hashed after the body, is quick
 FLUSH_INTERVAL_S = 0.25  # a slow client's bytes reach the disk at least this often
 
 
