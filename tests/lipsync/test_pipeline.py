@@ -20,7 +20,7 @@ from lipforge.errors import (
     NotMediaError,
     NoVideoStreamError,
 )
-from lipforge.lipsync.engine import register_engine
+from lipforge.lipsync.engine import ENGINES
 from lipforge.lipsync.pipeline import RenderRequest, render
 from lipforge.media.audio import load_audio
 
@@ -167,7 +167,6 @@ def test_unknown_engine(tmp_path, short_speech, talking_head_512):
         render(_request(short_speech, talking_head_512, tmp_path, engine="nope"))
 
 
-@register_engine
 class _CrashOnSecondBatch:
     """A broken engine, to see a crash inside a worker thread reach the caller cleanly."""
 
@@ -190,6 +189,17 @@ class _CrashOnSecondBatch:
         pass
 
 
+@pytest.fixture
+def test_engines():
+    """Registers this module's engines for one test only, so no other suite sees them."""
+    added = {cls.name: cls for cls in (_CrashOnSecondBatch, _RecordLandmarks)}
+    ENGINES.update(added)
+    yield
+    for name in added:
+        ENGINES.pop(name, None)
+
+
+@pytest.mark.usefixtures("test_engines")
 def test_engine_crash_names_the_file_and_stops_every_thread(
     tmp_path, short_speech, talking_head_512
 ):
@@ -207,7 +217,6 @@ def test_unwritable_output_is_a_plain_error(tmp_path, short_speech, talking_head
         render(RenderRequest(short_speech, talking_head_512, blocker / "out.mp4"))
 
 
-@register_engine
 class _RecordLandmarks:
     """Passes frames through and remembers the landmarks it was given, by output frame."""
 
@@ -230,6 +239,7 @@ class _RecordLandmarks:
         pass
 
 
+@pytest.mark.usefixtures("test_engines")
 @pytest.mark.parametrize("fit", ["pingpong", "loop"])
 def test_repeated_frames_reuse_the_first_pass_landmarks(tmp_path, speech_en_wav, fit, request):
     from lipforge.media.video import fit_index
