@@ -168,8 +168,13 @@ class JobMonitor:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop watching; progress not yet written is written now, so a fast job shows it too."""
         self._done.set()
         self._thread.join()
+        try:
+            self._write_progress()
+        except SQLAlchemyError as exc:
+            log_event("worker.db_error", 30, job_id=self._job.id, error=str(exc))
 
     def on_progress(self, frames_done: int, frames_total: int) -> None:
         if self._first is None:
@@ -186,18 +191,24 @@ class JobMonitor:
         frames = self._latest[0] - self._first[0]
         return round(frames / elapsed_s, 2) if elapsed_s > 0 and frames > 0 else None
 
+    def _write_progress(self) -> bool:
+        latest = self._latest
+        if latest is None or latest == self._written:
+            return False
+        self._state = queue.record_progress(
+            self._sessions, self._job, *latest, self.fps(), self._tuning.lease_s
+        )
+        self._written = latest
+        return True
+
     def _run(self) -> None:
         tick_s = min(self._tuning.progress_min_interval_s, self._tuning.cancel_poll_interval_s)
         last_renew = last_check = time.monotonic()
         while not self._done.wait(tick_s):
             now = time.monotonic()
             try:
-                latest = self._latest
-                if latest is not None and latest != self._written:
-                    self._state = queue.record_progress(
-                        self._sessions, self._job, *latest, self.fps(), self._tuning.lease_s
-                    )
-                    self._written, last_renew = latest, now
+                if self._write_progress():
+                    last_renew = now
                 elif now - last_renew >= self._tuning.heartbeat_interval_s:
                     self._state = queue.renew_lease(self._sessions, self._job, self._tuning.lease_s)
                     last_renew = now
