@@ -13,17 +13,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    DownloadColumn,
     Progress,
     TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 from rich.table import Table
 
 from lipforge.cli import app
+from lipforge.cli.progress import transfer_progress
 from lipforge.config import Settings
 from lipforge.disk import format_bytes
 from lipforge.weights.download import DEFAULT_CONNECTIONS, DownloadProgress, DownloadResult
@@ -73,7 +69,7 @@ def pull(
             "against. Its hash will be printed; compare it with a source you trust.",
             highlight=False,
         )
-    with _progress() as progress:
+    with transfer_progress(console) as progress:
         tasks: dict[str, TaskID] = {}
         results = pull_model(entry, directory, options, _progress_reporter(progress, tasks))
     _print_results(entry, results)
@@ -87,18 +83,6 @@ def _entry_for(source: str, sha256: str | None, name: str | None, directory: Pat
             )
         return entry_for_url(source, sha256, name, directory)
     return get_model(source, directory)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=False,
-    )
 
 
 def _progress_reporter(progress: Progress, tasks: dict[str, TaskID]):

@@ -16,15 +16,14 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    DownloadColumn,
     Progress,
     TaskID,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 
 from lipforge.cli import app
+from lipforge.cli.progress import transfer_progress
 from lipforge.cli.remote import (
     TERMINAL_STATES,
     create_batch,
@@ -96,14 +95,7 @@ def _upload_all(server: str, token: str | None, paths: list[Path]) -> dict[Path,
     from lipforge.uploads.client import upload_file
 
     asset_ids: dict[Path, str] = {}
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console) as progress:
+    with transfer_progress(console) as progress:
         for path in dict.fromkeys(p.resolve() for p in paths):
             task = progress.add_task(f"upload {path.name}", total=path.stat().st_size)
 

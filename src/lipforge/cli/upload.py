@@ -14,15 +14,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.progress import (
-    BarColumn,
-    DownloadColumn,
     Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
 )
 
 from lipforge.cli import app
+from lipforge.cli.progress import transfer_progress
 from lipforge.errors import AuthError, ConfigError, LipforgeError
 from lipforge.uploads.client import CHUNK_BYTES, TusUploader
 
@@ -50,7 +46,7 @@ def upload(
     )
     failures = 0
     try:
-        with _progress_bar() as progress:
+        with transfer_progress(console) as progress:
             for path in files:
                 failures += _upload_one(uploader, progress, path)
     finally:
@@ -74,14 +70,3 @@ def _upload_one(uploader: TusUploader, progress: Progress, path: Path) -> int:
         return 1
     progress.console.print(f"[green]✓[/] {path} -> asset {asset_id}", highlight=False)
     return 0
-
-
-def _progress_bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-    )
