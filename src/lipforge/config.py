@@ -20,7 +20,7 @@ DEFAULT_PORT = 7860
 
 @dataclass(frozen=True)
 class DataDir:
-    """Where everything lives: `lipforge.db`, uploads/, assets/, inbox/, outputs/, models/, logs/."""
+    """Where everything lives: lipforge.db, uploads/, assets/, inbox/, outputs/, models/, logs/."""
 
     root: Path
 

@@ -37,7 +37,8 @@ class FrameBatch:
 
     indices: np.ndarray  # (B,) output frame numbers
     frames: list[np.ndarray]  # B x (H, W, 3) uint8 RGB, rotation already applied
-    landmarks: list[np.ndarray | None]  # B x (468, 3) float32 pixels (x, y, z), smoothed; None = no face
+    # B x (468, 3) float32 pixels (x, y, z), smoothed; None where no face was tracked
+    landmarks: list[np.ndarray | None]
 
 
 class Engine(Protocol):
@@ -47,7 +48,7 @@ class Engine(Protocol):
     model_names: ClassVar[tuple[str, ...]]  # registry names of the weights it needs; () = none
 
     def load(self, models_dir: Path) -> None:
-        """Open sessions; raise ModelMissingError (naming the pull command) if weights are absent."""
+        """Open sessions; raise ModelMissingError (naming the pull) if weights are absent."""
 
     def start(self, audio: AudioFeatures) -> None:
         """Prepare for one render driven by `audio`."""
