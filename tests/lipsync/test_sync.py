@@ -45,7 +45,6 @@ EXTRA_VIDEO_S = 0.4  # the head clip outlasts the speech, so output frame i show
 MIN_SYNC_R = 0.8
 MAX_INPUT_R = 0.3
 MIN_OUTSIDE_PSNR_DB = 40.0
-MIN_FRAME_PSNR_DB = 37.0
 MIN_SHARPNESS_RATIO = 0.7
 SAMPLE_EVERY = 3
 
@@ -116,20 +115,16 @@ def test_mouth_opens_wide_and_closes(rendered: Rendered):
 
 
 def test_outside_the_lower_face_the_output_equals_the_input(rendered: Rendered):
-    """Luma PSNR over the clip >= 40 dB there; what is lost is the re-encode, no frame is off.
+    """Luma PSNR >= 40 dB there on every sampled frame.
 
     (The engine leaves those pixels bit-exact, see test_meshwarp; here the H.264 re-encode of
     an already encoded clip is all that separates them.)
     """
-    errors = []
     for i in rendered.sampled():
         outside = ~lower_face_mask(rendered.in_points[i], rendered.inputs[i].shape)
         before, after = luma(rendered.inputs[i])[outside], luma(rendered.outputs[i])[outside]
-        mse = float(np.mean((before - after) ** 2))
-        assert _psnr_db(mse) >= MIN_FRAME_PSNR_DB, f"frame {i}: {_psnr_db(mse):.1f} dB outside"
-        errors.append(mse)
-    clip_db = _psnr_db(float(np.mean(errors)))
-    assert clip_db >= MIN_OUTSIDE_PSNR_DB, f"PSNR outside the lower face {clip_db:.1f} dB"
+        psnr_db = _psnr_db(float(np.mean((before - after) ** 2)))
+        assert psnr_db >= MIN_OUTSIDE_PSNR_DB, f"frame {i}: {psnr_db:.1f} dB outside the lower face"
 
 
 def _psnr_db(mse: float) -> float:
