@@ -2,7 +2,8 @@
 
 The UI is built from `src/lipforge/web` (npm ci && npm run build, run by scripts/setup.sh)
 into `web/dist/`. When it has not been built, `/` answers a short page saying how to
-build it. The page itself is public; every API call it makes goes through auth.
+build it. Where a token is required, auth (api/auth.py) sends a browser without one to
+/login first, like every other route.
 This module serves files only; it holds no API route.
 """
 
