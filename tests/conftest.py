@@ -15,8 +15,25 @@ from skimage import data as skdata
 sys.path.insert(0, str(Path(__file__).parent))
 
 import media_factory as factory  # noqa: E402
+from database import migrated_sessions  # noqa: E402
+from lipforge.config import Settings  # noqa: E402
 
 CLIP_S = 2.0
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """An empty data dir on SQLite."""
+    settings = Settings(data=tmp_path / "data")
+    settings.data_dir.ensure()
+    return settings
+
+
+@pytest.fixture
+def sessions(settings: Settings):
+    """A session factory on the data dir's freshly migrated database."""
+    with migrated_sessions(settings.effective_database_url) as factory_:
+        yield factory_
 
 
 @pytest.fixture(scope="session")

@@ -7,24 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from lipforge.config import Settings
-from lipforge.db import create_db_engine, migrate, session_factory
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    settings = Settings(data=tmp_path / "data")
-    settings.data_dir.ensure()
-    return settings
-
-
-@pytest.fixture
-def sessions(settings: Settings):
-    migrate(settings.effective_database_url)
-    engine = create_db_engine(settings.effective_database_url)
-    yield session_factory(engine)
-    engine.dispose()
-
 
 @pytest.fixture
 def copy_of(tmp_path: Path):

@@ -17,8 +17,9 @@ import pytest
 from jobs_factory import add_batch, add_placeholder_asset
 from sqlalchemy import inspect
 
+from database import migrated_sessions
 from lipforge.config import Settings
-from lipforge.db import create_db_engine, migrate, session_factory
+from lipforge.db import create_db_engine, migrate
 from lipforge.jobs import queue
 from lipforge.jobs.events import EventBus, publish_event
 from lipforge.jobs.tables import JobStatus
@@ -36,10 +37,8 @@ def pg_settings(tmp_path: Path, pg_url: str) -> Settings:
 
 @pytest.fixture
 def pg_sessions(pg_settings: Settings):
-    migrate(pg_settings.database_url)
-    engine = create_db_engine(pg_settings.database_url)
-    yield session_factory(engine)
-    engine.dispose()
+    with migrated_sessions(pg_settings.database_url) as sessions:
+        yield sessions
 
 
 def test_migrations_run_on_postgres_and_again_without_change(pg_settings):
