@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -54,6 +55,16 @@ def test_list_filters_by_kind(api, four_assets):
     assert [item["id"] for item in videos["items"]] == four_assets[:1]
     assert {item["kind"] for item in audios["items"]} == {"audio"} and audios["total"] == 3
     assert api.get("/api/assets", params={"kind": "image"}).status_code == 400
+
+
+def test_list_finds_an_asset_by_its_sha256(api, ingest, talking_head_512):
+    asset_id = ingest(talking_head_512)
+    sha256 = hashlib.sha256(talking_head_512.read_bytes()).hexdigest()
+    found = api.get("/api/assets", params={"sha256": sha256}).json()
+    assert [item["id"] for item in found["items"]] == [asset_id]
+    assert api.get("/api/assets", params={"sha256": "0" * 64}).json()["items"] == []
+    refused = api.get("/api/assets", params={"sha256": "not-a-hash"})
+    assert refused.status_code == 400 and "sha256" in refused.json()["message"]
 
 
 def test_list_pages_through_everything_once(api, four_assets):

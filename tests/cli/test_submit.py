@@ -123,6 +123,13 @@ def test_submit_exits_zero_when_everything_succeeds(
     assert result.returncode == 0, result.stdout + result.stderr
     assert playable_seconds(out / "short-speech_en.mp4") > 1.0  # looped to the audio's length
 
+    again = run_cli(
+        tmp_path, "submit", "--server", served, "--audio", str(speech_en_wav),
+        "--video", str(clip), "--fit", "loop", "--out", str(tmp_path / "again"),
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "on server short.mp4" in again.stdout and "upload short.mp4" not in again.stdout
+
 
 def test_submit_refuses_a_missing_file_before_uploading(tmp_path):
     result = run_cli(

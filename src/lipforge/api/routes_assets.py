@@ -7,6 +7,7 @@ import`); there is no route that creates one directly.
 from __future__ import annotations
 
 import asyncio
+import re
 
 from fastapi import APIRouter, Request, Response
 
@@ -23,6 +24,7 @@ from lipforge.http_range import ranged_file_response
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 router = APIRouter()
 
@@ -48,16 +50,22 @@ def asset_json(asset: Asset) -> dict:
 
 @router.get("/api/assets")
 async def list_assets_route(
-    request: Request, kind: str | None = None, limit: int = DEFAULT_PAGE_SIZE, offset: int = 0
+    request: Request,
+    kind: str | None = None,
+    limit: int = DEFAULT_PAGE_SIZE,
+    offset: int = 0,
+    sha256: str | None = None,
 ) -> dict:
     if kind is not None and kind not in ASSET_KINDS:
         raise InvalidRequestError(f"kind={kind!r} is not one of: {', '.join(ASSET_KINDS)}.")
+    if sha256 is not None and not SHA256_HEX.fullmatch(sha256):
+        raise InvalidRequestError(f"sha256={sha256!r} is not 64 lowercase hex digits.")
     if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
         raise InvalidRequestError(
             f"limit={limit}, offset={offset}: limit must be 1..{MAX_PAGE_SIZE}, offset >= 0."
         )
     sessions = request.app.state.sessions
-    assets, total = await asyncio.to_thread(list_assets, sessions, kind, limit, offset)
+    assets, total = await asyncio.to_thread(list_assets, sessions, kind, limit, offset, sha256)
     next_offset = offset + len(assets) if offset + len(assets) < total else None
     return {
         "items": [asset_json(asset) for asset in assets],

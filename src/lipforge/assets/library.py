@@ -119,14 +119,19 @@ def asset_path(settings: Settings, asset: Asset) -> Path:
 
 
 def list_assets(
-    sessions: sessionmaker, kind: str | None = None, limit: int = 50, offset: int = 0
+    sessions: sessionmaker,
+    kind: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    sha256: str | None = None,
 ) -> tuple[list[Asset], int]:
-    """A page of assets, newest first, and how many there are in all (of that kind)."""
+    """A page of assets, newest first, and how many there are in all (of that kind / hash)."""
     query = select(Asset)
     count = select(func.count()).select_from(Asset)
-    if kind is not None:
-        query = query.where(Asset.kind == kind)
-        count = count.where(Asset.kind == kind)
+    for column, value in ((Asset.kind, kind), (Asset.sha256, sha256)):
+        if value is not None:
+            query = query.where(column == value)
+            count = count.where(column == value)
     query = query.order_by(Asset.created_at.desc(), Asset.id.desc()).limit(limit).offset(offset)
     with sessions() as session:
         return list(session.scalars(query)), int(session.scalar(count) or 0)

@@ -90,6 +90,12 @@ def create_batch(
     return call_api(client, "POST", "/api/batches", json=body)
 
 
+def find_asset_by_sha256(client: httpx.Client, sha256: str) -> dict | None:
+    """The server's asset with these bytes, or None if it has none."""
+    page = call_api(client, "GET", "/api/assets", params={"sha256": sha256, "limit": 1})
+    return page["items"][0] if page["items"] else None
+
+
 def get_batch(client: httpx.Client, batch_id: str) -> dict:
     return call_api(client, "GET", f"/api/batches/{batch_id}")
 

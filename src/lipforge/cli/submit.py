@@ -9,6 +9,7 @@ job failed or was cancelled, after printing each one's reason. The HTTP side liv
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,7 @@ from lipforge.cli.remote import (
     TERMINAL_STATES,
     create_batch,
     download_output,
+    find_asset_by_sha256,
     follow_batch,
     open_client,
     read_batch_failures,
@@ -60,7 +62,7 @@ def submit(
     video = [*video, *(more_videos or [])]
     _check_inputs([*audio, *video], out)
     with open_client(server, token) as client:
-        asset_ids = _upload_all(server, token, [*audio, *video])
+        asset_ids = _upload_missing(client, server, token, [*audio, *video])
         audio_ids = [asset_ids[path.resolve()] for path in audio]
         video_ids = [asset_ids[path.resolve()] for path in video]
         batch = create_batch(client, audio_ids, video_ids, engine, fit)
@@ -90,14 +92,23 @@ def _check_inputs(paths: list[Path], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _upload_all(server: str, token: str | None, paths: list[Path]) -> dict[Path, str]:
-    """Upload each distinct file once (resuming earlier attempts); asset id by resolved path."""
+def _upload_missing(client, server: str, token: str | None, paths: list[Path]) -> dict[Path, str]:
+    """Asset id by resolved path: a file the server already has (same sha256) is not sent
+    again; the others are uploaded once each, resuming earlier attempts."""
     from lipforge.uploads.client import upload_file
 
     asset_ids: dict[Path, str] = {}
     with transfer_progress(console) as progress:
         for path in dict.fromkeys(p.resolve() for p in paths):
-            task = progress.add_task(f"upload {path.name}", total=path.stat().st_size)
+            size_bytes = path.stat().st_size
+            with open(path, "rb") as handle:
+                sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
+            known = find_asset_by_sha256(client, sha256)
+            if known is not None:
+                progress.add_task(f"on server {path.name}", total=size_bytes, completed=size_bytes)
+                asset_ids[path] = known["id"]
+                continue
+            task = progress.add_task(f"upload {path.name}", total=size_bytes)
 
             def show(sent_bytes: int, total_bytes: int, task: TaskID = task) -> None:
                 progress.update(task, completed=sent_bytes, total=total_bytes)
