@@ -113,6 +113,15 @@ def test_bad_requests_are_refused_with_a_clear_message(api, sessions, shape, exp
     assert api.get("/api/batches").json()["total"] == 0
 
 
+def test_a_malformed_body_is_answered_in_the_error_shape(api):
+    response = api.post("/api/batches", json={"audio_asset_ids": "not-a-list"})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "bad_request"
+    expected = "The request is not valid: audio_asset_ids: Input should be a valid list."
+    assert body["message"] == expected
+
+
 def test_a_video_with_sound_can_drive_the_lips(api, sessions):
     speaker = add_asset(sessions, "video", "speaker.mp4", has_audio=True)
     face = add_asset(sessions, "video", "face.mp4")

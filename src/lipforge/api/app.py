@@ -11,6 +11,7 @@ import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from lipforge import __version__
@@ -71,6 +72,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="LipForge", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.add_exception_handler(LipforgeError, _lipforge_error_response)
+    app.add_exception_handler(RequestValidationError, _validation_error_response)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
     # The token check and the 4xx/5xx log wrap every route; middleware added after these
@@ -82,3 +84,15 @@ def create_app(settings: Settings) -> FastAPI:
 
 async def _lipforge_error_response(_request: Request, exc: LipforgeError) -> JSONResponse:
     return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.http_status)
+
+
+async def _validation_error_response(
+    _request: Request, exc: RequestValidationError
+) -> JSONResponse:
+    """A malformed body or query answered in the project's shape, naming each bad field."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
+        problems.append(f"{where}: {error.get('msg', 'invalid')}")
+    message = "The request is not valid: " + "; ".join(problems) + "."
+    return JSONResponse({"error": "bad_request", "message": message}, status_code=422)
