@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import logging
 import logging.handlers
+import os
 import re
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +26,7 @@ LOGGER_NAME = "lipforge"
 LOG_FILE_NAME = "lipforge.log"
 MAX_LOG_BYTES = 10 * 1024 * 1024
 LOG_BACKUP_COUNT = 5
+NATIVE_LOG_FILE_NAME = "native.log"
 FIELDS_ATTRIBUTE = "lipforge_fields"
 UPLOAD_ID_IN_PATH = re.compile(r"^/api/uploads/([A-Za-z0-9_-]+)")
 
@@ -66,6 +69,19 @@ def configure_logging(
     logger.addHandler(handler)
     logger.setLevel(level)
     return log_path
+
+
+def divert_native_stderr(logs_dir: Path) -> None:
+    """Send what native libraries write to file descriptor 2 (MediaPipe's C++ and TFLite
+    chatter) to logs/native.log; Python's own stderr (errors, tracebacks, progress) stays
+    on the terminal. For command-line processes only, never inside tests' own process."""
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    terminal = os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace")
+    native = os.open(logs_dir / NATIVE_LOG_FILE_NAME, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(native, 2)
+    os.close(native)
+    sys.stderr = terminal
 
 
 def log_event(event: str, level: int = logging.INFO, /, **fields: object) -> None:

@@ -58,6 +58,9 @@ def test_all_good_exits_zero(tmp_path, short_speech, talking_head_512):
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "out" / "head_512.mp4").stat().st_size > 10_000
     assert "1 done, 0 failed" in done.stdout
+    # MediaPipe's native log lines go to the data dir's logs, not into the user's terminal
+    assert "XNNPACK" not in done.stderr and "W0000" not in done.stderr, done.stderr
+    assert "XNNPACK" in (tmp_path / "data" / "logs" / "native.log").read_text()
 
 
 def test_bad_audio_stops_before_any_item(tmp_path, video_only, talking_head_512):

@@ -16,6 +16,7 @@ from rich.table import Table
 from lipforge.cli import app
 from lipforge.config import Settings
 from lipforge.errors import NoFaceError
+from lipforge.logs import divert_native_stderr
 from lipforge.media.probe import MediaInfo, MediaLimits, probe
 from lipforge.media.video import VideoReader
 
@@ -31,7 +32,9 @@ def probe_command(
     ),
 ) -> None:
     """Show what LipForge sees in FILE: streams, codecs, duration, fps, size, rotation, faces."""
-    info = probe(file, MediaLimits.from_settings(Settings.from_env()))
+    settings = Settings.from_env()
+    divert_native_stderr(settings.data_dir.logs)
+    info = probe(file, MediaLimits.from_settings(settings))
     console.print(_info_table(info))
     for warning in info.warnings:
         console.print(f"[yellow]Warning:[/] {warning}", highlight=False)

@@ -31,6 +31,7 @@ from lipforge.cli import app
 from lipforge.config import Settings
 from lipforge.errors import LipforgeError, NoAudioStreamError
 from lipforge.lipsync.pipeline import RenderRequest, RenderResult, render
+from lipforge.logs import divert_native_stderr
 from lipforge.media.probe import MediaLimits, probe
 from lipforge.media.video import FIT_MODES, check_fit
 
@@ -71,6 +72,7 @@ def run(
 ) -> None:
     """Lip-sync AUDIO onto every VIDEO; writes OUT/<video-stem>.mp4 for each."""
     settings = Settings.from_env()
+    divert_native_stderr(settings.data_dir.logs)
     check_fit(fit)
     videos = list(video) + list(more_videos or [])
     _check_audio(audio, MediaLimits.from_settings(settings))

@@ -19,7 +19,7 @@ import time
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.jobs.worker import RunJob, Worker, WorkerTuning, render_job
-from lipforge.logs import configure_logging, log_event
+from lipforge.logs import configure_logging, divert_native_stderr, log_event
 
 PARENT_CHECK_INTERVAL_S = 0.5
 RESTART_DELAY_S = 1.0
@@ -37,6 +37,7 @@ def run_worker_process(
     """Run a worker in this process until SIGTERM/SIGINT (or the parent process is gone)."""
     settings.data_dir.ensure()
     configure_logging(settings.data_dir.logs, file_name=f"worker-{socket.gethostname()}.log")
+    divert_native_stderr(settings.data_dir.logs)
     migrate(settings.effective_database_url)
     engine = create_db_engine(settings.effective_database_url)
     stop = threading.Event()
