@@ -110,6 +110,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+# Column values that clear what an earlier attempt left: its progress, and its ending.
+NO_PROGRESS = {"frames_done": 0, "fps": None, "eta_s": None}
+NO_OUTCOME = {"finished_at": None, "error_code": None, "error_message": None}
+
+
 def _fence(job: ClaimedJob):
     return (J.id == job.id, J.attempt == job.attempt, J.status == JobStatus.RUNNING)
 
@@ -260,14 +265,10 @@ def retry_job(session: Session, job_id: str, max_attempts: int = DEFAULT_MAX_ATT
             worker_id=None,
             lease_expires_at=None,
             started_at=None,
-            finished_at=None,
-            frames_done=0,
-            fps=None,
-            eta_s=None,
             output_relpath=None,
-            error_code=None,
-            error_message=None,
             cancel_requested=False,
+            **NO_PROGRESS,
+            **NO_OUTCOME,
         )
         .returning(J.id)
     ).first()
@@ -322,12 +323,8 @@ def claim_next_job(
             lease_expires_at=now + timedelta(seconds=lease_s),
             heartbeat_at=now,
             started_at=now,
-            finished_at=None,
-            frames_done=0,
-            fps=None,
-            eta_s=None,
-            error_code=None,
-            error_message=None,
+            **NO_PROGRESS,
+            **NO_OUTCOME,
         )
         .returning(*JOBS.c)
     )
@@ -464,9 +461,7 @@ def release_job(sessions: sessionmaker, job: ClaimedJob) -> bool:
                 max_attempts=J.max_attempts + 1,
                 worker_id=None,
                 lease_expires_at=None,
-                frames_done=0,
-                fps=None,
-                eta_s=None,
+                **NO_PROGRESS,
             )
             .returning(*JOBS.c)
         ).first()
