@@ -76,6 +76,7 @@ class Settings:
     max_duration_s: float = 3 * 3600.0
     max_resolution_px: int = 4096
     face_search_s: float = 10.0
+    inbox_settle_s: float = 3.0  # a dropped file is imported once unchanged this long
     output_retention_s: float = 7 * 24 * 3600.0
     max_attempts: int = 3
     worker_slots: int = 1

@@ -141,7 +141,8 @@ def reject(inbox: Path, path: Path, reason: str) -> Path:
 
 async def watch_inbox(app) -> None:
     """Background service of the API process: scan inbox/ every second, forever."""
-    watcher = InboxWatcher(app.state.settings, app.state.sessions)
+    settings = app.state.settings
+    watcher = InboxWatcher(settings, app.state.sessions, settle_s=settings.inbox_settle_s)
     while True:
         try:
             await asyncio.to_thread(watcher.scan)
