@@ -7,21 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
-from lipforge.api.app import create_app
 from lipforge.assets.library import ingest_file
-from lipforge.config import Settings
-
-TOKEN = "assets-test-token-0123456789"
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def api(tmp_path):
-    settings = Settings(data=tmp_path / "data", token=TOKEN)
-    with TestClient(create_app(settings), headers=BEARER) as client:
-        yield client
 
 
 @pytest.fixture

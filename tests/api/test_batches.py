@@ -16,21 +16,8 @@ from pathlib import Path
 
 import pytest
 from batch_helpers import FakeWorker, add_asset
-from fastapi.testclient import TestClient
 
-from lipforge.api.app import create_app
-from lipforge.config import Settings
 from lipforge.jobs.joblog import append_job_log
-
-TOKEN = "batches-test-token-0123456789"
-BEARER = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.fixture
-def api(tmp_path):
-    settings = Settings(data=tmp_path / "data", token=TOKEN)
-    with TestClient(create_app(settings), headers=BEARER) as client:
-        yield client
 
 
 @pytest.fixture
