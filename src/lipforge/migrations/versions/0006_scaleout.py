@@ -1,0 +1,17 @@
+"""upload locks and storage keys (issue 10)"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0006_scaleout"
+down_revision = "0005_heygem"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
