@@ -14,7 +14,10 @@ LipforgeError
  +-- CancelledError       a render was cancelled by its caller
 
 Each class carries `code` (stable, for API clients), `http_status` (the API answers
-`{"error": code, "message": str(exc)}`) and `exit_code` (the CLI's exit status).
+`exc.to_json()`: `{"error": code, "message": str(exc), "params": {...}}`) and `exit_code`
+(the CLI's exit status). `params` are the values the English message names (a file name,
+a limit), given as keywords where the error is raised, so a UI can say the same sentence in
+the reader's language from `code` and `params`.
 Errors of lower libraries are translated into these where they are raised
 (`raise … from exc`); nothing shows a user a traceback unless asked with --debug.
 This module holds the shared classes; a package may add its own subclasses beside
@@ -30,6 +33,17 @@ class LipforgeError(Exception):
     code = "error"
     http_status = 400
     exit_code = 1
+
+    def __init__(self, message: str = "", /, **params: object) -> None:
+        super().__init__(message)
+        self.params: dict[str, object] = {
+            key: value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+            for key, value in params.items()
+        }
+
+    def to_json(self) -> dict[str, object]:
+        """The API's body for this error: stable code, English message, translation params."""
+        return {"error": self.code, "message": str(self), "params": self.params}
 
 
 class ConfigError(LipforgeError):

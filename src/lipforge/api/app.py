@@ -83,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 async def _lipforge_error_response(_request: Request, exc: LipforgeError) -> JSONResponse:
-    return JSONResponse({"error": exc.code, "message": str(exc)}, status_code=exc.http_status)
+    return JSONResponse(exc.to_json(), status_code=exc.http_status)
 
 
 async def _validation_error_response(

@@ -175,7 +175,7 @@ def error_response(request: Request, settings: Settings, exc: LipforgeError) -> 
     headers = tus_headers(**cors_headers(request, settings))
     if isinstance(exc, UnsupportedVersionError):
         headers["Tus-Version"] = TUS_VERSION
-    body = {"error": exc.code, "message": str(exc)}
+    body = exc.to_json()
     if request.method == "HEAD":
         return Response(status_code=exc.http_status, headers=headers)
     return JSONResponse(body, status_code=exc.http_status, headers=headers)
