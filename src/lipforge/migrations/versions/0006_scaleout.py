@@ -1,4 +1,4 @@
-"""upload locks and storage keys (issue 10)"""
+"""storage keys for assets and outputs (issue 10, part 1)"""
 
 import sqlalchemy as sa  # noqa: F401
 from alembic import op  # noqa: F401
