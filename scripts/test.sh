@@ -10,6 +10,10 @@ if ! command -v espeak-ng >/dev/null; then
     echo "espeak-ng is missing: sudo apt-get install espeak-ng" >&2; exit 1
   fi
 fi
+if ! command -v ip >/dev/null && [ "$(id -u)" = 0 ]; then
+  # tests/storage runs workers in network namespaces (`ip netns`) as separate hosts
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
 scripts/setup.sh test
 if [ -f tests/js/package-lock.json ]; then
   (cd tests/js && npm ci --silent --no-audit --no-fund)
