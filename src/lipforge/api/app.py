@@ -20,11 +20,13 @@ from lipforge.api import (
     routes_batches,
     routes_events,
     routes_health,
+    routes_machine,
     routes_models,
     routes_uploads,
     routes_web,
 )
-from lipforge.api.auth import install_auth
+from lipforge.api.auth import OPEN_PATHS, install_auth
+from lipforge.api.schema import install_openapi
 from lipforge.assets.inbox import watch_inbox
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
@@ -41,6 +43,7 @@ ROUTE_MODULES = (
     routes_batches,
     routes_events,
     routes_models,
+    routes_machine,
     routes_web,
 )
 
@@ -79,6 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     # lines (CORS) sits outside them, so preflights and 401s get CORS headers.
     install_auth(app, settings)
     app.add_middleware(HttpErrorLogMiddleware)
+    install_openapi(app, OPEN_PATHS)
     return app
 
 
@@ -95,4 +99,5 @@ async def _validation_error_response(
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"
         problems.append(f"{where}: {error.get('msg', 'invalid')}")
     message = "The request is not valid: " + "; ".join(problems) + "."
-    return JSONResponse({"error": "bad_request", "message": message}, status_code=422)
+    body = {"error": "bad_request", "message": message, "params": {"problems": "; ".join(problems)}}
+    return JSONResponse(body, status_code=422)

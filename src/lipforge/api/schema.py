@@ -1,0 +1,144 @@
+"""The OpenAPI document's error answers: the error body's schema and each route's statuses.
+
+A route names the error statuses it can answer itself, beside its decorator:
+
+    @router.get("/api/things/{thing_id}", responses=error_responses(404))
+    @router.post("/api/things", status_code=201, responses=error_responses(404, 409, 422))
+
+Every such answer has the body `ErrorBody` (`{"error", "message", "params"}`, what
+`LipforgeError.to_json()` gives). The statuses that the app's middleware may answer on
+any route (401 without the token, 421 for a foreign Host, 403 for a foreign Origin on a
+state-changing request, 429 after repeated failed logins) are added to every operation by
+`install_openapi(app)`: a route does not repeat them. FastAPI's own 422 for a malformed
+query or body is rewritten to `ErrorBody` too, since the app answers it in that shape.
+This module only describes answers; it decides nothing about a request.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel, Field
+
+ERROR_SCHEMA_NAME = "ErrorBody"
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "The request is not valid (a parameter out of range, a malformed header).",
+    401: "A valid access token is required.",
+    403: "Refused: a cookie-authenticated change from a foreign origin.",
+    404: "No such resource.",
+    405: "Method not allowed here; see the Allow header.",
+    409: "The request clashes with the current state.",
+    410: "The resource is gone.",
+    413: "The body is larger than this server accepts.",
+    415: "Unsupported content type.",
+    421: "Misdirected request: the Host header names no host this server answers as.",
+    422: "A parameter or the body is not valid; the message names each bad field.",
+    423: "The resource is locked by another request.",
+    429: "Too many requests; wait the Retry-After seconds.",
+    507: "Not enough free disk.",
+}
+ANY_ROUTE_STATUSES = (421,)
+GUARDED_ROUTE_STATUSES = (401, 429)
+STATE_CHANGING_STATUSES = (403,)
+STATE_CHANGING_METHODS = frozenset({"post", "put", "patch", "delete"})
+RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+class ErrorBody(BaseModel):
+    """Every refusal's body: a stable code, an English sentence, the values it names."""
+
+    error: str = Field(description="Stable error code, e.g. 'not_found'.")
+    message: str = Field(description="The reason in English, naming the bad value and the fix.")
+    params: dict[str, str | int | float | bool | None] = Field(
+        description="The values the message names, for translating it."
+    )
+
+
+def error_response(status: int, description: str | None = None) -> dict[str, Any]:
+    """One status's entry for a route's `responses=`: its description and the error body."""
+    entry: dict[str, Any] = {
+        "model": ErrorBody,
+        "description": description or ERROR_DESCRIPTIONS.get(status) or HTTPStatus(status).phrase,
+    }
+    if status == 429:
+        entry["headers"] = RETRY_AFTER_HEADER
+    return entry
+
+
+def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status answered with the error body.
+
+    `error_responses(404, 409)`; a description of your own per status:
+    `error_responses(404, status_409="A pull of this model is running.")`.
+    """
+    answer: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        answer[status] = error_response(status, descriptions.get(f"status_{status}"))
+    for key, text in descriptions.items():
+        status = int(key.removeprefix("status_"))
+        answer.setdefault(status, error_response(status, text))
+    return answer
+
+
+def install_openapi(app: FastAPI, open_paths: frozenset[str] = frozenset()) -> None:
+    """Make `app.openapi()` declare the app-wide error answers on every operation.
+
+    `open_paths` are the paths the token check lets through (no 401/429 there).
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, routes=app.routes, description=app.description
+            )
+            add_shared_errors(document, open_paths)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def add_shared_errors(document: dict[str, Any], open_paths: frozenset[str]) -> None:
+    """Add the middleware's statuses to every operation; FastAPI's 422 becomes the error body."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas[ERROR_SCHEMA_NAME] = ErrorBody.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    reference = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            statuses = list(ANY_ROUTE_STATUSES)
+            if path not in open_paths:
+                statuses += GUARDED_ROUTE_STATUSES
+            if method in STATE_CHANGING_METHODS:
+                statuses += STATE_CHANGING_STATUSES
+            responses = operation["responses"]
+            for status in statuses:
+                responses.setdefault(str(status), _error_entry(status, reference))
+            if "422" in responses:
+                responses["422"] = _error_entry(422, reference, responses["422"].get("description"))
+
+
+def _error_entry(status: int, reference: dict, description: str | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "description": ERROR_DESCRIPTIONS.get(status) or description or HTTPStatus(status).phrase,
+        "content": {"application/json": {"schema": dict(reference)}},
+    }
+    if status == 429:
+        entry["headers"] = RETRY_AFTER_HEADER
+    return entry
+
+
+__all__ = ["ErrorBody", "error_response", "error_responses", "install_openapi"]
