@@ -52,6 +52,10 @@ class DataDir:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
     def ensure(self) -> DataDir:
         for path in (self.uploads, self.assets, self.inbox, self.outputs, self.models, self.logs):
             path.mkdir(parents=True, exist_ok=True)
@@ -80,6 +84,15 @@ class Settings:
     output_retention_s: float = 7 * 24 * 3600.0
     max_attempts: int = 3
     worker_slots: int = 1
+    # where asset and output bytes live: empty = the data dir; s3://bucket/prefix = a bucket
+    storage_url: str = ""
+    s3_endpoint_url: str = ""  # empty: boto3's own (AWS_ENDPOINT_URL, else AWS)
+    s3_region: str = ""  # empty: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
+    s3_access_key_id: str = ""  # empty: AWS_ACCESS_KEY_ID and boto3's other sources
+    s3_secret_access_key: str = ""
+    s3_redirect_min_bytes: int = 0  # larger S3 downloads answer 307 to a presigned URL; 0 = never
+    s3_presign_expiry_s: float = 300.0
+    cache_max_bytes: int = 20 * GIB  # a worker's downloaded inputs (LRU by size)
 
     @property
     def data_dir(self) -> DataDir:
