@@ -84,6 +84,12 @@ class Settings:
     output_retention_s: float = 7 * 24 * 3600.0
     max_attempts: int = 3
     worker_slots: int = 1
+    speech_sample_rate: int = 24000  # every script's audio is resampled to this rate
+    speech_pause_s: float = 0.35  # silence after a sentence (half of it after a comma cut)
+    speech_concurrency: int = 2  # requests at once per voice (a voice may set its own)
+    speech_loudness_lufs: float = -16.0  # EBU R128 integrated loudness of a script's audio
+    speech_timeout_s: float = 60.0  # per request to a TTS server
+    speech_attempts: int = 3  # tries per request to a TTS server (5xx, timeouts)
     # where asset and output bytes live: empty = the data dir; s3://bucket/prefix = a bucket
     storage_url: str = ""
     s3_endpoint_url: str = ""  # empty: boto3's own (AWS_ENDPOINT_URL, else AWS)
