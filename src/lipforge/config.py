@@ -99,6 +99,13 @@ class Settings:
     s3_redirect_min_bytes: int = 0  # larger S3 downloads answer 307 to a presigned URL; 0 = never
     s3_presign_expiry_s: float = 300.0
     cache_max_bytes: int = 20 * GIB  # a worker's downloaded inputs (LRU by size)
+    # the HeyGem / Duix.Avatar drop-in (heygem/): its files' root (empty: <data>/heygem),
+    # networks whose clients may call it without a token, private addresses it may fetch
+    heygem_root: str = ""
+    heygem_allow: tuple[str, ...] = ()
+    heygem_fetch_allow: tuple[str, ...] = ()
+    heygem_max_fetch_bytes: int = 2 * GIB  # per audio_url / video_url download
+    heygem_voice: str = ""  # the LipForge voice /v1/invoke speaks with (empty: espeak-zh)
 
     @property
     def data_dir(self) -> DataDir:
