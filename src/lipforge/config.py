@@ -73,6 +73,11 @@ class Settings:
     token: str = ""  # empty: generated on first non-loopback start, kept in the data dir
     behind_proxy: bool = False
     cors_origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()  # Host names an open server answers besides loopback
+    auth_max_failures: int = 10  # failed logins/tokens per client address within the window
+    auth_failure_window_s: float = 60.0
+    session_max_age_s: float = 30 * 24 * 3600.0  # a browser login lasts this long
+    header_timeout_s: float = 10.0  # a connection must finish sending its headers by then
     max_upload_bytes: int = 10 * GIB
     min_free_disk_bytes: int = 1 * GIB
     upload_expiry_s: float = 24 * 3600.0
