@@ -4,18 +4,15 @@
 upload, the inbox folder, `lipforge import`): it probes the file with the media layer
 (a refusal raises that layer's MediaError and leaves the file where it was), hashes
 it, gives back the existing asset when the same bytes are already known (and removes
-the duplicate), and otherwise moves the file into assets/ under a name the server
-chooses (`<id><ext>`), never one a client gave. This module does not serve HTTP and
-does not watch folders (see `inbox.py`).
+the duplicate), and otherwise moves the file into the store (`lipforge.storage`: the data
+dir or a bucket) under a key the server chooses (`assets/<id><ext>`), never a name a client
+gave. This module does not serve HTTP and does not watch folders (see `inbox.py`).
 """
 
 from __future__ import annotations
 
-import errno
 import hashlib
-import os
 import re
-import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,10 +23,10 @@ from sqlalchemy.orm import sessionmaker
 
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
-from lipforge.disk import ensure_free_space
 from lipforge.errors import ConflictError, NotFoundError
 from lipforge.logs import log_event
 from lipforge.media.probe import MediaLimits, probe
+from lipforge.storage.backend import Storage, open_storage, put_file
 
 HASH_CHUNK_BYTES = 1024 * 1024
 MAX_ORIGINAL_NAME_CHARS = 255
@@ -48,6 +45,7 @@ EXTENSION_BY_CONTAINER = {
     "aac": ".aac",
 }
 ASSET_KINDS = ("audio", "video")
+ASSETS_PREFIX = "assets/"
 
 
 def ingest_file(
@@ -56,24 +54,27 @@ def ingest_file(
     """Probe, hash, dedupe and store `path` as an asset; raises MediaError with the reason."""
     info = probe(path, MediaLimits.from_settings(settings))
     digest = sha256_file(path)
+    storage = open_storage(settings)
     existing = _find_by_sha256(sessions, digest)
     if existing is not None:
-        _keep_one_copy(path, asset_path(settings, existing))
+        _keep_one_copy(storage, path, asset_key(existing))
         log_event("asset.duplicate", asset_id=existing.id, original_name=original_name)
         return existing
     name = clean_original_name(original_name)
     asset_id = uuid.uuid4().hex
     relative_path = asset_id + _extension_for(name, info.container)
-    target = settings.data_dir.assets / relative_path
-    _move_into(path, target, settings.min_free_disk_bytes)
+    key = ASSETS_PREFIX + relative_path
+    size_bytes = path.stat().st_size
+    put_file(storage, path, key, move=True)
     video = info.video
     asset = Asset(
         id=asset_id,
         kind=info.kind,
         original_name=name,
-        size_bytes=target.stat().st_size,
+        size_bytes=size_bytes,
         sha256=digest,
         relative_path=relative_path,
+        storage_key=key,
         duration_s=float(info.duration_s),
         fps=float(video.fps) if video else None,
         width=video.width if video else None,
@@ -82,19 +83,18 @@ def ingest_file(
         source=source,
         created_at=datetime.now(UTC),
     )
-    return _insert(sessions, settings, asset, target)
+    return _insert(sessions, storage, asset)
 
 
-def _insert(sessions: sessionmaker, settings: Settings, asset: Asset, target: Path) -> Asset:
+def _insert(sessions: sessionmaker, storage: Storage, asset: Asset) -> Asset:
     try:
         with sessions.begin() as session:
             session.add(asset)
     except IntegrityError:
-        existing = _find_by_sha256(sessions, asset.sha256)
+        existing = _find_by_sha256(sessions, asset.sha256)  # the same bytes, added meanwhile
+        storage.delete(asset_key(asset))
         if existing is None:
-            target.unlink(missing_ok=True)
             raise
-        _keep_one_copy(target, asset_path(settings, existing))
         return existing
     log_event("asset.created", asset_id=asset.id, kind=asset.kind, source=asset.source)
     return asset
@@ -109,8 +109,13 @@ def get_asset(sessions: sessionmaker, asset_id: str) -> Asset:
     return asset
 
 
+def asset_key(asset: Asset) -> str:
+    """The key of the asset's bytes in the store (`lipforge.storage`)."""
+    return asset.storage_key or ASSETS_PREFIX + asset.relative_path
+
+
 def asset_path(settings: Settings, asset: Asset) -> Path:
-    """Where the asset's bytes live: always inside the data dir's assets/."""
+    """Where the asset's bytes are in the data dir (with the default, data-dir store)."""
     assets_dir = settings.data_dir.assets
     path = (assets_dir / asset.relative_path).resolve()
     if not path.is_relative_to(assets_dir.resolve()):
@@ -138,9 +143,8 @@ def list_assets(
 
 
 def delete_asset(sessions: sessionmaker, settings: Settings, asset_id: str) -> None:
-    """Remove the asset's row and file; ConflictError while a batch still uses it."""
+    """Remove the asset's row and bytes; ConflictError while a batch still uses it."""
     asset = get_asset(sessions, asset_id)
-    path = asset_path(settings, asset)
     try:
         with sessions.begin() as session:
             session.delete(session.get(Asset, asset_id))
@@ -148,7 +152,7 @@ def delete_asset(sessions: sessionmaker, settings: Settings, asset_id: str) -> N
         raise ConflictError(
             f"Asset {asset_id!r} is used by a batch; delete that batch first."
         ) from exc
-    path.unlink(missing_ok=True)
+    open_storage(settings).delete(asset_key(asset))
     log_event("asset.deleted", asset_id=asset_id)
 
 
@@ -181,28 +185,9 @@ def _find_by_sha256(sessions: sessionmaker, digest: str) -> Asset | None:
         return session.scalar(select(Asset).where(Asset.sha256 == digest))
 
 
-def _keep_one_copy(duplicate: Path, kept: Path) -> None:
+def _keep_one_copy(storage: Storage, duplicate: Path, kept_key: str) -> None:
     """Drop `duplicate`, unless the kept copy went missing: then it takes its place."""
-    if kept.exists():
+    if storage.stat(kept_key) is not None:
         duplicate.unlink(missing_ok=True)
     else:
-        _move_into(duplicate, kept, min_free_bytes=0)
-
-
-def _move_into(source: Path, target: Path, min_free_bytes: int) -> None:
-    """Rename `source` to `target`; across file systems, copy to a temp name first."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(source, target)
-        return
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-    ensure_free_space(target.parent, source.stat().st_size, min_free_bytes)
-    partial = target.with_name(f".{target.name}.partial")
-    try:
-        shutil.copyfile(source, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    source.unlink()
+        put_file(storage, duplicate, kept_key, move=True)
