@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -32,10 +31,18 @@ from lipforge.weights.errors import (
     RemoteChangedSignal,
     RetryableFetchError,
 )
-from lipforge.weights.fetch import ByteCounter, FetchContext, backoff_s, run_connection
+from lipforge.weights.fetch import FetchContext, backoff_s, run_connection
 from lipforge.weights.hasher import PrefixHasher
 from lipforge.weights.ratelimit import TokenBucket
 from lipforge.weights.remote import RemoteFile, probe_remote
+from lipforge.weights.request import (
+    DEFAULT_CONNECTIONS,
+    DownloadProgress,
+    DownloadRequest,
+    DownloadResult,
+    DownloadRun,
+    ProgressCallback,
+)
 from lipforge.weights.single import fetch_stream
 from lipforge.weights.sources import SourcePool
 from lipforge.weights.spans import SpanPlan
@@ -49,80 +56,10 @@ from lipforge.weights.store import (
     write_record,
 )
 
-MIB = 1024 * 1024
-DEFAULT_CONNECTIONS = 8
-DEFAULT_READ_TIMEOUT_S = 30.0
 CONNECT_TIMEOUT_S = 15.0
-DEFAULT_MAX_ATTEMPTS = 6
-MIN_SPLIT_BYTES = 1 * MIB
-MAX_REQUEST_BYTES = 16 * MIB  # one Range request's length; a segment may take several
 MAX_RESTARTS = 2
 PROGRESS_INTERVAL_S = 0.1
 CONTROL_SAVE_INTERVAL_S = 0.1
-
-
-@dataclass(frozen=True)
-class DownloadRequest:
-    """What to fetch, where to, and how."""
-
-    url: str
-    dest: Path
-    sha256: str | None = None
-    mirrors: tuple[str, ...] = ()
-    connections: int = DEFAULT_CONNECTIONS
-    limit_rate_bps: float | None = None
-    proxy: str | None = None
-    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    min_free_bytes: int = 0
-    min_split_bytes: int = MIN_SPLIT_BYTES
-    max_request_bytes: int = MAX_REQUEST_BYTES
-
-
-@dataclass(frozen=True)
-class DownloadProgress:
-    """A snapshot for progress bars and events; phase: waiting|downloading|verifying|done."""
-
-    done_bytes: int
-    total_bytes: int | None
-    phase: str
-
-
-@dataclass(frozen=True)
-class DownloadResult:
-    """A verified, installed file and what it took."""
-
-    path: Path
-    size_bytes: int
-    sha256: str
-    pinned: bool  # True: the hash matched the expected one; False: no hash was given
-    already_installed: bool = False
-    resumed_bytes: int = 0  # bytes found on disk from an earlier run
-    fetched_bytes: int = 0  # bytes received from the network in this run
-    notes: tuple[str, ...] = ()
-
-
-ProgressCallback = Callable[[DownloadProgress], None]
-
-
-@dataclass
-class _Run:
-    """State of one `download` call shared by its steps."""
-
-    request: DownloadRequest
-    client: httpx.Client
-    on_progress: ProgressCallback | None
-    should_cancel: Callable[[], bool] | None
-    received: ByteCounter = field(default_factory=ByteCounter)
-    notes: list[str] = field(default_factory=list)
-    resumed_bytes: int = 0
-
-    def report(self, done_bytes: int, total_bytes: int | None, phase: str) -> None:
-        if self.on_progress is not None:
-            self.on_progress(DownloadProgress(done_bytes, total_bytes, phase))
-
-    def cancelled(self) -> bool:
-        return self.should_cancel is not None and self.should_cancel()
 
 
 def download(
@@ -144,7 +81,7 @@ def download(
         if installed is not None:
             return installed
         with _open_client(request) as client:
-            return _download_locked(_Run(request, client, on_progress, should_cancel))
+            return _download_locked(DownloadRun(request, client, on_progress, should_cancel))
     finally:
         lock.release()
 
@@ -176,7 +113,7 @@ def _open_client(request: DownloadRequest) -> httpx.Client:
     )
 
 
-def _download_locked(run: _Run) -> DownloadResult:
+def _download_locked(run: DownloadRun) -> DownloadResult:
     request = run.request
     for _restart in range(MAX_RESTARTS + 1):
         first, mirrors = _probe_first_source(run)
@@ -191,7 +128,7 @@ def _download_locked(run: _Run) -> DownloadResult:
     )
 
 
-def _probe_first_source(run: _Run) -> tuple[RemoteFile, list[str]]:
+def _probe_first_source(run: DownloadRun) -> tuple[RemoteFile, list[str]]:
     """The first source that answers, and the other URLs as its mirrors."""
     urls = [run.request.url, *run.request.mirrors]
     last: Exception | None = None
@@ -210,7 +147,7 @@ def _probe_first_source(run: _Run) -> tuple[RemoteFile, list[str]]:
     raise DownloadError(f"No source of {run.request.dest.name} answered: {last}") from last
 
 
-def _attempt(run: _Run, first: RemoteFile, mirrors: list[str]) -> DownloadResult:
+def _attempt(run: DownloadRun, first: RemoteFile, mirrors: list[str]) -> DownloadResult:
     request, part = run.request, part_path(run.request.dest)
     ranged = first.accepts_ranges and not first.content_encoding and request.connections >= 1
     if ranged:
@@ -269,7 +206,7 @@ def check_free_disk(request: DownloadRequest, needed_bytes: int) -> None:
     ensure_free_space(request.dest.parent, needed_bytes, request.min_free_bytes)
 
 
-def _fetch_ranges(run: _Run, control: ControlState, sources: SourcePool) -> PrefixHasher:
+def _fetch_ranges(run: DownloadRun, control: ControlState, sources: SourcePool) -> PrefixHasher:
     """Fetch every missing span; returns the hasher that followed the finished prefix."""
     request, size = run.request, control.size_bytes
     plan = SpanPlan(
@@ -315,7 +252,7 @@ def _preallocate(fd: int, size_bytes: int) -> None:
             pass
 
 
-def _run_connections(run: _Run, ctx: FetchContext, control: ControlState, count: int):
+def _run_connections(run: DownloadRun, ctx: FetchContext, control: ControlState, count: int):
     errors: list[BaseException] = []
     finished = threading.Semaphore(0)
 
@@ -340,7 +277,9 @@ def _run_connections(run: _Run, ctx: FetchContext, control: ControlState, count:
     return errors
 
 
-def _watch_connections(run: _Run, ctx, control, finished, running: int, errors: list) -> None:
+def _watch_connections(
+    run: DownloadRun, ctx, control, finished, running: int, errors: list
+) -> None:
     """Report progress and save the control file until every connection has ended."""
     saved_at = time.monotonic()
     while running:
@@ -364,7 +303,7 @@ def _checkpoint(fd: int, control: ControlState, plan: SpanPlan, path: Path) -> N
 
 
 def _install(
-    run: _Run, size_bytes: int | None, hasher: PrefixHasher | None = None
+    run: DownloadRun, size_bytes: int | None, hasher: PrefixHasher | None = None
 ) -> DownloadResult:
     request, part = run.request, part_path(run.request.dest)
     actual = part.stat().st_size
@@ -397,3 +336,12 @@ def _install(
         fetched_bytes=run.received.value,
         notes=tuple(run.notes),
     )
+
+
+__all__ = [
+    "DEFAULT_CONNECTIONS",
+    "DownloadProgress",
+    "DownloadRequest",
+    "DownloadResult",
+    "download",
+]

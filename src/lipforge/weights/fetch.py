@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import random
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import httpx
 
@@ -32,24 +32,13 @@ from lipforge.weights.remote import (
     encoding_of,
     parse_content_range,
 )
+from lipforge.weights.request import ByteCounter
 from lipforge.weights.sources import SourcePool
 from lipforge.weights.spans import Segment, SpanPlan
 
 CHUNK_BYTES = 64 * 1024
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 15.0
-
-
-@dataclass
-class ByteCounter:
-    """Bytes received from the network in this run (written or not)."""
-
-    value: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, count: int) -> None:
-        with self._lock:
-            self.value += count
 
 
 @dataclass

@@ -15,14 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from lipforge.errors import ConfigError
-from lipforge.weights.download import (
-    DEFAULT_CONNECTIONS,
-    DEFAULT_READ_TIMEOUT_S,
-    DownloadProgress,
-    DownloadRequest,
-    DownloadResult,
-    download,
-)
+from lipforge.weights.download import download
 from lipforge.weights.registry import (
     ModelEntry,
     ModelFile,
@@ -30,6 +23,13 @@ from lipforge.weights.registry import (
     file_path,
     known_models,
     save_custom_entry,
+)
+from lipforge.weights.request import (
+    DEFAULT_CONNECTIONS,
+    DEFAULT_READ_TIMEOUT_S,
+    DownloadProgress,
+    DownloadRequest,
+    DownloadResult,
 )
 from lipforge.weights.store import record_path, sha256_file, write_record
 

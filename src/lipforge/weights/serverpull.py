@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from lipforge.errors import LipforgeError
-from lipforge.weights.download import DownloadProgress
+from lipforge.weights.request import DownloadProgress
 from lipforge.weights.pull import PullOptions, pull_model
 from lipforge.weights.registry import ModelFile, get_model
 

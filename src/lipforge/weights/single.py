@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import httpx
 
@@ -16,14 +15,12 @@ from lipforge.weights.errors import DownloadError, RetryableFetchError
 from lipforge.weights.fetch import CHUNK_BYTES, backoff_s
 from lipforge.weights.ratelimit import TokenBucket
 from lipforge.weights.remote import IDENTITY_HEADERS, RemoteFile, encoding_of
-
-if TYPE_CHECKING:
-    from lipforge.weights.download import _Run
+from lipforge.weights.request import DownloadRun
 
 PROGRESS_INTERVAL_S = 0.2
 
 
-def fetch_stream(run: _Run, remote: RemoteFile, part: Path) -> int:
+def fetch_stream(run: DownloadRun, remote: RemoteFile, part: Path) -> int:
     """Write the whole body of `remote.url` into `part`; returns its length in bytes."""
     error: Exception | None = None
     for attempt in range(1, run.request.max_attempts + 1):
@@ -40,7 +37,7 @@ def fetch_stream(run: _Run, remote: RemoteFile, part: Path) -> int:
     )
 
 
-def _fetch_once(run: _Run, remote: RemoteFile, part: Path) -> int:
+def _fetch_once(run: DownloadRun, remote: RemoteFile, part: Path) -> int:
     bucket = TokenBucket(run.request.limit_rate_bps) if run.request.limit_rate_bps else None
     with run.client.stream("GET", remote.url, headers=IDENTITY_HEADERS) as response:
         if response.status_code >= 500 or response.status_code == 429:
