@@ -20,6 +20,7 @@ from lipforge.api import (
     routes_batches,
     routes_events,
     routes_health,
+    routes_heygem,
     routes_machine,
     routes_models,
     routes_uploads,
@@ -31,6 +32,7 @@ from lipforge.assets.inbox import watch_inbox
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.errors import LipforgeError
+from lipforge.heygem.results import heygem_publisher
 from lipforge.jobs.events import event_bus_service
 from lipforge.logs import HttpErrorLogMiddleware, configure_logging
 from lipforge.uploads.cleaner import upload_cleaner
@@ -44,13 +46,20 @@ ROUTE_MODULES = (
     routes_events,
     routes_models,
     routes_machine,
+    routes_heygem,
     routes_web,
 )
 
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,
 # the worker process...): each is an async function `service(app) -> None` started as a
 # task after migrations and cancelled at shutdown. Add yours to this tuple.
-BACKGROUND_SERVICES: tuple = (event_bus_service, upload_cleaner, watch_inbox, model_pulls_service)
+BACKGROUND_SERVICES: tuple = (
+    event_bus_service,
+    upload_cleaner,
+    watch_inbox,
+    model_pulls_service,
+    heygem_publisher,
+)
 
 
 def create_app(settings: Settings) -> FastAPI:

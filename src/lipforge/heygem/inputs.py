@@ -1,0 +1,87 @@
+"""Turn a HeyGem `audio_url` / `video_url` string into a local file inside the staging dir.
+
+- `http://…` / `https://…`: downloaded (`fetcher.py`, guarded by `netguard.py`).
+- `file://…` and any other `scheme://`: refused.
+- anything else is a path under the HeyGem root, as HeyGem reads paths in its mounted
+  data dir: a relative path is taken from `<root>/temp` (where the Duix.Avatar client puts
+  its files and sends bare names), `/code/data/…` (the container's mount, as ComfyUI nodes
+  send) maps to `<root>/…`, an absolute path must already lie under the root. `..` may climb
+  within the root (`../characters/x.mp4` from temp/), never out of it; symlinks are resolved
+  first, so a link that leads out is refused too.
+The found file is copied into the staging dir (the asset library moves what it ingests;
+the client's file stays where it is). This module does not probe media.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from lipforge.heygem.contract import CONTAINER_MOUNT
+from lipforge.heygem.errors import InputRefusedError
+from lipforge.heygem.fetcher import fetch_url
+from lipforge.heygem.netguard import AddressPolicy
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+TEMP_DIR_NAME = "temp"
+
+
+def stage_input(field: str, value: str, root: Path, staging: Path, policy, max_bytes: int):
+    """A local copy of the input named by `value`; (path, original file name)."""
+    if value.lower().startswith(("http://", "https://")):
+        name = PurePosixPath(urlsplit(value).path).name or f"{field}.bin"
+        dest = staging / f"{field}-{_safe(name)}"
+        fetch_url(value, dest, policy, max_bytes)
+        return dest, name
+    if _SCHEME.match(value) or value.lower().startswith("file:"):
+        raise InputRefusedError(
+            f"{field} {value!r}: only http(s) URLs and paths under the HeyGem root are read; "
+            "file:// and other URL schemes are refused.",
+            field=field,
+            value=value,
+        )
+    source = resolve_root_path(field, value, root)
+    dest = staging / f"{field}-{_safe(source.name)}"
+    shutil.copyfile(source, dest)
+    return dest, source.name
+
+
+def resolve_root_path(field: str, value: str, root: Path) -> Path:
+    """The existing file `value` names under `root` (see the module text); refused otherwise."""
+    if "\x00" in value:
+        raise InputRefusedError(f"{field} contains a NUL character.", field=field)
+    real_root = root.resolve()
+    text = value.replace("\\", "/")
+    if text == CONTAINER_MOUNT or text.startswith(CONTAINER_MOUNT + "/"):
+        candidate = real_root / text[len(CONTAINER_MOUNT) :].lstrip("/")
+    elif os.path.isabs(text):
+        candidate = Path(text)
+    else:
+        candidate = real_root / TEMP_DIR_NAME / text
+    resolved = Path(os.path.realpath(candidate))
+    if not resolved.is_relative_to(real_root):
+        raise InputRefusedError(
+            f"{field} {value!r} leads outside the HeyGem root {real_root} "
+            "(LIPFORGE_HEYGEM_ROOT); put the file under it and send a path relative to "
+            f"{real_root / TEMP_DIR_NAME}.",
+            field=field,
+            value=value,
+            root=str(real_root),
+        )
+    if not resolved.is_file():
+        raise InputRefusedError(
+            f"{field} {value!r}: no such file under the HeyGem root ({resolved}).",
+            field=field,
+            value=value,
+        )
+    return resolved
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-100:] or "file"
+
+
+__all__ = ["AddressPolicy", "resolve_root_path", "stage_input", "TEMP_DIR_NAME"]
