@@ -24,6 +24,7 @@ from lipforge.api import (
     routes_machine,
     routes_models,
     routes_uploads,
+    routes_voices,
     routes_web,
 )
 from lipforge.api.auth import OPEN_PATHS, install_auth
@@ -47,6 +48,7 @@ ROUTE_MODULES = (
     routes_models,
     routes_machine,
     routes_heygem,
+    routes_voices,
     routes_web,
 )
 
