@@ -90,7 +90,7 @@ class Job(Base):
         String(32), ForeignKey("batches.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(BigInteger)  # FIFO order across all batches
-    audio_asset_id: Mapped[str] = mapped_column(String(32))
+    audio_asset_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: unspoken
     video_asset_id: Mapped[str] = mapped_column(String(32))
     output_name: Mapped[str] = mapped_column(String(255))
     engine: Mapped[str] = mapped_column(String(32))
@@ -112,6 +112,13 @@ class Job(Base):
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a job from a script (issue 8): the speech is made first, then audio_asset_id is set
+    script_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    script_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    voice_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)  # "speech" | "render"
+    stage_done: Mapped[int] = mapped_column(Integer, default=0)  # sentences spoken so far
+    stage_total: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Event(Base):

@@ -1,0 +1,133 @@
+"""Sample-level work on speech: decode what servers answer, trim, resample, normalize, write WAV.
+
+Samples are float32 mono in [-1, 1] throughout. Loudness is EBU R128 integrated loudness
+(ITU-R BS.1770 K-weighting, gated), measured with pyloudnorm; a peak guard keeps true
+sample peaks under -1 dBFS after the gain. This module knows nothing of engines or voices.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import wave
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+SILENCE_THRESHOLD = 10 ** (-50 / 20)  # -50 dBFS
+SILENCE_MARGIN_S = 0.03
+PEAK_LIMIT = 10 ** (-1 / 20)  # -1 dBFS
+MIN_LOUDNESS_S = 0.4  # BS.1770 gating blocks are 400 ms
+
+
+class AudioDecodeError(ValueError):
+    """The bytes are not audio this module can read; adapters turn it into SpeechAudioError."""
+
+
+def pcm16_to_samples(data: bytes) -> np.ndarray:
+    if len(data) % 2:
+        data = data[:-1]
+    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0
+
+
+def wav_to_samples(data: bytes) -> tuple[np.ndarray, int]:
+    """A WAV file's samples (mixed to mono) and rate; AudioDecodeError if it is not a PCM WAV."""
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            channels, width = reader.getnchannels(), reader.getsampwidth()
+            rate = reader.getframerate()
+            frames = reader.readframes(reader.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise AudioDecodeError(f"not a PCM WAV file ({exc})") from exc
+    if width == 2:
+        samples = np.frombuffer(frames, "<i2").astype(np.float32) / 32768.0
+    elif width == 4:
+        samples = np.frombuffer(frames, "<i4").astype(np.float32) / 2147483648.0
+    elif width == 1:
+        samples = (np.frombuffer(frames, np.uint8).astype(np.float32) - 128.0) / 128.0
+    else:
+        raise AudioDecodeError(f"WAV with {width * 8}-bit samples is not supported")
+    if channels > 1:
+        samples = samples[: len(samples) // channels * channels].reshape(-1, channels).mean(axis=1)
+    return samples.astype(np.float32), rate
+
+
+def any_audio_to_samples(data: bytes) -> tuple[np.ndarray, int]:
+    """WAV directly; anything else (MP3, Opus, FLAC...) decoded with PyAV."""
+    if data[:4] == b"RIFF":
+        return wav_to_samples(data)
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono")
+            chunks, rate = [], stream.rate
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise AudioDecodeError(f"not audio that FFmpeg can decode ({exc})") from exc
+    if not chunks:
+        raise AudioDecodeError("the audio holds no samples")
+    return np.concatenate(chunks).astype(np.float32), int(rate)
+
+
+def trim_silence(samples: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
+    """`samples` without silence at either end (a margin kept), and the seconds cut at the start."""
+    loud = np.flatnonzero(np.abs(samples) > SILENCE_THRESHOLD)
+    if len(loud) == 0:
+        return samples[:0], 0.0
+    margin = round(SILENCE_MARGIN_S * rate)
+    start = max(0, int(loud[0]) - margin)
+    end = min(len(samples), int(loud[-1]) + margin + 1)
+    return samples[start:end], start / rate
+
+
+def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    if rate == target_rate or len(samples) == 0:
+        return samples.astype(np.float32)
+    from scipy.signal import resample_poly
+
+    divisor = gcd(rate, target_rate)
+    return resample_poly(samples, target_rate // divisor, rate // divisor).astype(np.float32)
+
+
+def loudness_normalize(samples: np.ndarray, rate: int, target_lufs: float) -> np.ndarray:
+    """Gain to `target_lufs` integrated loudness, then scaled down if a peak passes -1 dBFS."""
+    if len(samples) < MIN_LOUDNESS_S * rate:
+        return samples
+    import pyloudnorm
+
+    loudness = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
+    if not np.isfinite(loudness):
+        return samples
+    out = samples * np.float32(10 ** ((target_lufs - loudness) / 20))
+    peak = float(np.max(np.abs(out)))
+    if peak > PEAK_LIMIT:
+        out *= np.float32(PEAK_LIMIT / peak)
+    return out.astype(np.float32)
+
+
+def measure_loudness(samples: np.ndarray, rate: int) -> float:
+    import pyloudnorm
+
+    return float(pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64)))
+
+
+def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
+    """A 16-bit mono WAV, written to a temp name beside `path` and renamed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with wave.open(str(partial), "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(rate)
+            writer.writeframes(pcm.tobytes())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,118 @@
+"""The `SpeechEngine` protocol every text-to-speech engine implements, and the registry by name.
+
+An engine is made for one voice (`cls(voice, context)`) and turns one piece of a script
+(a sentence, or part of one) into mono samples, with the phones it spoke where it reports
+them. It declares the languages it speaks and the longest text it takes in one request.
+Engines register with `@register_speech_engine`; nothing else in the code branches on an
+engine's name. This module holds no engine: `espeak.py`, `piper.py` and the HTTP adapters do.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+import numpy as np
+
+from lipforge.media.timing import Phone
+from lipforge.speech.errors import InvalidVoiceError
+
+if TYPE_CHECKING:
+    from lipforge.speech.voices import Voice
+
+BUILTIN_ENGINE_MODULES = (
+    "lipforge.speech.espeak",
+    "lipforge.speech.piper",
+    "lipforge.speech.cosyvoice",
+    "lipforge.speech.fishspeech",
+    "lipforge.speech.openaitts",
+)
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One piece spoken: float32 mono samples in [-1, 1], their rate, and phones if reported."""
+
+    samples: np.ndarray
+    sample_rate: int
+    phones: tuple[Phone, ...] | None = None  # times from the utterance's first sample
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class EngineContext:
+    """What an engine may need besides its voice: where reference audio lives, HTTP limits."""
+
+    assets_dir: Path
+    timeout_s: float = 60.0
+    attempts: int = 3
+    backoff_s: float = 0.5
+
+
+class SpeechEngine(Protocol):
+    """What the script synthesizer needs of an engine."""
+
+    name: ClassVar[str]
+    languages: ClassVar[tuple[str, ...]]  # primary BCP-47 subtags it speaks ("zh", "en")
+    max_input_chars: ClassVar[int]  # the longest text one request may carry
+    needs_url: ClassVar[bool]  # True for engines that talk to a server
+
+    @classmethod
+    def check_voice(cls, voice: Voice) -> None:
+        """Raise InvalidVoiceError if `voice` lacks what this engine needs (a URL, a reference)."""
+
+    @classmethod
+    def missing_reason(cls) -> str | None:
+        """None when the engine can run here; otherwise what to install."""
+
+    def synthesize(self, text: str, language: str) -> Utterance:
+        """Speak `text` (in `language`); raise a speech error naming the server on failure."""
+
+    def close(self) -> None:
+        """Free models or connections."""
+
+
+SPEECH_ENGINES: dict[str, type] = {}
+
+
+def register_speech_engine(cls: type) -> type:
+    SPEECH_ENGINES[cls.name] = cls
+    return cls
+
+
+def speech_engine_names() -> list[str]:
+    _import_builtin_engines()
+    return sorted(SPEECH_ENGINES)
+
+
+def speech_engine_class(name: str) -> type:
+    _import_builtin_engines()
+    try:
+        return SPEECH_ENGINES[name]
+    except KeyError:
+        known = ", ".join(sorted(SPEECH_ENGINES))
+        raise InvalidVoiceError(
+            f"Unknown speech engine {name!r}. Choose one of: {known}.", engine=name, known=known
+        ) from None
+
+
+def create_speech_engine(voice: Voice, context: EngineContext) -> SpeechEngine:
+    return speech_engine_class(voice.engine)(voice, context)
+
+
+EngineFactory = Callable[["Voice", EngineContext], SpeechEngine]
+
+
+def _import_builtin_engines() -> None:
+    for module in BUILTIN_ENGINE_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise

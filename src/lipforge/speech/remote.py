@@ -1,0 +1,87 @@
+"""What the HTTP speech engines share: the voice's URL check, its reference audio, the
+client, and the checks on the audio a server answers (empty, wrong rate, undecodable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from lipforge.speech.audio import AudioDecodeError
+from lipforge.speech.engines import EngineContext
+from lipforge.speech.errors import InvalidVoiceError, SpeechAudioError
+from lipforge.speech.httpclient import TtsHttpClient, api_key_header
+from lipforge.speech.voices import Voice
+
+MIN_AUDIO_S = 0.05
+
+
+class RemoteEngine:
+    """Base of the HTTP adapters: a client on the voice's URL, with its API key if it names one."""
+
+    label = "TTS server"
+    needs_url = True
+
+    def __init__(self, voice: Voice, context: EngineContext) -> None:
+        self.voice = voice
+        self.context = context
+        self.client = TtsHttpClient(
+            self.label, voice.url or "", context, api_key_header(voice, self.label)
+        )
+
+    @classmethod
+    def check_voice(cls, voice: Voice) -> None:
+        if not voice.url:
+            raise InvalidVoiceError(
+                f"Voice {voice.name!r} uses {cls.label}: give the server's URL "
+                "(--url http://host:port).",
+                voice=voice.name,
+                engine=cls.name,
+            )
+
+    @classmethod
+    def missing_reason(cls) -> str | None:
+        return None
+
+    def reference_bytes(self) -> tuple[str, bytes]:
+        """The reference recording's file name and bytes; InvalidVoiceError if it is gone."""
+        relpath = self.voice.reference_relpath
+        path = Path(self.context.assets_dir) / relpath if relpath else None
+        if path is None or not path.is_file():
+            raise InvalidVoiceError(
+                f"Voice {self.voice.name!r} needs its reference audio, but asset "
+                f"{self.voice.reference_asset_id!r} is missing. Add the voice again with "
+                "--reference-audio.",
+                voice=self.voice.name,
+                asset_id=self.voice.reference_asset_id,
+            )
+        return path.name, path.read_bytes()
+
+    def decoded(self, decode, data: bytes) -> tuple[np.ndarray, int]:
+        """`decode(data)`, with an empty or undecodable answer made a plain SpeechAudioError."""
+        if not data:
+            raise SpeechAudioError(
+                f"{self.client.where} answered with an empty body instead of audio.",
+                server=self.label,
+                url=self.client.base_url,
+            )
+        try:
+            samples, rate = decode(data)
+        except AudioDecodeError as exc:
+            raise SpeechAudioError(
+                f"{self.client.where} answered {len(data)} bytes that are not audio: {exc}.",
+                server=self.label,
+                url=self.client.base_url,
+                reason=str(exc),
+            ) from exc
+        if len(samples) < MIN_AUDIO_S * rate:
+            raise SpeechAudioError(
+                f"{self.client.where} answered {len(samples) / rate:.3f} s of audio: too short "
+                "to be speech.",
+                server=self.label,
+                url=self.client.base_url,
+            )
+        return samples, rate
+
+    def close(self) -> None:
+        self.client.close()
