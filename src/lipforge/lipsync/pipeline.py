@@ -33,6 +33,7 @@ from lipforge.lipsync.engine import AudioFeatures, Engine, FrameBatch, create_en
 from lipforge.media.audio import analyse_audio
 from lipforge.media.encode import VideoWriter
 from lipforge.media.probe import MediaInfo, MediaLimits, probe
+from lipforge.media.timing import SpeechTiming
 from lipforge.media.video import VideoReader, check_fit, fitted_frames_with_source
 
 BATCH_FRAMES = 8
@@ -60,6 +61,7 @@ class RenderRequest:
     models_dir: Path | None = None
     limits: MediaLimits | None = None
     face_search_s: float = DEFAULT_FACE_SEARCH_S
+    timing: SpeechTiming | None = None  # sentences and phones of a spoken script (issue 8)
 
 
 @dataclass(frozen=True)
