@@ -2,9 +2,10 @@
 
 It serves named byte strings with ETag/Last-Modified and single byte ranges (If-Range
 compared strongly), and can misbehave on demand: ignore Range, send a wrong
-Content-Range, reset or stall a connection mid-body, throttle each connection, gzip
-bodies, change a file between runs, and redirect to signed URLs that expire. It counts
-the body bytes it sends so tests can say how much was fetched twice.
+Content-Range, start a range earlier than asked (as RFC 9110 allows), reset or stall a
+connection mid-body, throttle each connection, gzip bodies, change a file between runs,
+and redirect to signed URLs that expire. It counts the body bytes it sends so tests can
+say how much was fetched twice.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ class Behaviour:
 
     ignore_range: bool = False
     ignore_long_ranges: bool = False  # honour the 1-byte probe, answer 200 to longer ranges
-    wrong_content_range: bool = False
+    wrong_content_range: bool = False  # label a range one byte later than the body starts
+    wrong_total: bool = False  # label ranges with a total one byte too big
+    start_earlier_bytes: int = 0  # answer a range from this many bytes before the asked start
     reset_after_bytes: int | None = None
     reset_times: int = 0
     stall_after_bytes: int | None = None
@@ -170,9 +173,11 @@ def _make_handler(server: FileServer):
                 if first >= len(data):
                     return self._status(416, b"", {"Content-Range": f"bytes */{len(data)}"})
                 last = min(last, len(data) - 1)
+                first = max(0, first - behaviour.start_earlier_bytes)
                 status, body = 206, data[first : last + 1]
                 shown = first + 1 if behaviour.wrong_content_range else first
-                headers["Content-Range"] = f"bytes {shown}-{last}/{len(data)}"
+                total = len(data) + 1 if behaviour.wrong_total and last > first else len(data)
+                headers["Content-Range"] = f"bytes {shown}-{last}/{total}"
             if behaviour.gzip_all or (behaviour.gzip_ranges and status == 206 and len(body) > 1):
                 body = gzip.compress(body)
                 headers["Content-Encoding"] = "gzip"

@@ -49,6 +49,11 @@ class RangeIgnoredSignal(Exception):
     """The server answered a Range request with the whole file (200): fall back to one stream."""
 
 
+class RangeUnusableSignal(RangeIgnoredSignal):
+    """A 206 whose Content-Range contradicts the request or the file (another total, a span
+    that misses the first byte asked for): its labels cannot be trusted, use one stream."""
+
+
 class RemoteChangedSignal(Exception):
     """A response's validators differ from the ones the download started with: start over."""
 

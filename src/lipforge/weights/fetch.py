@@ -1,8 +1,11 @@
 """One connection of a segmented download: fetch a segment with Range requests, check each
 answer, write the bytes where they belong, retry with backoff, move to a mirror.
 
-Every 206 must carry a Content-Range whose first byte, last byte and total match the
-request; a 200 to a Range request is never written (the caller falls back to one stream);
+Every 206 must carry a consistent Content-Range: the file's total, and a span that covers
+the first byte asked for (RFC 9110 lets a server start earlier or stop sooner: the bytes
+before the one asked for are skipped, a shorter answer is followed by the next request).
+An inconsistent one, like a 200 to a Range request, is never written (the caller falls back
+to one stream);
 a changed ETag/Last-Modified means the file changed (the caller starts over). httpx
 errors are translated here and nowhere else.
 """
@@ -19,6 +22,7 @@ import httpx
 from lipforge.weights.errors import (
     DownloadError,
     RangeIgnoredSignal,
+    RangeUnusableSignal,
     RemoteChangedSignal,
     RetryableFetchError,
     SignedUrlExpiredSignal,
@@ -120,18 +124,21 @@ def fetch_once(ctx: FetchContext, segment: Segment, remote: RemoteFile) -> None:
         headers["If-Range"] = remote.if_range
     try:
         with ctx.client.stream("GET", remote.resolved_url, headers=headers) as response:
-            check_range_response(response, remote, first, last)
-            stream_into(ctx, segment, response)
+            answered_first, answered_last = check_range_response(response, remote, first, last)
+            stream_into(ctx, segment, response, skip_bytes=first - answered_first)
     except httpx.TransportError as exc:
         raise RetryableFetchError(f"{remote.resolved_url}: {type(exc).__name__} {exc}") from exc
-    if segment.written <= min(last, segment.end - 1) and not ctx.stop.is_set():
+    if segment.written <= min(last, answered_last, segment.end - 1) and not ctx.stop.is_set():
         raise RetryableFetchError(
             f"{remote.resolved_url} closed the body at byte {segment.written}, before byte {last}"
         )
 
 
-def check_range_response(response: httpx.Response, remote: RemoteFile, first: int, last: int):
-    """Raise unless `response` is a 206 for exactly bytes first-last of the same file."""
+def check_range_response(
+    response: httpx.Response, remote: RemoteFile, first: int, last: int
+) -> tuple[int, int]:
+    """The (first, last) bytes a usable 206 for byte `first` of the same file labels; raises
+    for anything else (a RangeUnusableSignal when its Content-Range cannot be trusted)."""
     status, url = response.status_code, remote.resolved_url
     if status == 200 and not remote.matches(response.headers):
         raise RemoteChangedSignal(f"{url} answered 200 with another version of the file")
@@ -152,22 +159,30 @@ def check_range_response(response: httpx.Response, remote: RemoteFile, first: in
         )
     if not remote.matches(response.headers):
         raise RemoteChangedSignal(f"{url} now serves another version")
-    expected = (first, last, remote.size_bytes)
     got = parse_content_range(response.headers.get("content-range"))
-    if got != expected:
-        raise RetryableFetchError(
+    if got is None or got[2] != remote.size_bytes or not got[0] <= first <= got[1]:
+        raise RangeUnusableSignal(
             f"{url} answered bytes {first}-{last} with Content-Range "
-            f"{response.headers.get('content-range')!r}"
+            f"{response.headers.get('content-range')!r} (the file has {remote.size_bytes} bytes)"
         )
+    return got[0], got[1]
 
 
-def stream_into(ctx: FetchContext, segment: Segment, response: httpx.Response) -> None:
+def stream_into(
+    ctx: FetchContext, segment: Segment, response: httpx.Response, skip_bytes: int = 0
+) -> None:
+    """Write the body at the segment's position, after dropping `skip_bytes` it began with."""
     for chunk in response.iter_raw(CHUNK_BYTES):
         if ctx.stop.is_set():
             return
         ctx.received.add(len(chunk))
         if ctx.bucket is not None:
             ctx.bucket.take(len(chunk))
+        if skip_bytes:
+            dropped = min(skip_bytes, len(chunk))
+            chunk, skip_bytes = chunk[dropped:], skip_bytes - dropped
+            if not chunk:
+                continue
         offset, count = ctx.plan.reserve(segment, len(chunk))
         if count:
             os.pwrite(ctx.fd, memoryview(chunk)[:count], offset)

@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlalchemy.orm import sessionmaker
 
 from lipforge.errors import LipforgeError
-from lipforge.weights.request import DownloadProgress
 from lipforge.weights.pull import PullOptions, pull_model
 from lipforge.weights.registry import ModelFile, get_model
+from lipforge.weights.request import DownloadProgress
 
 PROGRESS_EVENT_INTERVAL_S = 0.5
 
