@@ -43,6 +43,12 @@ def serve(
     ] = False,
     no_worker: Annotated[bool, typer.Option(help="Serve the API only; run workers apart.")] = False,
     slots: Annotated[int | None, typer.Option(help="Jobs the worker runs at once (1).")] = None,
+    heygem_port: Annotated[
+        int | None, typer.Option(help="Also serve HeyGem's /easy/ API on this port (8383).")
+    ] = None,
+    heygem_tts_port: Annotated[
+        int | None, typer.Option(help="Also serve HeyGem's TTS /v1/invoke on this port (18180).")
+    ] = None,
 ) -> None:
     """Serve the API and the browser UI, with a worker process unless --no-worker."""
     settings = Settings.from_env().with_overrides(
@@ -62,7 +68,7 @@ def serve(
     api.state.access = access
     worker = None if no_worker else start_worker_process(settings)
     try:
-        run_api(api, settings)
+        run_api(api, settings, heygem_port, heygem_tts_port)
     finally:
         stop_worker_process(worker)
 
@@ -86,18 +92,28 @@ def stop_worker_process(process: multiprocessing.Process | None) -> None:
         process.join()
 
 
-def run_api(api, settings: Settings) -> None:
-    config = uvicorn.Config(
+def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None) -> None:
+    """Serve the API; with HeyGem ports, their listeners too (heygem/listener.py)."""
+    from lipforge.heygem.listener import heygem_configs, serve_all
+
+    companions = heygem_configs(api, settings, heygem_port, heygem_tts_port, _uvicorn_config)
+    for line in companions.announcements:
+        console.print(line, highlight=False)
+    serve_all(_uvicorn_config(api, settings, settings.port), companions.configs)
+
+
+def _uvicorn_config(api, settings: Settings, port: int, lifespan: str = "on") -> uvicorn.Config:
+    return uvicorn.Config(
         api,
         host=settings.host,
-        port=settings.port,
+        port=port,
         proxy_headers=settings.behind_proxy,
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         log_level="warning",
+        lifespan=lifespan,
     )
-    uvicorn.Server(config).run()
 
 
 def announce(settings: Settings, access: Access, token_created: bool) -> None:

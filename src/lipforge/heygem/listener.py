@@ -1,0 +1,165 @@
+"""The HeyGem listeners: `--heygem-port` (the /easy/ routes only) and `--heygem-tts-port`
+(/v1/invoke only), served beside the main port by the same process.
+
+Each is a small FastAPI app that shares the main app's state (database sessions,
+settings: the main app's lifespan fills them) and has no lifespan of its own. Access
+follows the main port's rule (open when the server runs open, else the token as
+`Authorization: Bearer …`), plus LIPFORGE_HEYGEM_ALLOW: client networks that may call
+these listeners without a token, since most HeyGem clients cannot send a header (off by
+default; logged at start). `serve_all` runs every uvicorn server in one event loop and
+stops them together on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import signal
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers, State
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lipforge.api.auth import Access, access_for, unauthorized_response
+from lipforge.config import Settings
+from lipforge.errors import LipforgeError
+from lipforge.heygem.netguard import IPNetwork, in_networks, parse_networks
+from lipforge.logs import HttpErrorLogMiddleware, log_event
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+START_POLL_S = 0.05
+
+
+def allowed_networks(settings: Settings) -> tuple[IPNetwork, ...]:
+    return parse_networks(settings.heygem_allow, "LIPFORGE_HEYGEM_ALLOW")
+
+
+def companion_app(main_app: FastAPI, routers: Iterable[APIRouter], title: str) -> FastAPI:
+    """An app serving only `routers`, sharing `main_app`'s state and access."""
+    app = FastAPI(title=title, openapi_url=None, docs_url=None, redoc_url=None)
+    app.state = main_app.state
+    for router in routers:
+        app.include_router(router)
+    app.add_exception_handler(LipforgeError, _error_response)
+    settings: Settings = main_app.state.settings
+    app.add_middleware(AllowListAccess, state=app.state, networks=allowed_networks(settings))
+    app.add_middleware(HttpErrorLogMiddleware)
+    return app
+
+
+async def _error_response(_request: Request, exc: LipforgeError) -> JSONResponse:
+    return JSONResponse(exc.to_json(), status_code=exc.http_status)
+
+
+class AllowListAccess:
+    """ASGI middleware: the token (or none when the server is open), or a client from the list."""
+
+    def __init__(self, app: ASGIApp, state: State, networks: tuple[IPNetwork, ...]) -> None:
+        self.app, self.state, self.networks = app, state, networks
+
+    def access(self) -> Access:
+        access = getattr(self.state, "access", None)
+        if access is None:
+            access = access_for(self.state.settings)
+            self.state.access = access
+        return access
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.admits(scope):
+            await self.app(scope, receive, send)
+            return
+        await unauthorized_response()(scope, receive, send)
+
+    def admits(self, scope: Scope) -> bool:
+        access = self.access()
+        if not access.required or self._client_allowed(scope):
+            return True
+        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
+        return scheme.lower() == "bearer" and access.matches_token(credentials.strip())
+
+    def _client_allowed(self, scope: Scope) -> bool:
+        client = scope.get("client")
+        if not client or not self.networks:
+            return False
+        try:
+            return in_networks(ipaddress.ip_address(client[0]), self.networks)
+        except ValueError:
+            return False
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to `serve_all`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        yield
+
+
+def serve_all(main: uvicorn.Config, companions: list[uvicorn.Config]) -> None:
+    """Run the main server and, once it has started, its companions; stop all on a signal."""
+    asyncio.run(_serve_all(_QuietServer(main), [_QuietServer(c) for c in companions]))
+
+
+async def _serve_all(main: uvicorn.Server, companions: list[uvicorn.Server]) -> None:
+    loop = asyncio.get_running_loop()
+    servers = [main, *companions]
+
+    def stop() -> None:
+        for server in servers:
+            server.should_exit = True
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop)
+    main_task = asyncio.create_task(main.serve())
+    while not main.started and not main_task.done():
+        await asyncio.sleep(START_POLL_S)
+    tasks = [asyncio.create_task(server.serve()) for server in companions]
+    try:
+        await main_task
+    finally:
+        stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+def log_listeners(settings: Settings, ports: dict[str, int]) -> list[str]:
+    """What `serve` prints about the HeyGem listeners (and logs as heygem.listen)."""
+    lines = []
+    for name, port in ports.items():
+        lines.append(f"HeyGem {name} on http://{settings.host}:{port}")
+    networks = [str(n) for n in allowed_networks(settings)]
+    if networks:
+        lines.append("HeyGem clients from " + ", ".join(networks) + " may call without a token.")
+    log_event("heygem.listen", ports=ports, allow_without_token=networks)
+    return lines
+
+
+@dataclass(frozen=True)
+class Companions:
+    """The uvicorn configs of the HeyGem listeners asked for, and what to print about them."""
+
+    configs: list[uvicorn.Config]
+    announcements: list[str]
+
+
+def heygem_configs(api, settings, heygem_port, tts_port, make_config) -> Companions:
+    """Configs for `--heygem-port` / `--heygem-tts-port` (none when neither was given)."""
+    from lipforge.api.routes_heygem import router as video_router
+    from lipforge.api.routes_heygem_tts import router as tts_router
+
+    configs, ports = [], {}
+    if heygem_port:
+        app = companion_app(api, [video_router], "LipForge HeyGem API")
+        configs.append(make_config(app, settings, heygem_port, "off"))
+        ports["video API (/easy/)"] = heygem_port
+    if tts_port:
+        app = companion_app(api, [tts_router], "LipForge HeyGem TTS")
+        configs.append(make_config(app, settings, tts_port, "off"))
+        ports["TTS (/v1/invoke)"] = tts_port
+    return Companions(configs, log_listeners(settings, ports) if ports else [])
