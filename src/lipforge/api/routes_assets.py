@@ -11,16 +11,16 @@ import re
 
 from fastapi import APIRouter, Request, Response
 
+from lipforge.api.downloads import object_response
 from lipforge.assets.library import (
     ASSET_KINDS,
-    asset_path,
+    asset_key,
     delete_asset,
     get_asset,
     list_assets,
 )
 from lipforge.assets.table import Asset
 from lipforge.errors import InvalidRequestError
-from lipforge.http_range import ranged_file_response
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
@@ -93,4 +93,4 @@ async def delete_asset_route(request: Request, asset_id: str) -> Response:
 async def asset_content_route(request: Request, asset_id: str) -> Response:
     state = request.app.state
     asset = await asyncio.to_thread(get_asset, state.sessions, asset_id)
-    return ranged_file_response(asset_path(state.settings, asset), asset.original_name)
+    return await object_response(request, state.settings, asset_key(asset), asset.original_name)

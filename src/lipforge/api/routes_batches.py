@@ -9,16 +9,18 @@ as it is written. Live progress is in `routes_events.py`.
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from lipforge.api.downloads import object_response
 from lipforge.api.zipstream import ZipMember, zip_chunks
 from lipforge.errors import InvalidRequestError
-from lipforge.http_range import ranged_file_response
 from lipforge.jobs import batches
 from lipforge.jobs.joblog import read_job_log
+from lipforge.storage.backend import open_storage
 
 router = APIRouter()
 
@@ -86,8 +88,18 @@ async def batch_archive_route(request: Request, batch_id: str) -> StreamingRespo
     members = await asyncio.to_thread(
         batches.archive_members, state.sessions, state.settings, batch_id
     )
+    storage = open_storage(state.settings)
     return StreamingResponse(
-        zip_chunks(ZipMember(path, name) for path, name in members),
+        zip_chunks(
+            ZipMember(
+                None,
+                name,
+                functools.partial(storage.open_read, info.key),
+                info.size_bytes,
+                info.modified_at.timestamp(),
+            )
+            for info, name in members
+        ),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.zip"'},
     )
@@ -114,10 +126,10 @@ async def retry_job_route(request: Request, job_id: str) -> dict:
 @router.api_route("/api/jobs/{job_id}/output", methods=["GET", "HEAD"])
 async def job_output_route(request: Request, job_id: str) -> Response:
     state = request.app.state
-    path, name = await asyncio.to_thread(
+    key, name = await asyncio.to_thread(
         batches.succeeded_output, state.sessions, state.settings, job_id
     )
-    return ranged_file_response(path, name, MP4_MEDIA_TYPE)
+    return await object_response(request, state.settings, key, name, MP4_MEDIA_TYPE)
 
 
 @router.get("/api/jobs/{job_id}/log")

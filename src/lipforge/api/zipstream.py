@@ -2,7 +2,8 @@
 
 `zip_chunks(members)` writes with the standard `zipfile` module into a sink that cannot
 seek (so each entry carries a data descriptor) and yields what the sink collected after
-every chunk read from the member files. Entries are stored, not deflated: the members
+every chunk read from the members (a file, or any reader a member's `opener` gives, such
+as an object in a bucket). Entries are stored, not deflated: the members
 are MP4s, which do not compress. This module knows nothing about batches or HTTP; it is
 a sync generator, and Starlette runs it in a worker thread.
 """
@@ -11,19 +12,31 @@ from __future__ import annotations
 
 import time
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 READ_CHUNK_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ZipMember:
-    """One file to put into the archive under `name`."""
+    """One file to put into the archive under `name`: `path`, or what `opener` reads."""
 
-    path: Path
+    path: Path | None
     name: str
+    opener: Callable[[], BinaryIO] | None = None
+    size_bytes: int = 0  # with `opener`
+    modified_s: float = 0.0  # with `opener`: seconds since the epoch
+
+    def open(self) -> tuple[BinaryIO, int, float]:
+        """A reader of the member's bytes, their count and their modification time."""
+        if self.opener is not None:
+            return self.opener(), self.size_bytes, self.modified_s
+        assert self.path is not None
+        stat = self.path.stat()
+        return self.path.open("rb"), stat.st_size, stat.st_mtime
 
 
 class _ChunkSink:
@@ -57,14 +70,17 @@ def zip_chunks(members: Iterable[ZipMember]) -> Iterator[bytes]:
 
 
 def _write_member(archive: zipfile.ZipFile, sink: _ChunkSink, member: ZipMember) -> Iterator[bytes]:
-    stat = member.path.stat()
-    info = zipfile.ZipInfo(member.name, date_time=time.localtime(stat.st_mtime)[:6])
+    source, size_bytes, modified_s = member.open()
+    info = zipfile.ZipInfo(member.name, date_time=time.localtime(modified_s)[:6])
     info.compress_type = zipfile.ZIP_STORED
-    info.file_size = stat.st_size
-    with member.path.open("rb") as source, archive.open(info, "w") as entry:
-        while chunk := source.read(READ_CHUNK_BYTES):
-            entry.write(chunk)
-            yield sink.drain()
+    info.file_size = size_bytes
+    try:
+        with archive.open(info, "w") as entry:
+            while chunk := source.read(READ_CHUNK_BYTES):
+                entry.write(chunk)
+                yield sink.drain()
+    finally:
+        source.close()
     header_and_descriptor = sink.drain()
     if header_and_descriptor:
         yield header_and_descriptor

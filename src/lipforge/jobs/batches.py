@@ -25,6 +25,7 @@ from lipforge.config import Settings
 from lipforge.errors import ConflictError, LipforgeError, NotFoundError
 from lipforge.jobs.events import latest_event_id, publish_event
 from lipforge.jobs.joblog import job_log_path
+from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import (
     JobSpec,
     cancel_batch,
@@ -39,6 +40,7 @@ from lipforge.jobs.queue import (
 )
 from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus, utc_now
 from lipforge.lipsync.engine import engine_names
+from lipforge.storage.backend import ObjectInfo, open_storage
 
 FIT_MODES = ("loop", "pingpong", "trim")
 DEFAULT_ENGINE = "meshwarp"
@@ -253,7 +255,7 @@ def describe_batch(
 
 
 def output_path(outputs_dir: Path, job: Job) -> Path | None:
-    """Where a succeeded job's output lives, or None when it has none (or it was removed)."""
+    """The data-dir file of a succeeded job's output, or None (none, removed, or in a bucket)."""
     if job.status != JobStatus.SUCCEEDED or not job.output_relpath:
         return None
     path = (outputs_dir / job.output_relpath).resolve()
@@ -353,13 +355,11 @@ def delete_whole_batch(sessions: sessionmaker, settings: Settings, batch_id: str
     with sessions.begin() as session:
         job_ids = [job.id for job in list_batch_jobs(session, batch_id)]
         relpaths = delete_batch(session, batch_id)
-    outputs_dir = settings.data_dir.outputs
+    storage = open_storage(settings)
     for relpath in relpaths:
-        path = (outputs_dir / relpath).resolve()
-        if path.is_relative_to(outputs_dir.resolve()):
-            path.unlink(missing_ok=True)
+        storage.delete(output_key(relpath))
     with contextlib.suppress(OSError):
-        (outputs_dir / batch_id).rmdir()
+        (settings.data_dir.outputs / batch_id).rmdir()
     for job_id in job_ids:
         job_log_path(settings.data_dir.logs, job_id).unlink(missing_ok=True)
 
@@ -379,34 +379,39 @@ def retry_one_job(sessions: sessionmaker, job_id: str, max_attempts: int) -> dic
         return describe_job(retry_job(session, job_id, max_attempts))
 
 
-def succeeded_output(sessions: sessionmaker, settings: Settings, job_id: str) -> tuple[Path, str]:
-    """A succeeded job's output file and its download name; a clear error otherwise."""
+def succeeded_output(sessions: sessionmaker, settings: Settings, job_id: str) -> tuple[str, str]:
+    """A succeeded job's output (its storage key) and its download name; a clear error otherwise."""
     with sessions() as session:
         job = get_job(session, job_id)
     if job.status != JobStatus.SUCCEEDED:
         raise ConflictError(
             f"Job {job_id} is {job.status}; its output exists only once it has succeeded."
         )
-    path = output_path(settings.data_dir.outputs, job)
-    if path is None:
+    if _stored_output(settings, job) is None:
         raise NotFoundError(
             f"The output of job {job_id} was removed (retention or cleanup). Retry the job."
         )
-    return path, job.output_name
+    return output_key(job.output_relpath), job.output_name
+
+
+def _stored_output(settings: Settings, job: Job) -> ObjectInfo | None:
+    if job.status != JobStatus.SUCCEEDED or not job.output_relpath:
+        return None
+    return open_storage(settings).stat(output_key(job.output_relpath))
 
 
 def archive_members(
     sessions: sessionmaker, settings: Settings, batch_id: str
-) -> list[tuple[Path, str]]:
-    """The succeeded outputs of a batch that are still on disk, in queue order."""
+) -> list[tuple[ObjectInfo, str]]:
+    """The succeeded outputs of a batch that are still stored, in queue order."""
     with sessions() as session:
         _get_batch_row(session, batch_id)
         jobs = list_batch_jobs(session, batch_id)
     members = []
     for job in jobs:
-        path = output_path(settings.data_dir.outputs, job)
-        if path is not None:
-            members.append((path, job.output_name))
+        info = _stored_output(settings, job)
+        if info is not None:
+            members.append((info, job.output_name))
     if not members:
         raise ConflictError(
             f"Batch {batch_id} has no finished outputs yet; the archive holds succeeded jobs only."

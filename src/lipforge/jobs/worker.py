@@ -1,10 +1,13 @@
 """The worker: claims jobs in FIFO order, one per slot, renders them, records the outcome.
 
 `Worker(settings, sessions, slots).run(stop)` runs until `stop` is set. Each slot is a
-thread that claims a job, renders it through `run_job` (default: the real pipeline)
-into `outputs/.partial/<job>-a<attempt>.mp4`, and on success renames it into
-`outputs/<batch>/<name>` inside the fenced finish, so a worker that lost its lease
-never publishes an output. A monitor thread per job writes progress (which renews the
+thread that claims a job, holds its inputs in the local input cache (read in place from
+the data dir, or downloaded from the bucket: `lipforge.storage`), renders it through
+`run_job` (default: the real pipeline) into the local scratch file
+`outputs/.partial/<job>-a<attempt>.mp4`, and on success stages it in the store (a
+multipart upload, invisible) and publishes it as `outputs/<batch>/<name>` (commit)
+inside the fenced finish, so a worker that lost its lease never publishes an output and
+an interrupted upload is aborted. A monitor thread per job writes progress (which renews the
 lease), heartbeats, and polls for a cancel request. The main thread keeps house: it
 reaps stale jobs (and jobs of workers on this host whose process is gone), removes
 partial files nobody holds, pauses claiming while free disk is under the threshold,
@@ -34,15 +37,19 @@ from lipforge.errors import CancelledError, DiskFullError, LipforgeError
 from lipforge.jobs import queue
 from lipforge.jobs.events import prune_events
 from lipforge.jobs.joblog import append_job_log
+from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import ClaimedJob, LeaseState
 from lipforge.jobs.tables import utc_now
 from lipforge.logs import log_event
+from lipforge.storage.backend import open_storage
+from lipforge.storage.cache import InputCache
 
 IDLE_POLL_S = 0.5  # how often an idle slot looks for a queued job
 HOUSEKEEPING_TICK_S = 0.5
 RETENTION_INTERVAL_S = 600.0
 PROGRESS_EVENT_RETENTION_S = 24 * 3600.0  # progress events and silent workers are forgotten sooner
 STRAY_PARTIAL_AGE_S = 3600.0  # unrecognised files in outputs/.partial/ are removed after this
+STALE_UPLOAD_AGE_S = 6 * 3600.0  # staged uploads older than this lost their writer: aborted
 EXPECTED_OUTPUT_BYTES = 64 * 1024**2  # what a render is assumed to need, for the disk guard
 SLOT_JOIN_TIMEOUT_S = 30.0
 PARTIAL_DIR_NAME = ".partial"
@@ -240,6 +247,8 @@ class Worker:
         self.outputs_dir = settings.data_dir.outputs
         self.logs_dir = settings.data_dir.logs
         self.paused_reason: str | None = None
+        self.storage = open_storage(settings)
+        self.cache = InputCache(settings.data_dir.cache, settings.cache_max_bytes)
         self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:
@@ -291,8 +300,9 @@ class Worker:
         monitor = JobMonitor(self.sessions, job, self.tuning, self._stop)
         monitor.start()
         context: JobContext | None = None
+        held: list[Path] = []
         try:
-            context = self._context(job, partial)
+            context = self._context(job, partial, held)
             self.run_job(context, monitor.on_progress, monitor.should_cancel)
             if monitor.state.should_stop:
                 raise CancelledError("cancelled")
@@ -311,13 +321,17 @@ class Worker:
         finally:
             monitor.stop()
             partial.unlink(missing_ok=True)
+            for path in held:
+                self.cache.release(path)
 
-    def _context(self, job: ClaimedJob, partial: Path) -> JobContext:
-        from lipforge.assets.library import asset_path, get_asset
+    def _context(self, job: ClaimedJob, partial: Path, held: list[Path]) -> JobContext:
+        from lipforge.assets.library import asset_key, get_asset
 
         audio = get_asset(self.sessions, job.audio_asset_id)
         video = get_asset(self.sessions, job.video_asset_id)
-        audio_path, video_path = asset_path(self.settings, audio), asset_path(self.settings, video)
+        for asset in (audio, video):
+            held.append(self.cache.hold(self.storage, asset_key(asset)))
+        audio_path, video_path = held
         return JobContext(
             job,
             audio_path,
@@ -331,14 +345,13 @@ class Worker:
     def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> None:
         if not partial.exists():
             raise LipforgeError(f"the render of {job.output_name} ended without writing a file")
-        final = self.outputs_dir / job.output_relpath
-
-        def publish_output() -> None:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(partial, final)
-
-        monitor.stop()
-        if queue.finish_job(self.sessions, job, publish_output):
+        staged = self.storage.stage_file(partial, output_key(job.output_relpath), move=True)
+        try:
+            monitor.stop()
+            finished = queue.finish_job(self.sessions, job, staged.commit)
+        finally:
+            staged.abort()  # after a commit this does nothing
+        if finished:
             self._log(job, f"succeeded: {job.output_relpath}")
             return
         state = queue.job_control(self.sessions, job)
@@ -427,9 +440,8 @@ class Worker:
         now = utc_now()
         cutoff = now - timedelta(seconds=self.settings.output_retention_s)
         for relpath in queue.expire_outputs(self.sessions, cutoff):
-            path = (self.outputs_dir / relpath).resolve()
-            if path.is_relative_to(self.outputs_dir.resolve()):
-                path.unlink(missing_ok=True)
+            self.storage.delete(output_key(relpath))
+        self.storage.abort_stale_uploads(STALE_UPLOAD_AGE_S)
         progress_cutoff = now - timedelta(seconds=PROGRESS_EVENT_RETENTION_S)
         prune_events(self.sessions, progress_before=progress_cutoff, all_before=cutoff)
         queue.forget_workers(self.sessions, silent_since=progress_cutoff)

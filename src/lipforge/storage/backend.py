@@ -47,7 +47,7 @@ class StagedObject(Protocol):
         """Make the object visible under its key, whole, at once."""
 
     def abort(self) -> None:
-        """Drop the staged bytes; nothing appears under the key. Safe to call twice."""
+        """Drop the staged bytes; nothing appears under the key. After `commit`: nothing."""
 
 
 class Storage(Protocol):
