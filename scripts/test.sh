@@ -14,6 +14,10 @@ if ! command -v ip >/dev/null && [ "$(id -u)" = 0 ]; then
   # tests/storage runs workers in network namespaces (`ip netns`) as separate hosts
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
 fi
+if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ]; then
+  # tests/web renders the zh-CN pages in chromium: a Chinese font
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null
+fi
 scripts/setup.sh test
 if [ -f tests/js/package-lock.json ]; then
   (cd tests/js && npm ci --silent --no-audit --no-fund)
