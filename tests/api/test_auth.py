@@ -73,7 +73,7 @@ def test_401_body_reveals_nothing_about_the_route_or_the_token(tokened):
     for answer in (missing, wrong, unknown):
         assert answer.status_code == 401
         body = answer.json()
-        assert set(body) == {"error", "message"}
+        assert set(body) == {"error", "message", "params"}
         assert body["error"] == "unauthorized"
         assert TOKEN not in answer.text and "not_found" not in answer.text
     assert missing.content == unknown.content

@@ -1,19 +1,23 @@
-"""Access control for the whole app: the token, where it is kept, and the check on every request.
+"""Access control for the whole app: the token, where it is kept, and the guard on every request.
 
 On loopback the server may run open. When it listens beyond loopback (or a token is
 configured) every request needs the token: API clients send `Authorization: Bearer …`,
 browsers log in at `/login` (`login.py`) and get an HttpOnly, SameSite=Strict cookie
-that carries an HMAC of the token, never the token itself. The check is an ASGI
+holding a session secret (`sessions.py`), never the token. The guard is an ASGI
 middleware, so routes added by any module (SSE, tus) are covered; `/api/health`, the
-login routes and OPTIONS requests (CORS preflights, tus discovery) stay open. A refusal
-is a 401 with `{"error": "unauthorized", "message": …}` and nothing else (plus CORS
-headers for an allowed origin, so a browser client on another origin can read it).
+login routes and OPTIONS requests (CORS preflights, tus discovery) stay open. In order it:
+refuses a foreign Host on an open server (`hosts.py`, 421), slows an address that keeps
+giving wrong tokens (`throttle.py`, 429 + Retry-After), checks the bearer token or the
+session cookie (401 `{"error", "message", "params"}`, plus CORS headers for an allowed
+origin), and refuses a state-changing request from another site that rides on the cookie
+or on the open server's trust (`origins.py`, 403).
 Each request gets `request.state.token_id` (a short hash of the token, or "anonymous").
 This module does not decide what a token may do (quotas live with the uploads).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
@@ -29,8 +33,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.datastructures import Headers, State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lipforge.api.errors import TooManyFailuresError
+from lipforge.api.hosts import check_host
+from lipforge.api.origins import check_origin
+from lipforge.api.sessions import session_is_valid
+from lipforge.api.throttle import client_address, throttle_for
 from lipforge.config import Settings
-from lipforge.errors import ConfigError
+from lipforge.errors import AuthError, ConfigError, LipforgeError
 from lipforge.logs import log_event
 from lipforge.uploads.protocol import cors_headers
 
@@ -40,7 +49,6 @@ MIN_TOKEN_CHARS = 16
 TOKEN_ID_CHARS = 12
 ANONYMOUS_TOKEN_ID = "anonymous"
 COOKIE_NAME = "lipforge_session"
-COOKIE_KEY_CONTEXT = b"lipforge-browser-session-v1"
 OPEN_PATHS = frozenset({"/api/health", "/api/login", "/login"})
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 UNAUTHORIZED_MESSAGE = (
@@ -64,18 +72,9 @@ class Access:
             return ANONYMOUS_TOKEN_ID
         return hashlib.sha256(self.token.encode()).hexdigest()[:TOKEN_ID_CHARS]
 
-    def cookie_value(self) -> str:
-        key = (self.token or "").encode()
-        return hmac.new(key, COOKIE_KEY_CONTEXT, hashlib.sha256).hexdigest()
-
     def matches_token(self, candidate: str) -> bool:
         return self.token is not None and hmac.compare_digest(
             candidate.encode(), self.token.encode()
-        )
-
-    def matches_cookie(self, candidate: str) -> bool:
-        return self.token is not None and hmac.compare_digest(
-            candidate.encode(), self.cookie_value().encode()
         )
 
 
@@ -162,11 +161,18 @@ def check_exposure(settings: Settings, access: Access, insecure_no_auth: bool) -
 
 
 def install_auth(app: FastAPI, settings: Settings) -> None:
-    """Guard every route of `app`, add the login routes; `app.state.access` may be preset."""
-    from lipforge.api.login import router
-
-    app.include_router(router)
+    """Guard every route of `app` (the login routes are `login.py`'s router); `app.state.access`
+    may be preset."""
     app.add_middleware(AuthMiddleware, state=app.state, settings=settings)
+
+
+def request_access(state: State, settings: Settings) -> Access:
+    """The app's Access, settled once (`lipforge serve` presets it on `app.state`)."""
+    access = getattr(state, "access", None)
+    if access is None:
+        access = access_for(settings)
+        state.access = access
+    return access
 
 
 class AuthMiddleware:
@@ -177,63 +183,93 @@ class AuthMiddleware:
         self.state = state
         self.settings = settings
 
-    def access(self) -> Access:
-        access = getattr(self.state, "access", None)
-        if access is None:
-            access = access_for(self.settings)
-            self.state.access = access
-        return access
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        access = self.access()
-        request_state = scope.setdefault("state", {})
-        headers = Headers(scope=scope)
-        if not access.required or _carries_token(access, headers):
-            request_state["token_id"] = access.token_id
-            await self.app(scope, receive, send)
+        try:
+            token_id = await self._admit(scope, Headers(scope=scope))
+        except LipforgeError as exc:
+            await _refuse(scope, receive, send, exc, self.settings)
             return
-        request_state["token_id"] = ANONYMOUS_TOKEN_ID
+        scope.setdefault("state", {})["token_id"] = token_id
+        await self.app(scope, receive, send)
+
+    async def _admit(self, scope: Scope, headers: Headers) -> str:
+        """The caller's token id; raises the refusal (421, 429, 401, 403) otherwise."""
+        access = request_access(self.state, self.settings)
+        if not access.required:
+            check_host(scope, headers, self.settings)
+            check_origin(scope, headers, self.settings, open_server=True)
+            return access.token_id
         if scope["path"] in OPEN_PATHS or scope.get("method") == "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        await _refuse(scope, receive, send, headers, self.settings)
+            return ANONYMOUS_TOKEN_ID
+        if _bearer(headers) is not None:
+            self._check_bearer(scope, access, _bearer(headers) or "")
+            return access.token_id
+        if await self._has_session(headers, access):
+            check_origin(scope, headers, self.settings, open_server=False)
+            return access.token_id
+        raise AuthError(UNAUTHORIZED_MESSAGE)
+
+    def _check_bearer(self, scope: Scope, access: Access, candidate: str) -> None:
+        throttle = throttle_for(self.state, self.settings)
+        address = client_address(scope)
+        throttle.check(address)
+        if not access.matches_token(candidate):
+            throttle.record_failure(address)
+            raise AuthError(UNAUTHORIZED_MESSAGE)
+
+    async def _has_session(self, headers: Headers, access: Access) -> bool:
+        secret = session_cookie(headers)
+        sessions = getattr(self.state, "sessions", None)
+        if not secret or sessions is None:
+            return False
+        return await asyncio.to_thread(session_is_valid, sessions, secret, access.token_id)
 
 
-def _carries_token(access: Access, headers: Headers) -> bool:
+def _bearer(headers: Headers) -> str | None:
+    """The credentials of `Authorization: Bearer …`, or None without such a header."""
     scheme, _, credentials = headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and access.matches_token(credentials.strip()):
-        return True
+    return credentials.strip() if scheme.lower() == "bearer" else None
+
+
+def session_cookie(headers: Headers) -> str | None:
     cookie = SimpleCookie()
     try:
         cookie.load(headers.get("cookie", ""))
     except Exception:
-        return False
+        return None
     morsel = cookie.get(COOKIE_NAME)
-    return morsel is not None and access.matches_cookie(morsel.value)
+    return morsel.value if morsel is not None else None
 
 
 async def _refuse(
-    scope: Scope, receive: Receive, send: Send, headers: Headers, settings: Settings
+    scope: Scope, receive: Receive, send: Send, exc: LipforgeError, settings: Settings
 ) -> None:
     if scope["type"] == "websocket":
         await send({"type": "websocket.close", "code": 1008})
         return
     path = scope["path"]
-    wants_page = "text/html" in headers.get("accept", "")
-    if scope["method"] in ("GET", "HEAD") and wants_page and not path.startswith("/api/"):
+    wants_page = "text/html" in Headers(scope=scope).get("accept", "")
+    is_page = scope["method"] in ("GET", "HEAD") and not path.startswith("/api/")
+    if isinstance(exc, AuthError) and wants_page and is_page:
         response: Response = RedirectResponse(f"/login?next={quote(path)}", status_code=303)
     else:
-        response = unauthorized_response()
+        response = error_json(exc)
         response.headers.update(cors_headers(Request(scope), settings))
     await response(scope, receive, send)
 
 
+def error_json(exc: LipforgeError) -> JSONResponse:
+    """A refusal as the API answers it, with the headers its status calls for."""
+    headers = {}
+    if isinstance(exc, AuthError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyFailuresError):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return JSONResponse(exc.to_json(), status_code=exc.http_status, headers=headers)
+
+
 def unauthorized_response() -> JSONResponse:
-    return JSONResponse(
-        {"error": "unauthorized", "message": UNAUTHORIZED_MESSAGE},
-        status_code=401,
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    return error_json(AuthError(UNAUTHORIZED_MESSAGE))

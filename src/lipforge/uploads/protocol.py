@@ -127,15 +127,21 @@ def upload_url(request: Request, settings: Settings, upload_id: str) -> str:
 
 
 def cors_headers(request: Request, settings: Settings) -> dict[str, str]:
+    """CORS for an allowed Origin. A listed origin may send the cookie; the wildcard `*` lets any
+    page read answers but never with credentials; the opaque origin `null` is never echoed."""
     origin = request.headers.get("origin")
-    if not origin or not (origin in settings.cors_origins or "*" in settings.cors_origins):
+    if not origin:
         return {}
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Credentials": "true",
-        "Access-Control-Expose-Headers": ", ".join(TUS_HEADERS),
-        "Vary": "Origin",
-    }
+    shared = {"Access-Control-Expose-Headers": ", ".join(TUS_HEADERS), "Vary": "Origin"}
+    if origin in settings.cors_origins and origin not in ("*", "null"):
+        return {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+            **shared,
+        }
+    if "*" in settings.cors_origins:
+        return {"Access-Control-Allow-Origin": "*", **shared}
+    return {}
 
 
 def is_preflight(request: Request) -> bool:
