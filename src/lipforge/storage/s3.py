@@ -212,9 +212,10 @@ class S3Storage:
             os.close(fd)
 
     def stat(self, key: str) -> ObjectInfo | None:
+        full_key = self.full_key(key)
         try:
             with self.translated("look up", key):
-                head = self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
+                head = self.client.head_object(Bucket=self.bucket, Key=full_key)
         except NotFoundError:
             return None
         modified = head["LastModified"].astimezone(UTC)
@@ -232,11 +233,12 @@ class S3Storage:
     def open_read(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
         if length == 0:
             return _Empty()
-        byte_range = f"bytes={start}-" if length is None else f"bytes={start}-{start + length - 1}"
+        ranged = {}
+        if start or length is not None:  # no Range for the whole: an empty object has no bytes=0-
+            end = "" if length is None else str(start + length - 1)
+            ranged["Range"] = f"bytes={start}-{end}"
         with self.translated("read", key):
-            answer = self.client.get_object(
-                Bucket=self.bucket, Key=self.full_key(key), Range=byte_range
-            )
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.full_key(key), **ranged)
         return answer["Body"]
 
     def delete(self, key: str) -> None:
