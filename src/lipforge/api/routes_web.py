@@ -4,14 +4,15 @@ The UI is built from `src/lipforge/web` (npm ci && npm run build, run by scripts
 into `web/dist/`. When it has not been built, `/` answers a short page saying how to
 build it. Where a token is required, auth (api/auth.py) sends a browser without one to
 /login first, like every other route.
-This module serves files only; it holds no API route.
+Besides the files, `GET /api/session` tells the page whether this server asks for a login
+(so the page offers "Log out" only where there is one).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from lipforge.errors import NotFoundError
@@ -57,3 +58,9 @@ async def ui_asset(name: str) -> FileResponse:
     if not path.is_relative_to(root) or not path.is_file():
         raise NotFoundError(f"No UI file {name!r}. Rebuild the UI: {BUILD_COMMAND}.")
     return FileResponse(path, headers={"Cache-Control": ASSET_CACHE_CONTROL})
+
+
+@router.get("/api/session")
+async def session_info(request: Request) -> dict:
+    """`{"auth_required": bool}`: whether this server asks browsers to log in."""
+    return {"auth_required": bool(request.app.state.access.required)}
