@@ -29,6 +29,7 @@ from lipforge.api import (
     routes_web,
 )
 from lipforge.api.auth import OPEN_PATHS, install_auth
+from lipforge.api.login import router as login_router
 from lipforge.api.schema import install_openapi
 from lipforge.assets.inbox import watch_inbox
 from lipforge.config import Settings
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(module.router)
     # The token check and the 4xx/5xx log wrap every route; middleware added after these
     # lines (CORS) sits outside them, so preflights and 401s get CORS headers.
+    app.include_router(login_router)
     install_auth(app, settings)
     app.add_middleware(HttpErrorLogMiddleware)
     install_openapi(app, OPEN_PATHS)
