@@ -1,0 +1,90 @@
+"""The HeyGem routes in-process: the envelope, ordinary batches named by code, and access."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from lipforge.api.app import create_app
+from lipforge.api.routes_heygem import router as heygem_router
+from lipforge.config import Settings
+from lipforge.heygem.listener import companion_app
+
+TOKEN = "heygem-test-token-0123456789"
+
+
+@pytest.fixture
+def heygem_inputs(tmp_path, talking_head_512, speech_en_wav):
+    temp = tmp_path / "data" / "heygem" / "temp"
+    temp.mkdir(parents=True)
+    (temp / "face.mp4").write_bytes(talking_head_512.read_bytes())
+    (temp / "speech.wav").write_bytes(speech_en_wav.read_bytes())
+    return temp
+
+
+def submit_body(code: str, **extra) -> bytes:
+    return json.dumps({"code": code, "audio_url": "speech.wav", "video_url": "face.mp4", **extra})
+
+
+def test_a_submitted_code_is_an_ordinary_batch_and_answers_queries(tmp_path, heygem_inputs):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        answer = api.post("/easy/submit", content=submit_body("c-1", chaofen=1, sign="x")).json()
+        assert answer["code"] == 10000 and answer["success"] is True
+        assert "chaofen=1" in answer["msg"] and "sign" in answer["msg"]
+        again = api.post("/easy/submit", content=submit_body("c-1")).json()
+        assert again["code"] == 10000 and again["data"]["job_id"] == answer["data"]["job_id"]
+
+        query = api.get("/easy/query", params={"code": "c-1"}).json()
+        assert query["code"] == 10000 and query["data"]["status"] == 1
+        assert query["data"]["progress"] == 0 and "waiting" in query["data"]["msg"]
+        assert "chaofen=1" in query["data"]["msg"]
+
+        batches = api.get("/api/batches").json()["items"]
+        assert [batch["name"] for batch in batches] == ["c-1"]
+        batch = api.get(f"/api/batches/{answer['data']['batch_id']}").json()
+        assert batch["jobs"][0]["status"] == "queued"
+        assert batch["jobs"][0]["output_name"] == "c-1-r.mp4"
+
+
+def test_unknown_and_missing_codes(tmp_path):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        unknown = api.get("/easy/query", params={"code": "nope"})
+        assert unknown.status_code == 200 and unknown.json()["code"] == 10004
+        assert api.get("/easy/query").json()["code"] == 10002
+        bad_code = api.post("/easy/submit", content=submit_body("../x")).json()
+        assert bad_code["code"] == 10002 and "code" in bad_code["msg"]
+
+
+def test_the_routes_are_in_the_openapi_document(tmp_path):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        paths = api.get("/openapi.json").json()["paths"]
+    assert {"/easy/submit", "/easy/query", "/easy/result/{code}"} <= set(paths)
+    assert "200" in paths["/easy/query"]["get"]["responses"]
+
+
+def listener_client(main, client_ip: str, **headers) -> TestClient:
+    app = companion_app(main, [heygem_router], "test")
+    return TestClient(app, client=(client_ip, 50000), headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("allow", "client_ip", "headers", "status"),
+    [
+        ((), "10.1.2.3", {}, 401),
+        (("10.0.0.0/8",), "10.1.2.3", {}, 200),
+        (("10.0.0.0/8",), "192.168.1.9", {}, 401),
+        ((), "192.168.1.9", {"Authorization": f"Bearer {TOKEN}"}, 200),
+    ],
+)
+def test_beyond_loopback_the_listener_needs_the_token_or_an_allowed_network(
+    tmp_path, allow, client_ip, headers, status
+):
+    settings = Settings(data=tmp_path / "data", host="0.0.0.0", token=TOKEN, heygem_allow=allow)
+    main = create_app(settings)
+    with TestClient(main):
+        answer = listener_client(main, client_ip, **headers).get("/easy/query?code=x")
+    assert answer.status_code == status
+    if status == 200:
+        assert answer.json()["code"] == 10004
