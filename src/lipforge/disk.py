@@ -34,7 +34,10 @@ def ensure_free_space(path: Path, incoming_bytes: int, min_free_bytes: int) -> N
         f"{format_bytes(max(available_bytes - incoming_bytes, 0))} free, under the "
         f"{format_bytes(min_free_bytes)} kept in reserve "
         f"({format_bytes(available_bytes)} free now). "
-        "Free some space (old outputs, unfinished uploads) or lower LIPFORGE_MIN_FREE_DISK_BYTES."
+        "Free some space (old outputs, unfinished uploads) or lower LIPFORGE_MIN_FREE_DISK_BYTES.",
+        free=format_bytes(available_bytes),
+        reserve=format_bytes(min_free_bytes),
+        incoming=format_bytes(incoming_bytes),
     )
 
 

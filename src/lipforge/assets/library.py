@@ -105,7 +105,11 @@ def get_asset(sessions: sessionmaker, asset_id: str) -> Asset:
     with sessions() as session:
         asset = session.get(Asset, asset_id)
     if asset is None:
-        raise NotFoundError(f"No asset with id {asset_id!r}. List assets with GET /api/assets.")
+        raise NotFoundError(
+            f"No asset with id {asset_id!r}. List assets with GET /api/assets.",
+            what="asset",
+            id=asset_id,
+        )
     return asset
 
 
@@ -150,7 +154,9 @@ def delete_asset(sessions: sessionmaker, settings: Settings, asset_id: str) -> N
             session.delete(session.get(Asset, asset_id))
     except IntegrityError as exc:
         raise ConflictError(
-            f"Asset {asset_id!r} is used by a batch; delete that batch first."
+            f"Asset {asset_id!r} is used by a batch; delete that batch first.",
+            what="asset",
+            id=asset_id,
         ) from exc
     open_storage(settings).delete(asset_key(asset))
     log_event("asset.deleted", asset_id=asset_id)

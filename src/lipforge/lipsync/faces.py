@@ -165,7 +165,9 @@ class FaceTracker:
     def _raise_no_face(self, checked_s: float) -> None:
         raise NoFaceError(
             f"no face found in {self.source_name} between 0 s and {checked_s:g} s; "
-            "use a video where one face is clearly visible (frontal, lit, not too small)"
+            "use a video where one face is clearly visible (frontal, lit, not too small)",
+            file=self.source_name,
+            seconds=round(checked_s, 1),
         )
 
     def _emit(self, final_before: int) -> list[Result]:

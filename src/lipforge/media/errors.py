@@ -20,5 +20,7 @@ def translate_av_error(
     reason = getattr(exc, "strerror", None) or str(exc)
     return CorruptMediaError(
         f"{Path(path).name} could not be decoded{where} ({reason}). The file is damaged or "
-        "incomplete: copy or upload it again, or re-export it as H.264/AAC MP4."
+        "incomplete: copy or upload it again, or re-export it as H.264/AAC MP4.",
+        file=Path(path).name,
+        seconds=round(at_s, 1) if at_s is not None else None,
     )

@@ -104,10 +104,12 @@ def open_media(path: Path) -> av.container.InputContainer:
 
 def _check_file(path: Path) -> int:
     if not path.is_file():
-        raise MediaError(f"{path} does not exist or is not a file. Check the path.")
+        raise MediaError(f"{path} does not exist or is not a file. Check the path.", file=path.name)
     size_bytes = path.stat().st_size
     if size_bytes == 0:
-        raise EmptyMediaError(f"{path.name} is empty (0 bytes). Copy or upload it again.")
+        raise EmptyMediaError(
+            f"{path.name} is empty (0 bytes). Copy or upload it again.", file=path.name
+        )
     return size_bytes
 
 
@@ -121,11 +123,13 @@ def _open(path: Path) -> av.container.InputContainer:
             raise CorruptMediaError(
                 f"{path.name} looks like a media file but cannot be read: it is truncated or "
                 "damaged (for MP4/MOV, the index at the end is missing). Copy or upload the "
-                "complete file again."
+                "complete file again.",
+                file=path.name,
             ) from exc
         raise NotMediaError(
             f"{path.name} is not an audio or video file that can be read. "
-            "Use a video (mp4, mov, mkv, webm) or audio (wav, mp3, m4a, flac, ogg/opus) file."
+            "Use a video (mp4, mov, mkv, webm) or audio (wav, mp3, m4a, flac, ogg/opus) file.",
+            file=path.name,
         ) from exc
 
 
@@ -133,15 +137,20 @@ def _describe(path: Path, container: av.container.InputContainer, size_bytes: in
     if _is_still_image(container):
         raise NotMediaError(
             f"{path.name} is a still image. LipForge needs a video of the face: record a few "
-            "seconds of the person looking at the camera and use that."
+            "seconds of the person looking at the camera and use that.",
+            file=path.name,
         )
     vstream = video_stream(container)
     astream = container.streams.audio[0] if container.streams.audio else None
     if vstream is None and astream is None:
-        raise NotMediaError(f"{path.name} holds no audio or video stream. Use a media file.")
+        raise NotMediaError(
+            f"{path.name} holds no audio or video stream. Use a media file.", file=path.name
+        )
     duration_s = _duration_s(container, vstream or astream)
     if duration_s <= 0:
-        raise EmptyMediaError(f"{path.name} has zero length. Use a file with content.")
+        raise EmptyMediaError(
+            f"{path.name} has zero length. Use a file with content.", file=path.name
+        )
     warnings: list[str] = []
     video = _describe_video(path, container, vstream, duration_s) if vstream else None
     audio = _describe_audio(astream) if astream else None
@@ -210,12 +219,13 @@ def _describe_video(
     fps = nominal_fps(stream)
     pts_s = _packet_times_s(container, stream, VFR_SAMPLE_PACKETS)
     if not pts_s:
-        raise EmptyMediaError(f"{path.name} has a video stream with no frames.")
+        raise EmptyMediaError(f"{path.name} has a video stream with no frames.", file=path.name)
     container.seek(0, stream=stream)
     first = next(container.decode(stream), None)
     if first is None:
         raise CorruptMediaError(
-            f"{path.name}: no video frame could be decoded. The file is damaged; export it again."
+            f"{path.name}: no video frame could be decoded. The file is damaged; export it again.",
+            file=path.name,
         )
     rotation_deg = rotation_of(first)
     width, height = stream.width, stream.height
@@ -268,7 +278,8 @@ def _check_tail(path: Path, container, stream, duration_s: float) -> None:
         seen = "no frame" if last_s is None else f"{last_s - start_s:.1f} s"
         raise CorruptMediaError(
             f"{path.name} is truncated: its index promises {duration_s:.1f} s of video but "
-            f"the data ends at {seen}. Copy or upload the complete file again."
+            f"the data ends at {seen}. Copy or upload the complete file again.",
+            file=path.name,
         )
 
 
@@ -297,12 +308,19 @@ def _check_limits(info: MediaInfo, limits: MediaLimits) -> None:
     if info.duration_s > limits.max_duration_s:
         raise TooLongError(
             f"{info.path.name} lasts {info.duration_s:.0f} s, longer than the limit of "
-            f"{limits.max_duration_s:.0f} s. Cut it, or raise LIPFORGE_MAX_DURATION_S."
+            f"{limits.max_duration_s:.0f} s. Cut it, or raise LIPFORGE_MAX_DURATION_S.",
+            file=info.path.name,
+            seconds=round(info.duration_s),
+            limit=round(limits.max_duration_s),
         )
     video = info.video
     if video and max(video.width, video.height) > limits.max_resolution_px:
         raise ResolutionTooLargeError(
             f"{info.path.name} is {video.width}x{video.height}, above the limit of "
             f"{limits.max_resolution_px} px per side. Scale it down (e.g. to 1920x1080), "
-            "or raise LIPFORGE_MAX_RESOLUTION_PX."
+            "or raise LIPFORGE_MAX_RESOLUTION_PX.",
+            file=info.path.name,
+            width=video.width,
+            height=video.height,
+            limit=limits.max_resolution_px,
         )

@@ -47,7 +47,11 @@ def fit_index(output_index: int, source_count: int, fit: str) -> int | None:
 
 def check_fit(fit: str) -> str:
     if fit not in FIT_MODES:
-        raise ConfigError(f"Fit mode {fit!r} is not known. Choose one of: {', '.join(FIT_MODES)}.")
+        raise ConfigError(
+            f"Fit mode {fit!r} is not known. Choose one of: {', '.join(FIT_MODES)}.",
+            fit=fit,
+            known=", ".join(FIT_MODES),
+        )
     return fit
 
 
@@ -68,7 +72,9 @@ class VideoReader:
         if stream is None:
             self._container.close()
             raise NoVideoStreamError(
-                f"{self.path.name} has no video track. Use a video of a face (mp4, mov, mkv, webm)."
+                f"{self.path.name} has no video track. "
+                "Use a video of a face (mp4, mov, mkv, webm).",
+                file=self.path.name,
             )
         self._stream = stream
         self._stream.thread_type = "AUTO"
@@ -174,7 +180,11 @@ class VideoReader:
             chunk_low = max(low, keyframe.index, index - chunk_frames + 1)
             chunk = [f for _, f in self.frames(keyframe, index + 1, from_index=chunk_low)]
             if not chunk:
-                raise EmptyMediaError(f"{self.path.name}: frame {index} could not be decoded.")
+                raise EmptyMediaError(
+                    f"{self.path.name}: frame {index} could not be decoded.",
+                    file=self.path.name,
+                    frame=index,
+                )
             yield from reversed(chunk)
             index = chunk_low - 1
 
@@ -223,7 +233,9 @@ def _source_sequence(reader: VideoReader, fit: str) -> Iterator[tuple[int, np.nd
         count, last = index + 1, frame
         yield index, frame
     if last is None:
-        raise EmptyMediaError(f"{reader.path.name} has no video frames. Use another video.")
+        raise EmptyMediaError(
+            f"{reader.path.name} has no video frames. Use another video.", file=reader.path.name
+        )
     if fit == "trim":
         return
     while count == 1:

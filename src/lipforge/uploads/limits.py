@@ -27,7 +27,11 @@ def check_size(settings: Settings, size_bytes: int) -> None:
         raise SizeExceededError(
             f"The upload is {format_bytes(size_bytes)}, above this server's limit of "
             f"{format_bytes(settings.max_upload_bytes)} (max {settings.max_upload_bytes} bytes); "
-            "raise LIPFORGE_MAX_UPLOAD_BYTES or send a smaller file."
+            "raise LIPFORGE_MAX_UPLOAD_BYTES or send a smaller file.",
+            size=format_bytes(size_bytes),
+            limit=format_bytes(settings.max_upload_bytes),
+            size_bytes=size_bytes,
+            limit_bytes=settings.max_upload_bytes,
         )
 
 
@@ -38,7 +42,9 @@ def is_expired(info: UploadInfo) -> bool:
 def check_alive(info: UploadInfo) -> None:
     if is_expired(info):
         raise UploadGoneError(
-            f"Upload {info.id} expired unfinished; its bytes are being removed. Start a new upload."
+            f"Upload {info.id} expired unfinished; its bytes are being removed. "
+            "Start a new upload.",
+            id=info.id,
         )
 
 
@@ -56,5 +62,7 @@ def check_quota(store: UploadStore, settings: Settings, owner: str) -> None:
         raise QuotaExceededError(
             f"{unfinished} unfinished uploads already belong to this token, the limit is "
             f"{settings.max_unfinished_uploads_per_token}. Finish or delete some "
-            "(DELETE /api/uploads/<id>), or raise LIPFORGE_MAX_UNFINISHED_UPLOADS_PER_TOKEN."
+            "(DELETE /api/uploads/<id>), or raise LIPFORGE_MAX_UNFINISHED_UPLOADS_PER_TOKEN.",
+            count=unfinished,
+            limit=settings.max_unfinished_uploads_per_token,
         )
