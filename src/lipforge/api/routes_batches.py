@@ -16,10 +16,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from lipforge.api.downloads import object_response
+from lipforge.api.schema import error_responses
 from lipforge.api.zipstream import ZipMember, zip_chunks
 from lipforge.errors import InvalidRequestError
 from lipforge.jobs import batches
 from lipforge.jobs.joblog import read_job_log
+from lipforge.jobs.scripts import ScriptRequest, subtitles_for_job
 from lipforge.storage.backend import open_storage
 
 router = APIRouter()
@@ -29,11 +31,20 @@ MAX_PAGE_SIZE = 100
 MP4_MEDIA_TYPE = "video/mp4"
 
 
+class ScriptBody(BaseModel):
+    """One script for the worker to speak with a voice (GET /api/voices) before the render."""
+
+    text: str
+    voice: str
+    name: str = Field("", description="Used in output names, e.g. the script file's stem.")
+
+
 class BatchBody(BaseModel):
-    """`POST /api/batches`: one audio x N videos, or N audios x one video."""
+    """`POST /api/batches`: one audio x N videos, N audios x one video, or N scripts x M videos."""
 
     audio_asset_ids: list[str] = Field(default_factory=list)
     video_asset_ids: list[str] = Field(default_factory=list)
+    scripts: list[ScriptBody] = Field(default_factory=list)
     engine: str = batches.DEFAULT_ENGINE
     fit: str = batches.DEFAULT_FIT
     name: str = ""
@@ -48,6 +59,7 @@ async def create_batch_route(request: Request, body: BatchBody) -> dict:
         engine=body.engine,
         fit=body.fit,
         name=body.name,
+        scripts=[ScriptRequest(s.text, s.voice, s.name) for s in body.scripts],
     )
     return await asyncio.to_thread(
         batches.create_batch, state.sessions, batch_request, state.settings.max_attempts
@@ -141,3 +153,23 @@ async def job_log_route(request: Request, job_id: str, tail: int | None = None) 
     if tail is not None:
         lines = lines[-tail:] if tail > 0 else []
     return {"job_id": job_id, "lines": lines}
+
+
+@router.get("/api/jobs/{job_id}/subtitles.srt", responses=error_responses(404, 409))
+async def job_srt_route(request: Request, job_id: str) -> Response:
+    """A scripted job's subtitles (SRT), one cue per sentence, as in its MP4's subtitle track."""
+    return await _subtitles(request, job_id, "srt", "application/x-subrip")
+
+
+@router.get("/api/jobs/{job_id}/subtitles.vtt", responses=error_responses(404, 409))
+async def job_vtt_route(request: Request, job_id: str) -> Response:
+    """A scripted job's subtitles (WebVTT), for the browser's <track>."""
+    return await _subtitles(request, job_id, "vtt", "text/vtt")
+
+
+async def _subtitles(request: Request, job_id: str, kind: str, media_type: str) -> Response:
+    text, name = await asyncio.to_thread(
+        subtitles_for_job, request.app.state.sessions, job_id, kind
+    )
+    headers = {"Content-Disposition": f'inline; filename="{name}"'}
+    return Response(text, media_type=f"{media_type}; charset=utf-8", headers=headers)

@@ -38,6 +38,7 @@ from lipforge.jobs.queue import (
     pause_reasons,
     retry_job,
 )
+from lipforge.jobs.scripts import ScriptRequest, check_scripts, estimated_frames, script_job_specs
 from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus, utc_now
 from lipforge.lipsync.engine import engine_names
 from lipforge.storage.backend import ObjectInfo, open_storage
@@ -67,6 +68,7 @@ class BatchRequest:
     engine: str = DEFAULT_ENGINE
     fit: str = DEFAULT_FIT
     name: str = ""
+    scripts: Sequence[ScriptRequest] = ()  # spoken by the worker, each x every video
 
 
 @dataclass(frozen=True)
@@ -82,12 +84,22 @@ class PlannedJob:
 def check_shape(request: BatchRequest, known_engines: Sequence[str]) -> None:
     """Refuse requests that are not 1 x N or N x 1, or that name an unknown engine or fit."""
     audios, videos = len(request.audio_asset_ids), len(request.video_asset_ids)
-    if audios == 0 or videos == 0:
+    scripts = len(request.scripts)
+    if scripts and videos:
+        audios, scripts_total = audios + scripts, audios + scripts
+        if scripts_total * videos > MAX_JOBS_PER_BATCH:
+            raise InvalidBatchError(
+                f"A batch holds at most {MAX_JOBS_PER_BATCH} jobs; this one would make "
+                f"{scripts_total * videos}. Split it.",
+                jobs=scripts_total * videos,
+                limit=MAX_JOBS_PER_BATCH,
+            )
+    elif audios == 0 or videos == 0:
         raise InvalidBatchError(
             f"A batch needs at least one audio and one video; got {audios} audio(s) and "
             f"{videos} video(s). Pass audio_asset_ids and video_asset_ids."
         )
-    if audios > 1 and videos > 1:
+    if audios > 1 and videos > 1 and not scripts:
         raise InvalidBatchError(
             f"A batch is one audio x N videos or N audios x one video; got {audios} audios x "
             f"{videos} videos. Split it into {audios} batches of one audio each."
@@ -212,6 +224,12 @@ def describe_job(job: Job) -> dict:
         "error_message": job.error_message,
         "cancel_requested": bool(job.cancel_requested),
         "output_url": f"/api/jobs/{job.id}/output" if job.status == JobStatus.SUCCEEDED else None,
+        "script_name": job.script_name,
+        "voice_name": job.voice_name,
+        "stage": job.stage,
+        "stage_done": job.stage_done,
+        "stage_total": job.stage_total,
+        "subtitles_url": f"/api/jobs/{job.id}/subtitles.srt" if job.script_text else None,
     }
 
 
@@ -277,11 +295,16 @@ def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: in
     audios = [_asset_for_batch(sessions, asset_id) for asset_id in request.audio_asset_ids]
     videos = [_asset_for_batch(sessions, asset_id) for asset_id in request.video_asset_ids]
     check_asset_kinds(audios, videos)
-    planned = plan_jobs(audios, videos, request.fit)
+    check_scripts(sessions, request.scripts)
+    planned = plan_jobs(audios, videos, request.fit) if audios else []
     specs = [
         JobSpec(job.audio.id, job.video.id, job.output_name, request.engine, request.fit)
         for job in planned
     ]
+    taken = {job.output_name for job in planned}
+    specs += script_job_specs(
+        request.scripts, videos, request.engine, request.fit, taken, _safe_stem
+    )
     batch = Batch(
         id=new_id(),
         created_at=utc_now(),
@@ -430,6 +453,7 @@ def _frame_estimates(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
     """For jobs that have not reported a frame count yet: their estimate from the assets."""
     waiting = [job for job in jobs if not job.frames_total]
     ids = {job.audio_asset_id for job in waiting} | {job.video_asset_id for job in waiting}
+    ids.discard(None)
     if not ids:
         return {}
     assets = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
@@ -438,4 +462,6 @@ def _frame_estimates(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
         audio, video = assets.get(job.audio_asset_id), assets.get(job.video_asset_id)
         if audio is not None and video is not None:
             estimates[job.id] = estimate_frames(audio, video, job.fit)
+        elif video is not None and job.script_text:
+            estimates[job.id] = estimated_frames(job.script_text, video, job.fit)
     return estimates

@@ -52,11 +52,14 @@ CANCELLED_CODE = "cancelled"
 class JobSpec:
     """What one output needs, as a batch asks for it."""
 
-    audio_asset_id: str
+    audio_asset_id: str | None  # None: spoken from `script_text` by the worker first
     video_asset_id: str
     output_name: str
     engine: str = "meshwarp"
     fit: str = "pingpong"
+    script_text: str | None = None
+    voice_name: str | None = None
+    script_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,14 @@ class ClaimedJob:
     attempt: int
     max_attempts: int
     worker_id: str
-    audio_asset_id: str
+    audio_asset_id: str | None
     video_asset_id: str
     output_name: str
     engine: str
     fit: str
+    script_text: str | None = None
+    voice_name: str | None = None
+    script_name: str | None = None
 
     @property
     def output_relpath(self) -> str:
@@ -91,6 +97,9 @@ class ClaimedJob:
             output_name=row.output_name,
             engine=row.engine,
             fit=row.fit,
+            script_text=row.script_text,
+            voice_name=row.voice_name,
+            script_name=row.script_name,
         )
 
 
@@ -111,7 +120,7 @@ def new_id() -> str:
 
 
 # Column values that clear what an earlier attempt left: its progress, and its ending.
-NO_PROGRESS = {"frames_done": 0, "fps": None, "eta_s": None}
+NO_PROGRESS = {"frames_done": 0, "fps": None, "eta_s": None, "stage_done": 0}
 NO_OUTCOME = {"finished_at": None, "error_code": None, "error_message": None}
 
 
@@ -139,6 +148,9 @@ def job_payload(job: Job) -> dict:
         "error_code": job.error_code,
         "error_message": job.error_message,
         "cancel_requested": job.cancel_requested,
+        "stage": job.stage,
+        "stage_done": job.stage_done,
+        "stage_total": job.stage_total,
     }
 
 
@@ -179,6 +191,11 @@ def enqueue_jobs(
             output_name=spec.output_name,
             engine=spec.engine,
             fit=spec.fit,
+            script_text=spec.script_text,
+            voice_name=spec.voice_name,
+            script_name=spec.script_name,
+            stage_done=0,
+            stage_total=0,
             status=JobStatus.QUEUED,
             attempt=0,
             max_attempts=max_attempts,
@@ -323,6 +340,7 @@ def claim_next_job(
             lease_expires_at=now + timedelta(seconds=lease_s),
             heartbeat_at=now,
             started_at=now,
+            stage=case((J.audio_asset_id.is_(None), "speech"), else_="render"),
             **NO_PROGRESS,
             **NO_OUTCOME,
         )
@@ -374,6 +392,7 @@ def record_progress(
         "frames_total": frames_total,
         "fps": fps,
         "eta_s": eta_s,
+        "stage": "render",
     }
     with sessions.begin() as session:
         row = session.execute(
@@ -384,6 +403,46 @@ def record_progress(
             del payload["lease_expires_at"]
             publish_event(session, "job.progress", payload, batch_id=job.batch_id, job_id=job.id)
     return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
+
+
+def record_speech_progress(
+    sessions: sessionmaker,
+    job: ClaimedJob,
+    pieces_done: int,
+    pieces_total: int,
+    eta_s: float | None,
+    lease_s: float = LEASE_S,
+) -> LeaseState:
+    """Store the speech stage's progress (sentences spoken; renews the lease): job.progress."""
+    now = utc_now()
+    values = {
+        "heartbeat_at": now,
+        "lease_expires_at": now + timedelta(seconds=lease_s),
+        "stage": "speech",
+        "stage_done": pieces_done,
+        "stage_total": pieces_total,
+        "eta_s": eta_s,
+    }
+    with sessions.begin() as session:
+        row = session.execute(
+            update(JOBS).where(*_fence(job)).values(**values).returning(J.cancel_requested)
+        ).first()
+        if row is not None:
+            payload = {"job_id": job.id, "attempt": job.attempt, **values}
+            del payload["lease_expires_at"]
+            publish_event(session, "job.progress", payload, batch_id=job.batch_id, job_id=job.id)
+    return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
+
+
+def set_spoken_audio(sessions: sessionmaker, job: ClaimedJob, audio_asset_id: str) -> bool:
+    """The speech of a scripted job is ready: it drives the render from now on (fenced)."""
+    with sessions.begin() as session:
+        result = session.execute(
+            update(JOBS)
+            .where(*_fence(job))
+            .values(audio_asset_id=audio_asset_id, stage="render", stage_done=J.stage_total)
+        )
+    return result.rowcount == 1
 
 
 def finish_job(

@@ -16,6 +16,7 @@ and removes outputs past their retention age. The worker never answers HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import socket
@@ -41,6 +42,7 @@ from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import ClaimedJob, LeaseState
 from lipforge.jobs.tables import utc_now
 from lipforge.logs import log_event
+from lipforge.media.timing import SpeechTiming
 from lipforge.storage.backend import open_storage
 from lipforge.storage.cache import InputCache
 
@@ -80,6 +82,7 @@ class JobContext:
     settings: Settings
     log: Callable[[str], None] = field(repr=False)
     original_names: dict[str, str] = field(default_factory=dict)  # stored name -> user's name
+    timing: SpeechTiming | None = None  # when the audio was spoken from a script
 
     def in_user_terms(self, message: str) -> str:
         """`message` with the assets' stored paths and names replaced by the names users gave."""
@@ -111,8 +114,13 @@ def render_job(
         models_dir=context.settings.data_dir.models,
         limits=MediaLimits.from_settings(context.settings),
         face_search_s=context.settings.face_search_s,
+        timing=context.timing,
     )
     result = render(request, on_progress, should_cancel)
+    if context.timing is not None and context.timing.sentences:
+        from lipforge.media.subtitles import add_subtitle_track
+
+        add_subtitle_track(context.output_path, context.timing.sentences, context.timing.language)
     context.log(f"rendered {result.frame_count} frames at {result.fps:g} fps")
     for warning in result.warnings:
         context.log(context.in_user_terms(f"warning: {warning}"))
@@ -302,7 +310,9 @@ class Worker:
         context: JobContext | None = None
         held: list[Path] = []
         try:
+            job, timing = self._speak_first(job, monitor)
             context = self._context(job, partial, held)
+            context = dataclasses.replace(context, timing=timing)
             self.run_job(context, monitor.on_progress, monitor.should_cancel)
             if monitor.state.should_stop:
                 raise CancelledError("cancelled")
@@ -341,6 +351,15 @@ class Worker:
             lambda message: self._log(job, message),
             {audio_path.name: audio.original_name, video_path.name: video.original_name},
         )
+
+    def _speak_first(self, job: ClaimedJob, monitor: JobMonitor):
+        """A scripted job's speech stage (`jobs/speech_stage.py`); other jobs pass through."""
+        if job.script_text is None:
+            return job, None
+        from lipforge.jobs.speech_stage import speak_for_job
+
+        log = lambda message: self._log(job, message)  # noqa: E731
+        return speak_for_job(self.sessions, self.settings, job, monitor.should_cancel, log)
 
     def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> None:
         if not partial.exists():

@@ -1,8 +1,8 @@
 """Sample-level work on speech: decode what servers answer, trim, resample, normalize, write WAV.
 
 Samples are float32 mono in [-1, 1] throughout. Loudness is EBU R128 integrated loudness
-(ITU-R BS.1770 K-weighting, gated), measured with pyloudnorm; a peak guard keeps true
-sample peaks under -1 dBFS after the gain. This module knows nothing of engines or voices.
+(`loudness.py`); a peak guard keeps sample peaks under -1 dBFS after the gain. Resampling
+is done in the frequency domain with numpy. This module knows nothing of engines or voices.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 import io
 import os
 import wave
-from math import gcd
 from pathlib import Path
 
 import numpy as np
+
+from lipforge.speech.loudness import integrated_loudness
 
 SILENCE_THRESHOLD = 10 ** (-50 / 20)  # -50 dBFS
 SILENCE_MARGIN_S = 0.03
@@ -86,21 +87,22 @@ def trim_silence(samples: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
 
 
 def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
+    """Band-limited resampling in the frequency domain (for a piece of speech, not a stream)."""
     if rate == target_rate or len(samples) == 0:
         return samples.astype(np.float32)
-    from scipy.signal import resample_poly
-
-    divisor = gcd(rate, target_rate)
-    return resample_poly(samples, target_rate // divisor, rate // divisor).astype(np.float32)
+    size = round(len(samples) * target_rate / rate)
+    spectrum = np.fft.rfft(samples.astype(np.float64))
+    resized = np.zeros(size // 2 + 1, dtype=complex)
+    kept = min(len(spectrum), len(resized))
+    resized[:kept] = spectrum[:kept]
+    return (np.fft.irfft(resized, size) * (size / len(samples))).astype(np.float32)
 
 
 def loudness_normalize(samples: np.ndarray, rate: int, target_lufs: float) -> np.ndarray:
     """Gain to `target_lufs` integrated loudness, then scaled down if a peak passes -1 dBFS."""
     if len(samples) < MIN_LOUDNESS_S * rate:
         return samples
-    import pyloudnorm
-
-    loudness = pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64))
+    loudness = integrated_loudness(samples, rate)
     if not np.isfinite(loudness):
         return samples
     out = samples * np.float32(10 ** ((target_lufs - loudness) / 20))
@@ -108,12 +110,6 @@ def loudness_normalize(samples: np.ndarray, rate: int, target_lufs: float) -> np
     if peak > PEAK_LIMIT:
         out *= np.float32(PEAK_LIMIT / peak)
     return out.astype(np.float32)
-
-
-def measure_loudness(samples: np.ndarray, rate: int) -> float:
-    import pyloudnorm
-
-    return float(pyloudnorm.Meter(rate).integrated_loudness(samples.astype(np.float64)))
 
 
 def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:

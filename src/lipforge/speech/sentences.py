@@ -16,7 +16,7 @@ CLAUSE_END = re.compile(r"([，、,：:—]+)")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_LETTER = re.compile(r"[A-Za-z]")
 SPEAKABLE = re.compile(r"[\w\u3400-\u9fff]")
-MAX_CHARS_BY_LANGUAGE = {"zh": 40, "en": 160}
+MAX_CHARS_BY_LANGUAGE = {"zh": 32, "en": 160}  # a cue of at most two subtitle lines
 
 
 @dataclass(frozen=True)
