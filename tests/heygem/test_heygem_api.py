@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -11,6 +13,9 @@ from lipforge.api.app import create_app
 from lipforge.api.routes_heygem import router as heygem_router
 from lipforge.config import Settings
 from lipforge.heygem.listener import companion_app
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
+from pg_database import fresh_pg_url  # noqa: E402
 
 TOKEN = "heygem-test-token-0123456789"
 
@@ -29,7 +34,17 @@ def submit_body(code: str, **extra) -> bytes:
 
 
 def test_a_submitted_code_is_an_ordinary_batch_and_answers_queries(tmp_path, heygem_inputs):
-    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+    submit_and_query(Settings(data=tmp_path / "data"))
+
+
+@pytest.mark.postgres
+def test_codes_on_postgresql(tmp_path, heygem_inputs):
+    with fresh_pg_url() as url:
+        submit_and_query(Settings(data=tmp_path / "data", database_url=url))
+
+
+def submit_and_query(settings: Settings) -> None:
+    with TestClient(create_app(settings)) as api:
         answer = api.post("/easy/submit", content=submit_body("c-1", chaofen=1, sign="x")).json()
         assert answer["code"] == 10000 and answer["success"] is True
         assert "chaofen=1" in answer["msg"] and "sign" in answer["msg"]

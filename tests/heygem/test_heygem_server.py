@@ -151,7 +151,7 @@ def test_three_jobs_at_once_all_finish_across_a_restart(server, client):
         thread.join()
     assert all(answers[code]["code"] == 10000 for code in codes), answers
 
-    client.wait(codes[0], JOB_TIMEOUT_S, on_poll=None)  # one done, the others still queued
+    wait_until_rendering(client, codes[0])  # then restart: one job mid-render, two queued
     server.stop()
     server.start()
     for code in codes:
@@ -163,6 +163,16 @@ def test_three_jobs_at_once_all_finish_across_a_restart(server, client):
     again = client.query(codes[0])["data"]  # a finished task keeps answering
     assert again["status"] == 2
     assert httpx.get(again["result_url"]).content == client.result_file(again).read_bytes()
+
+
+def wait_until_rendering(client: HeyGemClient, code: str) -> None:
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    while time.monotonic() < deadline:
+        data = client.query(code)["data"]
+        if data["status"] == 2 or (data["status"] == 1 and data["progress"] >= 10):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{code} did not start rendering")
 
 
 def test_a_video_without_a_face_ends_with_status_3_and_its_reason(client, media):
