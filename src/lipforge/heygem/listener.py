@@ -153,6 +153,7 @@ def heygem_configs(api, settings, heygem_port, tts_port, make_config) -> Compani
     from lipforge.api.routes_heygem import router as video_router
     from lipforge.api.routes_heygem_tts import router as tts_router
 
+    parse_networks(settings.heygem_fetch_allow, "LIPFORGE_HEYGEM_FETCH_ALLOW")  # fail at start
     configs, ports = [], {}
     if heygem_port:
         app = companion_app(api, [video_router], "LipForge HeyGem API")
