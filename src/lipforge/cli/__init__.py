@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "submit",
     "models",
     "importer",
+    "voices",
+    "say",
 )
 
 
