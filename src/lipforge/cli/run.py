@@ -29,7 +29,7 @@ from rich.text import Text
 
 from lipforge.cli import app
 from lipforge.config import Settings
-from lipforge.errors import LipforgeError, NoAudioStreamError
+from lipforge.errors import ConfigError, LipforgeError, NoAudioStreamError
 from lipforge.lipsync.pipeline import RenderRequest, RenderResult, render
 from lipforge.logs import divert_native_stderr
 from lipforge.media.probe import MediaLimits, probe
@@ -59,7 +59,6 @@ class FpsColumn(ProgressColumn):
 
 @app.command()
 def run(
-    audio: Annotated[Path, typer.Option("--audio", help="driving speech (wav/mp3/m4a/flac/ogg)")],
     video: Annotated[
         list[Path], typer.Option("--video", help="face video(s); more may follow the first")
     ],
@@ -69,12 +68,27 @@ def run(
     fit: Annotated[
         str, typer.Option(help=f"when the video is shorter than the audio: {'|'.join(FIT_MODES)}")
     ] = "pingpong",
+    audio: Annotated[
+        Path | None, typer.Option("--audio", help="driving speech (wav/mp3/m4a/flac/ogg)")
+    ] = None,
+    text_file: Annotated[
+        list[Path] | None, typer.Option(help="script(s) to speak instead of --audio (UTF-8)")
+    ] = None,
+    voice: Annotated[str, typer.Option(help="voice for --text-file (lipforge voices list)")] = (
+        "espeak-zh"
+    ),
 ) -> None:
-    """Lip-sync AUDIO onto every VIDEO; writes OUT/<video-stem>.mp4 for each."""
+    """Lip-sync AUDIO (or each --text-file spoken by --voice) onto every VIDEO."""
     settings = Settings.from_env()
     divert_native_stderr(settings.data_dir.logs)
     check_fit(fit)
     videos = list(video) + list(more_videos or [])
+    if (audio is None) == (not text_file):
+        raise ConfigError("Give the speech with --audio FILE, or scripts with --text-file FILE.")
+    if text_file:
+        from lipforge.cli.scripted import run_scripts
+
+        raise typer.Exit(run_scripts(text_file, voice, videos, out, engine, fit, settings))
     _check_audio(audio, MediaLimits.from_settings(settings))
     outcomes = [ItemOutcome(v, out) for v in videos]
     _assign_outputs(outcomes, out)
