@@ -93,29 +93,45 @@ def check_shape(request: BatchRequest, known_engines: Sequence[str]) -> None:
                 f"{scripts_total * videos}. Split it.",
                 jobs=scripts_total * videos,
                 limit=MAX_JOBS_PER_BATCH,
+                reason="too_many",
             )
     elif audios == 0 or videos == 0:
         raise InvalidBatchError(
             f"A batch needs at least one audio and one video; got {audios} audio(s) and "
-            f"{videos} video(s). Pass audio_asset_ids and video_asset_ids."
+            f"{videos} video(s). Pass audio_asset_ids and video_asset_ids.",
+            audios=audios,
+            videos=videos,
+            reason="missing",
         )
     if audios > 1 and videos > 1 and not scripts:
         raise InvalidBatchError(
             f"A batch is one audio x N videos or N audios x one video; got {audios} audios x "
-            f"{videos} videos. Split it into {audios} batches of one audio each."
+            f"{videos} videos. Split it into {audios} batches of one audio each.",
+            audios=audios,
+            videos=videos,
+            reason="shape",
         )
     if audios * videos > MAX_JOBS_PER_BATCH:
         raise InvalidBatchError(
             f"A batch holds at most {MAX_JOBS_PER_BATCH} jobs; this one would make "
-            f"{audios * videos}. Split it."
+            f"{audios * videos}. Split it.",
+            jobs=audios * videos,
+            limit=MAX_JOBS_PER_BATCH,
+            reason="too_many",
         )
     if request.engine not in known_engines:
         raise InvalidBatchError(
-            f"Unknown engine {request.engine!r}. Choose one of: {', '.join(known_engines)}."
+            f"Unknown engine {request.engine!r}. Choose one of: {', '.join(known_engines)}.",
+            engine=request.engine,
+            known=", ".join(known_engines),
+            reason="engine",
         )
     if request.fit not in FIT_MODES:
         raise InvalidBatchError(
-            f"Unknown fit mode {request.fit!r}. Choose one of: {', '.join(FIT_MODES)}."
+            f"Unknown fit mode {request.fit!r}. Choose one of: {', '.join(FIT_MODES)}.",
+            fit=request.fit,
+            known=", ".join(FIT_MODES),
+            reason="fit",
         )
 
 
@@ -125,13 +141,20 @@ def check_asset_kinds(audios: Sequence[Asset], videos: Sequence[Asset]) -> None:
         if asset.kind != "audio" and not asset.has_audio:
             raise InvalidBatchError(
                 f"Asset {asset.id} ({asset.original_name}) has no sound track, so it cannot "
-                "drive the lips. Pass an audio asset in audio_asset_ids."
+                "drive the lips. Pass an audio asset in audio_asset_ids.",
+                id=asset.id,
+                name=asset.original_name,
+                reason="no_sound",
             )
     for asset in videos:
         if asset.kind != "video":
             raise InvalidBatchError(
                 f"Asset {asset.id} ({asset.original_name}) is {asset.kind}, not a face video. "
-                "Pass video assets in video_asset_ids."
+                "Pass video assets in video_asset_ids.",
+                id=asset.id,
+                name=asset.original_name,
+                kind=asset.kind,
+                reason="not_video",
             )
 
 
@@ -325,7 +348,9 @@ def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
     except NotFoundError:
         raise InvalidBatchError(
             f"No asset with id {asset_id!r}. Upload the file first, or list assets with "
-            "GET /api/assets."
+            "GET /api/assets.",
+            id=asset_id,
+            reason="no_asset",
         ) from None
 
 
@@ -408,11 +433,16 @@ def succeeded_output(sessions: sessionmaker, settings: Settings, job_id: str) ->
         job = get_job(session, job_id)
     if job.status != JobStatus.SUCCEEDED:
         raise ConflictError(
-            f"Job {job_id} is {job.status}; its output exists only once it has succeeded."
+            f"Job {job_id} is {job.status}; its output exists only once it has succeeded.",
+            id=job_id,
+            status=str(job.status),
+            reason="not_succeeded",
         )
     if _stored_output(settings, job) is None:
         raise NotFoundError(
-            f"The output of job {job_id} was removed (retention or cleanup). Retry the job."
+            f"The output of job {job_id} was removed (retention or cleanup). Retry the job.",
+            what="output",
+            id=job_id,
         )
     return output_key(job.output_relpath), job.output_name
 
@@ -437,7 +467,9 @@ def archive_members(
             members.append((info, job.output_name))
     if not members:
         raise ConflictError(
-            f"Batch {batch_id} has no finished outputs yet; the archive holds succeeded jobs only."
+            f"Batch {batch_id} has no finished outputs yet; the archive holds succeeded jobs only.",
+            id=batch_id,
+            reason="no_outputs",
         )
     return members
 
@@ -445,7 +477,11 @@ def archive_members(
 def _get_batch_row(session: Session, batch_id: str) -> Batch:
     batch = session.get(Batch, batch_id, populate_existing=True)
     if batch is None:
-        raise NotFoundError(f"No batch with id {batch_id!r}. List batches with GET /api/batches.")
+        raise NotFoundError(
+            f"No batch with id {batch_id!r}. List batches with GET /api/batches.",
+            what="batch",
+            id=batch_id,
+        )
     return batch
 
 

@@ -221,7 +221,9 @@ def get_job(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise NotFoundError(
-            f"No job with id {job_id!r}. List a batch's jobs with GET /api/batches/ID."
+            f"No job with id {job_id!r}. List a batch's jobs with GET /api/batches/ID.",
+            what="job",
+            id=job_id,
         )
     return job
 
@@ -254,7 +256,12 @@ def cancel_job(session: Session, job_id: str) -> Job:
         _publish_job_event(session, "job.cancelling", job_id)
     job = get_job(session, job_id)
     if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-        raise ConflictError(f"Job {job_id} has already {job.status}; there is nothing to cancel.")
+        raise ConflictError(
+            f"Job {job_id} has already {job.status}; there is nothing to cancel.",
+            id=job_id,
+            status=str(job.status),
+            reason="already_finished",
+        )
     return job
 
 
@@ -292,7 +299,10 @@ def retry_job(session: Session, job_id: str, max_attempts: int = DEFAULT_MAX_ATT
     job = get_job(session, job_id)
     if retried is None:
         raise ConflictError(
-            f"Job {job_id} is {job.status}; only failed or cancelled jobs can be retried."
+            f"Job {job_id} is {job.status}; only failed or cancelled jobs can be retried.",
+            id=job_id,
+            status=str(job.status),
+            reason="not_retryable",
         )
     _publish_job_event(session, "job.queued", job_id)
     return job
@@ -304,7 +314,7 @@ def delete_batch(session: Session, batch_id: str) -> list[str]:
     Returns the output paths (relative to outputs/) the caller should remove.
     """
     if session.get(Batch, batch_id) is None:
-        raise NotFoundError(f"No batch with id {batch_id!r}.")
+        raise NotFoundError(f"No batch with id {batch_id!r}.", what="batch", id=batch_id)
     outputs = session.scalars(
         select(J.output_relpath).where(J.batch_id == batch_id, J.output_relpath.is_not(None))
     ).all()
