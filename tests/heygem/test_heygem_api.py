@@ -103,3 +103,12 @@ def test_beyond_loopback_the_listener_needs_the_token_or_an_allowed_network(
     assert answer.status_code == status
     if status == 200:
         assert answer.json()["code"] == 10004
+
+
+def test_an_open_listener_refuses_submits_from_a_foreign_web_page(tmp_path):
+    main = create_app(Settings(data=tmp_path / "data"))
+    with TestClient(main):
+        listener = listener_client(main, "127.0.0.1", Origin="http://evil.example")
+        refused = listener.post("/easy/submit", content=submit_body("x"))
+        assert refused.status_code == 403 and refused.json()["error"] == "foreign_origin"
+        assert listener.get("/easy/query?code=x").json()["code"] == 10004

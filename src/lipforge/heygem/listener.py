@@ -3,11 +3,11 @@
 
 Each is a small FastAPI app that shares the main app's state (database sessions,
 settings: the main app's lifespan fills them) and has no lifespan of its own. Access
-follows the main port's rule (open when the server runs open, else the token as
-`Authorization: Bearer …`), plus LIPFORGE_HEYGEM_ALLOW: client networks that may call
-these listeners without a token, since most HeyGem clients cannot send a header (off by
-default; logged at start). `serve_all` runs every uvicorn server in one event loop and
-stops them together on SIGINT/SIGTERM.
+follows the main port's rule (open: only loopback Host names, no state change from a foreign
+Origin; else the token as `Authorization: Bearer …`, failures throttled), plus
+LIPFORGE_HEYGEM_ALLOW: client networks that may call these listeners without a token, since
+most HeyGem clients cannot send a header (off by default; logged at start). `serve_all`
+runs every uvicorn server in one event loop and stops them together on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
@@ -25,9 +25,12 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from lipforge.api.auth import Access, access_for, unauthorized_response
+from lipforge.api.auth import UNAUTHORIZED_MESSAGE, error_json, request_access
+from lipforge.api.hosts import check_host
+from lipforge.api.origins import check_origin
+from lipforge.api.throttle import client_address, throttle_for
 from lipforge.config import Settings
-from lipforge.errors import LipforgeError
+from lipforge.errors import AuthError, LipforgeError
 from lipforge.heygem.netguard import IPNetwork, in_networks, parse_networks
 from lipforge.logs import HttpErrorLogMiddleware, log_event
 
@@ -57,30 +60,39 @@ async def _error_response(_request: Request, exc: LipforgeError) -> JSONResponse
 
 
 class AllowListAccess:
-    """ASGI middleware: the token (or none when the server is open), or a client from the list."""
+    """ASGI middleware: the main port's guard (Host and Origin checks when open, else the token,
+    throttled), except that clients from LIPFORGE_HEYGEM_ALLOW need no token."""
 
     def __init__(self, app: ASGIApp, state: State, networks: tuple[IPNetwork, ...]) -> None:
         self.app, self.state, self.networks = app, state, networks
 
-    def access(self) -> Access:
-        access = getattr(self.state, "access", None)
-        if access is None:
-            access = access_for(self.state.settings)
-            self.state.access = access
-        return access
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.admits(scope):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        await unauthorized_response()(scope, receive, send)
+        try:
+            self.admit(scope, Headers(scope=scope))
+        except LipforgeError as exc:
+            await error_json(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
-    def admits(self, scope: Scope) -> bool:
-        access = self.access()
-        if not access.required or self._client_allowed(scope):
-            return True
-        scheme, _, credentials = Headers(scope=scope).get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and access.matches_token(credentials.strip())
+    def admit(self, scope: Scope, headers: Headers) -> None:
+        settings: Settings = self.state.settings
+        access = request_access(self.state, settings)
+        if not access.required:
+            check_host(scope, headers, settings)
+            check_origin(scope, headers, settings, open_server=True)
+            return
+        if self._client_allowed(scope):
+            check_origin(scope, headers, settings, open_server=True)
+            return
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        throttle, address = throttle_for(self.state, settings), client_address(scope)
+        throttle.check(address)
+        if scheme.lower() != "bearer" or not access.matches_token(credentials.strip()):
+            throttle.record_failure(address)
+            raise AuthError(UNAUTHORIZED_MESSAGE)
 
     def _client_allowed(self, scope: Scope) -> bool:
         client = scope.get("client")

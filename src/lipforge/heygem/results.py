@@ -1,7 +1,8 @@
 """Publish a finished job's video where HeyGem clients look for it: `<root>/temp/<code>-r.mp4`.
 
-The worker writes outputs into LipForge's own outputs/ folder; this module links (or, across
-file systems, copies) the output to a hidden name in `<root>/temp/` and renames it into place,
+The worker writes outputs to LipForge's store (the data dir's outputs/, or a bucket); this
+module links the output (copies it across file systems, downloads it from a bucket) to a
+hidden name in `<root>/temp/` and renames it into place,
 so a client never sees half a file, then records the video's duration and size for the
 query answer. It runs when a query finds the job succeeded (before the answer says status 2)
 and from a background loop for clients that watch the folder instead. No HTTP here.
@@ -22,10 +23,11 @@ from sqlalchemy.orm import sessionmaker
 from lipforge.config import Settings
 from lipforge.heygem.contract import result_name
 from lipforge.heygem.table import HeygemTask
-from lipforge.jobs.batches import output_path
+from lipforge.jobs.outputs import output_key
 from lipforge.jobs.tables import Job, JobStatus, utc_now
 from lipforge.logs import log_event
 from lipforge.media.probe import MediaLimits, probe
+from lipforge.storage.backend import open_storage
 
 PUBLISH_INTERVAL_S = 1.0
 TEMP_DIR_NAME = "temp"
@@ -47,10 +49,8 @@ def publish_result(sessions: sessionmaker, settings: Settings, task: HeygemTask,
     target = result_path(settings, task.code)
     if task.published_at is not None and target.is_file():
         return target
-    source = output_path(settings.data_dir.outputs, job)
-    if source is None:
+    if not _place_output(settings, job, target):
         return target if target.is_file() else None
-    _link_or_copy(source, target)
     info = probe(target, MediaLimits.from_settings(settings))
     with sessions.begin() as session:
         row = session.get(HeygemTask, task.code)
@@ -65,17 +65,31 @@ def publish_result(sessions: sessionmaker, settings: Settings, task: HeygemTask,
     return target
 
 
-def _link_or_copy(source: Path, target: Path) -> None:
+def _place_output(settings: Settings, job: Job, target: Path) -> bool:
+    """Put the job's output at `target` (linked from the data dir, or fetched from a bucket)."""
+    if job.status != JobStatus.SUCCEEDED or not job.output_relpath:
+        return False
+    storage = open_storage(settings)
+    key = output_key(job.output_relpath)
+    local = storage.local_path(key)
+    if local is not None and not local.is_file():
+        return False
+    if local is None and storage.stat(key) is None:
+        return False
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.partial")
     try:
-        try:
-            os.link(source, staging)
-        except OSError:
-            shutil.copyfile(source, staging)
+        if local is None:
+            storage.download(key, staging)
+        else:
+            try:
+                os.link(local, staging)
+            except OSError:
+                shutil.copyfile(local, staging)
         os.replace(staging, target)
     finally:
         staging.unlink(missing_ok=True)
+    return True
 
 
 def publish_pending(sessions: sessionmaker, settings: Settings) -> int:
