@@ -105,7 +105,8 @@ def _open_client(request: DownloadRequest) -> httpx.Client:
     pool = request.connections + 4
     return httpx.Client(
         proxy=request.proxy,
-        trust_env=True,
+        transport=request.transport,
+        trust_env=request.transport is None,
         timeout=timeout,
         follow_redirects=True,
         limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),

@@ -39,6 +39,8 @@ class DownloadRequest:
     min_free_bytes: int = 0
     min_split_bytes: int = MIN_SPLIT_BYTES
     max_request_bytes: int = MAX_REQUEST_BYTES
+    # a caller's own transport (e.g. one that checks addresses); env proxies are then ignored
+    transport: httpx.BaseTransport | None = None
 
 
 @dataclass(frozen=True)
