@@ -79,11 +79,18 @@ def _raise_for_refusal(response: httpx.Response) -> None:
 
 
 def create_batch(
-    client: httpx.Client, audio_ids: list[str], video_ids: list[str], engine: str, fit: str
+    client: httpx.Client,
+    audio_ids: list[str],
+    video_ids: list[str],
+    engine: str,
+    fit: str,
+    scripts: list[dict] | None = None,
 ) -> dict:
+    """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios."""
     body = {
         "audio_asset_ids": audio_ids,
         "video_asset_ids": video_ids,
+        "scripts": scripts or [],
         "engine": engine,
         "fit": fit,
     }
@@ -242,3 +249,17 @@ def download_output(client: httpx.Client, job: dict, out_dir: Path) -> Path:
         raise RemoteError(f"Download of {target.name} broke off: {exc}.") from exc
     partial.replace(target)
     return target
+
+
+def download_subtitles(client: httpx.Client, job: dict, video_path: Path) -> list[Path]:
+    """A scripted job's .srt and .vtt beside its downloaded video; [] for an audio job."""
+    if not job.get("subtitles_url"):
+        return []
+    saved = []
+    for kind in ("srt", "vtt"):
+        response = client.get(f"/api/jobs/{job['id']}/subtitles.{kind}")
+        _raise_for_refusal(response)
+        target = video_path.with_suffix(f".{kind}")
+        target.write_bytes(response.content)
+        saved.append(target)
+    return saved

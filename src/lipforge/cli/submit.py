@@ -29,6 +29,7 @@ from lipforge.cli.remote import (
     TERMINAL_STATES,
     create_batch,
     download_output,
+    download_subtitles,
     find_asset_by_sha256,
     follow_batch,
     open_client,
@@ -49,23 +50,35 @@ TokenOption = Annotated[
 
 @app.command()
 def submit(
-    audio: Annotated[list[Path], typer.Option(help="driving audio; repeat for N audios x 1 video")],
     video: Annotated[list[Path], typer.Option(help="face video(s); more may follow the first")],
     server: ServerOption,
+    audio: Annotated[
+        list[Path] | None, typer.Option(help="driving audio; repeat for N audios x 1 video")
+    ] = None,
+    text_file: Annotated[
+        list[Path] | None, typer.Option(help="script(s) the server speaks; N scripts x M videos")
+    ] = None,
+    voice: Annotated[str, typer.Option(help="voice for --text-file (on the server)")] = (
+        "espeak-zh"
+    ),
     more_videos: Annotated[list[Path] | None, typer.Argument(hidden=True)] = None,
     token: TokenOption = None,
     out: Annotated[Path, typer.Option(help="where the finished videos are saved")] = Path("."),
     engine: Annotated[str, typer.Option(help="lip-sync engine")] = "meshwarp",
     fit: Annotated[str, typer.Option(help="loop | pingpong | trim")] = "pingpong",
 ) -> None:
-    """Upload an audio and face videos, render them on the server, download the results."""
+    """Upload audio (or send scripts) and face videos, render on the server, download results."""
     video = [*video, *(more_videos or [])]
+    audio = list(audio or [])
+    if not audio and not text_file:
+        raise ConfigError("Give the speech with --audio FILE, or scripts with --text-file FILE.")
+    scripts = _read_scripts(text_file or [], voice)
     _check_inputs([*audio, *video], out)
     with open_client(server, token) as client:
         asset_ids = _upload_missing(client, server, token, [*audio, *video])
         audio_ids = [asset_ids[path.resolve()] for path in audio]
         video_ids = [asset_ids[path.resolve()] for path in video]
-        batch = create_batch(client, audio_ids, video_ids, engine, fit)
+        batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts)
         jobs_text = f"{len(batch['jobs'])} job(s)"
         console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
         _follow_and_collect(client, batch["id"], out)
@@ -83,6 +96,12 @@ def watch(
         _check_inputs([], out)
     with open_client(server, token) as client:
         _follow_and_collect(client, batch_id, out)
+
+
+def _read_scripts(paths: list[Path], voice: str) -> list[dict]:
+    from lipforge.cli.say import read_script
+
+    return [{"text": read_script(None, p), "voice": voice, "name": p.stem} for p in paths]
 
 
 def _check_inputs(paths: list[Path], out: Path) -> None:
@@ -125,6 +144,8 @@ def _follow_and_collect(client, batch_id: str, out: Path | None) -> None:
         for job in succeeded:
             path = download_output(client, job, out)
             console.print(f"saved {path}", highlight=False)
+            for subtitles in download_subtitles(client, job, path):
+                console.print(f"saved {subtitles}", highlight=False)
     failures = read_batch_failures(batch)
     for job, reason in failures:
         console.print(f"[red]{job['status']}[/] {job['output_name']}: {reason}", highlight=False)
@@ -181,6 +202,8 @@ class _BatchBars:
 
 
 def _job_state_text(job: dict) -> str:
+    if job["status"] == "running" and job.get("stage") == "speech":
+        return f"speech {job.get('stage_done') or 0}/{job.get('stage_total') or '?'} sentences"
     if job["status"] == "running" and job.get("fps"):
         return f"running {job['fps']:.1f} fps"
     return job["status"]
