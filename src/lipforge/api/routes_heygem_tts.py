@@ -24,6 +24,7 @@ from fastapi.responses import Response
 
 from lipforge.api.schema import error_responses
 from lipforge.heygem.errors import BadParameterError, VoiceUnavailableError
+from lipforge.heygem.results import STAGING_DIR_NAME
 
 router = APIRouter(tags=["heygem"])
 DEFAULT_VOICE = "espeak-zh"
@@ -77,7 +78,7 @@ def _speak(sessions, settings, body: dict) -> bytes:
     except ImportError as exc:
         raise VoiceUnavailableError(f"Speech is not available in this build: {exc}.") from exc
     voice = _voice(sessions, settings, str(body.get("speaker") or ""), get_voice)
-    staging = settings.data_dir.root / "heygem-staging"
+    staging = settings.data_dir.root / STAGING_DIR_NAME
     staging.mkdir(parents=True, exist_ok=True)
     out_path = staging / f"tts-{uuid.uuid4().hex}.wav"
     try:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -31,6 +32,8 @@ from lipforge.storage.backend import open_storage
 
 PUBLISH_INTERVAL_S = 1.0
 TEMP_DIR_NAME = "temp"
+STAGING_DIR_NAME = "heygem-staging"  # <data>/heygem-staging/<submit>/: inputs on their way in
+STALE_STAGING_S = 6 * 3600.0
 
 
 def heygem_root(settings: Settings) -> Path:
@@ -110,10 +113,27 @@ def publish_pending(sessions: sessionmaker, settings: Settings) -> int:
     return published
 
 
+def remove_stale_staging(settings: Settings, older_than_s: float = STALE_STAGING_S) -> None:
+    """Drop staging folders a crashed submit left behind (a live submit's is minutes old)."""
+    staging = settings.data_dir.root / STAGING_DIR_NAME
+    if not staging.is_dir():
+        return
+    cutoff = time.time() - older_than_s
+    for folder in staging.iterdir():
+        with contextlib.suppress(OSError):
+            if folder.stat().st_mtime >= cutoff:
+                continue
+            if folder.is_dir():
+                shutil.rmtree(folder)
+            else:
+                folder.unlink()
+
+
 async def heygem_publisher(app) -> None:
     """Background service: publish results as their jobs succeed (every second)."""
     state = app.state
     (heygem_root(state.settings) / TEMP_DIR_NAME).mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(remove_stale_staging, state.settings)
     while True:
         with contextlib.suppress(Exception):
             await asyncio.to_thread(publish_pending, state.sessions, state.settings)

@@ -50,6 +50,8 @@ def parse_submit(raw: bytes) -> SubmitRequest:
         ) from exc
     if not isinstance(body, dict):
         raise BadParameterError("The body must be a JSON object.", reason="not_object")
+    if isinstance(body.get("code"), int) and not isinstance(body["code"], bool):
+        body["code"] = str(body["code"])  # HeyGem formats any code into its file names
     for name in REQUIRED_FIELDS:
         value = body.get(name)
         if not isinstance(value, str) or not value.strip():

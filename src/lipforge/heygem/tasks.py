@@ -27,7 +27,7 @@ from lipforge.config import Settings
 from lipforge.heygem.contract import AnswerCode, TaskStatus, envelope, result_name
 from lipforge.heygem.inputs import stage_input
 from lipforge.heygem.netguard import AddressPolicy, parse_networks
-from lipforge.heygem.results import heygem_root, publish_result
+from lipforge.heygem.results import STAGING_DIR_NAME, heygem_root, publish_result
 from lipforge.heygem.submit import SubmitRequest, check_code, parse_submit
 from lipforge.heygem.table import HeygemTask
 from lipforge.jobs.batches import DEFAULT_ENGINE, check_asset_kinds, plan_jobs
@@ -38,7 +38,6 @@ from lipforge.logs import log_event
 
 PROGRESS_STARTED = 10  # HeyGem's "inputs in" mark; rendering fills 10..95
 PROGRESS_RENDER_SPAN = 85
-STAGING_DIR_NAME = "heygem-staging"
 ASSET_SOURCE = "heygem"
 
 
