@@ -1,15 +1,24 @@
-// Unit tests of the UI's progress arithmetic (src/lipforge/web/src/progress.js), run with
-// `node --test` by test_progress_js.py.
+// Unit tests of the UI's progress arithmetic and wording in both languages
+// (src/lipforge/web/src/progress.js, i18n.js, scripts.js), run with `node --test` by
+// test_progress_js.py.
 import assert from "node:assert/strict";
 import test from "node:test";
 
 import {
+  chooseLanguage,
+  formatBytes,
+  formatDate,
+  formatDuration,
+  setLanguage,
+  translateError,
+} from "../../src/lipforge/web/src/i18n.js";
+import {
   batchFraction,
   failureReason,
-  formatDuration,
   jobDetail,
   jobFraction,
 } from "../../src/lipforge/web/src/progress.js";
+import { estimateSeconds, splitSentences } from "../../src/lipforge/web/src/scripts.js";
 
 test("batch progress is weighted by frames, not by job count", () => {
   const long = { status: "running", frames_done: 0, frames_total: 45000 };
@@ -32,18 +41,61 @@ test("jobs without a frame count weigh as much as the average known job", () => 
   assert.equal(batchFraction([]), 0);
 });
 
-test("job fraction, detail and failure wording", () => {
-  const job = { status: "running", frames_done: 50, frames_total: 200, fps: 31.26, eta_s: 4.8 };
-  assert.equal(jobFraction(job), 0.25);
-  assert.equal(jobDetail(job), "50 / 200 frames · 31.3 fps · about 5 s left");
+test("progress lines in English and in Chinese", () => {
+  const job = { status: "running", frames_done: 32, frames_total: 1505, fps: 18.46, eta_s: 79 };
+  assert.equal(jobFraction({ ...job, frames_done: 50, frames_total: 200 }), 0.25);
+  setLanguage("en");
+  assert.equal(jobDetail(job), "frame 32 / 1,505 · 18.5 fps · about 1 min 19 s left");
   assert.equal(jobDetail({ status: "queued", frames_total: 200 }), "");
-  assert.equal(failureReason({ error_message: "no face found in a.mp4" }), "no face found in a.mp4");
-  assert.match(failureReason({}), /see its log/);
+  setLanguage("zh-CN");
+  assert.equal(jobDetail(job), "第 32 / 1,505 帧 · 18.5 帧/秒 · 约 1 分 19 秒");
+  const speaking = { status: "running", stage: "speech", stage_done: 3, stage_total: 12 };
+  assert.equal(jobDetail(speaking), "第 3 / 12 句");
+  setLanguage("en");
 });
 
-test("durations read like a person would say them", () => {
+test("durations, sizes in binary units, dates", () => {
+  setLanguage("en");
   assert.equal(formatDuration(42), "42 s");
   assert.equal(formatDuration(125), "2 min 05 s");
   assert.equal(formatDuration(3 * 3600 + 60), "3 h 01 min");
   assert.equal(formatDuration(null), "");
+  assert.equal(formatBytes(53_700_000), "51.2 MiB");
+  assert.equal(formatBytes(512), "512 B");
+  assert.equal(formatBytes(3 * 1024 ** 3), "3.0 GiB");
+  setLanguage("zh-CN");
+  assert.equal(formatDuration(125), "2 分 5 秒");
+  assert.equal(formatDuration(3 * 3600 + 60), "3 小时 1 分");
+  assert.match(formatDate("2026-11-30T09:05:00Z"), /2026年11月30日/);
+  setLanguage("en");
+});
+
+test("failures are told from code and params; unknown codes keep the server's words", () => {
+  const noFace = { error_code: "no_face", error_params: { file: "a.mp4", seconds: 10 },
+    error_message: "no face found in a.mp4 between 0 s and 10 s; ..." };
+  setLanguage("zh-CN");
+  assert.equal(failureReason(noFace),
+    "在 a.mp4 的第 0 秒到第 10 秒之间没有找到人脸。请使用一张脸清晰可见（正脸、光线充足、不太小）的视频。");
+  assert.equal(failureReason({ ...noFace, error_params: {} }), "视频里没有找到人脸。");
+  assert.equal(translateError({ code: "brand_new", message: "Server words." }), "Server words.");
+  assert.equal(translateError({ code: "not_found", params: { what: "batch", id: "b1" } }),
+    "批次 b1 不存在（可能已被删除）。");
+  setLanguage("en");
+  assert.match(failureReason(noFace), /^No face found in a\.mp4 between 0 s and 10 s/);
+  assert.match(failureReason({}), /see its log/);
+});
+
+test("language: ?lang= forces, then the remembered switch, then the browser", () => {
+  assert.equal(chooseLanguage({ search: "?lang=zh-CN", stored: "en", browser: ["en-US"] }), "zh-CN");
+  assert.equal(chooseLanguage({ search: "", stored: "en", browser: ["zh-CN"] }), "en");
+  assert.equal(chooseLanguage({ browser: ["zh-TW", "en"] }), "zh-CN");
+  assert.equal(chooseLanguage({ browser: ["fr-FR"] }), "en");
+});
+
+test("scripts split into sentences like the server, with an estimated duration", () => {
+  assert.deepEqual(splitSentences("你好。今天讲课！\nSecond line. Third?"),
+    ["你好。", "今天讲课！", "Second line.", "Third?"]);
+  assert.deepEqual(splitSentences("  。\n"), []);
+  const zh = estimateSeconds("今天我们来学习口型同步。它把声音变成嘴型。");
+  assert.ok(zh > 3 && zh < 8, String(zh));
 });

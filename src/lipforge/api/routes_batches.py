@@ -20,7 +20,7 @@ from lipforge.api.schema import error_responses
 from lipforge.api.zipstream import ZipMember, zip_chunks
 from lipforge.errors import InvalidRequestError
 from lipforge.jobs import batches
-from lipforge.jobs.joblog import read_job_log
+from lipforge.jobs.joblog import read_stored_job_log
 from lipforge.jobs.scripts import ScriptRequest, subtitles_for_job
 from lipforge.storage.backend import open_storage
 
@@ -149,7 +149,9 @@ async def job_log_route(request: Request, job_id: str, tail: int | None = None) 
     """The job's log lines, oldest first; `?tail=N` keeps the last N."""
     state = request.app.state
     await asyncio.to_thread(batches.get_job_snapshot, state.sessions, job_id)
-    lines = await asyncio.to_thread(read_job_log, state.settings.data_dir.logs, job_id)
+    storage = open_storage(state.settings)
+    logs_dir = state.settings.data_dir.logs
+    lines = await asyncio.to_thread(read_stored_job_log, storage, logs_dir, job_id)
     if tail is not None:
         lines = lines[-tail:] if tail > 0 else []
     return {"job_id": job_id, "lines": lines}

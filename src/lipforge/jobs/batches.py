@@ -24,7 +24,7 @@ from lipforge.assets.table import Asset
 from lipforge.config import Settings
 from lipforge.errors import ConflictError, LipforgeError, NotFoundError
 from lipforge.jobs.events import latest_event_id, publish_event
-from lipforge.jobs.joblog import job_log_path
+from lipforge.jobs.joblog import job_log_key, job_log_path
 from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import (
     JobSpec,
@@ -410,6 +410,7 @@ def delete_whole_batch(sessions: sessionmaker, settings: Settings, batch_id: str
         (settings.data_dir.outputs / batch_id).rmdir()
     for job_id in job_ids:
         job_log_path(settings.data_dir.logs, job_id).unlink(missing_ok=True)
+        storage.delete(job_log_key(job_id))
 
 
 def get_job_snapshot(sessions: sessionmaker, job_id: str) -> dict:

@@ -51,6 +51,8 @@ const options = {
   metafile: true,
   legalComments: "none",
   define: { "process.env.NODE_ENV": '"production"' },
+  // Uppy's own size labels in binary units, like every other size on the page.
+  alias: { "@transloadit/prettier-bytes": "./src/binarybytes.js" },
   logLevel: "warning",
   plugins: [writeIndex],
 };

@@ -1,26 +1,28 @@
-// The batch pages: the list of batches, and one batch with a progress bar per job and for
-// the whole batch (weighted by frames), failure reasons, cancel/retry, output previews and
-// "Download all". Live updates come from live.js.
+// The batch pages: the list of batches (by name, with state and progress), and one batch:
+// its editable name, the weighted batch progress, one row per job (stage, frames, fps,
+// time left, the failure reason in the reader's language, cancel/retry), the results
+// gallery (videos playing in the page, subtitles from the .vtt, SRT and MP4 downloads,
+// "Download all") and the machine panel. Live updates come from live.js.
 
-import { api, itemsOf } from "./api.js";
+import { api, errorText, itemsOf } from "./api.js";
 import { clear, el, progressBar, toast } from "./dom.js";
+import { formatDate, t } from "./i18n.js";
 import { BatchLive } from "./live.js";
+import { mountMachinePanel } from "./machine.js";
 import {
   batchFraction,
+  countsText,
   failureReason,
   formatPercent,
   isFinished,
   jobDetail,
   jobFraction,
   jobState,
+  stageWords,
   stateWords,
 } from "./progress.js";
 
-function formatTime(value) {
-  if (!value) return "";
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString();
-}
+const LIST_REFRESH_MS = 3000;
 
 function batchJobs(batch) {
   return batch.jobs || [];
@@ -28,7 +30,7 @@ function batchJobs(batch) {
 
 function batchState(batch) {
   const jobs = batchJobs(batch);
-  if (!jobs.length) return batch.status || "";
+  if (!jobs.length) return batch.status || "queued";
   const states = new Set(jobs.map(jobState));
   for (const state of ["running", "queued", "failed", "cancelled"]) {
     if (states.has(state)) return state;
@@ -39,41 +41,42 @@ function batchState(batch) {
 function batchProgress(batch) {
   const jobs = batchJobs(batch);
   if (jobs.length) return batchFraction(jobs);
-  const p = batch.progress;
-  if (typeof p === "number") return p > 1 ? p / 100 : p;
-  if (p && typeof p === "object") {
-    if (typeof p.fraction === "number") return p.fraction;
-    if (p.frames_total) return (p.frames_done || 0) / p.frames_total;
-  }
-  return 0;
+  return typeof batch.progress === "number" ? batch.progress : 0;
 }
 
-function countsText(batch) {
+function batchCounts(batch) {
   const jobs = batchJobs(batch);
-  let counts = batch.counts || {};
-  if (jobs.length) {
-    counts = {};
-    for (const job of jobs) counts[jobState(job)] = (counts[jobState(job)] || 0) + 1;
-  }
-  return Object.entries(counts).filter(([, n]) => n > 0).map(([state, n]) => `${n} ${state}`)
-    .join(", ");
+  if (!jobs.length) return batch.counts || {};
+  const counts = {};
+  for (const job of jobs) counts[jobState(job)] = (counts[jobState(job)] || 0) + 1;
+  return counts;
 }
 
-const LIST_REFRESH_MS = 3000;
+export function batchName(batch) {
+  return batch.name || t("batches.unnamed", { date: formatDate(batch.created_at) });
+}
+
+function statePill(state) {
+  return el("span", { class: `pill ${state}` }, stateWords(state));
+}
 
 function batchListItem(batch) {
   const fraction = batchProgress(batch);
-  return el("li", { "data-batch": batch.id, "data-state": batchState(batch) },
-    el("a", { href: `#/batches/${batch.id}` }, el("strong", {}, formatTime(batch.created_at))),
-    el("span", { class: "muted" }, ` ${batch.engine || batch.options?.engine || ""} · `
-      + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`),
-    progressBar(fraction, `${batch.status || ""} ${formatPercent(fraction)}`));
+  const state = batchState(batch);
+  return el("li", { "data-batch": batch.id, "data-state": state, class: "batch-item" },
+    el("div", { class: "row" },
+      el("a", { href: `#/batches/${batch.id}`, class: "batch-link" }, batchName(batch)),
+      statePill(state)),
+    el("div", { class: "muted small" }, [t("batches.created", { date: formatDate(batch.created_at) }),
+      batch.engine, countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
+    progressBar(fraction, formatPercent(fraction), batchName(batch)));
 }
 
 // The list refreshes itself while any batch is still queued or running.
 export function renderBatchList(root) {
   const list = el("ul", { class: "batches", id: "batch-list" });
-  root.append(el("section", { class: "card" }, el("h2", {}, "Batches"), list));
+  root.append(el("h1", { class: "page-title" }, t("batches.title")),
+    el("section", { class: "card" }, list));
   let timer = null;
   let stopped = false;
   const load = async () => {
@@ -81,22 +84,22 @@ export function renderBatchList(root) {
     if (stopped) return;
     clear(list);
     if (!batches.length) {
-      list.append(el("li", { class: "empty muted" }, "No batches yet. ",
-        el("a", { href: "#/" }, "Create one.")));
+      list.append(el("li", { class: "empty muted" }, `${t("batches.empty")} `,
+        el("a", { href: "#/" }, t("batches.createOne"))));
     }
     for (const batch of batches) list.append(batchListItem(batch));
     if (batches.some((b) => b.finished === false || ["queued", "running"].includes(b.status))) {
       timer = setTimeout(() => load().catch(() => null), LIST_REFRESH_MS);
     }
   };
-  load().catch((exc) => toast(exc.message, "bad"));
+  load().catch((exc) => toast(errorText(exc), "bad"));
   return () => {
     stopped = true;
     clearTimeout(timer);
   };
 }
 
-function jobTitle(job) {
+export function jobTitle(job) {
   const names = [job.audio_name, job.video_name].filter(Boolean);
   if (names.length) return names.join(" × ");
   return job.output_name || job.id;
@@ -107,8 +110,35 @@ async function act(action, done) {
     await action();
     done();
   } catch (exc) {
-    toast(exc.message, "bad");
+    toast(errorText(exc), "bad");
   }
+}
+
+function subtitleUrls(job) {
+  const subs = job.subtitles || {};
+  return {
+    vtt: job.subtitles_vtt_url || subs.vtt || (job.has_subtitles ? api.jobSubtitlesUrl(job.id, "vtt") : null),
+    srt: job.subtitles_srt_url || subs.srt || (job.has_subtitles ? api.jobSubtitlesUrl(job.id, "srt") : null),
+  };
+}
+
+// One finished video: plays in the page (Range requests), subtitles on, MP4 and SRT beside it.
+export function resultCard(job) {
+  const url = job.output_url || api.jobOutputUrl(job.id);
+  const subs = subtitleUrls(job);
+  const lang = document.documentElement.lang;
+  const video = el("video", { controls: true, preload: "metadata", playsinline: true, src: url,
+    "aria-label": job.output_name });
+  if (subs.vtt) {
+    video.append(el("track", { kind: "subtitles", src: subs.vtt, srclang: job.language || lang,
+      label: t("job.srt"), default: true }));
+  }
+  return el("li", { class: "result", "data-job": job.id },
+    video,
+    el("div", { class: "file-name small", title: job.output_name }, job.output_name),
+    el("div", { class: "actions" },
+      el("a", { class: "button small", href: url, download: job.output_name || "" }, `${t("job.download")} MP4`),
+      subs.srt ? el("a", { class: "button small", href: subs.srt, download: "" }, t("job.srt")) : null));
 }
 
 // Rows keep their buttons while the state changes within one group (queued -> running).
@@ -117,100 +147,158 @@ const ACTIONS_BY_STATE = { queued: "cancel", running: "cancel", failed: "retry",
 class JobRow {
   constructor(job, refresh) {
     this.refresh = refresh;
-    this.title = el("strong", {});
-    this.state = el("span", { class: "state" });
+    this.title = el("strong", { class: "file-name" });
+    this.state = el("span", { class: "pill" });
+    this.stage = el("span", { class: "stage muted small" });
     this.bar = el("div", { class: "bar-slot" });
     this.detail = el("div", { class: "muted small detail" });
-    this.reason = el("div", { class: "reason" });
+    this.reason = el("div", { class: "reason", role: "alert" });
     this.actions = el("div", { class: "actions" });
-    this.media = el("div", { class: "media" });
     this.node = el("li", { class: "job", "data-job": job.id },
-      el("div", { class: "row" }, this.title, this.state), this.bar, this.detail, this.reason,
-      this.actions, this.media);
+      el("div", { class: "row" }, this.title, el("span", { class: "row tight" }, this.stage, this.state)),
+      this.bar, this.detail, this.reason, this.actions);
     this.renderedActions = null;
   }
 
   update(job) {
     const state = jobState(job);
     this.node.dataset.state = state;
+    this.node.dataset.stage = job.stage || "";
     this.title.textContent = jobTitle(job);
     this.state.textContent = stateWords(state);
-    this.state.className = `state ${state}`;
-    clear(this.bar).append(progressBar(jobFraction(job), formatPercent(jobFraction(job))));
+    this.state.className = `pill ${state}`;
+    this.stage.textContent = state === "running" && job.stage
+      ? t("job.stage", { stage: stageWords(job.stage) }) : "";
+    clear(this.bar).append(progressBar(jobFraction(job), formatPercent(jobFraction(job)),
+      t("job.progress", { name: jobTitle(job) })));
     this.detail.textContent = jobDetail(job);
     this.reason.textContent = state === "failed" ? failureReason(job) : "";
     const actionsKey = ACTIONS_BY_STATE[state] || state;
-    if (this.renderedActions !== actionsKey) this.renderStateParts(job, state);
+    if (this.renderedActions !== actionsKey) this.renderActions(job, state);
     this.renderedActions = actionsKey;
   }
 
-  renderStateParts(job, state) {
+  renderActions(job, state) {
     clear(this.actions);
-    clear(this.media);
     if (state === "queued" || state === "running") {
-      this.actions.append(el("button", {
-        class: "small", onclick: () => act(() => api.cancelJob(job.id), this.refresh) }, "Cancel"));
+      this.actions.append(el("button", { class: "small", type: "button", "data-action": "cancel",
+        onclick: () => act(() => api.cancelJob(job.id), this.refresh) }, t("common.cancel")));
     }
     if (state === "failed" || state === "cancelled") {
-      this.actions.append(el("button", {
-        class: "small", onclick: () => act(() => api.retryJob(job.id), this.refresh) }, "Retry"));
-    }
-    if (state === "succeeded") {
-      const url = api.jobOutputUrl(job.id);
-      this.media.append(el("video", { controls: true, preload: "metadata", playsinline: true, src: url }));
-      this.actions.append(el("a", { class: "button small", href: url, download: "" }, "Download"));
+      this.actions.append(el("button", { class: "small", type: "button", "data-action": "retry",
+        onclick: () => act(() => api.retryJob(job.id), this.refresh) }, t("common.retry")));
     }
   }
 }
 
+function nameEditor(batchId, onRenamed) {
+  const input = el("input", { type: "text", id: "batch-name-edit", maxlength: 255,
+    "aria-label": t("batches.nameLabel"), class: "title-input" });
+  let saved = "";
+  const save = async () => {
+    const value = input.value.trim();
+    if (value === saved || !value) {
+      input.value = saved;
+      return;
+    }
+    try {
+      const batch = await api.renameBatch(batchId, value);
+      saved = batch.name;
+      onRenamed(batch);
+      toast(t("batches.renamed"));
+    } catch (exc) {
+      toast(errorText(exc), "bad");
+    }
+  };
+  input.addEventListener("change", save);
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") input.blur();
+  });
+  return {
+    node: input,
+    set(batch) {
+      if (document.activeElement === input) return;
+      saved = batch.name || "";
+      input.value = saved;
+      input.placeholder = batchName(batch);
+    },
+  };
+}
+
 export function renderBatchView(root, batchId) {
-  const title = el("h2", {}, "Batch ", el("code", {}, batchId));
-  const mode = el("span", { class: "mode muted small", id: "live-mode" }, "connecting…");
+  const title = nameEditor(batchId, () => null);
+  const mode = el("span", { class: "mode small", id: "live-mode", role: "status" }, t("batches.connecting"));
   const overall = el("div", { id: "batch-progress" });
-  const counts = el("p", { class: "muted", id: "batch-counts" });
+  const counts = el("p", { class: "muted small", id: "batch-counts" });
+  const paused = el("p", { class: "bad small", id: "paused" });
   const jobsList = el("ul", { class: "jobs", id: "job-list" });
+  const gallery = el("ul", { class: "gallery", id: "results" });
   const rows = new Map();
-  const archive = el("a", { class: "button", id: "download-all", href: api.batchArchiveUrl(batchId) },
-    "Download all");
+  const shown = new Set();
+  const archive = el("a", { class: "button", id: "download-all", href: api.batchArchiveUrl(batchId),
+    download: "" }, t("batches.downloadAll"));
   let live = null;
-  const refresh = () => live?.refresh().catch((exc) => toast(exc.message, "bad"));
-  const cancelAll = el("button", { onclick: () => act(() => api.cancelBatch(batchId), refresh) },
-    "Cancel batch");
-  const remove = el("button", { class: "danger", onclick: () => {
-    if (!window.confirm("Delete this batch and its outputs?")) return;
+  const refresh = () => live?.refresh().catch((exc) => toast(errorText(exc), "bad"));
+  const cancelAll = el("button", { type: "button", id: "cancel-batch",
+    onclick: () => act(() => api.cancelBatch(batchId), refresh) }, t("batches.cancelBatch"));
+  const remove = el("button", { class: "danger", type: "button", onclick: () => {
+    if (!window.confirm(t("batches.deleteConfirm"))) return;
     act(() => api.deleteBatch(batchId), () => { window.location.hash = "#/batches"; });
-  } }, "Delete");
+  } }, t("common.delete"));
 
   const draw = (batch) => {
     const jobs = batchJobs(batch);
     const fraction = batchProgress(batch);
     const state = batchState(batch);
+    title.set(batch);
+    const countLine = countsText(batchCounts(batch));
     const label = jobs.length && jobs.every(isFinished) && state !== "succeeded"
-      ? `Finished: ${countsText(batch)}` : formatPercent(fraction);
-    clear(overall).append(progressBar(fraction, label));
+      ? t("batches.finished", { counts: countLine }) : formatPercent(fraction);
+    clear(overall).append(progressBar(fraction, label, t("batches.progress")));
     overall.dataset.state = state;
-    counts.textContent = `${batch.engine || batch.options?.engine || ""} · `
-      + `${batch.fit || batch.options?.fit || ""} · ${countsText(batch)}`;
+    counts.textContent = [t("batches.created", { date: formatDate(batch.created_at) }),
+      batch.engine, countLine].filter(Boolean).join(" · ");
+    paused.textContent = (batch.paused_reasons || []).map((r) => t("batches.paused", { reason: r })).join(" ");
     for (const job of jobs) {
       if (!rows.has(job.id)) {
         rows.set(job.id, new JobRow(job, refresh));
         jobsList.append(rows.get(job.id).node);
       }
       rows.get(job.id).update(job);
+      if (jobState(job) === "succeeded" && !shown.has(job.id)) {
+        shown.add(job.id);
+        gallery.querySelector(".empty")?.remove();
+        gallery.append(resultCard(job));
+      }
     }
-    const anySucceeded = jobs.some((j) => jobState(j) === "succeeded");
-    archive.classList.toggle("disabled", !anySucceeded);
+    if (!shown.size && !gallery.querySelector(".empty")) {
+      gallery.append(el("li", { class: "empty muted" }, t("batches.noResults")));
+    }
+    archive.classList.toggle("disabled", !shown.size);
+    archive.setAttribute("aria-disabled", String(!shown.size));
     cancelAll.disabled = jobs.every(isFinished);
   };
   const setMode = (value) => {
-    mode.textContent = value === "live" ? "● live" : "polling every 2 s (live stream unavailable)";
+    mode.textContent = t(`batches.${value}`);
     mode.dataset.mode = value;
+    document.body.classList.toggle("server-away", value === "reconnecting");
   };
 
-  root.append(el("section", { class: "card" },
-    el("div", { class: "row" }, title, mode), overall, counts,
-    el("div", { class: "actions" }, archive, cancelAll, remove), jobsList));
+  const side = el("aside", { class: "side" });
+  root.append(el("div", { class: "layout" },
+    el("div", { class: "main-col" },
+      el("section", { class: "card", "aria-labelledby": "batch-name-edit" },
+        el("div", { class: "row wrap" }, title.node, mode), paused, overall, counts,
+        el("div", { class: "actions" }, archive, cancelAll, remove), jobsList),
+      el("section", { class: "card", "aria-labelledby": "results-title" },
+        el("h2", { id: "results-title" }, t("batches.results")), gallery)),
+    side));
+  const stopMachine = mountMachinePanel(side);
   live = new BatchLive(batchId, draw, setMode);
-  live.start().catch((exc) => toast(exc.message, "bad"));
-  return () => live.stop();
+  live.start().catch((exc) => toast(errorText(exc), "bad"));
+  return () => {
+    live.stop();
+    stopMachine();
+    document.body.classList.remove("server-away");
+  };
 }

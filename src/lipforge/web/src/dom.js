@@ -35,11 +35,18 @@ export function toast(message, kind = "info") {
   }, 6000);
 }
 
-export function progressBar(fraction, label) {
+export function progressBar(fraction, label, name) {
   const pct = Math.max(0, Math.min(100, fraction * 100));
-  const bar = el("div", { class: "bar", role: "progressbar", "aria-valuemin": 0,
-    "aria-valuemax": 100, "aria-valuenow": Math.floor(pct) },
+  return el("div", { class: "bar", role: "progressbar", "aria-valuemin": 0,
+    "aria-valuemax": 100, "aria-valuenow": Math.floor(pct), "aria-label": name || null,
+    "aria-valuetext": label },
   el("div", { class: "fill", style: `width: ${pct.toFixed(1)}%` }),
   el("span", { class: "bar-label" }, label));
-  return bar;
+}
+
+// A labelled form field: <label for=id>text</label> + control.
+export function field(text, control, hint) {
+  if (!control.id) control.id = `f-${Math.random().toString(36).slice(2, 9)}`;
+  return el("div", { class: "field" }, el("label", { for: control.id }, text), control,
+    hint ? el("div", { class: "hint" }, hint) : null);
 }

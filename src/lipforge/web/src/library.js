@@ -1,39 +1,44 @@
-// The "New batch" page: the upload panel, the audio and video assets with previews, the
-// selection (one audio x many videos, or many audios x one video), engine and fit, and
-// "Create batch". It does not show batches (batches.js does).
+// The "New batch" page: the upload panel and the Scripts panel side by side, the audio and
+// video assets with previews, the selection (one audio or script x many videos, or many x
+// one video: the page says N x M before you start), name, engine and fit, "Create batch",
+// and the machine panel. It does not show batches (batches.js does).
 
-import { api, itemsOf } from "./api.js";
-import { clear, el, toast } from "./dom.js";
-import { formatBytes, formatDuration } from "./progress.js";
+import { api, errorText, itemsOf } from "./api.js";
+import { clear, el, field, toast } from "./dom.js";
+import { formatBytes, formatClock, formatDuration, formatNumber, t } from "./i18n.js";
+import { mountMachinePanel } from "./machine.js";
 import { watchEngineModels } from "./models.js";
+import { mountScriptsPanel, splitSentences } from "./scripts.js";
 import { mountUploadPanel } from "./upload.js";
 
-const ENGINES = [
-  { name: "meshwarp", label: "meshwarp — built in, CPU, no download" },
-  { name: "wav2lip", label: "wav2lip — Wav2Lip ONNX model, sharper mouths, needs a download" },
-];
-const FITS = [
-  { name: "pingpong", label: "pingpong — play the video forth and back to cover the audio" },
-  { name: "loop", label: "loop — restart the video from the beginning" },
-  { name: "trim", label: "trim — stop at the shorter of audio and video" },
-];
+const ENGINES = ["meshwarp", "wav2lip"];
+const FITS = ["pingpong", "loop", "trim"];
 const PRELOAD_METADATA_MAX = 24;
+const NAME_FROM_SCRIPT_CHARS = 40;
 
 function describeAsset(asset) {
   const parts = [formatDuration(asset.duration_s), formatBytes(asset.size_bytes)];
   if (asset.width && asset.height) parts.push(`${asset.width}×${asset.height}`);
-  if (asset.fps) parts.push(`${Number(asset.fps).toFixed(2).replace(/\.?0+$/, "")} fps`);
+  if (asset.fps) parts.push(t("job.fps", { fps: formatNumber(asset.fps, asset.fps % 1 ? 2 : 0) }));
   return parts.filter(Boolean).join(" · ");
 }
 
+// The audio card's player knows the length before it loads (no 0:00 / 0:00).
 function preview(asset, preload) {
   const src = api.assetContentUrl(asset.id);
-  if (asset.kind === "audio") return el("audio", { controls: true, preload: "none", src });
-  return el("video", { controls: true, muted: true, playsinline: true, preload, src });
+  if (asset.kind === "audio") {
+    const audio = el("audio", { controls: true, preload: "metadata", src,
+      "aria-label": asset.original_name });
+    return el("div", { class: "audio-preview" }, audio,
+      el("span", { class: "muted small clock" }, formatClock(asset.duration_s)));
+  }
+  return el("video", { controls: true, muted: true, playsinline: true, preload, src,
+    "aria-label": asset.original_name });
 }
 
 function assetCard(asset, selection, preload, onChange) {
-  const box = el("input", { type: "checkbox", value: asset.id, "data-kind": asset.kind });
+  const box = el("input", { type: "checkbox", value: asset.id, "data-kind": asset.kind,
+    id: `pick-${asset.id}` });
   box.checked = selection.has(asset.id);
   box.addEventListener("change", () => {
     if (box.checked) selection.add(asset.id);
@@ -41,42 +46,64 @@ function assetCard(asset, selection, preload, onChange) {
     onChange();
   });
   return el("li", { class: `asset ${asset.kind}`, "data-asset": asset.id },
-    el("label", { class: "pick" }, box, el("span", { class: "name" }, asset.original_name || asset.id)),
+    el("label", { class: "pick", for: box.id }, box,
+      el("span", { class: "name file-name", title: asset.original_name }, asset.original_name || asset.id)),
     preview(asset, preload),
-    el("div", { class: "muted small" }, describeAsset(asset)),
-    el("code", { class: "muted tiny" }, asset.id));
+    el("div", { class: "muted small" }, describeAsset(asset)));
 }
 
 function selectionProblem(audioCount, videoCount) {
-  if (!audioCount || !videoCount) return "Choose at least one audio and one video.";
-  if (audioCount > 1 && videoCount > 1) {
-    return "Choose one audio with many videos, or many audios with one video.";
-  }
+  if (!audioCount || !videoCount) return t("batch.chooseBoth");
+  if (audioCount > 1 && videoCount > 1) return t("batch.oneSide");
   return null;
 }
 
-function optionSelect(name, options) {
+function optionSelect(name, values, labelKey) {
   return el("select", { name, id: `batch-${name}` },
-    options.map((o) => el("option", { value: o.name }, o.label)));
+    values.map((value) => el("option", { value }, t(`${labelKey}.${value}`))));
+}
+
+function stem(fileName) {
+  return String(fileName || "").replace(/\.[^.]+$/, "");
+}
+
+// The batch's default name: its first script's opening words, else the first audio's name.
+export function defaultBatchName(scripts, audios) {
+  if (scripts.length) {
+    const [first] = splitSentences(scripts[0].text);
+    const words = (first || scripts[0].text).replace(/[。！？!?.;；…]+$/u, "");
+    return words.length > NAME_FROM_SCRIPT_CHARS ? `${words.slice(0, NAME_FROM_SCRIPT_CHARS)}…` : words;
+  }
+  return audios.length ? stem(audios[0].original_name) : "";
 }
 
 export function renderLibrary(root) {
   const state = { audio: [], video: [], audioSel: new Set(), videoSel: new Set() };
-  const uploadBox = el("section", { class: "card" });
   const audioList = el("ul", { class: "assets", id: "audio-assets" });
   const videoList = el("ul", { class: "assets", id: "video-assets" });
-  const engine = optionSelect("engine", ENGINES);
-  const fit = optionSelect("fit", FITS);
+  const engine = optionSelect("engine", ENGINES, "batch.engines");
+  const fit = optionSelect("fit", FITS, "batch.fits");
+  const name = el("input", { type: "text", id: "batch-name", maxlength: 255, autocomplete: "off" });
   const modelBox = el("div", { id: "model-hint" });
-  const summary = el("p", { class: "summary", id: "batch-summary" });
-  const create = el("button", { class: "primary", id: "create-batch", disabled: true }, "Create batch");
+  const summary = el("p", { class: "summary", id: "batch-summary", "aria-live": "polite" });
+  const create = el("button", { class: "primary", id: "create-batch", disabled: true }, t("batch.create"));
+  const scriptsBox = el("section", { class: "card", id: "scripts-panel", "aria-labelledby": "scripts-title" },
+    el("h2", { id: "scripts-title" }, t("scripts.title")));
+  const uploadBox = el("section", { class: "card", id: "upload-panel", "aria-labelledby": "upload-title" },
+    el("h2", { id: "upload-title" }, t("upload.title")));
+  let scripts = null;
 
+  const chosenAudios = () => state.audio.filter((a) => state.audioSel.has(a.id));
   const updateSummary = () => {
-    const problem = selectionProblem(state.audioSel.size, state.videoSel.size);
-    const outputs = state.audioSel.size * state.videoSel.size;
-    summary.textContent = problem || `${outputs} video${outputs === 1 ? "" : "s"} will be made.`;
-    summary.classList.toggle("bad", Boolean(problem) && (state.audioSel.size + state.videoSel.size) > 0);
+    const scriptList = scripts ? scripts.scripts() : [];
+    const audios = state.audioSel.size + scriptList.length;
+    const videos = state.videoSel.size;
+    const problem = selectionProblem(audios, videos);
+    summary.textContent = problem
+      || t("batch.willMake", { audios, videos, count: audios * videos });
+    summary.classList.toggle("bad", Boolean(problem) && audios + videos > 0);
     create.disabled = Boolean(problem);
+    name.placeholder = defaultBatchName(scriptList, chosenAudios()) || t("batch.namePlaceholder");
   };
 
   const drawList = (list, assets, selection, emptyText) => {
@@ -90,47 +117,60 @@ export function renderLibrary(root) {
     const [audio, video] = await Promise.all([api.listAssets("audio"), api.listAssets("video")]);
     state.audio = itemsOf(audio, "assets");
     state.video = itemsOf(video, "assets");
-    drawList(audioList, state.audio, state.audioSel, "No audio yet: upload a recording above.");
-    drawList(videoList, state.video, state.videoSel, "No videos yet: upload face videos above.");
+    drawList(audioList, state.audio, state.audioSel, t("assets.noAudio"));
+    drawList(videoList, state.video, state.videoSel, t("assets.noVideo"));
     updateSummary();
   };
 
   create.addEventListener("click", async () => {
     create.disabled = true;
+    const scriptList = scripts.scripts();
     try {
-      const batch = await api.createBatch({
+      const body = {
         audio_asset_ids: [...state.audioSel],
         video_asset_ids: [...state.videoSel],
         engine: engine.value,
         fit: fit.value,
-      });
-      const id = batch.id || batch.batch?.id;
-      window.location.hash = `#/batches/${id}`;
+        name: name.value.trim() || defaultBatchName(scriptList, chosenAudios()),
+      };
+      if (scriptList.length) body.scripts = scriptList;
+      const batch = await api.createBatch(body);
+      window.location.hash = `#/batches/${batch.id || batch.batch?.id}`;
     } catch (exc) {
-      toast(exc.message, "bad");
+      toast(errorText(exc), "bad");
       updateSummary();
     }
   });
 
   const stopUploads = mountUploadPanel(uploadBox, { onAsset: () => load().catch(() => null) });
+  scripts = mountScriptsPanel(scriptsBox, updateSummary);
+  const side = el("aside", { class: "side" });
   root.append(
-    uploadBox,
-    el("section", { class: "card" },
-      el("div", { class: "row" },
-        el("h2", {}, "Assets"),
-        el("button", { class: "link", onclick: () => load().catch((e) => toast(e.message, "bad")) },
-          "Refresh")),
-      el("div", { class: "columns" },
-        el("div", {}, el("h3", {}, "Audio"), audioList),
-        el("div", {}, el("h3", {}, "Videos"), videoList))),
-    el("section", { class: "card" },
-      el("h2", {}, "Batch"),
-      el("div", { class: "form" },
-        el("label", {}, "Engine ", engine),
-        el("label", {}, "Fit ", fit)),
-      modelBox, summary, create),
-  );
+    el("h1", { class: "page-title" }, t("batch.title")),
+    el("div", { class: "layout" },
+      el("div", { class: "main-col" },
+        el("div", { class: "pair" }, uploadBox, scriptsBox),
+        el("section", { class: "card", "aria-labelledby": "library-title" },
+          el("div", { class: "row" },
+            el("h2", { id: "library-title" }, t("assets.title")),
+            el("button", { class: "link", type: "button",
+              onclick: () => load().catch((e) => toast(errorText(e), "bad")) }, t("common.refresh"))),
+          el("div", { class: "columns" },
+            el("div", {}, el("h3", {}, t("assets.audio")), audioList),
+            el("div", {}, el("h3", {}, t("assets.videos")), videoList))),
+        el("section", { class: "card", id: "batch-form", "aria-labelledby": "batch-title" },
+          el("h2", { id: "batch-title" }, t("batch.create")),
+          el("div", { class: "form" },
+            field(t("batch.name"), name),
+            field(t("batch.engine"), engine),
+            field(t("batch.fit"), fit)),
+          modelBox, summary, create)),
+      side));
+  const stopMachine = mountMachinePanel(side);
   watchEngineModels(engine, modelBox);
-  load().catch((exc) => toast(exc.message, "bad"));
-  return stopUploads;
+  load().catch((exc) => toast(errorText(exc), "bad"));
+  return () => {
+    stopUploads();
+    stopMachine();
+  };
 }

@@ -1,6 +1,8 @@
 // Live state of one batch: an EventSource on /api/events?batch=ID, with polling of
 // GET /api/batches/{id} while the stream is down (and, slowly, as a safety net for proxies
-// that buffer the stream). It calls `onChange(batch)` with the merged snapshot; no DOM here.
+// that buffer the stream). It calls `onChange(batch)` with the merged snapshot and
+// `onMode("live" | "polling" | "reconnecting")`: reconnecting while the server does not
+// answer at all (a restart), so the page can say so. No DOM here.
 
 import { api } from "./api.js";
 import { isFinished } from "./progress.js";
@@ -33,14 +35,18 @@ export class BatchLive {
     this.safetyTimer = null;
     this.snapshotTimer = null;
     this.closed = false;
+    this.away = false;
   }
 
   async start() {
-    await this.refresh();
-    this.connect();
     this.safetyTimer = setInterval(() => {
       if (!this.allFinished()) this.refresh().catch(() => null);
     }, SAFETY_POLL_INTERVAL_MS);
+    this.connect();
+    await this.refresh().catch((exc) => {
+      this.startPolling();
+      if (!(exc.status === 0 || exc.status >= 500)) throw exc;
+    });
   }
 
   stop() {
@@ -57,10 +63,24 @@ export class BatchLive {
   }
 
   async refresh() {
-    const batch = await api.getBatch(this.batchId);
+    let batch;
+    try {
+      batch = await api.getBatch(this.batchId);
+    } catch (exc) {
+      if (exc.status === 0 || exc.status >= 500) this.setAway(true);
+      throw exc;
+    }
+    this.setAway(false);
     if (this.closed) return;
     this.batch = batch;
     this.onChange(batch);
+  }
+
+  setAway(away) {
+    if (away === this.away) return;
+    this.away = away;
+    if (away) this.onMode("reconnecting");
+    else this.onMode(this.source?.readyState === 1 ? "live" : this.pollTimer ? "polling" : "live");
   }
 
   scheduleRefresh() {
@@ -75,7 +95,7 @@ export class BatchLive {
     }
     this.source = new EventSource(api.eventsUrl(this.batchId), { withCredentials: true });
     this.source.addEventListener("open", () => {
-      if (this.pollTimer) this.scheduleRefresh();
+      if (this.pollTimer || this.away) this.scheduleRefresh();
       this.stopPolling();
     });
     this.source.addEventListener("error", () => {
@@ -91,13 +111,14 @@ export class BatchLive {
 
   startPolling() {
     if (this.pollTimer || this.closed) return;
-    this.onMode("polling");
+    if (!this.away) this.onMode("polling");
     this.pollTimer = setInterval(() => this.refresh().catch(() => null), POLL_INTERVAL_MS);
   }
 
   stopPolling() {
     clearInterval(this.pollTimer);
     this.pollTimer = null;
+    this.away = false;
     this.onMode("live");
   }
 

@@ -2,19 +2,23 @@
 // installed, say which model it needs (size, licence) and offer to download it on the
 // server, showing the pull's progress by polling GET /api/models/{name}.
 
-import { api, itemsOf, request } from "./api.js";
+import { api, errorText, itemsOf, request } from "./api.js";
 import { clear, el, progressBar, toast } from "./dom.js";
-import { formatBytes, formatPercent } from "./progress.js";
+import { formatBytes, formatPercent, t, translateError } from "./i18n.js";
 
 const PULL_POLL_MS = 1000;
 
 function pullLine(model) {
   const pull = model.pull;
   if (!pull) return null;
-  if (pull.status === "failed") return el("p", { class: "bad" }, `Download failed: ${pull.error}`);
+  if (pull.status === "failed") {
+    const reason = pull.error_code ? translateError({ code: pull.error_code, params: pull.error_params || {},
+      message: pull.error }) : pull.error;
+    return el("p", { class: "bad" }, t("model.failed", { reason }));
+  }
   const fraction = pull.total_bytes ? pull.done_bytes / pull.total_bytes : 0;
-  return progressBar(fraction, `${pull.phase} ${formatPercent(fraction)}`
-    + ` of ${formatBytes(pull.total_bytes)}`);
+  return progressBar(fraction, t("model.phase", { percent: formatPercent(fraction),
+    size: formatBytes(pull.total_bytes) }));
 }
 
 async function pollPull(name, box, onInstalled) {
@@ -24,27 +28,27 @@ async function pollPull(name, box, onInstalled) {
     onInstalled();
     return;
   }
-  clear(box).append(el("span", { class: "muted small" }, `Downloading ${name}…`), pullLine(model));
+  clear(box).append(el("span", { class: "muted small" }, t("model.pulling", { model: name })), pullLine(model));
   if (model.pull?.status === "running") {
     setTimeout(() => pollPull(name, box, onInstalled).catch(() => null), PULL_POLL_MS);
   }
 }
 
 function missingModelHint(model, box, onInstalled) {
-  const size = model.download_bytes ? ` (${formatBytes(model.download_bytes)})` : "";
-  const start = el("button", { class: "small" }, "Download it on the server");
+  const start = el("button", { class: "small", type: "button" }, t("model.pull"));
   start.addEventListener("click", async () => {
     try {
       await request("POST", `/api/models/${encodeURIComponent(model.name)}/pull`);
       await pollPull(model.name, box, onInstalled);
     } catch (exc) {
-      toast(exc.message, "bad");
+      toast(errorText(exc), "bad");
     }
   });
   return el("div", { class: "model-hint" },
-    el("p", {}, `The ${model.engine} engine needs the model ${model.name}${size}, not installed yet.`,
-      model.licence ? el("br") : null, model.licence ? el("span", { class: "muted small" },
-        `Licence: ${model.licence}`) : null),
+    el("p", {}, t("model.needs", { engine: model.engine, model: model.name,
+      size: formatBytes(model.download_bytes) }),
+    model.licence ? el("br") : null, model.licence ? el("span", { class: "muted small" },
+      t("model.licence", { licence: model.licence })) : null),
     start, pullLine(model));
 }
 

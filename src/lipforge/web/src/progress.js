@@ -1,22 +1,23 @@
 // Progress arithmetic and wording for jobs and batches: pure functions, no DOM.
 // Batch progress is weighted by frames, so a long video counts for more than a short one.
+// Wording comes from the catalogues (i18n.js), in the language in force.
 
+import { formatDuration, formatNumber, formatPercent, t, translateError } from "./i18n.js";
+
+export { formatDuration, formatPercent };
 export const FINISHED_STATES = new Set(["succeeded", "failed", "cancelled"]);
-
-const STATE_WORDS = {
-  queued: "Waiting in the queue",
-  running: "Rendering",
-  succeeded: "Done",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
+const STATES = ["queued", "running", "succeeded", "failed", "cancelled"];
 
 export function jobState(job) {
   return job.status || job.state || "queued";
 }
 
 export function stateWords(state) {
-  return STATE_WORDS[state] || state;
+  return STATES.includes(state) ? t(`job.states.${state}`) : state;
+}
+
+export function stageWords(stage) {
+  return stage ? t(`job.stages.${stage}`) : "";
 }
 
 export function isFinished(job) {
@@ -45,45 +46,33 @@ export function batchFraction(jobs) {
   return total > 0 ? done / total : 0;
 }
 
-export function formatDuration(seconds) {
-  if (seconds === null || seconds === undefined || !Number.isFinite(Number(seconds))) return "";
-  const s = Math.max(0, Math.round(Number(seconds)));
-  if (s < 60) return `${s} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
-}
-
-export function formatBytes(bytes) {
-  const n = Number(bytes) || 0;
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let value = n;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
-}
-
-export function formatPercent(fraction) {
-  return `${Math.floor(Math.min(1, Math.max(0, fraction)) * 100)} %`;
-}
-
+// "frame 32 / 1505 · 18.5 fps · about 1 min 19 s left" / "第 32 / 1505 帧 · 18.5 帧/秒 · 约 1 分 19 秒"
 export function jobDetail(job) {
   const state = jobState(job);
   const parts = [];
   const total = Number(job.frames_total) || 0;
-  if (total > 0 && state !== "queued") parts.push(`${job.frames_done || 0} / ${total} frames`);
-  if (state === "running" && Number(job.fps) > 0) parts.push(`${Number(job.fps).toFixed(1)} fps`);
+  if (state === "running" && job.stage === "speech" && Number(job.stage_total) > 0) {
+    parts.push(t("job.sentences", { done: job.stage_done || 0, total: job.stage_total }));
+  } else if (total > 0 && state !== "queued") {
+    parts.push(t("job.frames", { done: formatNumber(job.frames_done || 0), total: formatNumber(total) }));
+  }
+  if (state === "running" && Number(job.fps) > 0) {
+    parts.push(t("job.fps", { fps: formatNumber(job.fps, 1) }));
+  }
   if (state === "running" && job.eta_s !== null && job.eta_s !== undefined) {
-    parts.push(`about ${formatDuration(job.eta_s)} left`);
+    parts.push(t("job.left", { duration: formatDuration(job.eta_s) }));
   }
   return parts.join(" · ");
 }
 
 export function failureReason(job) {
-  const reason = job.error_message || job.error?.message || job.reason || job.error;
-  if (typeof reason === "string" && reason) return reason;
-  return "The job failed without a reason; see its log.";
+  const code = job.error_code || job.error?.code;
+  const message = job.error_message || job.error?.message || job.reason;
+  if (!code && !message) return t("job.noReason");
+  return translateError({ code, params: job.error_params || job.error?.params || {}, message });
+}
+
+export function countsText(counts) {
+  return STATES.filter((s) => counts[s] > 0)
+    .map((s) => t(`batches.counts.${s}`, { count: counts[s] })).join(" · ");
 }

@@ -5,13 +5,14 @@
 
 import Uppy from "@uppy/core";
 import Dashboard from "@uppy/dashboard";
+import zhCN from "@uppy/locales/lib/zh_CN.js";
 import Tus from "@uppy/tus";
 import "@uppy/core/css/style.min.css";
 import "@uppy/dashboard/css/style.min.css";
 
 import { goToLogin } from "./api.js";
-import { formatBytes, formatPercent } from "./progress.js";
-import { el, clear } from "./dom.js";
+import { clear, el } from "./dom.js";
+import { formatBytes, formatPercent, language, t, translateError } from "./i18n.js";
 
 export const UPLOAD_ENDPOINT = "/api/uploads/";
 export const CHUNK_SIZE_BYTES = 8 * 1024 * 1024;
@@ -33,18 +34,17 @@ export function onUploadOutcome(listener) {
   return () => outcomeListeners.delete(listener);
 }
 
-function uploadIdFrom(url) {
-  return (url || "").replace(/\/+$/, "").split("/").pop();
-}
 
 function assetIdOf(info) {
   return info.asset_id || info.assetId || info.asset?.id || null;
 }
 
+// A refusal as {code, params, message}: translated where it is shown.
 function refusalOf(info) {
-  const error = info.error_message || info.error || info.refusal || info.reason;
-  if (!error) return null;
-  return typeof error === "string" ? error : error.message || JSON.stringify(error);
+  const message = info.error_message || info.error || info.refusal || info.reason;
+  if (!message && !info.error_code) return null;
+  return { code: info.error_code || "upload_refused", params: info.error_params || {},
+    message: typeof message === "string" ? message : message?.message || "" };
 }
 
 // The server ingests a finished upload (probe, hash, move); ask until it says what came of it.
@@ -62,11 +62,11 @@ async function waitForOutcome(uploadUrl) {
       const refusal = refusalOf(info);
       if (assetId || refusal) return { assetId, refusal };
     } else if (response.status !== 404) {
-      return { assetId: null, refusal: `The server answered ${response.status} about this upload.` };
+      return { assetId: null, refusal: { code: "http", params: { status: response.status } } };
     }
     await new Promise((resolve) => setTimeout(resolve, ASSET_WAIT_INTERVAL_MS));
   }
-  return { assetId: null, refusal: "The server did not say what became of this upload." };
+  return { assetId: null, refusal: { code: "upload_refused", params: {}, message: t("upload.noOutcome") } };
 }
 
 function recordOutcome(outcome) {
@@ -74,21 +74,22 @@ function recordOutcome(outcome) {
   for (const listener of outcomeListeners) listener(outcome);
 }
 
-async function onUploadSuccess(file, response) {
-  const xhr = response?.body?.xhr;
-  let assetId = xhr?.getResponseHeader?.("Upload-Asset-Id") || null;
-  let refusal = xhr?.getResponseHeader?.("Upload-Error") || null;
-  if (!assetId && !refusal) ({ assetId, refusal } = await waitForOutcome(response.uploadURL));
-  recordOutcome({ name: file.name, size: file.size, assetId, refusal: decodeHeader(refusal) });
+// A refused file must not keep Uppy's green "Complete": mark it as failed in the panel.
+function markRefused(file, refusal) {
+  const instance = getUppy();
+  if (!instance.getFile(file.id)) return;
+  instance.setFileState(file.id, { error: refusalText(refusal),
+    progress: { ...instance.getFile(file.id).progress, uploadComplete: false } });
+  instance.setState({ error: refusalText(refusal) });
 }
 
-function decodeHeader(value) {
-  if (!value) return value;
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
+async function onUploadSuccess(file, response) {
+  const xhr = response?.body?.xhr;
+  const assetId = xhr?.getResponseHeader?.("Upload-Asset-Id") || null;
+  let outcome = { assetId, refusal: null };
+  if (!assetId) outcome = await waitForOutcome(response.uploadURL);
+  if (outcome.refusal) markRefused(file, outcome.refusal);
+  recordOutcome({ name: file.name, size: file.size, ...outcome });
 }
 
 function onUploadError(file, error, response) {
@@ -96,16 +97,23 @@ function onUploadError(file, error, response) {
     goToLogin();
     return;
   }
-  let reason = error?.message || "The upload failed.";
-  const body = response?.body?.xhr?.responseText;
+  let refusal = { code: "upload_failed", params: {}, message: error?.message || "" };
+  const body = response?.body?.xhr?.responseText || error?.originalResponse?.getBody?.();
   if (body) {
     try {
-      reason = JSON.parse(body).message || reason;
+      const parsed = JSON.parse(body);
+      refusal = { code: parsed.error, params: parsed.params || {}, message: parsed.message };
     } catch {
-      reason = body.slice(0, 300);
+      refusal.message = body.slice(0, 300);
     }
   }
-  recordOutcome({ name: file.name, size: file.size, assetId: null, refusal: reason });
+  recordOutcome({ name: file.name, size: file.size, assetId: null, refusal });
+}
+
+export function refusalText(refusal) {
+  if (!refusal) return "";
+  if (refusal.code === "http") return t("upload.serverAnswered", refusal.params);
+  return translateError(refusal);
 }
 
 function createUppy() {
@@ -113,6 +121,7 @@ function createUppy() {
     id: UPPY_INSTANCE_ID,
     autoProceed: true,
     restrictions: { allowedFileTypes: ACCEPTED_TYPES },
+    locale: language() === "zh-CN" ? zhCN : undefined,
   });
   instance.use(Tus, {
     endpoint: UPLOAD_ENDPOINT,
@@ -125,8 +134,8 @@ function createUppy() {
   });
   instance.on("upload-success", (file, response) => {
     onUploadSuccess(file, response).catch((exc) =>
-      recordOutcome({ name: file.name, size: file.size, assetId: null, refusal: exc.message }),
-    );
+      recordOutcome({ name: file.name, size: file.size, assetId: null,
+        refusal: { code: "upload_failed", params: {}, message: exc.message } }));
   });
   instance.on("upload-error", onUploadError);
   return instance;
@@ -155,12 +164,12 @@ export function interruptedUploads() {
 
 async function uploadedBytes(uploadUrl) {
   const response = await fetch(uploadUrl, {
-    method: "HEAD",
     credentials: "same-origin",
-    headers: { "Tus-Resumable": "1.0.0" },
+    headers: { Accept: "application/json", "Tus-Resumable": "1.0.0" },
   });
   if (!response.ok) return null;
-  return Number(response.headers.get("Upload-Offset"));
+  const info = await response.json();
+  return Number(info.offset_bytes);
 }
 
 async function forgetUpload(entry) {
@@ -179,22 +188,24 @@ function renderInterrupted(box) {
   const busy = new Set(getUppy().getFiles().map((f) => f.name));
   const entries = interruptedUploads().filter((entry) => !busy.has(entry.name));
   if (!entries.length) return;
-  box.append(el("h3", {}, "Interrupted uploads"),
-    el("p", { class: "hint" }, "Add the same file again and it continues where it stopped."));
+  box.append(el("h3", {}, t("upload.interrupted")),
+    el("p", { class: "hint" }, t("upload.interruptedHint")));
   const list = el("ul", { class: "interrupted" });
   for (const entry of entries) {
-    const status = el("span", { class: "muted" }, `${formatBytes(entry.size)}`);
-    const forget = el("button", { class: "link" }, "Forget");
+    const status = el("span", { class: "muted" }, formatBytes(entry.size));
+    const forget = el("button", { class: "link", type: "button" }, t("upload.forget"));
     forget.addEventListener("click", async () => {
       await forgetUpload(entry);
       renderInterrupted(box);
     });
-    list.append(el("li", { "data-upload": entry.name }, el("strong", {}, entry.name), " ", status,
-      " ", forget));
+    list.append(el("li", { "data-upload": entry.name }, el("strong", { class: "file-name" }, entry.name),
+      " ", status, " ", forget));
     if (entry.uploadUrl) {
       uploadedBytes(entry.uploadUrl).then((offset) => {
-        if (offset === null) status.textContent = "expired on the server: it will start again";
-        else status.textContent = `${formatPercent(offset / entry.size)} of ${formatBytes(entry.size)} uploaded`;
+        status.dataset.offset = offset === null ? "" : String(offset);
+        if (offset === null) status.textContent = t("upload.expired");
+        else status.textContent = t("upload.partly", { percent: formatPercent(offset / entry.size),
+          size: formatBytes(entry.size) });
       }).catch(() => null);
     }
   }
@@ -203,16 +214,18 @@ function renderInterrupted(box) {
 
 function renderOutcome(outcome) {
   const what = outcome.assetId
-    ? el("span", { class: "ok" }, "asset ", el("code", { class: "asset-id" }, outcome.assetId))
-    : el("span", { class: "bad" }, `refused: ${outcome.refusal}`);
-  return el("li", { "data-file": outcome.name }, el("strong", {}, outcome.name), " — ", what);
+    ? el("span", { class: "ok" }, `✓ ${t("upload.asset")} `, el("code", { class: "asset-id" }, outcome.assetId))
+    : el("span", { class: "bad" }, `✗ ${t("upload.refused", { reason: refusalText(outcome.refusal) })}`);
+  return el("li", { "data-file": outcome.name, "data-outcome": outcome.assetId ? "asset" : "refused" },
+    el("strong", { class: "file-name" }, outcome.name), " ",
+    el("span", { class: "muted" }, formatBytes(outcome.size)), " — ", what);
 }
 
-export function mountUploadPanel(container, { onAsset } = {}) {
-  const dashboardTarget = el("div", { id: "uppy-dashboard" });
+export function mountUploadPanel(container, { onAsset, note, height = 300 } = {}) {
+  const dashboardTarget = el("div", { class: "uppy-target" });
   const interruptedBox = el("div", { class: "interrupted-box" });
-  const outcomeList = el("ul", { class: "outcomes", id: "upload-outcomes" });
-  container.append(el("h2", {}, "Upload"), interruptedBox, dashboardTarget, outcomeList);
+  const outcomeList = el("ul", { class: "outcomes", id: "upload-outcomes", "aria-live": "polite" });
+  container.append(interruptedBox, dashboardTarget, outcomeList);
   for (const outcome of outcomes) outcomeList.append(renderOutcome(outcome));
 
   const instance = getUppy();
@@ -221,11 +234,11 @@ export function mountUploadPanel(container, { onAsset } = {}) {
   instance.use(Dashboard, {
     target: dashboardTarget,
     inline: true,
-    height: 300,
+    height,
     width: "100%",
     proudlyDisplayPoweredByUppy: false,
     showProgressDetails: true,
-    note: "Audio or video files. A dropped connection or a page refresh loses at most one 8 MB chunk.",
+    note: note || t("upload.note"),
   });
   renderInterrupted(interruptedBox);
   const refresh = () => renderInterrupted(interruptedBox);
@@ -233,7 +246,7 @@ export function mountUploadPanel(container, { onAsset } = {}) {
   const stop = onUploadOutcome((outcome) => {
     outcomeList.prepend(renderOutcome(outcome));
     refresh();
-    if (outcome.assetId && onAsset) onAsset(outcome.assetId);
+    if (outcome.assetId && onAsset) onAsset(outcome.assetId, outcome);
   });
   return () => {
     stop();
