@@ -170,6 +170,15 @@ def run_batch_and_kill_one(client, workers, audios, video_path, seaweed, bucket,
     again = next(job for job in jobs if job.id == victim.id)
     assert again.attempt == 2 and again.worker_id.startswith("gpu-box-2:")
 
+    def log_of_victim() -> str | None:  # the last lines are stored just after the job ends
+        text = "\n".join(client.get(f"/api/jobs/{victim.id}/log").json()["lines"])
+        return text if "succeeded: " in text else None
+
+    log = wait_until(log_of_victim, "the job's log with its success", timeout_s=10)
+    for line in ("attempt 1 of 3 started on gpu-box-1:", "its worker stopped answering",
+                 "attempt 2 of 3 started on gpu-box-2:", "succeeded: "):  # fmt: skip
+        assert line in log, f"the job's log, read by the API, lacks {line!r}:\n{log}"
+
     s3 = seaweed.client()
     listed = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/outputs/")
     keys = sorted(item["Key"] for item in listed.get("Contents", []))

@@ -37,7 +37,7 @@ from lipforge.disk import ensure_free_space
 from lipforge.errors import CancelledError, DiskFullError, LipforgeError
 from lipforge.jobs import queue
 from lipforge.jobs.events import prune_events
-from lipforge.jobs.joblog import append_job_log
+from lipforge.jobs.joblog import append_job_log, fetch_job_log, publish_job_log
 from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import ClaimedJob, LeaseState
 from lipforge.jobs.tables import utc_now
@@ -304,7 +304,9 @@ class Worker:
     def run_one(self, job: ClaimedJob) -> None:
         """Render one claimed job and record how it ended; never raises for a job's failure."""
         partial = partial_path(self.outputs_dir, job)
+        self._sync_log(fetch_job_log, job.id)
         self._log(job, f"attempt {job.attempt} of {job.max_attempts} started on {self.worker_id}")
+        self._sync_log(publish_job_log, job.id)
         monitor = JobMonitor(self.sessions, job, self.tuning, self._stop)
         monitor.start()
         context: JobContext | None = None
@@ -333,6 +335,7 @@ class Worker:
             partial.unlink(missing_ok=True)
             for path in held:
                 self.cache.release(path)
+            self._sync_log(publish_job_log, job.id)
 
     def _context(self, job: ClaimedJob, partial: Path, held: list[Path]) -> JobContext:
         from lipforge.assets.library import asset_key, get_asset
@@ -402,6 +405,13 @@ class Worker:
         except OSError as exc:
             log_event("worker.job_log_failed", 30, job_id=job_id, error=str(exc))
 
+    def _sync_log(self, sync: Callable[..., None], job_id: str) -> None:
+        """Take the job's log down from the store, or put it back (no-op on the data dir)."""
+        try:
+            sync(self.storage, self.logs_dir, job_id)
+        except (LipforgeError, OSError) as exc:
+            log_event("worker.job_log_failed", 30, job_id=job_id, error=str(exc))
+
     # --- housekeeping ---
 
     def _housekeeping_loop(self) -> None:
@@ -426,7 +436,9 @@ class Worker:
         for job_id, status in queue.reap_stale_jobs(self.sessions, dead):
             log_event("worker.reaped", job_id=job_id, status=status)
             outcome = "back in the queue" if status == "queued" else status
+            self._sync_log(fetch_job_log, job_id)
             self._log_id(job_id, f"its worker stopped answering; the job is {outcome}")
+            self._sync_log(publish_job_log, job_id)
         self.remove_unheld_partials()
         self.paused_reason = self._disk_pause_reason()
         queue.touch_worker(self.sessions, self.worker_id, self.paused_reason)
