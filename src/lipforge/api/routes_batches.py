@@ -82,6 +82,19 @@ async def get_batch_route(request: Request, batch_id: str) -> dict:
     return await asyncio.to_thread(batches.get_batch_snapshot, request.app.state.sessions, batch_id)
 
 
+class RenameBody(BaseModel):
+    """`PATCH /api/batches/{id}`: the batch's new name."""
+
+    name: str = Field(min_length=1, max_length=batches.MAX_BATCH_NAME_CHARS)
+
+
+@router.patch("/api/batches/{batch_id}", responses=error_responses(404, 422))
+async def rename_batch_route(request: Request, batch_id: str, body: RenameBody) -> dict:
+    """Rename a batch (names start as the script's opening words or the audio's file name)."""
+    sessions = request.app.state.sessions
+    return await asyncio.to_thread(batches.rename_batch, sessions, batch_id, body.name)
+
+
 @router.post("/api/batches/{batch_id}/cancel")
 async def cancel_batch_route(request: Request, batch_id: str) -> dict:
     return await asyncio.to_thread(batches.cancel_whole_batch, request.app.state.sessions, batch_id)

@@ -48,6 +48,7 @@ DEFAULT_ENGINE = "meshwarp"
 DEFAULT_FIT = "pingpong"
 MAX_JOBS_PER_BATCH = 500
 MAX_BATCH_NAME_CHARS = 255
+NAME_FROM_SCRIPT_CHARS = 40
 OUTPUT_SUFFIX = ".mp4"
 _UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -331,7 +332,9 @@ def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: in
     batch = Batch(
         id=new_id(),
         created_at=utc_now(),
-        name=request.name[:MAX_BATCH_NAME_CHARS],
+        name=(request.name.strip() or default_batch_name(audios, request.scripts))[
+            :MAX_BATCH_NAME_CHARS
+        ],
         options={"engine": request.engine, "fit": request.fit},
     )
     with sessions.begin() as session:
@@ -340,6 +343,30 @@ def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: in
         publish_event(session, "batch.created", {"jobs": len(specs)}, batch_id=batch.id)
         enqueue_jobs(session, batch.id, specs, max_attempts)
     return get_batch_snapshot(sessions, batch.id)
+
+
+def default_batch_name(audios: Sequence[Asset], scripts: Sequence[ScriptRequest]) -> str:
+    """A batch's name when none is given: its first script's name or opening words, else
+    its first audio's file name without the extension."""
+    if scripts:
+        first = scripts[0]
+        words = first.name or " ".join(first.text.split())
+        if len(words) > NAME_FROM_SCRIPT_CHARS:
+            return words[:NAME_FROM_SCRIPT_CHARS].rstrip() + "…"
+        return words
+    if audios:
+        return PurePath(audios[0].original_name.replace("\\", "/")).stem
+    return ""
+
+
+def rename_batch(sessions: sessionmaker, batch_id: str, name: str) -> dict:
+    """Give a batch a new name (trimmed; not empty); answers the batch's snapshot."""
+    cleaned = " ".join(name.split())[:MAX_BATCH_NAME_CHARS]
+    if not cleaned:
+        raise InvalidBatchError("A batch's name cannot be empty.", reason="empty_name", id=batch_id)
+    with sessions.begin() as session:
+        _get_batch_row(session, batch_id).name = cleaned
+    return get_batch_snapshot(sessions, batch_id)
 
 
 def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
