@@ -237,7 +237,8 @@ def download_output(client: httpx.Client, job: dict, out_dir: Path) -> Path:
     target = out_dir / Path(job["output_name"]).name
     partial = target.with_name(target.name + ".part")
     try:
-        with client.stream("GET", f"/api/jobs/{job['id']}/output") as response:
+        output_url = f"/api/jobs/{job['id']}/output"  # a bucket may redirect to a presigned URL
+        with client.stream("GET", output_url, follow_redirects=True) as response:
             if response.status_code >= 400:
                 response.read()
                 _raise_for_refusal(response)
