@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
 from lipforge.api.schema import error_responses
-from lipforge.errors import LipforgeError
+from lipforge.errors import LipforgeError, NotFoundError
 from lipforge.heygem.contract import AnswerCode, envelope
 from lipforge.heygem.errors import HeygemError
 from lipforge.heygem.results import result_path
@@ -76,12 +76,15 @@ async def heygem_query(request: Request, code: str | None = None) -> JSONRespons
     response_class=Response,
     responses={
         200: {"content": {MP4_MEDIA_TYPE: {}}, "description": "The finished video."},
-        **error_responses(404, 422),
+        **error_responses(404),
     },
 )
 async def heygem_result(request: Request, code: str) -> Response:
     """The finished video of `code` (HTTP Range supported); the same file as data.result."""
-    check_code(code)
+    try:
+        check_code(code)
+    except HeygemError:
+        raise NotFoundError(f"No result for code {code[:200]!r}.", code=code[:200]) from None
     path = result_path(request.app.state.settings, code)
     return ranged_file_response(path, path.name, MP4_MEDIA_TYPE)
 
