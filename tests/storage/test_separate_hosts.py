@@ -196,7 +196,7 @@ def run_batch_and_kill_one(client, workers, audios, video_path, seaweed, bucket,
     assert makers == {"gpu-box-1", "gpu-box-2"}, "the batch did not split across both hosts"
     assert s3.list_multipart_uploads(Bucket=bucket, Prefix=f"{prefix}/").get("Uploads", []) == []
     for host in ("gpu-box-1", "gpu-box-2"):
-        cached = list((tmp / host / "data" / "cache").iterdir())
+        cached = list((tmp / host / "data" / "cache" / "inputs").iterdir())
         assert cached, f"{host} read its inputs without its own cache"
     assert not [p for p in (tmp / "api" / "outputs").rglob("*") if p.is_file()]
 

@@ -55,6 +55,7 @@ STALE_UPLOAD_AGE_S = 6 * 3600.0  # staged uploads older than this lost their wri
 EXPECTED_OUTPUT_BYTES = 64 * 1024**2  # what a render is assumed to need, for the disk guard
 SLOT_JOIN_TIMEOUT_S = 30.0
 PARTIAL_DIR_NAME = ".partial"
+INPUT_CACHE_DIR = "inputs"  # below <data>/cache/, beside other caches (speech)
 PARTIAL_NAME = re.compile(r"([0-9a-f]{32})-a(\d+)")
 
 
@@ -256,7 +257,7 @@ class Worker:
         self.logs_dir = settings.data_dir.logs
         self.paused_reason: str | None = None
         self.storage = open_storage(settings)
-        self.cache = InputCache(settings.data_dir.cache, settings.cache_max_bytes)
+        self.cache = InputCache(settings.data_dir.cache / INPUT_CACHE_DIR, settings.cache_max_bytes)
         self._stop = threading.Event()
 
     def run(self, stop: threading.Event) -> None:

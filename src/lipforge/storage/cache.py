@@ -79,7 +79,7 @@ class InputCache:
             held = set(self._held)
         entries = []
         for path in self.root.iterdir():
-            if path.name.startswith("."):
+            if path.name.startswith(".") or not path.is_file():
                 continue
             with contextlib.suppress(FileNotFoundError):
                 stat = path.stat()
@@ -95,7 +95,8 @@ class InputCache:
             log_event("cache.evicted", file=path.name, size_bytes=size)
 
     def size_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.root.iterdir() if not p.name.startswith("."))
+        files = [p for p in self.root.iterdir() if p.is_file() and not p.name.startswith(".")]
+        return sum(path.stat().st_size for path in files)
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._lock:
