@@ -48,7 +48,9 @@ def fake_render(frames: int = 10, frame_s: float = 0.01, fail_on: str | None = N
     def run(context: JobContext, on_progress, should_cancel) -> None:
         if fail_on and context.job.output_name.startswith(fail_on):
             name = context.video_path.name  # the pipeline names the file it was given
-            raise NoFaceError(f"no face found in {name} between 0 s and 10 s")
+            raise NoFaceError(
+                f"no face found in {name} between 0 s and 10 s", file=name, seconds=10
+            )
         for frame in range(frames):
             if should_cancel():
                 raise CancelledError("cancelled")
@@ -130,6 +132,7 @@ def test_a_failing_item_fails_alone_with_its_reason(settings, sessions, assets):
     failed = statuses["out1.mp4"]
     assert (failed.status, failed.error_code) == ("failed", "no_face")
     assert failed.error_message == "no face found in teacher.mp4 between 0 s and 10 s"
+    assert failed.error_params == {"file": "teacher.mp4", "seconds": 10}  # the user's file name
     assert failed.output_relpath is None
     assert not (settings.data_dir.outputs / batch_id / "out1.mp4").exists()
 
@@ -153,6 +156,7 @@ def test_a_missing_asset_or_a_crashing_runner_fails_the_job_not_the_worker(
         assert queue.get_job(session, missing).error_code == "not_found"
         crashed = queue.get_job(session, crash)
         assert (crashed.status, crashed.error_code) == ("failed", "internal_error")
+        assert crashed.error_params == {"detail": "division by zero"}
         assert queue.get_job(session, ok).status == "succeeded"
 
 

@@ -246,6 +246,7 @@ def describe_job(job: Job) -> dict:
         "finished_at": _iso(job.finished_at),
         "error_code": job.error_code,
         "error_message": job.error_message,
+        "error_params": job.error_params,
         "cancel_requested": bool(job.cancel_requested),
         "output_url": f"/api/jobs/{job.id}/output" if job.status == JobStatus.SUCCEEDED else None,
         "script_name": job.script_name,

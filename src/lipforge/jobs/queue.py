@@ -121,7 +121,7 @@ def new_id() -> str:
 
 # Column values that clear what an earlier attempt left: its progress, and its ending.
 NO_PROGRESS = {"frames_done": 0, "fps": None, "eta_s": None, "stage_done": 0}
-NO_OUTCOME = {"finished_at": None, "error_code": None, "error_message": None}
+NO_OUTCOME = {"finished_at": None, "error_code": None, "error_message": None, "error_params": None}
 
 
 def _fence(job: ClaimedJob):
@@ -147,6 +147,7 @@ def job_payload(job: Job) -> dict:
         "output_relpath": job.output_relpath,
         "error_code": job.error_code,
         "error_message": job.error_message,
+        "error_params": job.error_params,
         "cancel_requested": job.cancel_requested,
         "stage": job.stage,
         "stage_done": job.stage_done,
@@ -487,9 +488,16 @@ def finish_job(
     return True
 
 
-def fail_job(sessions: sessionmaker, job: ClaimedJob, error_code: str, message: str) -> bool:
-    """Record a failure with its plain-language reason; False if the worker lost the job."""
-    return _end_job(sessions, job, JobStatus.FAILED, error_code, message)
+def fail_job(
+    sessions: sessionmaker,
+    job: ClaimedJob,
+    error_code: str,
+    message: str,
+    params: dict | None = None,
+) -> bool:
+    """Record a failure with its plain-language reason (and the values it names, `params`,
+    for translations); False if the worker lost the job."""
+    return _end_job(sessions, job, JobStatus.FAILED, error_code, message, params)
 
 
 def mark_cancelled(sessions: sessionmaker, job: ClaimedJob) -> bool:
@@ -498,7 +506,12 @@ def mark_cancelled(sessions: sessionmaker, job: ClaimedJob) -> bool:
 
 
 def _end_job(
-    sessions: sessionmaker, job: ClaimedJob, status: JobStatus, code: str, message: str
+    sessions: sessionmaker,
+    job: ClaimedJob,
+    status: JobStatus,
+    code: str,
+    message: str,
+    params: dict | None = None,
 ) -> bool:
     with sessions.begin() as session:
         row = session.execute(
@@ -511,6 +524,7 @@ def _end_job(
                 eta_s=None,
                 error_code=code,
                 error_message=message,
+                error_params=params or None,
             )
             .returning(*JOBS.c)
         ).first()

@@ -111,6 +111,7 @@ class Job(Base):
     output_relpath: Mapped[str | None] = mapped_column(String(512), nullable=True)  # in outputs/
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error_params: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # migration 0007
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # a job from a script (issue 8): the speech is made first, then audio_asset_id is set
     script_text: Mapped[str | None] = mapped_column(Text, nullable=True)

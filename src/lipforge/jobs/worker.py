@@ -50,6 +50,7 @@ IDLE_POLL_S = 0.5  # how often an idle slot looks for a queued job
 HOUSEKEEPING_TICK_S = 0.5
 RETENTION_INTERVAL_S = 600.0
 PROGRESS_EVENT_RETENTION_S = 24 * 3600.0  # progress events and silent workers are forgotten sooner
+INTERNAL_ERROR_CODE = "internal_error"  # a bug, not a bad input: the job says so in its log
 STRAY_PARTIAL_AGE_S = 3600.0  # unrecognised files in outputs/.partial/ are removed after this
 STALE_UPLOAD_AGE_S = 6 * 3600.0  # staged uploads older than this lost their writer: aborted
 EXPECTED_OUTPUT_BYTES = 64 * 1024**2  # what a render is assumed to need, for the disk guard
@@ -325,12 +326,15 @@ class Worker:
             self._stopped(job, queue.job_control(self.sessions, job))
         except LipforgeError as exc:
             monitor.stop()
-            self._failed(job, exc.code, context.in_user_terms(str(exc)) if context else str(exc))
+            terms = context.in_user_terms if context else str
+            params = {k: terms(v) if isinstance(v, str) else v for k, v in exc.params.items()}
+            self._failed(job, exc.code, terms(str(exc)), params)
         except Exception as exc:  # a bug, not a bad input: record it, keep the worker alive
             monitor.stop()
             log_event("worker.job_crashed", 40, job_id=job.id, exc_info=True)
             self._log(job, "".join(traceback.format_exception_only(exc)).strip())
-            self._failed(job, "internal_error", f"unexpected error while rendering: {exc}")
+            message = f"unexpected error while rendering: {exc}"
+            self._failed(job, INTERNAL_ERROR_CODE, message, {"detail": str(exc)})
         finally:
             monitor.stop()
             partial.unlink(missing_ok=True)
@@ -392,9 +396,9 @@ class Worker:
             queue.release_job(self.sessions, job)
             self._log(job, "worker stopping: job returned to the queue")
 
-    def _failed(self, job: ClaimedJob, code: str, message: str) -> None:
+    def _failed(self, job: ClaimedJob, code: str, message: str, params: dict | None = None) -> None:
         self._log(job, f"failed: {message}")
-        if not queue.fail_job(self.sessions, job, code, message):
+        if not queue.fail_job(self.sessions, job, code, message, params):
             self._log(job, f"attempt {job.attempt} had already lost its lease")
 
     def _log(self, job: ClaimedJob, message: str) -> None:

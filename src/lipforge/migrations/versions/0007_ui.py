@@ -1,7 +1,8 @@
-"""batch names and UI state (issue 9)"""
+"""UI (issue 9): a failed job keeps its error's params beside its code and English message,
+so the browser can say the reason in the reader's language (jobs.error_params, JSON)"""
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0007_ui"
 down_revision = "0006_scaleout"
@@ -10,8 +11,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("error_params", sa.JSON, nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("error_params")
