@@ -56,9 +56,15 @@ async def _ingest(context: TusContext, info: UploadInfo) -> None:
         log_event("upload.ingested", upload_id=info.id, asset_id=info.asset_id)
     except LipforgeError as exc:
         info.error = str(exc).replace(info.id, _file_name(info))
+        info.error_code = exc.code
+        info.error_params = {
+            key: value.replace(info.id, _file_name(info)) if isinstance(value, str) else value
+            for key, value in exc.params.items()
+        }
         log_event("upload.refused", logging.WARNING, upload_id=info.id, reason=info.error)
     except Exception as exc:
         info.error = f"The server could not import this upload ({type(exc).__name__}); see its log."
+        info.error_code = "upload_refused"
         log_event("upload.ingest_failed", logging.ERROR, upload_id=info.id, exc_info=True)
     if info.error:
         await asyncio.to_thread(context.store.data_path(info.id).unlink, missing_ok=True)

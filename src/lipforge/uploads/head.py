@@ -66,6 +66,8 @@ async def upload_status(request: Request, context: TusContext, upload_id: str) -
         "file_name": safe_file_name(info.metadata.get("filename") or info.metadata.get("name")),
         "asset_id": info.asset_id,
         "error": info.error,
+        "error_code": info.error_code,
+        "error_params": info.error_params,
         "concat": info.concat or None,
         "expires_at": _iso(info.expires_at),
         "created_at": _iso(info.created_at),

@@ -29,6 +29,8 @@ class UploadInfo:
     finished_at: float | None = None  # set once every byte is on disk
     asset_id: str | None = None
     error: str | None = None  # the asset library's refusal reason
+    error_code: str | None = None  # its stable code, for translations
+    error_params: dict = field(default_factory=dict)  # the values it names
     unverified_from: int | None = None  # start of a checksummed chunk still being received
 
     @property
