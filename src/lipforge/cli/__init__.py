@@ -1,21 +1,40 @@
 """The `lipforge` command: one Typer app; each command group lives in its own module here.
 
 Every command catches `LipforgeError` in one place (`main`) and prints `Error: …`
-with the error's exit code; a traceback is shown only with `--debug`.
+with the error's exit code; a traceback is shown only with `--debug`. Exit statuses
+are the ones in `cli/exits.py` (shown by `--help`). Ctrl-C, SIGTERM and SIGHUP all
+raise KeyboardInterrupt, so a command cleans up the same way for each (exit 130).
+
+START-UP RULE (tests/cli/test_startup.py holds it): `lipforge --help` imports every module
+in COMMAND_MODULES, so a command module imports at its top only the standard library,
+typer, `lipforge.cli`, `lipforge.cli.exits`, `lipforge.config` and `lipforge.errors`.
+Everything else (rich, httpx, numpy, av, SQLAlchemy, the API app, the pipeline,
+onnxruntime...) is imported inside the command function that needs it:
+
+    @app.command()
+    def voices(...) -> None:
+        from lipforge.speech.voices import list_voices   # here, not at the top
 """
 
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 
+import click
 import typer
-from rich.console import Console
 
+from lipforge.cli.exits import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_SOME_FAILED
 from lipforge.errors import LipforgeError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-err_console = Console(stderr=True)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    epilog=EXIT_CODES_HELP,
+)
 
 COMMAND_MODULES = (
     "run",
@@ -31,6 +50,9 @@ COMMAND_MODULES = (
     "say",
 )
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+TYPE_METAVARS = {"text": "TEXT", "integer": "INTEGER", "float": "NUMBER", "path": "PATH"}
+
 
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
@@ -41,15 +63,58 @@ def _register_commands() -> None:
                 raise
 
 
+def _stop_like_ctrl_c(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def install_stop_signals() -> None:
+    """Ctrl-C, SIGTERM and SIGHUP all raise KeyboardInterrupt in the main thread."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _stop_like_ctrl_c)
+
+
+def tidy_help(command: click.Command) -> None:
+    """Plain metavars (PATH, TEXT) instead of `<list[Path]>`, and no `--no-no-x` switches."""
+    for param in command.params:
+        if isinstance(param, click.Option):
+            param.secondary_opts = [o for o in param.secondary_opts if not o.startswith("--no-no-")]
+            if param.metavar is None and not param.is_flag:
+                param.metavar = _metavar(param.type)
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+
+
+def _metavar(kind: click.ParamType) -> str:
+    if isinstance(kind, click.Choice):
+        return "[" + "|".join(str(choice) for choice in kind.choices) + "]"
+    return TYPE_METAVARS.get(kind.name, kind.name.upper())
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     if debug:
         sys.argv.remove("--debug")
-    _register_commands()
+    install_stop_signals()
     try:
-        app()
+        _register_commands()
+        command = typer.main.get_command(app)
+        tidy_help(command)
+        status = command.main(prog_name="lipforge", standalone_mode=False)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        typer.echo("Interrupted.", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except LipforgeError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        typer.echo(f"{typer.style('Error:', fg='red', bold=True)} {exc}", err=True)
         sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: one line for the user, the traceback with --debug
+        if debug:
+            raise
+        typer.echo(f"Error: unexpected {type(exc).__name__}: {exc} (--debug shows where)", err=True)
+        sys.exit(EXIT_SOME_FAILED)
+    sys.exit(status if isinstance(status, int) else 0)

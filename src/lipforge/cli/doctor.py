@@ -10,13 +10,9 @@ import shutil
 from importlib import metadata
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
 from lipforge.cli import app
 from lipforge.config import Settings
 
-console = Console()
 PACKAGES = ("lipforge", "av", "numpy", "mediapipe", "opencv-contrib-python", "onnxruntime")
 PACKAGES += ("fastapi", "sqlalchemy", "typer", "rich")
 CODECS = ("libx264", "aac", "libopus", "mp3")
@@ -25,6 +21,9 @@ CODECS = ("libx264", "aac", "libopus", "mp3")
 @app.command()
 def doctor() -> None:
     """Print versions, the data dir, free disk, codecs and onnxruntime execution providers."""
+    from rich.console import Console
+    from rich.table import Table
+
     settings = Settings.from_env()
     table = Table(title="lipforge doctor", show_header=False)
     table.add_row("python", f"{platform.python_version()} ({platform.platform()})")
@@ -37,7 +36,7 @@ def doctor() -> None:
     table.add_row("onnxruntime providers", _providers())
     table.add_row("engines", _engines())
     table.add_row("espeak-ng (tests)", shutil.which("espeak-ng") or "not installed")
-    console.print(table)
+    Console().print(table)
 
 
 def _version(name: str) -> str:
@@ -68,8 +67,10 @@ def _free_disk(root: Path) -> str:
     probe_at = root
     while not probe_at.exists() and probe_at != probe_at.parent:
         probe_at = probe_at.parent
+    from lipforge.disk import format_bytes
+
     usage = shutil.disk_usage(probe_at)
-    return f"{usage.free / 1024**3:.1f} GiB free of {usage.total / 1024**3:.1f} GiB"
+    return f"{format_bytes(usage.free)} free of {format_bytes(usage.total)}"
 
 
 def _providers() -> str:

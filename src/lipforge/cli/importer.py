@@ -14,18 +14,17 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import sessionmaker
 
-from lipforge.assets.library import ingest_file
 from lipforge.cli import app
+from lipforge.cli.exits import EXIT_SOME_FAILED
 from lipforge.config import Settings
-from lipforge.db import create_db_engine, migrate, session_factory
-from lipforge.disk import ensure_free_space
 from lipforge.errors import LipforgeError
-from lipforge.logs import configure_logging
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
 
 CLI_LOG_FILE_NAME = "cli.log"
 STAGING_PREFIX = ".import-"
@@ -37,6 +36,9 @@ def import_files(
     data: Annotated[Path | None, typer.Option(help="Data dir (./lipforge-data).")] = None,
 ) -> None:
     """Import local audio and video files into the asset library; prints their asset ids."""
+    from lipforge.db import create_db_engine, migrate, session_factory
+    from lipforge.logs import configure_logging
+
     settings = Settings.from_env().with_overrides(data=data)
     settings.data_dir.ensure()
     configure_logging(settings.data_dir.logs, CLI_LOG_FILE_NAME)
@@ -56,7 +58,7 @@ def import_files(
     finally:
         engine.dispose()
     if refused:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
@@ -74,6 +76,9 @@ def expand_paths(paths: list[Path]) -> list[Path]:
 
 def import_one(path: Path, sessions: sessionmaker, settings: Settings) -> str:
     """Copy `path` into staging and ingest it; its asset id. Raises the media layer's refusal."""
+    from lipforge.assets.library import ingest_file
+    from lipforge.disk import ensure_free_space
+
     if not path.is_file():
         raise LipforgeError(f"{path} does not exist or is not a file. Check the path.")
     ensure_free_space(settings.data_dir.inbox, path.stat().st_size, settings.min_free_disk_bytes)

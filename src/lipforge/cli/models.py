@@ -7,30 +7,34 @@ prints the hash it computed; Wav2Lip's non-commercial licence is shown in `list`
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    Progress,
-    TaskID,
-)
-from rich.table import Table
 
 from lipforge.cli import app
-from lipforge.cli.progress import transfer_progress
+from lipforge.cli.exits import EXIT_SOME_FAILED
 from lipforge.config import Settings
-from lipforge.disk import format_bytes
-from lipforge.weights.download import DEFAULT_CONNECTIONS, DownloadProgress, DownloadResult
-from lipforge.weights.errors import DownloadError
-from lipforge.weights.pull import PullOptions, entry_for_url, pull_model, verify_model
-from lipforge.weights.ratelimit import parse_rate
-from lipforge.weights.registry import ModelEntry, ModelFile, get_model, known_models, model_status
+from lipforge.weights.request import DEFAULT_CONNECTIONS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from lipforge.weights.registry import ModelEntry, ModelFile
+    from lipforge.weights.request import DownloadProgress, DownloadResult
 
 models_app = typer.Typer(no_args_is_help=True, help="Fetch, list and verify model weights.")
 app.add_typer(models_app, name="models")
-console = Console()
+
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
 
 ModelsDirOption = Annotated[
     Path | None,
@@ -54,6 +58,11 @@ def pull(
     models_dir: ModelsDirOption = None,
 ) -> None:
     """Download a model (resumable, verified); run again to resume an interrupted pull."""
+    from lipforge.cli.progress import transfer_progress
+    from lipforge.weights.pull import PullOptions, pull_model
+    from lipforge.weights.ratelimit import parse_rate
+
+    console = _console()
     directory = _models_dir(models_dir)
     entry = _entry_for(source, sha256, name, directory)
     options = PullOptions(
@@ -76,6 +85,10 @@ def pull(
 
 
 def _entry_for(source: str, sha256: str | None, name: str | None, directory: Path):
+    from lipforge.weights.errors import DownloadError
+    from lipforge.weights.pull import entry_for_url
+    from lipforge.weights.registry import get_model
+
     if "://" in source:
         if not sha256:
             raise DownloadError(
@@ -101,6 +114,9 @@ def _progress_reporter(progress: Progress, tasks: dict[str, TaskID]):
 
 
 def _print_results(entry: ModelEntry, results: list[DownloadResult]) -> None:
+    from lipforge.disk import format_bytes
+
+    console = _console()
     for result in results:
         for note in result.notes:
             console.print(f"  note: {note}", highlight=False)
@@ -124,28 +140,38 @@ def _print_results(entry: ModelEntry, results: list[DownloadResult]) -> None:
 
 @models_app.command("list")
 def list_models(models_dir: ModelsDirOption = None) -> None:
-    """Every known model: installed, verified, size, licence."""
+    """Every known model: installed, verified, size, licence (fits 80 columns)."""
+    from rich.table import Table
+
+    from lipforge.disk import format_bytes
+    from lipforge.weights.registry import known_models, model_status
+
     directory = _models_dir(models_dir)
-    table = Table("name", "engine", "installed", "verified", "size", "licence")
+    table = Table("name", "engine", "installed", "verified", "size", "licence", box=None)
+    table.pad_edge, table.padding = False, (0, 1)
+    for column in table.columns:
+        column.no_wrap = True
+    licences: dict[str, list[str]] = {}  # licence text -> models under it, in order
     for entry in known_models(directory).values():
         status = model_status(directory, entry)
         verified = "yes" if status.verified else ("-" if not status.installed else "NO")
         if status.installed and not entry.pinned:
             verified = "unpinned"
         size = format_bytes(status.size_bytes) if status.installed else _expected_size(entry)
-        table.add_row(
-            entry.name,
-            entry.engine,
-            "yes" if status.installed else "no",
-            verified,
-            size,
-            entry.licence,
-        )
+        licences.setdefault(entry.licence, []).append(entry.name)
+        note = f"{entry.licence.split('.')[0][:16]} [{list(licences).index(entry.licence) + 1}]"
+        installed = "yes" if status.installed else "no"
+        table.add_row(entry.name, entry.engine, installed, verified, size, note)
+    console = _console()
     console.print(table)
+    for number, text in enumerate(licences, start=1):
+        console.print(f"[{number}] {text}", highlight=False, markup=False)
     console.print(f"models directory: {directory}", highlight=False)
 
 
 def _expected_size(entry: ModelEntry) -> str:
+    from lipforge.disk import format_bytes
+
     sizes = [f.size_bytes for f in entry.files]
     return f"({format_bytes(sum(sizes))})" if all(s is not None for s in sizes) else "?"
 
@@ -156,6 +182,10 @@ def verify(
     models_dir: ModelsDirOption = None,
 ) -> None:
     """Re-hash installed models; exits non-zero when one does not match."""
+    from lipforge.weights.pull import verify_model
+    from lipforge.weights.registry import get_model, known_models, model_status
+
+    console = _console()
     directory = _models_dir(models_dir)
     entries = (
         [get_model(n, directory) for n in names]
@@ -174,4 +204,4 @@ def verify(
     if not entries:
         console.print("No model is installed.")
     if failed:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_SOME_FAILED)

@@ -7,20 +7,19 @@ faces over the first seconds of a video. Validation itself is `lipforge.media.pr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from lipforge.cli import app
 from lipforge.config import Settings
 from lipforge.errors import NoFaceError
-from lipforge.logs import divert_native_stderr
-from lipforge.media.probe import MediaInfo, MediaLimits, probe
-from lipforge.media.video import VideoReader
 
-console = Console()
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from lipforge.media.probe import MediaInfo
+
 FACE_CHECK_S = 3.0
 
 
@@ -32,6 +31,12 @@ def probe_command(
     ),
 ) -> None:
     """Show what LipForge sees in FILE: streams, codecs, duration, fps, size, rotation, faces."""
+    from rich.console import Console
+
+    from lipforge.logs import divert_native_stderr
+    from lipforge.media.probe import MediaLimits, probe
+
+    console = Console()
     settings = Settings.from_env()
     divert_native_stderr(settings.data_dir.logs)
     info = probe(file, MediaLimits.from_settings(settings))
@@ -43,10 +48,14 @@ def probe_command(
 
 
 def _info_table(info: MediaInfo) -> Table:
+    from rich.table import Table
+
+    from lipforge.disk import format_bytes
+
     table = Table(title=str(info.path), show_header=False)
     table.add_row("container", info.container)
     table.add_row("duration", f"{info.duration_s:.3f} s")
-    table.add_row("size", f"{info.size_bytes:,} bytes")
+    table.add_row("size", format_bytes(info.size_bytes))
     if info.video is not None:
         v = info.video
         table.add_row("video", f"{v.codec}, {v.width}x{v.height} (as displayed)")
@@ -67,6 +76,7 @@ def _info_table(info: MediaInfo) -> Table:
 def count_faces(path: Path, seconds: float) -> str:
     """'found in N of M frames of the first S s', or why not."""
     from lipforge.lipsync.faces import FaceTracker
+    from lipforge.media.video import VideoReader
 
     with VideoReader(path) as reader:
         limit = max(1, round(seconds * float(reader.fps)))

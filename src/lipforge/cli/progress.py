@@ -1,4 +1,8 @@
-"""The Rich progress bar every byte transfer of the CLI shows (uploads, model pulls)."""
+"""The Rich progress columns the CLI shows: byte transfers (uploads, submit, model pulls) and
+frame counts (run). Sizes and speeds are in binary units (KiB, MiB, GiB) through
+`lipforge.disk.format_bytes`, the one size format of the CLI. Imported by commands only
+when they run (rich is not loaded for `--help`).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,41 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
+
+from lipforge.disk import format_bytes
+
+
+class BinarySpeedColumn(ProgressColumn):
+    """Transfer speed in binary units (`12.3 MiB/s`); rich's own column counts in MB."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(
+            "?" if speed is None else f"{format_bytes(int(speed))}/s", style="progress.data.speed"
+        )
+
+
+class FpsColumn(ProgressColumn):
+    """Frames per second of the running item."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("-- fps" if speed is None else f"{speed:5.1f} fps", style="cyan")
 
 
 def transfer_progress(console: Console) -> Progress:
-    """Description, bar, bytes done/total (binary units), speed and time left."""
+    """Description, bar, bytes done/total, speed and time left, all in binary units."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
+        BinarySpeedColumn(),
         TimeRemainingColumn(),
         console=console,
     )

@@ -10,24 +10,30 @@ the worker loop in `jobs/`.
 from __future__ import annotations
 
 import multiprocessing
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from rich.console import Console
 
-from lipforge.api.app import create_app
-from lipforge.api.auth import Access, check_exposure, serve_access, token_file
 from lipforge.cli import app
 from lipforge.config import Settings
-from lipforge.db import migrate
-from lipforge.logs import configure_logging, log_event
+
+if TYPE_CHECKING:
+    import uvicorn
+    from rich.console import Console
+
+    from lipforge.api.auth import Access
 
 GRACEFUL_SHUTDOWN_S = 5.0
 WORKER_STOP_TIMEOUT_S = 10.0
 
-console = Console()
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
 
 
 @app.command()
@@ -51,6 +57,11 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API and the browser UI, with a worker process unless --no-worker."""
+    from lipforge.api.app import create_app
+    from lipforge.api.auth import check_exposure, serve_access
+    from lipforge.db import migrate
+    from lipforge.logs import configure_logging
+
     settings = Settings.from_env().with_overrides(
         host=host,
         port=port,
@@ -87,6 +98,8 @@ def stop_worker_process(process: multiprocessing.Process | None) -> None:
     process.terminate()
     process.join(WORKER_STOP_TIMEOUT_S)
     if process.is_alive():
+        from lipforge.logs import log_event
+
         log_event("serve.worker_killed", pid=process.pid)
         process.kill()
         process.join()
@@ -98,11 +111,13 @@ def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None) -> 
 
     companions = heygem_configs(api, settings, heygem_port, heygem_tts_port, _uvicorn_config)
     for line in companions.announcements:
-        console.print(line, highlight=False)
+        _console().print(line, highlight=False)
     serve_all(_uvicorn_config(api, settings, settings.port), companions.configs)
 
 
 def _uvicorn_config(api, settings: Settings, port: int, lifespan: str = "on") -> uvicorn.Config:
+    import uvicorn
+
     return uvicorn.Config(
         api,
         host=settings.host,
@@ -117,6 +132,10 @@ def _uvicorn_config(api, settings: Settings, port: int, lifespan: str = "on") ->
 
 
 def announce(settings: Settings, access: Access, token_created: bool) -> None:
+    from lipforge.api.auth import token_file
+    from lipforge.logs import log_event
+
+    console = _console()
     shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     console.print(
         f"LipForge on http://{shown_host}:{settings.port}  (data: {settings.data.resolve()})"
