@@ -1,68 +1,100 @@
-"""`lipforge upload FILE… --server URL [--token T]`: resumable tus uploads with a progress bar.
+"""`lipforge upload FILE… [--server URL] [--token T]`: resumable tus uploads with a progress bar.
 
-Each file is sent with `uploads.client.TusUploader` (chunks, sha1 per chunk,
-retries with backoff, resume across runs); a refused or failed file does not stop
-the others. Prints one line per file: its asset id, or why it has none.
+Each file is sent with `uploads.client.TusUploader` (chunks, sha1 per chunk, retries
+with backoff, resume across runs, `--parallel` parts joined by concatenation); a refused
+or failed file does not stop the others. Prints one line per file: its asset id, or why
+it has none. A rerun says where it resumes; Ctrl-C (or SIGTERM) says how to resume.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    Progress,
-)
 
 from lipforge.cli import app
-from lipforge.cli.progress import transfer_progress
-from lipforge.errors import AuthError, ConfigError, LipforgeError
-from lipforge.uploads.client import CHUNK_BYTES, TusUploader
+from lipforge.cli.exits import EXIT_INTERRUPTED, EXIT_SOME_FAILED
+from lipforge.errors import ConfigError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from lipforge.uploads.client import TusUploader
 
 DEFAULT_SERVER = "http://127.0.0.1:7860"
 MIB = 1024 * 1024
 
-console = Console()
+ServerOption = Annotated[
+    str, typer.Option("--server", envvar="LIPFORGE_SERVER", help="LipForge server URL.")
+]
+TokenOption = Annotated[
+    str | None, typer.Option("--token", envvar="LIPFORGE_TOKEN", help="The server's access token.")
+]
 
 
 @app.command()
 def upload(
     files: Annotated[list[Path], typer.Argument(help="Audio or video files to upload.")],
-    server: Annotated[str, typer.Option(help="LipForge server URL.")] = DEFAULT_SERVER,
-    token: Annotated[
-        str | None, typer.Option(help="Access token (default: env LIPFORGE_TOKEN).")
+    server: ServerOption = DEFAULT_SERVER,
+    token: TokenOption = None,
+    chunk_mib: Annotated[int | None, typer.Option(help="Chunk size in MiB (8).", min=1)] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            help="Parts sent at once, joined on the server (4 above 64 MiB, else 1).", min=1
+        ),
     ] = None,
-    chunk_mib: Annotated[int, typer.Option(help="Chunk size in MiB.", min=1)] = CHUNK_BYTES // MIB,
 ) -> None:
     """Upload files with tus (resumable: run it again after a failure) and print asset ids."""
+    from rich.console import Console
+
+    from lipforge.cli.progress import transfer_progress
+    from lipforge.uploads.client import TusUploader
+
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
         raise ConfigError(f"Not a file: {', '.join(missing)}. Give paths of existing files.")
-    uploader = TusUploader(
-        server, token or os.environ.get("LIPFORGE_TOKEN") or None, chunk_bytes=chunk_mib * MIB
-    )
+    options = {"chunk_bytes": chunk_mib * MIB} if chunk_mib else {}
+    uploader = TusUploader(server, token or None, **options)
+    console = Console()
     failures = 0
     try:
         with transfer_progress(console) as progress:
             for path in files:
-                failures += _upload_one(uploader, progress, path)
+                failures += _upload_one(uploader, progress, path, parallel)
+    except KeyboardInterrupt:
+        console.print(
+            "Interrupted. What reached the server is kept: run the same command again to resume.",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         uploader.close()
     if failures:
-        raise typer.Exit(1)
+        raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def _upload_one(uploader: TusUploader, progress: Progress, path: Path) -> int:
-    task = progress.add_task(path.name, total=path.stat().st_size)
+def _upload_one(uploader: TusUploader, progress: Progress, path: Path, parallel: int | None) -> int:
+    from lipforge.disk import format_bytes
+    from lipforge.errors import AuthError, LipforgeError
+    from lipforge.uploads.client import default_parallel
+
+    size_bytes = path.stat().st_size
+    task = progress.add_task(path.name, total=size_bytes)
+    first_report = True
 
     def report(done_bytes: int, total_bytes: int) -> None:
+        nonlocal first_report
+        if first_report and 0 < done_bytes < total_bytes:
+            where = f"{format_bytes(done_bytes)} of {format_bytes(total_bytes)}"
+            progress.console.print(f"{path.name}: resuming at {where}", highlight=False)
+            progress.reset(task, total=total_bytes, completed=done_bytes)
+        first_report = False
         progress.update(task, completed=done_bytes, total=total_bytes)
 
     try:
-        asset_id = uploader.upload(path, report)
+        asset_id = uploader.upload(path, report, parallel or default_parallel(size_bytes))
     except AuthError:
         raise
     except LipforgeError as exc:

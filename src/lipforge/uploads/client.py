@@ -5,7 +5,11 @@ default) with a sha1 checksum each, retries network errors and 5xx answers with
 exponential backoff and jitter (the budget resets whenever bytes get through),
 remembers the upload URL by file fingerprint in the user's data dir so a later run
 resumes where a killed one stopped, then waits for the server to turn the upload
-into an asset and returns its id. Not here: progress display (the CLI's).
+into an asset and returns its id. The next chunk is read and hashed in a thread while
+the current one is on the wire. With `parallel=N` the file is cut into N partial
+uploads sent at once over N connections and joined with a final concatenation (tus
+`concatenation`, as tus-js-client's `parallelUploads`); each part resumes on its own.
+Not here: progress display (the CLI's).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +33,9 @@ from filelock import FileLock
 from lipforge.errors import AuthError, LipforgeError
 
 CHUNK_BYTES = 8 * 1024 * 1024
+MIN_PART_BYTES = 8 * 1024 * 1024  # a parallel upload's parts are never smaller than this
+PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024  # files above this go in parallel by default
+DEFAULT_PARALLEL = 4
 FINGERPRINT_SAMPLE_BYTES = 1024 * 1024
 MAX_ATTEMPTS_WITHOUT_PROGRESS = 8
 BACKOFF_FIRST_S = 0.5
@@ -67,32 +75,89 @@ class _UploadGoneError(Exception):
 
 @dataclass(frozen=True)
 class _Chunk:
-    offset_bytes: int
+    offset_bytes: int  # within its upload (a part starts at 0)
     data: bytes
     sha1_base64: str
 
 
-def _read_chunk(fd: int, offset_bytes: int, chunk_bytes: int) -> _Chunk:
-    data = os.pread(fd, chunk_bytes, offset_bytes)
-    return _Chunk(offset_bytes, data, base64.b64encode(hashlib.sha1(data).digest()).decode())
+@dataclass(frozen=True)
+class _Part:
+    """A byte range of the file sent as its own upload (the whole file when not parallel)."""
+
+    key: str  # where its URL is remembered
+    first_byte: int
+    size_bytes: int
+    partial: bool  # created with Upload-Concat: partial
 
 
 class _ChunkReader:
     """Reads and hashes the next chunk in a thread while the current one is being sent."""
 
-    def __init__(self, fd: int, chunk_bytes: int, size_bytes: int, pool: ThreadPoolExecutor):
-        self.fd, self.chunk_bytes, self.size_bytes, self.pool = fd, chunk_bytes, size_bytes, pool
+    def __init__(self, fd: int, chunk_bytes: int, part: _Part, pool: ThreadPoolExecutor):
+        self.fd, self.chunk_bytes, self.part, self.pool = fd, chunk_bytes, part, pool
         self.ahead: Future | None = None
+
+    def _read(self, offset_bytes: int) -> _Chunk:
+        length = min(self.chunk_bytes, self.part.size_bytes - offset_bytes)
+        data = os.pread(self.fd, length, self.part.first_byte + offset_bytes)
+        return _Chunk(offset_bytes, data, base64.b64encode(hashlib.sha1(data).digest()).decode())
 
     def take(self, offset_bytes: int) -> _Chunk:
         chunk = self.ahead.result() if self.ahead is not None else None
         if chunk is None or chunk.offset_bytes != offset_bytes:
-            chunk = _read_chunk(self.fd, offset_bytes, self.chunk_bytes)
+            chunk = self._read(offset_bytes)
         next_offset = offset_bytes + len(chunk.data)
         self.ahead = None
-        if next_offset < self.size_bytes:
-            self.ahead = self.pool.submit(_read_chunk, self.fd, next_offset, self.chunk_bytes)
+        if next_offset < self.part.size_bytes:
+            self.ahead = self.pool.submit(self._read, next_offset)
         return chunk
+
+
+def split_parts(key: str, size_bytes: int, parallel: int) -> list[_Part]:
+    """One part for the whole file, or `parallel` nearly equal partial uploads in file order."""
+    count = max(1, min(parallel, size_bytes // MIN_PART_BYTES))
+    if count == 1:
+        return [_Part(key, 0, size_bytes, partial=False)]
+    bounds = [size_bytes * index // count for index in range(count + 1)]
+    return [
+        _Part(
+            f"{key}|part {index + 1}/{count}",
+            bounds[index],
+            bounds[index + 1] - bounds[index],
+            True,
+        )
+        for index in range(count)
+    ]
+
+
+def default_parallel(size_bytes: int) -> int:
+    """The parts a file goes in when the user does not say: 4 above 64 MiB, else 1."""
+    return DEFAULT_PARALLEL if size_bytes > PARALLEL_THRESHOLD_BYTES else 1
+
+
+class _Tally:
+    """Bytes on the server per part, summed into one progress report (from any thread)."""
+
+    def __init__(self, count: int, size_bytes: int, report: ProgressCallback) -> None:
+        self.done = [0] * count
+        self.size_bytes, self.report, self.lock = size_bytes, report, threading.Lock()
+
+    def start(self, offsets: list[int]) -> None:
+        with self.lock:
+            self.done = list(offsets)
+            self.report(sum(self.done), self.size_bytes)
+
+    def reporter(self, index: int) -> Callable[[int], None]:
+        def report(offset: int) -> None:
+            with self.lock:
+                self.done[index] = offset
+                self.report(sum(self.done), self.size_bytes)
+
+        return report
+
+
+def _metadata(path: Path) -> str:
+    return f"filename {base64.b64encode(path.name.encode()).decode()}"
 
 
 def default_state_dir() -> Path:
@@ -158,6 +223,7 @@ class TusUploader:
     sleep: Callable[[float], None] = time.sleep
 
     def __post_init__(self) -> None:
+        self._stop = threading.Event()
         headers = {"Tus-Resumable": TUS_VERSION}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -168,31 +234,92 @@ class TusUploader:
     def close(self) -> None:
         self.http.close()
 
-    def upload(self, path: Path, progress: ProgressCallback | None = None) -> str:
-        """Send `path` (resuming an earlier run's upload) and return the asset id."""
-        report = progress or (lambda _done, _total: None)
-        key = f"{self.endpoint}|{fingerprint(path)}"
-        try:
-            url = self._send(path, key, report)
-        except _UploadGoneError:
-            self.resume.forget(key)
-            url = self._send(path, key, report)
-        self.resume.forget(key)
-        return self._await_asset(url, path)
+    def upload(
+        self, path: Path, progress: ProgressCallback | None = None, parallel: int = 1
+    ) -> str:
+        """Send `path` (resuming an earlier run's upload) in `parallel` parts; its asset id.
 
-    def _send(self, path: Path, key: str, report: ProgressCallback) -> str:
+        `progress(done, total)` is first called with what the server already has.
+        """
+        report = progress or (lambda _done, _total: None)
         size = path.stat().st_size
-        url = self.resume.get(key)
+        key = f"{self.endpoint}|{fingerprint(path)}"
+        parts = split_parts(key, size, parallel)
+        final_key = f"{key}|final"
+        url = self.resume.get(final_key) if len(parts) > 1 else None
+        if url is not None and self._retrying(lambda: self._offset(url)) is None:
+            self.resume.forget(final_key)
+            url = None
+        if url is None:
+            urls = self._send_parts(path, parts, size, report)
+            url = urls[0] if len(parts) == 1 else self._join(path, urls, final_key)
+        report(size, size)
+        for part in parts:
+            self.resume.forget(part.key)
+        asset_id = self._await_asset(url, path)
+        self.resume.forget(final_key)
+        return asset_id
+
+    def _send_parts(
+        self, path: Path, parts: list[_Part], size: int, report: ProgressCallback
+    ) -> list[str]:
+        """Each part's upload URL once all its bytes are on the server, sent at once."""
+        if len(parts) == 1:
+            url, offset = self._open_part(path, parts[0])
+            report(offset, size)
+            return [
+                self._send_resuming(path, parts[0], url, offset, lambda done: report(done, size))
+            ]
+        tally = _Tally(len(parts), size, report)
+        self._stop.clear()
+        pool = ThreadPoolExecutor(len(parts), thread_name_prefix="tus-part")
+        interrupted = False
+        try:
+            opened = list(pool.map(lambda part: self._open_part(path, part), parts))
+            tally.start([offset for _url, offset in opened])
+            futures = [
+                pool.submit(self._send_resuming, path, part, url, offset, tally.reporter(index))
+                for index, (part, (url, offset)) in enumerate(zip(parts, opened, strict=True))
+            ]
+            return [future.result() for future in futures]
+        except BaseException as exc:
+            self._stop.set()  # the other parts stop after the chunk they are sending
+            if isinstance(exc, KeyboardInterrupt):  # do not wait for it: cut the connections
+                interrupted = True
+                self.http.close()
+            raise
+        finally:
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+
+    def _open_part(self, path: Path, part: _Part) -> tuple[str, int]:
+        """The part's upload URL and the server's offset: an earlier run's, or a new upload."""
+        url = self.resume.get(part.key)
         offset = self._retrying(lambda: self._offset(url)) if url else None
         if url is None or offset is None:
-            url = self._retrying(lambda: self._create(path, size))
-            self.resume.put(key, url)
+            url = self._retrying(lambda: self._create(path, part))
+            self.resume.put(part.key, url)
             offset = 0
-        report(offset, size)
+        return url, offset
+
+    def _send_resuming(
+        self, path: Path, part: _Part, url: str, offset: int, report: Callable[[int], None]
+    ) -> str:
+        try:
+            return self._send(path, part, url, offset, report)
+        except _UploadGoneError:
+            self.resume.forget(part.key)
+            url, offset = self._open_part(path, part)
+            return self._send(path, part, url, offset, report)
+
+    def _send(
+        self, path: Path, part: _Part, url: str, offset: int, report: Callable[[int], None]
+    ) -> str:
         with open(path, "rb") as handle, ThreadPoolExecutor(1) as reader:
-            chunks = _ChunkReader(handle.fileno(), self.chunk_bytes, size, reader)
+            chunks = _ChunkReader(handle.fileno(), self.chunk_bytes, part, reader)
             failures = 0
-            while offset < size:
+            while offset < part.size_bytes:
+                if self._stop.is_set():
+                    raise UploadFailedError("Stopped. Run the same command again to resume.")
                 try:
                     new_offset = self._patch(url, chunks.take(offset))
                 except _RetryableError as exc:
@@ -203,7 +330,19 @@ class TusUploader:
                 if new_offset > offset:
                     failures = 0
                 offset = new_offset
-                report(offset, size)
+                report(offset)
+        return url
+
+    def _join(self, path: Path, urls: list[str], final_key: str) -> str:
+        """Create the final upload, the concatenation of the finished parts, in order."""
+        headers = {
+            "Upload-Concat": "final;" + " ".join(urls),
+            "Upload-Metadata": _metadata(path),
+        }
+        response = self._retrying(lambda: self._request("POST", self.endpoint, headers=headers))
+        self._expect(response, 201, "POST")
+        url = urljoin(self.endpoint, response.headers["Location"])
+        self.resume.put(final_key, url)
         return url
 
     def _back_off(self, failures: int, exc: Exception) -> int:
@@ -244,9 +383,10 @@ class TusUploader:
         self._expect(response, 200, "HEAD")
         return int(response.headers["Upload-Offset"])
 
-    def _create(self, path: Path, size: int) -> str:
-        name = base64.b64encode(path.name.encode()).decode()
-        headers = {"Upload-Length": str(size), "Upload-Metadata": f"filename {name}"}
+    def _create(self, path: Path, part: _Part) -> str:
+        headers = {"Upload-Length": str(part.size_bytes), "Upload-Metadata": _metadata(path)}
+        if part.partial:
+            headers["Upload-Concat"] = "partial"
         response = self._request("POST", self.endpoint, headers=headers)
         self._expect(response, 201, "POST")
         return urljoin(self.endpoint, response.headers["Location"])
@@ -294,11 +434,17 @@ class TusUploader:
 
 
 def upload_file(
-    server: str, token: str | None, path: Path, progress: ProgressCallback | None = None
+    server: str,
+    token: str | None,
+    path: Path,
+    progress: ProgressCallback | None = None,
+    parallel: int | None = None,
 ) -> str:
-    """Upload `path` to `server` with tus (resuming an earlier attempt); its asset id."""
+    """Upload `path` to `server` with tus (resuming an earlier attempt); its asset id.
+    `parallel` parts at once (default: 4 above 64 MiB, else 1)."""
+    path = Path(path)
     uploader = TusUploader(server, token)
     try:
-        return uploader.upload(Path(path), progress)
+        return uploader.upload(path, progress, parallel or default_parallel(path.stat().st_size))
     finally:
         uploader.close()
