@@ -11,7 +11,6 @@ another site). Checking requests is `auth.py`'s job; this module hands out and e
 from __future__ import annotations
 
 import asyncio
-import html
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,6 +25,7 @@ from lipforge.api.auth import (
     unauthorized_response,
 )
 from lipforge.api.errors import TooManyFailuresError
+from lipforge.api.loginpage import login_page_html, page_language, say
 from lipforge.api.schema import error_responses
 from lipforge.api.sessions import close_session, open_session
 from lipforge.api.throttle import client_address, throttle_for
@@ -42,19 +42,6 @@ LOGIN_PAGE_HEADERS = {
 
 router = APIRouter()
 
-LOGIN_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>LipForge: log in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem}}
-input{{width:100%;padding:.5rem;margin:.5rem 0;box-sizing:border-box}}
-.error{{color:#b00020}}</style></head>
-<body><h1>LipForge</h1><p>Paste the access token the server printed when it first started
-(it is kept in the data dir's <code>access_token</code> file).</p>{error}
-<form method="post" action="/login"><input type="hidden" name="next" value="{next}">
-<label>Access token<input type="password" name="token" autocomplete="current-password"
-autofocus required></label><button type="submit">Log in</button></form></body></html>
-"""
-
 
 def _safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
@@ -62,9 +49,10 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-def _login_page(next_path: str, error: str = "", status_code: int = 200) -> HTMLResponse:
-    error_html = f'<p class="error">{html.escape(error)}</p>' if error else ""
-    page = LOGIN_PAGE.format(error=error_html, next=html.escape(_safe_next(next_path)))
+def _login_page(
+    request: Request, next_path: str, error: str = "", status_code: int = 200
+) -> HTMLResponse:
+    page = login_page_html(request, _safe_next(next_path), error)
     return HTMLResponse(page, status_code=status_code, headers=LOGIN_PAGE_HEADERS)
 
 
@@ -108,7 +96,7 @@ def _token_is_right(request: Request, access: Access, candidate: str) -> bool:
 async def login_page(request: Request, next: str = "/") -> Response:
     if not _request_access(request).required:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _login_page(next)
+    return _login_page(request, next)
 
 
 @router.post("/login", include_in_schema=False)
@@ -121,11 +109,13 @@ async def login_form(request: Request) -> Response:
     try:
         right = _token_is_right(request, access, str(form.get("token") or ""))
     except TooManyFailuresError as exc:
-        page = _login_page(next_path, str(exc), status_code=429)
+        reason = say(page_language(request), "errors.too_many_failures", **exc.params)
+        page = _login_page(request, next_path, reason, status_code=429)
         page.headers["Retry-After"] = str(exc.retry_after_s)
         return page
     if not right:
-        return _login_page(next_path, "That token is not right.", status_code=401)
+        wrong = say(page_language(request), "login.wrong")
+        return _login_page(request, next_path, wrong, status_code=401)
     response = RedirectResponse(next_path, status_code=303)
     await _start_session(response, request, access)
     return response
