@@ -2,8 +2,9 @@
 
 At start it reconciles the store with the disk (`reconcile_once`); then,
 every few minutes, it removes unfinished uploads past their expiry and the info of
-finished ones kept past theirs. An upload a request is working on is skipped
-until the next round. Registered in `api/app.py` BACKGROUND_SERVICES.
+finished ones kept past theirs. An upload a request is working on, in this API
+process or another, is skipped until the next round. Registered in `api/app.py`
+BACKGROUND_SERVICES.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def remove_expired(context: TusContext, busy_ids: set[str]) -> list[str]:
     """Blocking: remove uploads past their expiry, except `busy_ids`; the removed ids."""
     removed = []
     for upload_id in context.store.list_ids():
-        if upload_id in busy_ids or context.locks.is_held(upload_id):
+        if upload_id in busy_ids or context.locks.is_held_anywhere(upload_id):
             continue
         try:
             info = context.store.get(upload_id)

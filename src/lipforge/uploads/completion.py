@@ -21,6 +21,7 @@ from lipforge.uploads.store import UploadInfo
 
 INGEST_WAIT_S = 2.0
 INGEST_SOURCE = "upload"
+STRAY_MIN_AGE_S = 60.0  # younger strays may be another API process's writes in progress
 
 
 async def finish_upload(
@@ -99,12 +100,14 @@ async def reconcile_once(context: TusContext) -> None:
 async def resume_unfinished_work(context: TusContext) -> None:
     """At start: drop stray files, finish uploads whose bytes were complete, re-run ingestion."""
     store = context.store
-    await asyncio.to_thread(store.remove_strays)
+    await asyncio.to_thread(store.remove_strays, STRAY_MIN_AGE_S)
     for upload_id in await asyncio.to_thread(store.list_ids):
         try:
             info = await asyncio.to_thread(store.get, upload_id)
         except (LipforgeError, ValueError):
             continue
+        if await asyncio.to_thread(context.locks.is_held_anywhere, upload_id):
+            continue  # another API process is working on it
         await asyncio.to_thread(_drop_unverified_chunk, context, info)
         complete = info.size_bytes is not None and store.offset(info) == info.size_bytes
         if not info.finished and complete:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -143,13 +144,24 @@ class FileStore:
             path.stem for path in self.root.glob(f"*{INFO_SUFFIX}") if is_upload_id(path.stem)
         )
 
-    def remove_strays(self) -> list[str]:
-        """Delete temp files and data files that have no info (a crash between the two writes)."""
+    def remove_strays(self, min_age_s: float = 0.0) -> list[str]:
+        """Delete temp files and data files that have no info (a crash between the two writes).
+
+        Only files untouched for `min_age_s`: another API process sharing this directory may
+        be between those two writes right now (the server passes a minute).
+        """
         removed = []
         for path in self.root.iterdir():
             stray_temp = path.name.startswith(".") and path.name.endswith(".tmp")
             orphan = is_upload_id(path.name) and not path.with_suffix(INFO_SUFFIX).exists()
-            if stray_temp or orphan:
+            if (stray_temp or orphan) and _age_s(path) >= min_age_s:
                 path.unlink(missing_ok=True)
                 removed.append(path.name)
         return removed
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return 0.0

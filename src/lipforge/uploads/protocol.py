@@ -23,7 +23,7 @@ from lipforge.logs import log_event
 from lipforge.uploads.errors import UnsupportedVersionError
 from lipforge.uploads.filestore import FileStore
 from lipforge.uploads.headers import CHECKSUM_ALGORITHMS, TUS_VERSION
-from lipforge.uploads.locks import UploadLocks
+from lipforge.uploads.locks import SharedLocks, UploadLocks
 from lipforge.uploads.store import UploadInfo
 
 UPLOADS_PATH = "/api/uploads"
@@ -86,6 +86,9 @@ def tus_context(app) -> TusContext:
     if context is None:
         settings: Settings = app.state.settings
         context = TusContext(settings, FileStore(settings.data_dir.uploads), app=app)
+        sessions = getattr(app.state, "sessions", None)
+        if sessions is not None:
+            context.locks = UploadLocks(shared=SharedLocks(sessions))
         app.state.tus = context
     return context
 
