@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import platform
 import shutil
-from importlib import metadata
 from pathlib import Path
 
 from lipforge.cli import app
@@ -40,6 +39,8 @@ def doctor() -> None:
 
 
 def _version(name: str) -> str:
+    from importlib import metadata
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -10,34 +10,32 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
-from rich.text import Text
 
 from lipforge.cli import app
+from lipforge.cli.exits import EXIT_INTERRUPTED, EXIT_SOME_FAILED
 from lipforge.config import Settings
 from lipforge.errors import ConfigError, LipforgeError, NoAudioStreamError
-from lipforge.lipsync.pipeline import RenderRequest, RenderResult, render
-from lipforge.logs import divert_native_stderr
-from lipforge.media.probe import MediaLimits, probe
-from lipforge.media.video import FIT_MODES, check_fit
 
-console = Console()
-EXIT_SOME_FAILED = 1
-EXIT_INTERRUPTED = 130
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from lipforge.lipsync.pipeline import RenderRequest, RenderResult
+    from lipforge.media.probe import MediaLimits
+
+FIT_HELP = "when the video is shorter than the audio: pingpong|loop|trim"
+
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
 
 
 @dataclass
@@ -49,14 +47,6 @@ class ItemOutcome:
     elapsed_s: float = 0.0
 
 
-class FpsColumn(ProgressColumn):
-    """Frames per second of the running item."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("-- fps" if speed is None else f"{speed:5.1f} fps", style="cyan")
-
-
 @app.command()
 def run(
     video: Annotated[
@@ -65,9 +55,7 @@ def run(
     out: Annotated[Path, typer.Option("--out", help="output folder, one <video-stem>.mp4 each")],
     more_videos: Annotated[list[Path] | None, typer.Argument(hidden=True, metavar="VIDEO")] = None,
     engine: Annotated[str, typer.Option(help="lip-sync engine")] = "meshwarp",
-    fit: Annotated[
-        str, typer.Option(help=f"when the video is shorter than the audio: {'|'.join(FIT_MODES)}")
-    ] = "pingpong",
+    fit: Annotated[str, typer.Option(help=FIT_HELP)] = "pingpong",
     audio: Annotated[
         Path | None, typer.Option("--audio", help="driving speech (wav/mp3/m4a/flac/ogg)")
     ] = None,
@@ -79,6 +67,10 @@ def run(
     ),
 ) -> None:
     """Lip-sync AUDIO (or each --text-file spoken by --voice) onto every VIDEO."""
+    from lipforge.logs import divert_native_stderr
+    from lipforge.media.probe import MediaLimits
+    from lipforge.media.video import check_fit
+
     settings = Settings.from_env()
     divert_native_stderr(settings.data_dir.logs)
     check_fit(fit)
@@ -101,11 +93,13 @@ def run(
 
 
 def _check_audio(audio: Path, limits: MediaLimits) -> None:
+    from lipforge.media.probe import probe
+
     info = probe(audio, limits)
     if info.audio is None:
         raise NoAudioStreamError(f"{audio.name} has no audio track. Use a speech recording.")
     for warning in info.warnings:
-        console.print(f"[yellow]Warning:[/] {warning}", highlight=False)
+        _console().print(f"[yellow]Warning:[/] {warning}", highlight=False)
 
 
 def _assign_outputs(outcomes: list[ItemOutcome], out: Path) -> None:
@@ -120,7 +114,19 @@ def _assign_outputs(outcomes: list[ItemOutcome], out: Path) -> None:
 
 
 def _run_items(outcomes, audio: Path, engine: str, fit: str, settings: Settings) -> bool:
-    """Render every item in turn; True when the user interrupted with Ctrl-C."""
+    """Render every item in turn; True when the user interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from lipforge.cli.progress import FpsColumn
+    from lipforge.lipsync.pipeline import RenderRequest
+    from lipforge.media.probe import MediaLimits
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -129,7 +135,7 @@ def _run_items(outcomes, audio: Path, engine: str, fit: str, settings: Settings)
         FpsColumn(),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=_console(), transient=False) as progress:
         for outcome in outcomes:
             request = RenderRequest(
                 audio_path=audio,
@@ -147,6 +153,8 @@ def _run_items(outcomes, audio: Path, engine: str, fit: str, settings: Settings)
 
 
 def _render_one(outcome: ItemOutcome, request: RenderRequest, progress: Progress) -> bool:
+    from lipforge.lipsync.pipeline import render
+
     task = progress.add_task(outcome.video.name, total=None)
 
     def report(done: int, total: int) -> None:
@@ -156,7 +164,7 @@ def _render_one(outcome: ItemOutcome, request: RenderRequest, progress: Progress
     try:
         outcome.result = render(request, report)
     except KeyboardInterrupt:
-        outcome.reason = "interrupted (Ctrl-C); no partial file was left"
+        outcome.reason = "interrupted; no partial file was left"
         return True
     except LipforgeError as exc:
         outcome.reason = str(exc)
@@ -174,6 +182,9 @@ def _render_one(outcome: ItemOutcome, request: RenderRequest, progress: Progress
 
 
 def _print_summary(outcomes: list[ItemOutcome]) -> None:
+    from rich.table import Table
+
+    console = _console()
     table = Table(title="lipforge run")
     for column in ("video", "status", "output / reason", "frames", "time"):
         table.add_column(column, overflow="fold")
