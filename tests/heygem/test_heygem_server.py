@@ -195,6 +195,7 @@ def test_inputs_downloaded_from_an_allowed_http_server(client, media):
 def test_tts_text_to_wav_then_used_as_audio_url(server, client):
     body = {"speaker": "3f0c", "text": "你好，欢迎使用。", "format": "wav", "topP": 0.7,
             "reference_audio": "origin_audio/x.wav", "reference_text": "x"}  # fmt: skip
+    assert httpx.get(f"{server.tts_url}/v1/health").json() == {"status": "ok"}
     response = httpx.post(f"{server.tts_url}/v1/invoke", json=body, timeout=120)
     assert response.status_code == 200, response.text
     assert response.content[:4] == b"RIFF" and response.content[8:12] == b"WAVE"

@@ -56,6 +56,12 @@ async def heygem_tts_invoke(request: Request) -> Response:
     return Response(audio, media_type=media_type, headers=headers)
 
 
+@router.get("/v1/health")
+async def heygem_tts_health() -> dict:
+    """fish-speech's liveness probe, which TTS watchdogs call."""
+    return {"status": "ok"}
+
+
 def _parse(raw: bytes) -> dict:
     try:
         body = json.loads(raw or b"")
