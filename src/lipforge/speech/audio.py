@@ -10,11 +10,12 @@ from __future__ import annotations
 import io
 import os
 import wave
+from math import gcd
 from pathlib import Path
 
 import numpy as np
 
-from lipforge.speech.loudness import integrated_loudness
+from lipforge.speech.loudness import fft_size, integrated_loudness
 
 SILENCE_THRESHOLD = 10 ** (-50 / 20)  # -50 dBFS
 SILENCE_MARGIN_S = 0.03
@@ -90,12 +91,16 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     """Band-limited resampling in the frequency domain (for a piece of speech, not a stream)."""
     if rate == target_rate or len(samples) == 0:
         return samples.astype(np.float32)
-    size = round(len(samples) * target_rate / rate)
-    spectrum = np.fft.rfft(samples.astype(np.float64))
-    resized = np.zeros(size // 2 + 1, dtype=complex)
+    divisor = gcd(rate, target_rate)
+    step_in, step_out = rate // divisor, target_rate // divisor
+    blocks = fft_size(-(-(len(samples) + rate // 10) // step_in))  # >= 0.1 s of zero padding
+    size_in, size_out = blocks * step_in, blocks * step_out
+    spectrum = np.fft.rfft(samples.astype(np.float64), size_in)
+    resized = np.zeros(size_out // 2 + 1, dtype=complex)
     kept = min(len(spectrum), len(resized))
     resized[:kept] = spectrum[:kept]
-    return (np.fft.irfft(resized, size) * (size / len(samples))).astype(np.float32)
+    out = np.fft.irfft(resized, size_out) * (size_out / size_in)
+    return out[: round(len(samples) * target_rate / rate)].astype(np.float32)
 
 
 def loudness_normalize(samples: np.ndarray, rate: int, target_lufs: float) -> np.ndarray:

@@ -39,8 +39,28 @@ def _biquads(rate: int) -> list[tuple[list[float], list[float]]]:
     return [shelf, high_pass]
 
 
+def fft_size(at_least: int) -> int:
+    """The smallest 2^a 3^b 5^c 7^d >= `at_least`: sizes numpy's FFT handles fast (a large
+    prime factor makes one transform of a minute of audio take seconds)."""
+    best = 1 << max(0, (at_least - 1).bit_length())
+    power7 = 1
+    while power7 < best:
+        power5 = power7
+        while power5 < best:
+            power3 = power5
+            while power3 < best:
+                size = power3
+                while size < at_least:
+                    size *= 2
+                best = min(best, size)
+                power3 *= 3
+            power5 *= 5
+        power7 *= 7
+    return best
+
+
 def k_weighted(samples: np.ndarray, rate: int) -> np.ndarray:
-    size = len(samples) + int(PAD_S * rate)
+    size = fft_size(len(samples) + int(PAD_S * rate))
     spectrum = np.fft.rfft(samples.astype(np.float64), size)
     z = np.exp(-1j * np.pi * np.arange(len(spectrum)) / (size / 2))  # e^{-jw} per bin
     for b, a in _biquads(rate):
