@@ -89,6 +89,8 @@ class Settings:
     output_retention_s: float = 7 * 24 * 3600.0
     max_attempts: int = 3
     worker_slots: int = 1
+    metrics_port: int = 0  # 0: /metrics only on the API port; else also served alone on this port
+    metrics_host: str = ""  # empty: the API's host (serve) or 127.0.0.1 (worker)
     speech_sample_rate: int = 24000  # every script's audio is resampled to this rate
     speech_pause_s: float = 0.35  # silence after a sentence (half of it after a comma cut)
     speech_concurrency: int = 2  # requests at once per voice (a voice may set its own)

@@ -22,6 +22,7 @@ from lipforge.api import (
     routes_health,
     routes_heygem,
     routes_machine,
+    routes_metrics,
     routes_models,
     routes_uploads,
     routes_voice_preview,
@@ -29,6 +30,7 @@ from lipforge.api import (
     routes_web,
 )
 from lipforge.api.auth import OPEN_PATHS, install_auth
+from lipforge.api.http_metrics import HttpMetricsMiddleware
 from lipforge.api.login import router as login_router
 from lipforge.api.schema import install_openapi
 from lipforge.assets.inbox import watch_inbox
@@ -49,6 +51,7 @@ ROUTE_MODULES = (
     routes_events,
     routes_models,
     routes_machine,
+    routes_metrics,
     routes_heygem,
     routes_voices,
     routes_voice_preview,
@@ -97,6 +100,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(login_router)
     install_auth(app, settings)
     app.add_middleware(HttpErrorLogMiddleware)
+    app.add_middleware(HttpMetricsMiddleware)  # outermost: counts 401s and 421s too
     install_openapi(app, OPEN_PATHS)
     return app
 

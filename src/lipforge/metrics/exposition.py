@@ -1,0 +1,107 @@
+"""The metrics text answer, and the standalone `--metrics-port` server.
+
+`render_metrics(sessions)` adds up every process of this run (multiprocess mode, when a
+run directory is set; else this process's own values), the database readings and the
+GPU gauges, in Prometheus text format. It is blocking (a database read): call it from
+a thread. `start_metrics_server` serves only `/metrics` on its own port from a thread,
+with the same rule as the API: open on loopback, the bearer token beyond it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import socket
+import threading
+from collections.abc import Iterable, Iterator
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy.orm import sessionmaker
+
+from lipforge.metrics.collectors import DatabaseCollector, GpuCollector
+from lipforge.metrics.instruments import instruments
+from lipforge.metrics.multiproc import forget_dead_processes, run_dir
+
+METRICS_PATH = "/metrics"
+METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus version reads
+
+
+class _Sources:
+    """Several collectors read as one registry."""
+
+    def __init__(self, collectors: Iterable) -> None:
+        self.collectors = list(collectors)
+
+    def collect(self) -> Iterator[Metric]:
+        for collector in self.collectors:
+            yield from collector.collect()
+
+
+def render_metrics(sessions: sessionmaker | None) -> bytes:
+    """Blocking: the whole metrics page in Prometheus text format."""
+    sources: list = []
+    path = run_dir()
+    if path is not None and path.is_dir():
+        forget_dead_processes(path)
+        sources.append(MultiProcessCollector(CollectorRegistry(), path=str(path)))
+    else:
+        sources.append(instruments().registry)
+    if sessions is not None:
+        sources.append(DatabaseCollector(sessions))
+    sources.append(GpuCollector())
+    return generate_latest(_Sources(sources))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *_args) -> None:  # the API logs errors its own way
+        pass
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _ThreadingServer6(_ThreadingServer):
+    address_family = socket.AF_INET6
+
+
+def metrics_wsgi_app(sessions: sessionmaker | None, token: str | None):
+    """A WSGI app answering GET /metrics (bearer token checked when `token` is set)."""
+
+    def app(environ, start_response):
+        if environ.get("PATH_INFO") != METRICS_PATH or environ.get("REQUEST_METHOD") != "GET":
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"Only GET /metrics is served on this port.\n"]
+        if token is not None and not _bearer_matches(environ.get("HTTP_AUTHORIZATION", ""), token):
+            start_response(
+                "401 Unauthorized",
+                [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")],
+            )
+            return [b"A valid access token is required: send 'Authorization: Bearer <token>'.\n"]
+        body = render_metrics(sessions)
+        start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE)])
+        return [body]
+
+    return app
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, value = header.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        value.strip().encode(), token.encode()
+    )
+
+
+def start_metrics_server(
+    host: str, port: int, sessions: sessionmaker | None, token: str | None
+) -> _ThreadingServer:
+    """Serve GET /metrics on host:port from a daemon thread; `.shutdown()` stops it."""
+    server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
+    app = metrics_wsgi_app(sessions, token)
+    server = make_server(host.strip("[]"), port, app, server_class, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
+    return server
