@@ -3,8 +3,10 @@
 `follow_batch` keeps a local copy of the batch snapshot up to date from the SSE stream
 (`GET /api/events?batch=ID`), reconnecting with `Last-Event-ID` when the stream drops,
 and falls back to polling `GET /api/batches/{id}` when the stream keeps failing (a
-proxy that buffers or cuts it). Uploads are not here (`lipforge.uploads.client`), nor
-any terminal display (`cli/submit.py`).
+proxy that buffers or cuts it). While the server cannot be reached (restarting, a link
+down) a `Reconnector` keeps trying with backoff for a while, and says so. `BatchMeter`
+turns snapshots into the server's weighted batch progress, never going backwards.
+Uploads are not here (`lipforge.uploads.client`), nor any terminal display (`cli/submit.py`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from lipforge.errors import LipforgeError
 
 REQUEST_TIMEOUT_S = 30.0
+DEFAULT_RECONNECT_S = 600.0  # how long submit/watch keep trying a server that is away
+RECONNECT_FIRST_DELAY_S = 1.0
+RECONNECT_MAX_DELAY_S = 30.0
+UNREACHABLE_STATUSES = frozenset({502, 503, 504})  # a proxy in front of a restarting server
 STREAM_READ_TIMEOUT_S = 45.0  # the server pings every 15 s; three missed pings = dead stream
 SSE_FAILURES_BEFORE_POLLING = 3
 RECONNECT_DELAY_S = 1.0
@@ -29,6 +36,7 @@ OPEN_EVENT = "stream.open"  # the server's first event on every connection
 DELETED_EVENT = "batch.deleted"
 PAUSE_EVENTS = ("worker.paused", "worker.resumed")
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+T = TypeVar("T")
 
 
 class RemoteError(LipforgeError):
@@ -36,6 +44,13 @@ class RemoteError(LipforgeError):
 
     code = "remote_error"
     exit_code = 7
+
+
+class ServerUnreachableError(RemoteError):
+    """Raised when the server does not answer at all (connection refused or cut, a gateway
+    error): worth trying again, unlike a refusal."""
+
+    code = "server_unreachable"
 
 
 class StreamBrokenError(Exception):
@@ -61,9 +76,88 @@ def call_api(client: httpx.Client, method: str, path: str, **kwargs) -> dict:
     try:
         response = client.request(method, path, **kwargs)
     except httpx.TransportError as exc:
-        raise RemoteError(f"Cannot reach the server at {client.base_url}: {exc}.") from exc
+        raise ServerUnreachableError(
+            f"Cannot reach the server at {client.base_url}: {exc or type(exc).__name__}."
+        ) from exc
+    if response.status_code in UNREACHABLE_STATUSES:
+        raise ServerUnreachableError(
+            f"The server at {client.base_url} answered {response.status_code} (restarting?)."
+        )
     _raise_for_refusal(response)
     return response.json()
+
+
+@dataclass
+class Reconnector:
+    """Runs a call again while the server is unreachable: after 1 s, then doubling up to
+    30 s, for `patience_s` in all; `on_wait` hears each wait and the reconnection. A server
+    that never answered in this run (a mistyped URL) is not waited for."""
+
+    patience_s: float = DEFAULT_RECONNECT_S
+    on_wait: Callable[[str], None] = lambda _message: None
+    sleep: Callable[[float], None] = time.sleep
+    reached: bool = False
+
+    def call(self, action: Callable[[], T]) -> T:
+        away_since: float | None = None
+        delay_s = RECONNECT_FIRST_DELAY_S
+        while True:
+            try:
+                result = action()
+            except ServerUnreachableError as exc:
+                if not self.reached:
+                    raise
+                away_since = away_since or time.monotonic()
+                left_s = self.patience_s - (time.monotonic() - away_since)
+                if left_s <= 0:
+                    raise ServerUnreachableError(
+                        f"{exc} Gave up after trying for {self.patience_s:g} s "
+                        "(--reconnect-s, LIPFORGE_RECONNECT_S).",
+                        seconds=self.patience_s,
+                    ) from exc
+                wait_s = min(delay_s, left_s)
+                self.on_wait(f"{exc} Trying again in {wait_s:.0f} s (for {left_s:.0f} s more).")
+                self.sleep(wait_s)
+                delay_s = min(delay_s * 2, RECONNECT_MAX_DELAY_S)
+                continue
+            if away_since is not None:
+                self.on_wait("Reconnected to the server.")
+            self.reached = True
+            return result
+
+
+class BatchMeter:
+    """The batch's progress weighted by frames, as `GET /api/batches/{id}` computes it, from
+    snapshots and live job events; what it shows never goes backwards.
+
+    A job whose frame count is not known yet weighs the server's estimate: the snapshot's
+    `frames_total` less the known jobs' frames, shared among the unknown ones.
+    """
+
+    def __init__(self) -> None:
+        self.estimates: dict[str, float] = {}
+        self.shown = 0.0
+
+    def update(self, batch: dict) -> float:
+        jobs = batch["jobs"]
+        unknown = [job["id"] for job in jobs if not job.get("frames_total")]
+        if unknown and batch.get("frames_total"):
+            known = sum(job.get("frames_total") or 0 for job in jobs)
+            share = max(1.0, (batch["frames_total"] - known) / len(unknown))
+            self.estimates.update(dict.fromkeys(unknown, share))
+        weights = [job.get("frames_total") or self.estimates.get(job["id"], 1.0) for job in jobs]
+        done = sum(w * _job_fraction(job) for w, job in zip(weights, jobs, strict=True))
+        fraction = done / sum(weights) if weights else 0.0
+        self.shown = max(self.shown, fraction)
+        return self.shown
+
+
+def _job_fraction(job: dict) -> float:
+    if job["status"] == "succeeded":
+        return 1.0
+    if not job.get("frames_total"):
+        return 0.0
+    return min(1.0, (job.get("frames_done") or 0) / job["frames_total"])
 
 
 def _raise_for_refusal(response: httpx.Response) -> None:
@@ -186,14 +280,22 @@ def follow_batch(
     on_update: Callable[[dict], None],
     reconnect_delay_s: float = RECONNECT_DELAY_S,
     poll_interval_s: float = POLL_INTERVAL_S,
+    reconnector: Reconnector | None = None,
 ) -> dict:
     """Follow a batch until every job has ended; answers the final snapshot from the server.
 
     A connection that brings nothing (refused, cut, buffered by a proxy) counts as a
     failure and the snapshot is polled once; after a few in a row, polling takes over.
+    While the server is unreachable, `reconnector` keeps trying (10 min by default).
     """
-    batch = get_batch(client, batch_id)
-    on_update(batch)
+    patient = reconnector or Reconnector()
+
+    def fetch() -> dict:
+        batch = patient.call(lambda: get_batch(client, batch_id))
+        on_update(batch)
+        return batch
+
+    batch = fetch()
     last_event_id = batch.get("last_event_id")
     failures = 0
     while not is_finished(batch) and failures < SSE_FAILURES_BEFORE_POLLING:
@@ -201,15 +303,11 @@ def follow_batch(
         failures = 0 if received else failures + 1
         if not received and not is_finished(batch):
             time.sleep(reconnect_delay_s)
-            batch = get_batch(client, batch_id)
-            on_update(batch)
+            batch = fetch()
     while not is_finished(batch):
         time.sleep(poll_interval_s)
-        batch = get_batch(client, batch_id)
-        on_update(batch)
-    final = get_batch(client, batch_id)
-    on_update(final)
-    return final
+        batch = fetch()
+    return fetch()
 
 
 def _follow_stream(
@@ -245,9 +343,11 @@ def download_output(client: httpx.Client, job: dict, out_dir: Path) -> Path:
             with partial.open("wb") as sink:
                 for chunk in response.iter_bytes(DOWNLOAD_CHUNK_BYTES):
                     sink.write(chunk)
-    except httpx.TransportError as exc:
+    except BaseException as exc:  # a broken link, Ctrl-C or SIGTERM: no half file is left
         partial.unlink(missing_ok=True)
-        raise RemoteError(f"Download of {target.name} broke off: {exc}.") from exc
+        if isinstance(exc, httpx.TransportError):
+            raise ServerUnreachableError(f"Download of {target.name} broke off: {exc}.") from exc
+        raise
     partial.replace(target)
     return target
 

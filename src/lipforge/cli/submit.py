@@ -4,41 +4,31 @@
 creates the batch, shows one progress bar per job from the live stream and downloads
 the outputs; `watch` attaches to a batch that already runs. Both exit non-zero when a
 job failed or was cancelled, after printing each one's reason. The HTTP side lives in
-`cli/remote.py`; this module is the terminal side.
+`cli/remote.py`; this module is the terminal side. When the server goes away (a restart,
+a dropped link) both keep reconnecting for `--reconnect-s` and say so on screen.
 """
 
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
 
 from lipforge.cli import app
-from lipforge.cli.progress import transfer_progress
-from lipforge.cli.remote import (
-    TERMINAL_STATES,
-    create_batch,
-    download_output,
-    download_subtitles,
-    find_asset_by_sha256,
-    follow_batch,
-    open_client,
-    read_batch_failures,
-)
+from lipforge.cli.exits import EXIT_SOME_FAILED
 from lipforge.errors import ConfigError
 
-FAILED_EXIT_CODE = 1
-console = Console()
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lipforge.cli.remote import Reconnector
+
+FAILED_EXIT_CODE = EXIT_SOME_FAILED
+DEFAULT_SERVER = "http://127.0.0.1:7860"
+DEFAULT_RECONNECT_S = 600.0
 
 ServerOption = Annotated[
     str, typer.Option("--server", envvar="LIPFORGE_SERVER", help="e.g. http://gpu-box:7860")
@@ -46,12 +36,37 @@ ServerOption = Annotated[
 TokenOption = Annotated[
     str | None, typer.Option("--token", envvar="LIPFORGE_TOKEN", help="API token of the server")
 ]
+ReconnectOption = Annotated[
+    float,
+    typer.Option(
+        "--reconnect-s",
+        envvar="LIPFORGE_RECONNECT_S",
+        help="how long to keep reconnecting to a server that went away (seconds)",
+        min=0,
+    ),
+]
+
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
+def _reconnector(patience_s: float) -> Reconnector:
+    from lipforge.cli.remote import Reconnector
+
+    def say(message: str) -> None:
+        _console().print(f"[yellow]{message}[/]", highlight=False)
+
+    return Reconnector(patience_s=patience_s, on_wait=say)
 
 
 @app.command()
 def submit(
     video: Annotated[list[Path], typer.Option(help="face video(s); more may follow the first")],
-    server: ServerOption,
+    server: ServerOption = DEFAULT_SERVER,
     audio: Annotated[
         list[Path] | None, typer.Option(help="driving audio; repeat for N audios x 1 video")
     ] = None,
@@ -66,8 +81,12 @@ def submit(
     out: Annotated[Path, typer.Option(help="where the finished videos are saved")] = Path("."),
     engine: Annotated[str, typer.Option(help="lip-sync engine")] = "meshwarp",
     fit: Annotated[str, typer.Option(help="loop | pingpong | trim")] = "pingpong",
+    reconnect_s: ReconnectOption = DEFAULT_RECONNECT_S,
 ) -> None:
     """Upload audio (or send scripts) and face videos, render on the server, download results."""
+    from lipforge.cli.remote import create_batch, open_client
+
+    console = _console()
     video = [*video, *(more_videos or [])]
     audio = list(audio or [])
     if not audio and not text_file:
@@ -81,21 +100,26 @@ def submit(
         batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts)
         jobs_text = f"{len(batch['jobs'])} job(s)"
         console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
-        _follow_and_collect(client, batch["id"], out)
+        reconnector = _reconnector(reconnect_s)
+        reconnector.reached = True
+        _follow_and_collect(client, batch["id"], out, reconnector)
 
 
 @app.command()
 def watch(
     batch_id: Annotated[str, typer.Argument(metavar="BATCH")],
-    server: ServerOption,
+    server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
     out: Annotated[Path | None, typer.Option(help="also download the outputs here")] = None,
+    reconnect_s: ReconnectOption = DEFAULT_RECONNECT_S,
 ) -> None:
-    """Follow a running batch live; with --out, download its outputs when it ends."""
+    """Follow a batch live (or one that already ended); with --out, download its outputs."""
+    from lipforge.cli.remote import open_client
+
     if out is not None:
         _check_inputs([], out)
     with open_client(server, token) as client:
-        _follow_and_collect(client, batch_id, out)
+        _follow_and_collect(client, batch_id, out, _reconnector(reconnect_s))
 
 
 def _read_scripts(paths: list[Path], voice: str) -> list[dict]:
@@ -114,10 +138,14 @@ def _check_inputs(paths: list[Path], out: Path) -> None:
 def _upload_missing(client, server: str, token: str | None, paths: list[Path]) -> dict[Path, str]:
     """Asset id by resolved path: a file the server already has (same sha256) is not sent
     again; the others are uploaded once each, resuming earlier attempts."""
+    from rich.progress import TaskID
+
+    from lipforge.cli.progress import transfer_progress
+    from lipforge.cli.remote import find_asset_by_sha256
     from lipforge.uploads.client import upload_file
 
     asset_ids: dict[Path, str] = {}
-    with transfer_progress(console) as progress:
+    with transfer_progress(_console()) as progress:
         for path in dict.fromkeys(p.resolve() for p in paths):
             size_bytes = path.stat().st_size
             with open(path, "rb") as handle:
@@ -136,13 +164,21 @@ def _upload_missing(client, server: str, token: str | None, paths: list[Path]) -
     return asset_ids
 
 
-def _follow_and_collect(client, batch_id: str, out: Path | None) -> None:
+def _follow_and_collect(client, batch_id: str, out: Path | None, reconnector: Reconnector) -> None:
+    from lipforge.cli.remote import (
+        download_output,
+        download_subtitles,
+        follow_batch,
+        read_batch_failures,
+    )
+
+    console = _console()
     with _BatchBars() as bars:
-        batch = follow_batch(client, batch_id, bars.update)
+        batch = follow_batch(client, batch_id, bars.update, reconnector=reconnector)
     succeeded = [job for job in batch["jobs"] if job["status"] == "succeeded"]
     if out is not None:
         for job in succeeded:
-            path = download_output(client, job, out)
+            path = reconnector.call(lambda job=job: download_output(client, job, out))
             console.print(f"saved {path}", highlight=False)
             for subtitles in download_subtitles(client, job, path):
                 console.print(f"saved {subtitles}", highlight=False)
@@ -158,16 +194,18 @@ class _BatchBars:
     """A Rich bar per job (frames done of total) and one for the batch, weighted by frames."""
 
     def __init__(self) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TextColumn("{task.fields[state]}"),
             TimeRemainingColumn(),
-            console=console,
+            console=_console(),
         )
-        self._tasks: dict[str, TaskID] = {}
-        self._batch_task: TaskID | None = None
+        self._tasks: dict[str, int] = {}
+        self._batch_task: int | None = None
 
     def __enter__(self) -> _BatchBars:
         self._progress.start()
@@ -177,6 +215,8 @@ class _BatchBars:
         self._progress.stop()
 
     def update(self, batch: dict) -> None:
+        from lipforge.cli.remote import TERMINAL_STATES
+
         if self._batch_task is None:
             self._batch_task = self._progress.add_task(f"batch {batch['id']}", total=None, state="")
         frames_total = sum(job.get("frames_total") or 0 for job in batch["jobs"])
