@@ -14,6 +14,7 @@ from pathlib import Path
 from starlette.responses import FileResponse
 
 from lipforge.errors import NotFoundError
+from lipforge.filenames import displayable_name
 
 FALLBACK_MEDIA_TYPE = "application/octet-stream"
 
@@ -30,7 +31,7 @@ def ranged_file_response(
     return FileResponse(
         path,
         media_type=guessed,
-        filename=download_name,
+        filename=displayable_name(download_name) if download_name else None,
         stat_result=stat_result,
         content_disposition_type="inline",
         headers={"Cache-Control": "private, max-age=0"},

@@ -24,6 +24,7 @@ from sqlalchemy.orm import sessionmaker
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
 from lipforge.errors import ConflictError, NotFoundError
+from lipforge.filenames import displayable_name
 from lipforge.logs import log_event
 from lipforge.media.probe import MediaLimits, probe
 from lipforge.storage.backend import Storage, open_storage, put_file
@@ -31,7 +32,6 @@ from lipforge.storage.backend import Storage, open_storage, put_file
 HASH_CHUNK_BYTES = 1024 * 1024
 MAX_ORIGINAL_NAME_CHARS = 255
 SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,8}$")
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 EXTENSION_BY_CONTAINER = {
     "mov": ".mov",
     "mp4": ".mp4",
@@ -172,7 +172,7 @@ def sha256_file(path: Path) -> str:
 
 def clean_original_name(name: str) -> str:
     """The last path component of a client-given name, without control characters."""
-    base = CONTROL_CHARACTERS.sub("", name.replace("\\", "/")).rsplit("/", 1)[-1].strip()
+    base = displayable_name(name.replace("\\", "/")).rsplit("/", 1)[-1].strip()
     if base in {"", ".", ".."}:
         return "unnamed"
     return base[-MAX_ORIGINAL_NAME_CHARS:]

@@ -3,18 +3,24 @@
 A plain or partial upload is created empty, or with the request body as its first
 chunk; a final concatenation is assembled at once from finished partial uploads
 of the same owner, which are then removed. Limits checked before anything is
-written: size (413), free disk (507), unfinished uploads per token (429).
+written: size (413), free disk (507), unfinished uploads per token, or per client address
+on an open server (429). When the request fails after the upload was made (a body over
+its length, a checksum mismatch, a dropped connection), the upload is removed again: the
+client never got its Location, so nobody could resume it and it would only fill the quota.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from lipforge.disk import ensure_free_space
 from lipforge.errors import LipforgeError
+from lipforge.logs import log_event
 from lipforge.uploads.completion import finish_upload
 from lipforge.uploads.errors import BadConcatError, BadHeaderError, WrongContentTypeError
 from lipforge.uploads.filestore import new_upload_id
@@ -24,7 +30,7 @@ from lipforge.uploads.headers import (
     parse_metadata,
     parse_non_negative,
 )
-from lipforge.uploads.limits import check_quota, check_size, owner_of
+from lipforge.uploads.limits import check_quota, check_size, client_of, owner_of
 from lipforge.uploads.patch import append_body, has_offset_content_type
 from lipforge.uploads.protocol import TusContext, expires_header, now_s, tus_headers, upload_url
 from lipforge.uploads.store import UploadInfo
@@ -42,6 +48,7 @@ async def create_upload(request: Request, context: TusContext) -> Response:
         metadata_header=metadata_header.strip(),
         metadata=parse_metadata(metadata_header),
         owner=owner_of(request),
+        client=client_of(request),
         created_at=now_s(),
         expires_at=now_s() + context.settings.upload_expiry_s,
         concat=concat,
@@ -55,12 +62,27 @@ async def create_upload(request: Request, context: TusContext) -> Response:
     await asyncio.to_thread(context.store.create, info)
     request.state.upload_id = info.id
     answer = {"Location": upload_url(request, context.settings, info.id)}
-    if has_offset_content_type(request):
-        async with context.locks.hold(info.id) as holder:
-            answer["Upload-Offset"] = str(await append_body(request, context, info, holder))
-    elif length == 0:
-        await finish_upload(context, info)
+    async with _removed_on_failure(context, info):
+        if has_offset_content_type(request):
+            async with context.locks.hold(info.id) as holder:
+                answer["Upload-Offset"] = str(await append_body(request, context, info, holder))
+        elif length == 0:
+            await finish_upload(context, info)
     return Response(status_code=201, headers=tus_headers(**answer, **expires_header(info)))
+
+
+@asynccontextmanager
+async def _removed_on_failure(context: TusContext, info: UploadInfo) -> AsyncIterator[None]:
+    """Remove the upload `info` if the block fails: its creator never learnt where it is."""
+    try:
+        yield
+    except asyncio.CancelledError:
+        context.store.terminate(info.id)  # the task is ending: no await can run here
+        raise
+    except Exception:
+        await asyncio.to_thread(context.store.terminate, info.id)
+        log_event("upload.removed_after_failed_creation", upload_id=info.id)
+        raise
 
 
 def _check_length_headers(length: int | None, deferred: bool) -> None:
@@ -85,7 +107,7 @@ async def _admit(context: TusContext, info: UploadInfo) -> None:
     if info.size_bytes is not None:
         check_size(settings, info.size_bytes)
         ensure_free_space(context.store.root, info.size_bytes, settings.min_free_disk_bytes)
-    await asyncio.to_thread(check_quota, context.store, settings, info.owner)
+    await asyncio.to_thread(check_quota, context.store, settings, info.owner, info.client)
 
 
 async def _create_final(request: Request, context: TusContext, info: UploadInfo) -> Response:
@@ -95,7 +117,8 @@ async def _create_final(request: Request, context: TusContext, info: UploadInfo)
     ensure_free_space(context.store.root, info.size_bytes, context.settings.min_free_disk_bytes)
     await asyncio.to_thread(context.store.create, info)
     request.state.upload_id = info.id
-    await asyncio.to_thread(context.store.concatenate, info, partials)
+    async with _removed_on_failure(context, info):
+        await asyncio.to_thread(context.store.concatenate, info, partials)
     for partial in partials:
         await asyncio.to_thread(context.store.terminate, partial.id)
     await finish_upload(context, info)

@@ -12,9 +12,9 @@ import base64
 import binascii
 import hashlib
 import re
-import unicodedata
 from urllib.parse import urlsplit
 
+from lipforge.filenames import displayable_name
 from lipforge.uploads.errors import (
     BadConcatError,
     BadHeaderError,
@@ -134,7 +134,7 @@ def _upload_id_of_url(url: str) -> str:
 
 def safe_file_name(name: str | None) -> str:
     """A plain file name from a client-supplied one: no directories, separators or controls."""
-    text = unicodedata.normalize("NFC", name or "")
+    text = displayable_name(name or "")
     text = text.replace("\\", "/").rsplit("/", 1)[-1]
     text = _UNSAFE_NAME_CHARS.sub("_", text).strip(" .")
     return text[:MAX_FILE_NAME_CHARS] or "upload"

@@ -22,6 +22,11 @@ def owner_of(request: Request) -> str:
     return str(getattr(request.state, "token_id", None) or ANONYMOUS_OWNER)
 
 
+def client_of(request: Request) -> str:
+    """The caller's address: what tells anonymous owners apart for the quota."""
+    return request.client.host if request.client else ""
+
+
 def check_size(settings: Settings, size_bytes: int) -> None:
     if size_bytes > settings.max_upload_bytes:
         raise SizeExceededError(
@@ -48,21 +53,35 @@ def check_alive(info: UploadInfo) -> None:
         )
 
 
-def check_quota(store: UploadStore, settings: Settings, owner: str) -> None:
-    """Blocking (reads every info file): call from a worker thread."""
+def check_quota(store: UploadStore, settings: Settings, owner: str, client: str = "") -> None:
+    """Blocking (reads every info file): call from a worker thread.
+
+    Uploads count per token; on an open server, where every caller is anonymous, per client
+    address, so one client that fills its quota does not lock the others out.
+    """
     unfinished = 0
     for upload_id in store.list_ids():
         try:
             info = store.get(upload_id)
         except Exception:
             continue
-        if info.owner == owner and not info.finished and not is_expired(info):
+        if _same_holder(info, owner, client) and not info.finished and not is_expired(info):
             unfinished += 1
     if unfinished >= settings.max_unfinished_uploads_per_token:
         raise QuotaExceededError(
-            f"{unfinished} unfinished uploads already belong to this token, the limit is "
-            f"{settings.max_unfinished_uploads_per_token}. Finish or delete some "
+            f"{unfinished} unfinished uploads already belong to {_holder_name(owner, client)}, "
+            f"the limit is {settings.max_unfinished_uploads_per_token}. Finish or delete some "
             "(DELETE /api/uploads/<id>), or raise LIPFORGE_MAX_UNFINISHED_UPLOADS_PER_TOKEN.",
             count=unfinished,
             limit=settings.max_unfinished_uploads_per_token,
         )
+
+
+def _same_holder(info: UploadInfo, owner: str, client: str) -> bool:
+    if info.owner != owner:
+        return False
+    return owner != ANONYMOUS_OWNER or info.client == client
+
+
+def _holder_name(owner: str, client: str) -> str:
+    return f"the client at {client}" if owner == ANONYMOUS_OWNER and client else "this token"

@@ -8,6 +8,7 @@ upload id; an unexpected exception is a logged 500, never a traceback to the cli
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -23,6 +24,7 @@ from lipforge.uploads.errors import TusError, UploadNotFoundError
 from lipforge.uploads.filestore import is_upload_id
 from lipforge.uploads.head import head_upload, upload_status
 from lipforge.uploads.headers import check_version
+from lipforge.uploads.limits import owner_of
 from lipforge.uploads.patch import patch_upload
 from lipforge.uploads.protocol import (
     UPLOADS_PATH,
@@ -111,13 +113,24 @@ async def _handle(
     handler = RESOURCE_HANDLERS.get(method)
     if handler is None:
         return _not_allowed(method, "HEAD, PATCH, DELETE, GET, OPTIONS")
+    await _check_owner(request, context, upload_id)
     return await handler(request, context, upload_id)
 
 
+async def _check_owner(request: Request, context: TusContext, upload_id: str) -> None:
+    """Only the token that made an upload may see or touch it (not a token that replaced it).
+
+    Someone else's upload answers exactly as one that does not exist.
+    """
+    info = await asyncio.to_thread(context.store.get, upload_id)
+    if info.owner != owner_of(request):
+        raise UploadNotFoundError(f"No upload has the id {upload_id!r}.", id=upload_id)
+
+
 def _not_allowed(method: str, allowed: str) -> Response:
-    error = TusError(f"{method} is not allowed here; use {allowed}.")
+    error = TusError(f"{method} is not allowed here; use {allowed}.", method=method, allow=allowed)
     return JSONResponse(
-        {"error": "method_not_allowed", "message": str(error)},
+        {"error": "method_not_allowed", "message": str(error), "params": error.params},
         status_code=405,
         headers=tus_headers(Allow=allowed),
     )

@@ -22,6 +22,7 @@ class UploadInfo:
     metadata_header: str = ""  # Upload-Metadata exactly as received, echoed on HEAD
     metadata: dict[str, str] = field(default_factory=dict)  # decoded values
     owner: str = "anonymous"
+    client: str = ""  # the creating client's address (tells anonymous owners apart)
     created_at: float = 0.0
     expires_at: float = 0.0  # unix time; unfinished uploads past it are gone
     concat: str = ""  # "" | "partial" | "final"
