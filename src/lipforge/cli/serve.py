@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lipforge.cli import app
+from lipforge.cli.metrics_port import start_metrics_port
 from lipforge.config import Settings
 
 if TYPE_CHECKING:
@@ -55,12 +56,19 @@ def serve(
     heygem_tts_port: Annotated[
         int | None, typer.Option(help="Also serve HeyGem's TTS /v1/invoke on this port (18180).")
     ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Also serve GET /metrics alone on this port.")
+    ] = None,
+    metrics_host: Annotated[
+        str | None, typer.Option(help="Address of the metrics port (the API's host).")
+    ] = None,
 ) -> None:
     """Serve the API and the browser UI, with a worker process unless --no-worker."""
     from lipforge.api.app import create_app
     from lipforge.api.auth import check_exposure, serve_access
     from lipforge.db import migrate
     from lipforge.logs import configure_logging
+    from lipforge.metrics.multiproc import prepare_run_dir
 
     settings = Settings.from_env().with_overrides(
         host=host,
@@ -68,6 +76,8 @@ def serve(
         data=data,
         behind_proxy=True if behind_proxy else None,
         worker_slots=slots,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
     access, created = serve_access(settings, insecure_no_auth)
     check_exposure(settings, access, insecure_no_auth)
@@ -75,6 +85,8 @@ def serve(
     configure_logging(settings.data_dir.logs)
     migrate(settings.effective_database_url)
     announce(settings, access, created)
+    prepare_run_dir()  # before anything is counted; the worker child inherits it
+    start_metrics_port(settings, access.token, insecure_no_auth, default_host=settings.host)
     api = create_app(settings)
     api.state.access = access
     worker = None if no_worker else start_worker_process(settings)

@@ -22,17 +22,29 @@ def worker(
         int | None, typer.Option(help="Jobs run at once: one per GPU or CPU slot (1).")
     ] = None,
     data: Annotated[Path | None, typer.Option(help="Data dir (./lipforge-data).")] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve GET /metrics (job times, fps, GPUs) on this port.")
+    ] = None,
+    metrics_host: Annotated[
+        str | None, typer.Option(help="Address of the metrics port (127.0.0.1).")
+    ] = None,
 ) -> None:
     """Claim and render queued jobs until Ctrl-C (running jobs then go back to the queue)."""
+    from lipforge.cli.metrics_port import start_metrics_port
     from lipforge.jobs.process import run_worker_process
+    from lipforge.metrics.multiproc import prepare_run_dir
 
-    settings = Settings.from_env().with_overrides(data=data, worker_slots=slots)
+    settings = Settings.from_env().with_overrides(
+        data=data, worker_slots=slots, metrics_port=metrics_port, metrics_host=metrics_host
+    )
     if settings.worker_slots < 1:
         raise ConfigError(f"--slots has value {settings.worker_slots}. Use 1 or more.")
     typer.echo(
         f"LipForge worker: {settings.worker_slots} slot(s), data {settings.data_dir.root}, "
         f"database {_shown_url(settings.effective_database_url)}"
     )
+    prepare_run_dir()
+    start_metrics_port(settings, settings.token or None)
     run_worker_process(settings)
 
 

@@ -43,6 +43,7 @@ from lipforge.jobs.queue import ClaimedJob, LeaseState
 from lipforge.jobs.tables import utc_now
 from lipforge.logs import log_event
 from lipforge.media.timing import SpeechTiming
+from lipforge.metrics import record_job_ended, record_worker_heartbeat
 from lipforge.storage.backend import open_storage
 from lipforge.storage.cache import InputCache
 
@@ -313,6 +314,7 @@ class Worker:
         monitor.start()
         context: JobContext | None = None
         held: list[Path] = []
+        started_s, outcome = time.monotonic(), "failed"
         try:
             job, timing = self._speak_first(job, monitor)
             context = self._context(job, partial, held)
@@ -320,8 +322,9 @@ class Worker:
             self.run_job(context, monitor.on_progress, monitor.should_cancel)
             if monitor.state.should_stop:
                 raise CancelledError("cancelled")
-            self._finish(job, partial, monitor)
+            outcome = "succeeded" if self._finish(job, partial, monitor) else "lost"
         except CancelledError:
+            outcome = "stopped"
             monitor.stop()
             self._stopped(job, queue.job_control(self.sessions, job))
         except LipforgeError as exc:
@@ -337,6 +340,7 @@ class Worker:
             self._failed(job, INTERNAL_ERROR_CODE, message, {"detail": str(exc)})
         finally:
             monitor.stop()
+            record_job_ended(outcome, time.monotonic() - started_s, job.engine, monitor.fps())
             partial.unlink(missing_ok=True)
             for path in held:
                 self.cache.release(path)
@@ -369,7 +373,8 @@ class Worker:
         log = lambda message: self._log(job, message)  # noqa: E731
         return speak_for_job(self.sessions, self.settings, job, monitor.should_cancel, log)
 
-    def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> None:
+    def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> bool:
+        """Publish the output if this attempt still holds the job; False when it lost it."""
         if not partial.exists():
             raise LipforgeError(f"the render of {job.output_name} ended without writing a file")
         staged = self.storage.stage_file(partial, output_key(job.output_relpath), move=True)
@@ -380,11 +385,12 @@ class Worker:
             staged.abort()  # after a commit this does nothing
         if finished:
             self._log(job, f"succeeded: {job.output_relpath}")
-            return
+            return True
         state = queue.job_control(self.sessions, job)
         if state.held:  # held but not finished: a cancel came in at the last moment
             raise CancelledError("cancelled")
         self._log(job, f"attempt {job.attempt} lost its lease; its output was discarded")
+        return False
 
     def _stopped(self, job: ClaimedJob, state: LeaseState) -> None:
         if not state.held:
@@ -447,6 +453,7 @@ class Worker:
         self.remove_unheld_partials()
         self.paused_reason = self._disk_pause_reason()
         queue.touch_worker(self.sessions, self.worker_id, self.paused_reason)
+        record_worker_heartbeat(self.worker_id)
 
     def _disk_pause_reason(self) -> str | None:
         try:

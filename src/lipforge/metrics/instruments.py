@@ -125,7 +125,11 @@ def record_download_bytes(route: str, count: int) -> None:
 
 
 def record_job_ended(outcome: str, seconds: float, engine: str, fps: float | None) -> None:
-    """One job attempt ended in a worker: `outcome` is succeeded, failed or cancelled."""
+    """One job attempt ended in a worker.
+
+    `outcome`: succeeded, failed, stopped (cancelled, or given back at shutdown) or lost (the
+    lease ran out before the output was published).
+    """
 
     def record(m: Instruments) -> None:
         m.job_seconds.labels(outcome).observe(seconds)

@@ -1,0 +1,34 @@
+"""`--metrics-port` for `serve` and `worker`: GET /metrics alone on its own port.
+
+The port follows the API's rule: open on loopback; on any other address it needs the
+access token (`Authorization: Bearer`): the server's token, LIPFORGE_TOKEN, or the one
+kept in the data dir, unless --insecure-no-auth. It reads the same multiprocess run
+directory as `GET /metrics` on the API, so both answer the same figures.
+"""
+
+from __future__ import annotations
+
+from lipforge.config import DEFAULT_HOST, Settings
+
+
+def start_metrics_port(
+    settings: Settings, token: str | None, insecure_no_auth: bool = False, default_host: str = ""
+):
+    """Start the metrics listener when `settings.metrics_port` is set; the server, or None."""
+    if not settings.metrics_port:
+        return None
+    from lipforge.api.auth import is_loopback, load_or_create_token
+    from lipforge.db import create_db_engine, session_factory
+    from lipforge.metrics.exposition import start_metrics_server
+
+    host = settings.metrics_host or default_host or DEFAULT_HOST
+    if is_loopback(host) or insecure_no_auth:
+        token = None
+    elif token is None:
+        token = settings.token or load_or_create_token(settings)[0]
+    sessions = session_factory(create_db_engine(settings.effective_database_url))
+    server = start_metrics_server(host, settings.metrics_port, sessions, token)
+    shown = f"[{host}]" if ":" in host else host
+    guard = "token required" if token else "open"
+    print(f"Metrics on http://{shown}:{settings.metrics_port}/metrics ({guard})", flush=True)
+    return server
