@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from seaweed import Seaweed, running_seaweed  # noqa: E402
+from seaweed import Seaweed, running_seaweed, s3_settings  # noqa: E402
 
 from lipforge.config import Settings  # noqa: E402
 
@@ -24,21 +23,6 @@ def seaweed(tmp_path_factory: pytest.TempPathFactory):
 @pytest.fixture(scope="session")
 def bucket(seaweed: Seaweed) -> str:
     return seaweed.make_bucket()
-
-
-def s3_settings(seaweed: Seaweed, bucket: str, data: Path, **values) -> Settings:
-    """Settings for a data dir whose assets and outputs live in `bucket` under a new prefix."""
-    url = f"s3://{bucket}/t-{uuid.uuid4().hex[:8]}"
-    env = seaweed.env(url)
-    return Settings(
-        data=data,
-        storage_url=url,
-        s3_endpoint_url=env["LIPFORGE_S3_ENDPOINT_URL"],
-        s3_region=env["LIPFORGE_S3_REGION"],
-        s3_access_key_id=env["LIPFORGE_S3_ACCESS_KEY_ID"],
-        s3_secret_access_key=env["LIPFORGE_S3_SECRET_ACCESS_KEY"],
-        **values,
-    )
 
 
 @pytest.fixture(params=["data-dir", "s3"])

@@ -26,6 +26,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from lipforge.config import Settings
+
 START_TIMEOUT_S = 60.0
 ACCESS_KEY = "lipforge-test-key"
 SECRET_KEY = "lipforge-test-secret-0123456789"
@@ -74,6 +76,21 @@ class Seaweed:
             "LIPFORGE_S3_ACCESS_KEY_ID": self.access_key,
             "LIPFORGE_S3_SECRET_ACCESS_KEY": self.secret_key,
         }
+
+
+def s3_settings(seaweed: Seaweed, bucket: str, data: Path, **values) -> Settings:
+    """Settings for a data dir whose assets and outputs live in `bucket` under a new prefix."""
+    url = f"s3://{bucket}/t-{uuid.uuid4().hex[:8]}"
+    env = seaweed.env(url)
+    return Settings(
+        data=data,
+        storage_url=url,
+        s3_endpoint_url=env["LIPFORGE_S3_ENDPOINT_URL"],
+        s3_region=env["LIPFORGE_S3_REGION"],
+        s3_access_key_id=env["LIPFORGE_S3_ACCESS_KEY_ID"],
+        s3_secret_access_key=env["LIPFORGE_S3_SECRET_ACCESS_KEY"],
+        **values,
+    )
 
 
 def weed_binary() -> str:

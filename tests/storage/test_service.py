@@ -19,6 +19,7 @@ from dataclasses import replace
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from seaweed import s3_settings
 
 from lipforge.api.app import create_app
 from lipforge.assets.library import asset_key, get_asset
@@ -130,8 +131,6 @@ def test_assets_and_outputs_download_alike_from_either_store(
 def test_large_s3_downloads_redirect_to_a_presigned_url_with_the_same_bytes(
     seaweed, bucket, tmp_path, talking_head_512
 ):
-    from conftest import s3_settings
-
     settings = s3_settings(
         seaweed, bucket, tmp_path / "data", token=TOKEN, s3_redirect_min_bytes=1000
     )
