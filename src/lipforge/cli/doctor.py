@@ -1,4 +1,4 @@
-"""`lipforge doctor`: versions, data dir, free disk, encoders and onnxruntime providers.
+"""`lipforge doctor`: versions, data dir, free disk, storage, encoders, onnxruntime providers.
 
 Read-only: it creates nothing and changes nothing; it only reports what a bug report needs.
 """
@@ -32,6 +32,7 @@ def doctor() -> None:
     table.add_row("codecs", _codecs())
     table.add_row("data dir", _data_dir(settings.data_dir.root))
     table.add_row("free disk", _free_disk(settings.data_dir.root))
+    table.add_row("storage", _storage(settings))
     table.add_row("onnxruntime providers", _providers())
     table.add_row("engines", _engines())
     table.add_row("espeak-ng (tests)", shutil.which("espeak-ng") or "not installed")
@@ -72,6 +73,19 @@ def _free_disk(root: Path) -> str:
 
     usage = shutil.disk_usage(probe_at)
     return f"{format_bytes(usage.free)} free of {format_bytes(usage.total)}"
+
+
+def _storage(settings: Settings) -> str:
+    """Where assets and outputs live, and whether the store answers (one lookup, no write)."""
+    from lipforge.errors import LipforgeError
+    from lipforge.storage.backend import open_storage
+
+    try:
+        storage = open_storage(settings)
+        storage.stat("assets/.lipforge-doctor")
+    except LipforgeError as exc:
+        return f"[red]{exc}[/]"
+    return f"{storage.describe()} (answers)"
 
 
 def _providers() -> str:
