@@ -63,6 +63,17 @@ def submit_and_query(settings: Settings) -> None:
         assert batch["jobs"][0]["output_name"] == "c-1-r.mp4"
 
 
+def test_a_cancelled_code_answers_status_3_and_may_be_submitted_again(tmp_path, heygem_inputs):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        first = api.post("/easy/submit", content=submit_body("again")).json()["data"]["job_id"]
+        assert api.post(f"/api/jobs/{first}/cancel").status_code == 200
+        ended = api.get("/easy/query", params={"code": "again"}).json()["data"]
+        assert ended["status"] == 3 and "cancel" in ended["msg"]
+        second = api.post("/easy/submit", content=submit_body("again")).json()["data"]["job_id"]
+        assert second != first
+        assert api.get("/easy/query", params={"code": "again"}).json()["data"]["job_id"] == second
+
+
 def test_unknown_and_missing_codes(tmp_path):
     with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
         unknown = api.get("/easy/query", params={"code": "nope"})

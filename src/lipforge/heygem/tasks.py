@@ -68,7 +68,7 @@ def submit_task(ctx: HeygemContext, raw_body: bytes) -> dict:
     check_asset_kinds([audio], [video])
     try:
         task = _create_job(ctx, request, audio, video)
-    except IntegrityError:  # the same code submitted twice at once: the first one won
+    except (IntegrityError, _CodeTaken):  # the same code submitted twice at once: first one won
         task = _live_task(ctx.sessions, request.code)
         if task is None:
             raise
@@ -83,16 +83,13 @@ def _accepted(task: HeygemTask, text: str, request: SubmitRequest) -> dict:
 
 
 def _live_task(sessions: sessionmaker, code: str) -> HeygemTask | None:
-    """The task of `code` unless it ended failed or cancelled (then it is dropped)."""
-    with sessions.begin() as session:
+    """The task of `code` unless it ended failed or cancelled (a new submit replaces it)."""
+    with sessions() as session:
         task = session.get(HeygemTask, code)
-        if task is None:
-            return None
-        job = session.get(Job, task.job_id)
-        if job is None or job.status in RETRYABLE_STATUSES:
-            session.delete(task)
-            return None
-        return task
+        job = session.get(Job, task.job_id) if task is not None else None
+    if job is None or job.status in RETRYABLE_STATUSES:
+        return None
+    return task
 
 
 def _ingest_inputs(ctx: HeygemContext, request: SubmitRequest, staging: Path):
@@ -118,6 +115,7 @@ def _create_job(ctx: HeygemContext, request: SubmitRequest, audio, video) -> Hey
         session.flush()
         publish_event(session, "batch.created", {"jobs": 1}, batch_id=batch.id)
         job = enqueue_jobs(session, batch.id, [spec], ctx.settings.max_attempts)[0]
+        _drop_ended_task(session, request.code)
         task = HeygemTask(
             code=request.code,
             job_id=job.id,
@@ -128,6 +126,22 @@ def _create_job(ctx: HeygemContext, request: SubmitRequest, audio, video) -> Hey
         )
         session.add(task)
     return task
+
+
+class _CodeTaken(Exception):
+    """Another submit of the same code won the race; its job is the one kept."""
+
+
+def _drop_ended_task(session, code: str) -> None:
+    """Remove the row of `code` if its job failed or was cancelled; _CodeTaken if it lives."""
+    replaced = session.get(HeygemTask, code)
+    if replaced is None:
+        return
+    job = session.get(Job, replaced.job_id)
+    if job is not None and job.status not in RETRYABLE_STATUSES:
+        raise _CodeTaken(code)
+    session.delete(replaced)
+    session.flush()
 
 
 def query_task(ctx: HeygemContext, code: str | None, base_url: str) -> dict:
