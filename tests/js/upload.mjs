@@ -1,6 +1,7 @@
 // Uploads one file with tus-js-client (Node) for tests/uploads/test_tus_interop.py.
 // Usage: node upload.mjs '<json options>'  with endpoint, file, chunkSize, parallel,
-// stopAfterBytes (abort once that many bytes are confirmed), storage (URL storage file).
+// stopAfterBytes (abort once that many bytes are confirmed), storage (URL storage file),
+// headers (sent with every request, e.g. Authorization), retryDelays (ms between retries).
 // Resumes a previous upload of the same file found in the storage. Prints one JSON line.
 import * as fs from 'fs'
 import { FileUrlStorage, Upload } from 'tus-js-client'
@@ -33,7 +34,8 @@ const upload = new Upload(fs.createReadStream(options.file), {
   urlStorage: new FileUrlStorage(options.storage),
   storeFingerprintForResuming: true,
   removeFingerprintOnSuccess: true,
-  retryDelays: [0, 200, 500],
+  headers: options.headers || {},
+  retryDelays: options.retryDelays || [0, 200, 500],
   onProgress(bytesUploaded) {
     if (options.stopAfterBytes && bytesUploaded >= options.stopAfterBytes && !stopping) {
       stopping = true
