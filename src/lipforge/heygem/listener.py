@@ -30,7 +30,7 @@ from lipforge.api.hosts import check_host
 from lipforge.api.origins import check_origin
 from lipforge.api.throttle import client_address, throttle_for
 from lipforge.config import Settings
-from lipforge.errors import AuthError, LipforgeError
+from lipforge.errors import AuthError, ConfigError, LipforgeError
 from lipforge.heygem.netguard import IPNetwork, in_networks, parse_networks
 from lipforge.logs import HttpErrorLogMiddleware, log_event
 
@@ -130,14 +130,33 @@ async def _serve_all(main: uvicorn.Server, companions: list[uvicorn.Server]) -> 
     main_task = asyncio.create_task(main.serve())
     while not main.started and not main_task.done():
         await asyncio.sleep(START_POLL_S)
-    tasks = [asyncio.create_task(server.serve()) for server in companions]
+    tasks = [asyncio.create_task(_serve_companion(server)) for server in companions]
     try:
+        await asyncio.wait([main_task, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        ended = [server for server, task in zip(companions, tasks, strict=True) if task.done()]
+        if ended and not main.should_exit:  # a HeyGem port could not be opened (in use?)
+            stop()
+            await main_task
+            port = ended[0].config.port
+            raise ConfigError(
+                f"Could not listen on port {port} for the HeyGem API (in use?); see the log "
+                "above. Choose another --heygem-port / --heygem-tts-port.",
+                port=port,
+            )
         await main_task
     finally:
         stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
+
+
+async def _serve_companion(server: uvicorn.Server) -> None:
+    """Serve; uvicorn's sys.exit on a failed bind ends only this task, not the event loop."""
+    try:
+        await server.serve()
+    except SystemExit:
+        return
 
 
 def log_listeners(settings: Settings, ports: dict[str, int]) -> list[str]:
