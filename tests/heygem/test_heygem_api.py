@@ -63,7 +63,7 @@ def submit_and_query(settings: Settings) -> None:
         assert batch["jobs"][0]["output_name"] == "c-1-r.mp4"
 
 
-def test_a_cancelled_code_answers_status_3_and_may_be_submitted_again(tmp_path, heygem_inputs):
+def test_a_cancelled_code_ends_with_status_3_then_runs_again(tmp_path, heygem_inputs):
     with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
         first = api.post("/easy/submit", content=submit_body("again")).json()["data"]["job_id"]
         assert api.post(f"/api/jobs/{first}/cancel").status_code == 200
@@ -71,7 +71,10 @@ def test_a_cancelled_code_answers_status_3_and_may_be_submitted_again(tmp_path, 
         assert ended["status"] == 3 and "cancel" in ended["msg"]
         second = api.post("/easy/submit", content=submit_body("again")).json()["data"]["job_id"]
         assert second != first
-        assert api.get("/easy/query", params={"code": "again"}).json()["data"]["job_id"] == second
+        answer = api.get("/easy/query", params={"code": "again"}).json()["data"]
+        assert answer["job_id"] == second
+        assert api.delete(f"/api/batches/{answer['batch_id']}").status_code == 204
+        assert api.get("/easy/query", params={"code": "again"}).json()["code"] == 10004
 
 
 def test_unknown_and_missing_codes(tmp_path):
