@@ -130,8 +130,8 @@ class BatchMeter:
     """The batch's progress weighted by frames, as `GET /api/batches/{id}` computes it, from
     snapshots and live job events; what it shows never goes backwards.
 
-    A job whose frame count is not known yet weighs the server's estimate: the snapshot's
-    `frames_total` less the known jobs' frames, shared among the unknown ones.
+    A job whose frame count is not known yet weighs the server's estimate: the first
+    snapshot's `frames_total` less the known jobs' frames, shared among the unknown ones.
     """
 
     def __init__(self) -> None:
@@ -140,7 +140,9 @@ class BatchMeter:
 
     def update(self, batch: dict) -> float:
         jobs = batch["jobs"]
-        unknown = [job["id"] for job in jobs if not job.get("frames_total")]
+        unknown = [
+            j["id"] for j in jobs if not j.get("frames_total") and j["id"] not in self.estimates
+        ]
         if unknown and batch.get("frames_total"):
             known = sum(job.get("frames_total") or 0 for job in jobs)
             share = max(1.0, (batch["frames_total"] - known) / len(unknown))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lipforge.cli import app
-from lipforge.cli.exits import EXIT_SOME_FAILED
+from lipforge.cli.exits import EXIT_BAD_INPUT, EXIT_SOME_FAILED
 from lipforge.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def submit(
     reconnect_s: ReconnectOption = DEFAULT_RECONNECT_S,
 ) -> None:
     """Upload audio (or send scripts) and face videos, render on the server, download results."""
-    from lipforge.cli.remote import create_batch, open_client
+    from lipforge.cli.remote import ServerUnreachableError, create_batch, open_client
 
     console = _console()
     video = [*video, *(more_videos or [])]
@@ -94,15 +94,27 @@ def submit(
     scripts = _read_scripts(text_file or [], voice)
     _check_inputs([*audio, *video], out)
     with open_client(server, token) as client:
-        asset_ids = _upload_missing(client, server, token, [*audio, *video])
-        audio_ids = [asset_ids[path.resolve()] for path in audio]
-        video_ids = [asset_ids[path.resolve()] for path in video]
+        asset_ids, refused = _upload_missing(client, server, token, [*audio, *video])
+        audio_ids = [asset_ids[p] for p in (a.resolve() for a in audio) if p in asset_ids]
+        video_ids = [asset_ids[p] for p in (v.resolve() for v in video) if p in asset_ids]
+        if not video_ids or not (audio_ids or scripts):
+            _print_refused(refused)
+            console.print("Nothing left to render: no batch was made.", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT)
         batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts)
         jobs_text = f"{len(batch['jobs'])} job(s)"
         console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
         reconnector = _reconnector(reconnect_s)
         reconnector.reached = True
-        _follow_and_collect(client, batch["id"], out, reconnector)
+        try:
+            _follow_and_collect(client, batch["id"], out, reconnector, refused)
+        except ServerUnreachableError:
+            console.print(
+                f"The batch goes on on the server: collect its outputs later with "
+                f"lipforge watch {batch['id']} --out {out}",
+                highlight=False,
+            )
+            raise
 
 
 @app.command()
@@ -135,16 +147,22 @@ def _check_inputs(paths: list[Path], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _upload_missing(client, server: str, token: str | None, paths: list[Path]) -> dict[Path, str]:
-    """Asset id by resolved path: a file the server already has (same sha256) is not sent
-    again; the others are uploaded once each, resuming earlier attempts."""
+def _upload_missing(
+    client, server: str, token: str | None, paths: list[Path]
+) -> tuple[dict[Path, str], dict[Path, str]]:
+    """Asset id by resolved path, and the server's reason by path for each refused file.
+
+    A file the server already has (same sha256) is not sent again; the others are uploaded
+    once each, resuming earlier attempts. A refused file does not stop the others.
+    """
     from rich.progress import TaskID
 
     from lipforge.cli.progress import transfer_progress
     from lipforge.cli.remote import find_asset_by_sha256
-    from lipforge.uploads.client import upload_file
+    from lipforge.uploads.client import UploadRefusedError, upload_file
 
     asset_ids: dict[Path, str] = {}
+    refused: dict[Path, str] = {}
     with transfer_progress(_console()) as progress:
         for path in dict.fromkeys(p.resolve() for p in paths):
             size_bytes = path.stat().st_size
@@ -160,11 +178,26 @@ def _upload_missing(client, server: str, token: str | None, paths: list[Path]) -
             def show(sent_bytes: int, total_bytes: int, task: TaskID = task) -> None:
                 progress.update(task, completed=sent_bytes, total=total_bytes)
 
-            asset_ids[path] = upload_file(server, token, path, show)
-    return asset_ids
+            try:
+                asset_ids[path] = upload_file(server, token, path, show)
+            except UploadRefusedError as exc:
+                refused[path] = str(exc)
+                progress.update(task, description=f"refused {path.name}")
+    return asset_ids, refused
 
 
-def _follow_and_collect(client, batch_id: str, out: Path | None, reconnector: Reconnector) -> None:
+def _print_refused(refused: dict[Path, str]) -> None:
+    for reason in refused.values():
+        _console().print(f"[red]refused[/] {reason}", highlight=False)
+
+
+def _follow_and_collect(
+    client,
+    batch_id: str,
+    out: Path | None,
+    reconnector: Reconnector,
+    refused: dict[Path, str] | None = None,
+) -> None:
     from lipforge.cli.remote import (
         download_output,
         download_subtitles,
@@ -185,17 +218,27 @@ def _follow_and_collect(client, batch_id: str, out: Path | None, reconnector: Re
     failures = read_batch_failures(batch)
     for job, reason in failures:
         console.print(f"[red]{job['status']}[/] {job['output_name']}: {reason}", highlight=False)
-    console.print(f"{len(succeeded)} of {len(batch['jobs'])} job(s) succeeded", highlight=False)
-    if failures:
+    _print_refused(refused or {})
+    summary = f"{len(succeeded)} of {len(batch['jobs'])} job(s) succeeded"
+    if refused:
+        summary += f"; {len(refused)} file(s) refused, left out of the batch"
+    console.print(summary, highlight=False)
+    if failures or refused:
         raise typer.Exit(FAILED_EXIT_CODE)
 
 
 class _BatchBars:
-    """A Rich bar per job (frames done of total) and one for the batch, weighted by frames."""
+    """A Rich bar per job (frames done of total) and one for the batch: the server's progress
+    weighted by frames (`BatchMeter`), never going backwards."""
+
+    BATCH_STEPS = 10_000
 
     def __init__(self) -> None:
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+        from lipforge.cli.remote import BatchMeter
+
+        self.meter = BatchMeter()
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -219,14 +262,14 @@ class _BatchBars:
 
         if self._batch_task is None:
             self._batch_task = self._progress.add_task(f"batch {batch['id']}", total=None, state="")
-        frames_total = sum(job.get("frames_total") or 0 for job in batch["jobs"])
-        frames_done = sum(job.get("frames_done") or 0 for job in batch["jobs"])
+        fraction = self.meter.update(batch)
         ended = sum(job["status"] in TERMINAL_STATES for job in batch["jobs"])
         state = f"{ended}/{len(batch['jobs'])} ended"
         if batch.get("paused_reasons") and ended < len(batch["jobs"]):
             state += f" - queue paused: {'; '.join(batch['paused_reasons'])}"
+        steps = self.BATCH_STEPS
         self._progress.update(
-            self._batch_task, total=frames_total or None, completed=frames_done, state=state
+            self._batch_task, total=steps, completed=round(fraction * steps), state=state
         )
         for job in batch["jobs"]:
             task = self._tasks.get(job["id"])
