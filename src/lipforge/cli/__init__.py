@@ -22,10 +22,9 @@ import importlib
 import signal
 import sys
 
-import click
 import typer
 
-from lipforge.cli.exits import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_SOME_FAILED
+from lipforge.cli.exits import EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_SOME_FAILED, EXIT_USAGE
 from lipforge.errors import LipforgeError
 
 app = typer.Typer(
@@ -51,7 +50,7 @@ COMMAND_MODULES = (
 )
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
-TYPE_METAVARS = {"text": "TEXT", "integer": "INTEGER", "float": "NUMBER", "path": "PATH"}
+TYPE_METAVARS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH"}
 
 
 def _register_commands() -> None:
@@ -74,21 +73,32 @@ def install_stop_signals() -> None:
         signal.signal(signum, _stop_like_ctrl_c)
 
 
-def tidy_help(command: click.Command) -> None:
+def tidy_help(command) -> None:
     """Plain metavars (PATH, TEXT) instead of `<list[Path]>`, and no `--no-no-x` switches."""
     for param in command.params:
-        if isinstance(param, click.Option):
+        if getattr(param, "param_type_name", "") == "argument":
+            param.metavar = param.metavar or param.name.upper()
+            param.display_type_rich = _no_type  # the name says it: FILES, not FILES <list[Path]>
+        if getattr(param, "param_type_name", "") == "option":
             param.secondary_opts = [o for o in param.secondary_opts if not o.startswith("--no-no-")]
             if param.metavar is None and not param.is_flag:
-                param.metavar = _metavar(param.type)
+                param.metavar = _metavar(param)
     for sub in getattr(command, "commands", {}).values():
         tidy_help(sub)
 
 
-def _metavar(kind: click.ParamType) -> str:
-    if isinstance(kind, click.Choice):
-        return "[" + "|".join(str(choice) for choice in kind.choices) + "]"
-    return TYPE_METAVARS.get(kind.name, kind.name.upper())
+def _no_type(ctx: object = None) -> None:
+    return None
+
+
+def _metavar(param) -> str:
+    try:
+        label = param.display_type(None).strip("<>")
+    except Exception:  # noqa: BLE001 - a label is cosmetic; the option still works
+        return "VALUE"
+    if label.startswith("list[") and label.endswith("]"):
+        label = label[len("list[") : -1]
+    return TYPE_METAVARS.get(label.lower(), label.upper())
 
 
 def main() -> None:
@@ -101,12 +111,12 @@ def main() -> None:
         command = typer.main.get_command(app)
         tidy_help(command)
         status = command.main(prog_name="lipforge", standalone_mode=False)
-    except (KeyboardInterrupt, click.exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         typer.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except click.ClickException as exc:
+    except typer.TyperException as exc:  # a usage error: bad option, missing argument
         exc.show()
-        sys.exit(exc.exit_code)
+        sys.exit(getattr(exc, "exit_code", EXIT_USAGE))
     except LipforgeError as exc:
         if debug:
             raise

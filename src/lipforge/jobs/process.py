@@ -1,7 +1,7 @@
 """Running a worker as a process: `run_worker_process` (the body of `lipforge worker`) and
 `WorkerSupervisor`, which `lipforge serve` uses to keep one worker child alive.
 
-The worker process stops cleanly on SIGTERM/SIGINT (running jobs go back to the queue)
+The worker process stops cleanly on SIGTERM/SIGINT/SIGHUP (running jobs go back to the queue)
 and, when started by `serve`, also when its parent is gone. The supervisor starts the
 child again if it dies (its jobs are taken back by the new worker's reaper at once,
 because the dead worker ran on this host). This module has no queue logic of its own.
@@ -60,6 +60,7 @@ def _install_stop_signals(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGHUP, request_stop)  # a closed terminal stops it like Ctrl-C
 
 
 def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
