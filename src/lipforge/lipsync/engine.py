@@ -17,18 +17,17 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from lipforge.errors import ConfigError
+from lipforge.media.audio import AudioFeatures
 
-
-@dataclass(frozen=True)
-class AudioFeatures:
-    """The driving audio, analysed once per render, indexed by output frame."""
-
-    samples: np.ndarray  # 16 kHz mono float32
-    sample_rate: int
-    fps: float
-    frame_count: int
-    mel: np.ndarray  # (80, T) Wav2Lip mel spectrogram, 80 steps per second
-    loudness: np.ndarray  # (frame_count,) per-frame loudness envelope in [0, 1]
+__all__ = [
+    "ENGINES",
+    "AudioFeatures",
+    "Engine",
+    "FrameBatch",
+    "create_engine",
+    "engine_names",
+    "register_engine",
+]
 
 
 @dataclass(frozen=True)

@@ -53,9 +53,9 @@ class MeshwarpEngine:
         """The mouth pose for output frame `index` (closed past the end of the audio)."""
         if self._poses is None or not 0 <= index < len(self._poses.opening):
             return SILENT_POSE
-        return MouthPose(
-            opening=float(self._poses.opening[index]), spread=float(self._poses.spread[index])
-        )
+        poses = self._poses
+        tuck = 0.0 if poses.tuck is None else float(poses.tuck[index])
+        return MouthPose(float(poses.opening[index]), float(poses.spread[index]), tuck)
 
     def close(self) -> None:
         self._poses = None

@@ -1,7 +1,15 @@
 """Mouth poses from the driving audio: how far the jaw drops and how spread or round the lips are.
 
-`mouth_poses(audio)` turns `AudioFeatures` (loudness envelope + Wav2Lip mel spectrogram) into
-one `MouthPoses` series for the whole render, before any frame is warped. Opening follows the
+`mouth_poses(audio)` turns `AudioFeatures` into one `MouthPoses` series for the whole render,
+before any frame is warped. When the phones are known (`audio.phones`), their visemes
+(`visemes.py`) lead: lips shut on p/b/m, tuck on f/v, round on o/u, spread on i/e, and the
+loudness scales how wide each vowel opens. How much the phones are trusted depends on where
+they came from (a script's own synthesis, an aligned transcript, a recogniser); the rest of
+the weight stays with the audio path below, so a wrong phone never freezes the mouth. In
+every case a pause of at least `PAUSE_MIN_S` (phones absent, or the audio silent) brings the
+mouth to rest and holds it exactly still.
+
+The audio path (the fallback, and the blend partner): opening follows the
 loudness envelope (silence and the stop gaps of p/b/t/d/k/g close the mouth) and is pulled
 down when the spectrum is dominated by a low nasal murmur (m, n: lips closed while voiced).
 Lip shape follows the second formant: a high F2 (i, e) spreads the lips, a low one (o, u)
@@ -16,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipforge.lipsync.engine import AudioFeatures
+from lipforge.lipsync.visemes import PAUSE_MIN_S, viseme_tracks
+from lipforge.media.audio import AudioFeatures
 
 MEL_FMIN_HZ = 55.0
 MEL_FMAX_HZ = 7600.0
@@ -37,18 +46,98 @@ SHAPE_SCALE_DB = 6.0  # F2 balance (dB from the clip median) that gives a full s
 ATTACK_S = 0.02
 RELEASE_S = 0.04
 CENTRED_TAPS = np.array([0.25, 0.5, 0.25])
+# How far phones of each origin are trusted over the audio path (the rest of the weight).
+PHONE_WEIGHT = {"script": 0.85, "aligned": 0.75, "recognised": 0.45}
+REST_POSE_OPENING = 0.2  # a pose opening at which the warp keeps the video's own lips (mouthwarp)
+VISEME_CLOSE_KNEE = 0.15  # viseme openings below this close the lips from the video's pose
+LOUDNESS_SCALE_FLOOR = 0.55  # a vowel spoken softly opens this share of its full viseme
+RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
+# itself is not wide open (a misrecognised phone in a loud vowel is ignored)
+PAUSE_EASE_FRAMES = 2  # frames after the sound stops before the pose is held still
 
 
 @dataclass(frozen=True)
 class MouthPoses:
-    """Per output frame: `opening` in [0, 1] (0 closed lips), `spread` in [-1, 1] (-1 round)."""
+    """Per output frame: `opening` in [0, 1] (0 closed lips), `spread` in [-1, 1] (-1 round),
+    `tuck` in [0, 1] (lower lip under the upper teeth), `resting` (a pause: held still)."""
 
     opening: np.ndarray
     spread: np.ndarray
+    tuck: np.ndarray | None = None
+    resting: np.ndarray | None = None
 
 
 def mouth_poses(audio: AudioFeatures) -> MouthPoses:
-    """Derive the smoothed mouth pose of every output frame from the audio."""
+    """The mouth pose of every output frame: phones first when known, the audio always."""
+    heard = audio_poses(audio)
+    count = audio.frame_count
+    silent = _pause_frames(heard.opening, audio)
+    if not audio.phones or audio.phone_source not in PHONE_WEIGHT:
+        opening, spread, tuck, resting = heard.opening, heard.spread, np.zeros(count), silent
+    else:
+        opening, spread, tuck, resting = _with_phones(audio, heard, silent)
+    opening, spread, tuck = opening.copy(), spread.copy(), tuck.copy()
+    for track in (opening, spread, tuck):
+        track[resting] = 0.0
+    return MouthPoses(
+        opening=np.clip(opening, 0.0, 1.0),
+        spread=np.clip(spread, -1.0, 1.0),
+        tuck=np.clip(tuck, 0.0, 1.0),
+        resting=resting,
+    )
+
+
+def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
+    weight = PHONE_WEIGHT[audio.phone_source]
+    tracks = viseme_tracks(audio.phones, audio.fps, audio.frame_count)
+    loud = np.clip(heard.opening / 0.8, 0.0, 1.0)
+    scaled = tracks.opening * (LOUDNESS_SCALE_FLOOR + (1 - LOUDNESS_SCALE_FLOOR) * loud)
+    opening = weight * viseme_to_pose_opening(scaled) + (1 - weight) * heard.opening
+    spread = weight * tracks.spread + (1 - weight) * heard.spread
+    tuck = weight * tracks.tuck
+    shut = tracks.closed
+    if audio.phone_source == "recognised":
+        shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
+        resting = silent
+    else:
+        resting = tracks.resting | silent
+    opening[shut] = 0.0
+    return opening, spread, tuck, resting
+
+
+def viseme_to_pose_opening(opening: np.ndarray) -> np.ndarray:
+    """Viseme opening (0 shut .. 1 widest speech) to the warp's pose opening.
+
+    Below VISEME_CLOSE_KNEE the lips close from the video's own pose; above it the jaw
+    opens from that pose up to the widest opening of natural speech (see mouthwarp).
+    """
+    knee = VISEME_CLOSE_KNEE
+    low = opening / knee * REST_POSE_OPENING
+    high = REST_POSE_OPENING + (opening - knee) / (1 - knee) * (1 - REST_POSE_OPENING)
+    return np.where(opening < knee, low, high)
+
+
+def _pause_frames(opening: np.ndarray, audio: AudioFeatures) -> np.ndarray:
+    """Frames inside a silence of at least PAUSE_MIN_S, once the mouth had time to settle."""
+    loudness = np.asarray(audio.loudness, np.float64)[: audio.frame_count]
+    quiet = np.pad(loudness, (0, audio.frame_count - len(loudness))) <= SILENCE_LOUDNESS
+    resting = np.zeros(audio.frame_count, bool)
+    min_frames = int(np.ceil(PAUSE_MIN_S * audio.fps))
+    start = None
+    for index, is_quiet in enumerate(np.append(quiet, False)):
+        if is_quiet and start is None:
+            start = index
+        elif not is_quiet and start is not None:
+            if index - start >= min_frames:
+                first = start if start == 0 else start + PAUSE_EASE_FRAMES
+                last = index if index == audio.frame_count else index - 1
+                resting[first:last] = True
+            start = None
+    return resting
+
+
+def audio_poses(audio: AudioFeatures) -> MouthPoses:
+    """The audio path: the smoothed pose of every frame from loudness and spectrum alone."""
     loudness = np.clip(np.asarray(audio.loudness, np.float64)[: audio.frame_count], 0.0, 1.0)
     loudness = np.pad(loudness, (0, audio.frame_count - len(loudness)))
     power = frame_band_power(audio.mel, audio.fps, audio.frame_count)

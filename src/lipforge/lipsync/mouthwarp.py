@@ -32,15 +32,20 @@ MOUTH_CORNERS = (78, 308)
 EYE_CORNERS = (33, 263)
 FOREHEAD, CHIN = 10, 152
 
-JAW_DROP_FRACTION = 0.11  # extra inner-lip gap at full opening, as a fraction of face height
+# Widest inner-lip gap of natural speech, as a fraction of face height (FaceMesh forehead 10 to
+# chin 152, about 17-19 cm on an adult): open vowels in conversational speech part the lips
+# by up to about 1.5 cm (lip-aperture measurements of American English vowels, e.g. Fromkin
+# 1964, are 1-1.5 cm for /a/ and a few mm for /i/, /u/), so 0.085 of face height.
+MAX_GAP_FRACTION = 0.085
+MIN_EXTRA_FRACTION = 0.05  # a video whose mouth already gapes still opens at least this more
 REST_OPENING = 0.2  # openings below this close the lips from their pose in the input
 CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
 TEAR_FRACTION = 0.85  # where the lips part, from the inner upper lip toward the inner lower lip
 JAW_REACH_X = 2.4  # jaw displacement fades out this many half mouth widths from the centre
 CHIN_EDGE_FRACTION = 0.04  # the jaw moves rigidly down to this far below the chin landmark
 NECK_FRACTION = 0.22  # below that the displacement fades over this fraction of face height
-SPREAD_MAX = 0.09  # lip-corner travel at full spread / rounding, in half mouth widths
-ROUND_MAX = 0.2
+SPREAD_MAX = 0.12  # lip-corner travel at full spread / rounding, in half mouth widths
+ROUND_MAX = 0.35
 SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
 SHAPE_REACH_X = 2.2
 SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
@@ -59,10 +64,12 @@ SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
 
 @dataclass(frozen=True)
 class MouthPose:
-    """One frame's target: `opening` in [0, 1] (0 = lips closed), `spread` in [-1, 1]."""
+    """One frame's target: `opening` in [0, 1] (0 = lips closed), `spread` in [-1, 1],
+    `tuck` in [0, 1] (the lower lip rises under the upper teeth, as for f and v)."""
 
     opening: float
     spread: float
+    tuck: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,7 @@ def measure_mouth(landmarks: np.ndarray) -> MouthGeometry:
 
 def warp_mouth(frame: np.ndarray, mouth: MouthGeometry, pose: MouthPose) -> np.ndarray:
     """Return a copy of `frame` (RGB uint8) with the mouth re-posed to `pose`."""
-    jaw_px = _jaw_displacement_px(mouth, pose.opening)
+    jaw_px = _jaw_displacement_px(mouth, pose.opening, pose.tuck)
     box = _crop_box(frame.shape, mouth, jaw_px)
     if box is None:
         return frame.copy()
@@ -148,20 +155,31 @@ class _Layers:
     x: np.ndarray  # u / half width, of the source position
 
 
-def _jaw_displacement_px(mouth: MouthGeometry, opening: float) -> float:
-    """How far the middle of the lower lip moves (down > 0) for `opening`.
+def _jaw_displacement_px(mouth: MouthGeometry, opening: float, tuck: float = 0.0) -> float:
+    """How far the middle of the lower lip moves (down > 0) for `opening` and `tuck`.
 
-    At REST_OPENING the lips keep their pose in the input; above it the jaw drops up to
-    JAW_DROP_FRACTION of the face height; below it the lower lip rises until the lips meet.
+    At REST_OPENING the lips keep their pose in the input; above it the jaw drops until the
+    inner-lip gap reaches MAX_GAP_FRACTION of the face height (at least MIN_EXTRA_FRACTION
+    more than the input's gap); below it the lower lip rises until the lips meet. `tuck`
+    raises the lower lip to the edge of the upper teeth instead (the tear line).
     """
     opening = float(np.clip(opening, 0.0, 1.0))
-    if opening >= REST_OPENING:
-        share = (opening - REST_OPENING) / (1.0 - REST_OPENING)
-        return share * JAW_DROP_FRACTION * mouth.face_height_px
     current_gap = _curve_at(mouth.lower_x, mouth.lower_v, 0.0) - _curve_at(
         mouth.upper_x, mouth.upper_v, 0.0
     )
-    return -(1.0 - opening / REST_OPENING) * current_gap
+    if opening >= REST_OPENING:
+        share = (opening - REST_OPENING) / (1.0 - REST_OPENING)
+        widest = max(
+            MAX_GAP_FRACTION * mouth.face_height_px - current_gap,
+            MIN_EXTRA_FRACTION * mouth.face_height_px,
+        )
+        jaw_px = share * widest
+    else:
+        jaw_px = -(1.0 - opening / REST_OPENING) * current_gap
+    tuck = float(np.clip(tuck, 0.0, 1.0))
+    if tuck > 0.0:
+        jaw_px += tuck * (-(1.0 - TEAR_FRACTION) * current_gap - jaw_px)
+    return jaw_px
 
 
 def _layers(

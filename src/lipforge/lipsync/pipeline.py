@@ -10,6 +10,7 @@ does not parse command lines; see `cli/run.py` and the job worker for its caller
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import queue
 import threading
@@ -88,7 +89,7 @@ def render(
         engine.load(request.models_dir or Settings().data_dir.models)
         reader = VideoReader(request.video_path)
         try:
-            audio = analyse_audio(request.audio_path, float(reader.fps))
+            audio = with_phones(analyse_audio(request.audio_path, float(reader.fps)), request)
             engine.start(audio)
             total = _planned_frames(request.fit, audio, video_info)
             run = _Run(request, reader, engine, audio, total)
@@ -106,6 +107,14 @@ def render(
         height=reader.height - reader.height % 2,
         warnings=tuple(video_info.warnings + audio_info.warnings),
     )
+
+
+def with_phones(audio: AudioFeatures, request: RenderRequest) -> AudioFeatures:
+    """The audio features with the phones spoken in them, wherever they can be had."""
+    from lipforge.lipsync.phonesource import find_phones
+
+    phones, source = find_phones(audio.samples, request.timing)
+    return dataclasses.replace(audio, phones=phones, phone_source=source)
 
 
 def _probe_inputs(request: RenderRequest) -> tuple[MediaInfo, MediaInfo]:

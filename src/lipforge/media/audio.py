@@ -9,6 +9,7 @@ everything an engine needs into `AudioFeatures`. Encoding audio is in `encode.py
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,9 +18,9 @@ import numpy as np
 from scipy.signal import get_window, lfilter
 
 from lipforge.errors import EmptyMediaError, NoAudioStreamError
-from lipforge.lipsync.engine import AudioFeatures
 from lipforge.media.errors import translate_av_error
 from lipforge.media.probe import open_media
+from lipforge.media.timing import Phone
 
 SAMPLE_RATE = 16_000
 N_FFT = 800
@@ -38,6 +39,25 @@ STFT_BLOCK_FRAMES = 4096
 LOUDNESS_RANGE_DB = 45.0
 LOUDNESS_PEAK_PERCENTILE = 98.0
 LOUDNESS_FLOOR_RMS = 1e-5
+
+
+@dataclass(frozen=True)
+class AudioFeatures:
+    """The driving audio, analysed once per render, indexed by output frame.
+
+    `phones` are the IPA phones spoken, with times, when the pipeline knows them (from the
+    script's synthesis, an aligned transcript, or a phone recogniser; `phone_source` says
+    which), else None: engines then follow the loudness and spectrum alone.
+    """
+
+    samples: np.ndarray  # 16 kHz mono float32
+    sample_rate: int
+    fps: float
+    frame_count: int
+    mel: np.ndarray  # (80, T) Wav2Lip mel spectrogram, 80 steps per second
+    loudness: np.ndarray  # (frame_count,) per-frame loudness envelope in [0, 1]
+    phones: tuple[Phone, ...] | None = None
+    phone_source: str = ""  # "script" | "aligned" | "recognised" | "" (none)
 
 
 def load_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

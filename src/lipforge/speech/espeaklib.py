@@ -153,8 +153,8 @@ def _phones_from_events(events: list[tuple[int, str]], end_s: float) -> tuple[Ph
             stop_s = events[index + 1][0] / 1000.0
         else:
             stop_s = end_s
-        if not symbol or symbol.startswith("_") or stop_s <= position_ms / 1000.0:
-            continue  # pause markers and zero-length events
+        if not symbol or symbol[0] in "_(" or stop_s <= position_ms / 1000.0:
+            continue  # pauses, language switches such as "(en)", zero-length events
         phones.append(Phone(symbol, position_ms / 1000.0, min(stop_s, end_s)))
     return tuple(phones)
 

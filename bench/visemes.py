@@ -1,0 +1,180 @@
+"""Viseme benchmark: do the rendered lips close on p/b/m, rest in pauses, round on o/u?
+
+English and Mandarin sentences are spoken by libespeak-ng (its phoneme events are the
+ground truth), rendered with the default engine onto the test faces (the astronaut,
+720x1280 portrait and 512x512), and the output mouth is tracked with MediaPipe. Each render runs
+twice when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job) and
+from the audio alone (phones recognised, or loudness only). Printed per mode, over all
+cases: bilabial closures within +-1 frame (target >= 90 %), silent frames at rest and still
+(>= 95 %), mouth width on o/u vs i/e (>= 10 % narrower), loudness r (>= 0.8). The last line
+holds the figures. `--crops DIR` also writes mouth crops (PNG) of two cases.
+
+    .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# ruff: noqa: E402
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import dataclasses
+import os
+import time
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's native log lines
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "lipsync"))
+
+from mouth_measure import decode_frames, face_axes, face_height, face_landmarks
+from viseme_measure import (
+    FPS,
+    TARGETS,
+    CaseSpec,
+    Measures,
+    measure_output,
+    synthesize_case,
+    write_case_wav,
+)
+
+import media_factory as factory
+
+CASES = (
+    CaseSpec(
+        "en-bilabial",
+        "en-us",
+        ("Bob met my mom by the big blue boat.", "Maybe Paul will bring the papers by Monday."),
+        pause_s=0.8,
+    ),
+    CaseSpec(
+        "en-rounding",
+        "en-us",
+        ("Who knew you would choose blue shoes?", "We see three green trees each evening."),
+        pause_s=0.6,
+    ),
+    CaseSpec("en-pause", "en-us", ("Please wait here.", "Now we can begin again."), pause_s=1.5),
+    CaseSpec(
+        "zh-bilabial",
+        "cmn-latn-pinyin",
+        ("ma1 ma5 mai3 le5 mian4 bao1.", "bu4 pa4, wo3 men5 ming2 tian1 bu3 ban1."),
+        pause_s=0.8,
+        language="zh",
+    ),
+    CaseSpec(
+        "zh-rounding",
+        "cmn-latn-pinyin",
+        ("wu3 ge4 xiao3 peng2 you3 qu4 kan4 yue4 liang4.", "yi1 qi3 xi3 huan1 xing1 xing1."),
+        pause_s=1.0,
+        language="zh",
+    ),
+)
+QUICK_CASES = ("en-bilabial", "zh-bilabial")
+FACES = ((720, 1280), (512, 512))  # portrait: face ~250 px tall; square: ~100 px
+EXTRA_VIDEO_S = 0.4
+CROP_CASES = {"en-bilabial": (0.3, 3.0), "en-pause": (1.0, 3.4)}  # seconds shown in crops
+
+
+def pipeline_takes_timing() -> bool:
+    from lipforge.lipsync.pipeline import RenderRequest
+
+    return "timing" in {f.name for f in dataclasses.fields(RenderRequest)}
+
+
+def render_case(case, face: tuple[int, int], work: Path, with_timing: bool):
+    from lipforge.lipsync.pipeline import RenderRequest, render
+    from lipforge.media.audio import analyse_audio
+
+    tag = f"{case.spec.name}_{face[0]}x{face[1]}_{'timing' if with_timing else 'audio'}"
+    audio = write_case_wav(case, work / f"{case.spec.name}.wav")
+    head = work / f"head_{face[0]}x{face[1]}_{case.duration_s:.2f}.mp4"
+    if not head.exists():
+        factory.make_talking_head(head, case.duration_s + EXTRA_VIDEO_S, face)
+    extra = {"timing": case.timing()} if with_timing else {}
+    request = RenderRequest(audio, head, work / f"{tag}.mp4", **extra)
+    started = time.perf_counter()
+    result = render(request)
+    render_s = time.perf_counter() - started
+    outputs = decode_frames(result.output_path)
+    inputs = decode_frames(head)[: len(outputs)]
+    loudness = analyse_audio(audio, FPS, len(outputs)).loudness
+    measures = measure_output(case, face_landmarks(outputs), face_landmarks(inputs), loudness)
+    return tag, measures, outputs, render_s
+
+
+def write_crops(tag: str, outputs: list[np.ndarray], span_s: tuple[float, float], out: Path):
+    """A strip of mouth crops, one per frame in `span_s`, 8 per row, as one PNG."""
+    points = face_landmarks(outputs[:1])[0]
+    centre, _, _ = face_axes(points)
+    side = round(0.45 * face_height(points))
+    tiles = []
+    for index in range(int(span_s[0] * FPS), min(int(span_s[1] * FPS), len(outputs))):
+        crop = cv2.getRectSubPix(outputs[index], (side, side), tuple(centre + (0, side * 0.1)))
+        crop = cv2.resize(crop, (160, 160), interpolation=cv2.INTER_AREA)
+        cv2.putText(crop, str(index), (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (255, 255, 0), 1)
+        tiles.append(crop)
+    while len(tiles) % 8:
+        tiles.append(np.zeros_like(tiles[0]))
+    rows = [np.hstack(tiles[i : i + 8]) for i in range(0, len(tiles), 8)]
+    out.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out / f"{tag}.png"), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+
+
+def pooled(results: list[Measures]) -> dict[str, float]:
+    bilabials = sum(m.bilabials for m in results)
+    silent = sum(m.silent_frames for m in results)
+    return {
+        "closures": sum(m.closures * m.bilabials for m in results) / max(bilabials, 1),
+        "silence_rest": sum(m.silence_rest * m.silent_frames for m in results) / max(silent, 1),
+        "rounding": float(np.nanmean([m.rounding for m in results])),
+        "loudness_r": float(np.mean([m.loudness_r for m in results])),
+    }
+
+
+def summary(mode: str, figures: dict[str, float]) -> str:
+    marks = {k: "ok" if figures[k] >= TARGETS[k] else "MISS" for k in TARGETS}
+    return (
+        f"{mode}: closures={figures['closures']:.1%} ({marks['closures']}) "
+        f"silence_rest={figures['silence_rest']:.1%} ({marks['silence_rest']}) "
+        f"rounding={figures['rounding']:+.1%} ({marks['rounding']}) "
+        f"loudness_r={figures['loudness_r']:.2f} ({marks['loudness_r']})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/lipforge-visemes"))
+    parser.add_argument("--crops", type=Path, default=None)
+    parser.add_argument("--quick", action="store_true", help="two cases, one face")
+    parser.add_argument("--case", action="append", help="only these cases (by name)")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    specs = [c for c in CASES if not args.quick or c.name in QUICK_CASES]
+    specs = [c for c in specs if not args.case or c.name in args.case]
+    faces = FACES[:1] if args.quick else FACES
+    modes = [True, False] if pipeline_takes_timing() else [False]
+    by_mode: dict[bool, list[Measures]] = {mode: [] for mode in modes}
+    for spec in specs:
+        case = synthesize_case(spec)
+        for face in faces:
+            for with_timing in modes:
+                tag, measures, outputs, render_s = render_case(case, face, args.work, with_timing)
+                by_mode[with_timing].append(measures)
+                print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
+                if measures.missed:
+                    print(f"  open on: {' '.join(measures.missed)}")
+                if args.crops and spec.name in CROP_CASES and face == FACES[0]:
+                    write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
+    lines = [summary("phones" if m else "audio-only", pooled(by_mode[m])) for m in modes]
+    print(" | ".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Phones to mouth shapes: one viseme target per IPA phone, blended into per-frame tracks.
+
+Seven shapes, after the classic animation sets (Preston Blair's, Rhubarb Lip Sync's A-H, X):
+`closed` (p b m), `labiodental` (f v: lower lip under the upper teeth), `rounded` (o u w),
+`spread` (i e), `open` (a), `neutral` (other consonants and schwa: teeth nearly together,
+shaped by the vowels around them) and `rest` (pauses: lips closed, relaxed). Each phone
+gives a target (opening, spread, tuck) and a dominance (how strongly it holds its target
+against its neighbours, as in Cohen and Massaro's coarticulation model). The tracks are
+sampled several times per video frame: lip shape is anticipated (a rounding starts before
+its vowel), short shapes are held at least `MIN_HOLD_S`, a bilabial closes the lips fully
+on at least one frame, and pauses of at least `PAUSE_MIN_S` ease to rest and then hold
+perfectly still. Pure numpy; it knows nothing of audio signals or pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lipforge.media.timing import Phone
+
+PAUSE_MIN_S = 0.15  # a gap between phones this long is a pause: the mouth rests
+EASE_TO_REST_S = 0.08  # how long the mouth takes to reach rest after the last phone
+ANTICIPATE_S = 0.045  # a shape starts to form this long before its phone (coarticulation)
+MIN_HOLD_S = 0.06  # a phone shorter than this still shows its shape this long
+CLOSURE_LEAD_S = 0.02  # lips close this long before a bilabial's event
+SUBSTEPS = 4  # samples per video frame, averaged into the frame's value
+SMOOTH_S = 0.035  # Gaussian smoothing of the sampled tracks (removes one-frame flicker)
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A viseme target: opening in [0, 1] of the speech range, spread in [-1 round, 1 spread],
+    tuck in [0, 1] (lower lip raised under the upper teeth), dominance > 0."""
+
+    opening: float
+    spread: float
+    tuck: float
+    dominance: float
+
+
+CLOSED = Shape(0.0, 0.0, 0.0, 1.5)  # the closure itself is forced per frame
+LABIODENTAL = Shape(0.08, 0.0, 1.0, 2.0)
+REST = Shape(0.0, 0.0, 0.0, 2.0)
+NEUTRAL = Shape(0.22, 0.0, 0.0, 0.4)  # t d n s z l k g h ...: the vowels around decide
+SHAPES: dict[str, Shape] = {
+    # vowels: opening from open (a) to close (i, u); rounding on o/u/y, spreading on i/e
+    "a": Shape(1.0, 0.15, 0.0, 1.0),
+    "ɑ": Shape(1.0, 0.0, 0.0, 1.0),
+    "æ": Shape(0.85, 0.4, 0.0, 1.0),
+    "ɐ": Shape(0.7, 0.1, 0.0, 1.0),
+    "ʌ": Shape(0.7, 0.1, 0.0, 1.0),
+    "ɒ": Shape(0.8, -0.5, 0.0, 1.0),
+    "ɔ": Shape(0.6, -0.75, 0.0, 1.2),
+    "o": Shape(0.45, -0.9, 0.0, 1.2),
+    "ɤ": Shape(0.45, 0.0, 0.0, 0.8),
+    "ɵ": Shape(0.35, -0.6, 0.0, 1.0),
+    "u": Shape(0.22, -1.0, 0.0, 1.4),
+    "ʊ": Shape(0.3, -0.8, 0.0, 1.2),
+    "y": Shape(0.2, -1.0, 0.0, 1.4),
+    "ʏ": Shape(0.25, -0.8, 0.0, 1.2),
+    "ø": Shape(0.35, -0.8, 0.0, 1.2),
+    "w": Shape(0.15, -1.0, 0.0, 1.6),
+    "ɥ": Shape(0.15, -1.0, 0.0, 1.6),
+    "i": Shape(0.22, 1.0, 0.0, 1.2),
+    "ɪ": Shape(0.3, 0.8, 0.0, 1.0),
+    "e": Shape(0.42, 0.85, 0.0, 1.0),
+    "ɛ": Shape(0.55, 0.7, 0.0, 1.0),
+    "j": Shape(0.2, 0.8, 0.0, 0.8),
+    "ə": Shape(0.4, 0.0, 0.0, 0.6),
+    "ɚ": Shape(0.35, -0.3, 0.0, 0.7),
+    "ɜ": Shape(0.45, 0.0, 0.0, 0.7),
+    "ɨ": Shape(0.25, 0.3, 0.0, 0.7),
+    "ɯ": Shape(0.25, 0.3, 0.0, 0.7),
+    # consonants that shape the lips
+    "ʃ": Shape(0.2, -0.6, 0.0, 1.0),
+    "ʒ": Shape(0.2, -0.6, 0.0, 1.0),
+    "ʂ": Shape(0.2, -0.4, 0.0, 0.9),
+    "ʐ": Shape(0.2, -0.4, 0.0, 0.9),
+    "ɹ": Shape(0.2, -0.5, 0.0, 0.9),
+    "r": Shape(0.25, -0.3, 0.0, 0.7),
+}
+BILABIAL_LETTERS = set("pbmɓɱʙ")
+LABIODENTAL_LETTERS = set("fvʋ")
+VOWEL_LETTERS = set("aɑæɐʌɒɔoɤɵuʊyʏøiɪeɛəɚɜɨɯ")
+
+
+@dataclass(frozen=True)
+class VisemeTracks:
+    """Per video frame: opening [0, 1], spread [-1, 1], tuck [0, 1], and masks of frames
+    where a bilabial holds the lips shut (`closed`) and where the mouth rests (`resting`)."""
+
+    opening: np.ndarray
+    spread: np.ndarray
+    tuck: np.ndarray
+    closed: np.ndarray
+    resting: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Target:
+    start_s: float
+    end_s: float
+    shape: Shape
+    bilabial: bool = False
+
+
+def shape_of(symbol: str) -> Shape:
+    """The viseme of one IPA phone symbol (diacritics and length marks ignored)."""
+    base = symbol.strip()
+    if not base:
+        return NEUTRAL
+    if base[0] in BILABIAL_LETTERS:
+        return CLOSED
+    if base[0] in LABIODENTAL_LETTERS:
+        return LABIODENTAL
+    if base in SHAPES:
+        return SHAPES[base]
+    for letter in base:
+        if letter in SHAPES:
+            return SHAPES[letter]
+    return NEUTRAL
+
+
+def viseme_tracks(phones: tuple[Phone, ...], fps: float, frame_count: int) -> VisemeTracks:
+    """Blend the phones' shapes into per-frame tracks (see the module docstring)."""
+    targets = _targets(phones, frame_count / fps)
+    step_s = 1.0 / (fps * SUBSTEPS)
+    times = (np.arange(frame_count * SUBSTEPS) + 0.5) * step_s
+    opening, spread, tuck = _blend(targets, times)
+    opening, spread, tuck = (
+        _gaussian(track, SMOOTH_S / step_s) for track in (opening, spread, tuck)
+    )
+    resting = _resting(phones, times)
+    for track in (opening, spread, tuck):
+        track[resting] = 0.0  # inside a pause: exactly the rest value, no flapping, no drift
+    per_frame = [
+        track.reshape(frame_count, SUBSTEPS).mean(axis=1) for track in (opening, spread, tuck)
+    ]
+    closed = _closure_frames(targets, fps, frame_count)
+    rest_frames = resting.reshape(frame_count, SUBSTEPS).all(axis=1)
+    per_frame[0][closed] = 0.0
+    return VisemeTracks(
+        opening=np.clip(per_frame[0], 0.0, 1.0),
+        spread=np.clip(per_frame[1], -1.0, 1.0),
+        tuck=np.clip(per_frame[2], 0.0, 1.0),
+        closed=closed,
+        resting=rest_frames,
+    )
+
+
+def _targets(phones: tuple[Phone, ...], duration_s: float) -> list[_Target]:
+    """One target per phone (diphthongs split in two), plus rest targets for pauses."""
+    ordered = sorted(phones, key=lambda p: p.start_s)
+    targets: list[_Target] = []
+    previous_end = 0.0
+    for phone in ordered:
+        if phone.start_s - previous_end >= PAUSE_MIN_S or not targets:
+            targets.append(_Target(previous_end - 1.0, phone.start_s, REST))
+        targets += _phone_targets(phone)
+        previous_end = max(previous_end, phone.end_s)
+    targets.append(_Target(previous_end, max(duration_s, previous_end) + 1.0, REST))
+    return targets
+
+
+def _phone_targets(phone: Phone) -> list[_Target]:
+    start, end = phone.start_s, max(phone.end_s, phone.start_s + 1e-3)
+    if end - start < MIN_HOLD_S:
+        middle = (start + end) / 2
+        start, end = middle - MIN_HOLD_S / 2, middle + MIN_HOLD_S / 2
+    symbol = phone.symbol.strip()
+    first = symbol[:1]
+    if first in BILABIAL_LETTERS:
+        return [_Target(start - CLOSURE_LEAD_S, end, CLOSED, bilabial=True)]
+    vowels = [letter for letter in symbol if letter in VOWEL_LETTERS]
+    if len(vowels) >= 2 and first in VOWEL_LETTERS | {"w", "j"}:
+        split = start + 0.55 * (end - start)  # a diphthong: its first vowel, then its second
+        return [
+            _Target(start, split, shape_of(vowels[0])),
+            _Target(split, end, shape_of(vowels[-1])),
+        ]
+    if len(vowels) >= 2 or (symbol[:1] in {"w", "j"} and vowels):
+        split = start + 0.4 * (end - start)  # a glide and its vowel (Mandarin "uo", "ia")
+        return [
+            _Target(start, split, shape_of(symbol[0])),
+            _Target(split, end, shape_of(vowels[-1])),
+        ]
+    return [_Target(start, end, shape_of(symbol))]
+
+
+def _blend(targets: list[_Target], times: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Dominance-weighted mean of the targets; each weighs most inside its span, then fades."""
+    totals = np.zeros((3, len(times)))
+    weights = np.full(len(times), 1e-9)
+    for target in targets:
+        lo = np.searchsorted(times, target.start_s - 4 * ANTICIPATE_S)
+        hi = np.searchsorted(times, target.end_s + 4 * ANTICIPATE_S)
+        if hi <= lo:
+            continue
+        t = times[lo:hi]
+        outside = np.maximum(target.start_s - t, 0.0) + np.maximum(t - target.end_s, 0.0)
+        weight = target.shape.dominance * np.exp(-((outside / ANTICIPATE_S) ** 2))
+        shape = target.shape
+        totals[:, lo:hi] += weight * np.array([[shape.opening], [shape.spread], [shape.tuck]])
+        weights[lo:hi] += weight
+    return tuple(totals / weights)
+
+
+def _resting(phones: tuple[Phone, ...], times: np.ndarray) -> np.ndarray:
+    """Samples inside a pause, after the mouth has eased to rest (and before it anticipates)."""
+    resting = np.zeros(len(times), bool)
+    edges = sorted((p.start_s, p.end_s) for p in phones)
+    spans, previous_end = [], None
+    for start, end in edges:
+        if previous_end is None:
+            spans.append((-1.0, start))
+        elif start - previous_end >= PAUSE_MIN_S:
+            spans.append((previous_end, start))
+        previous_end = end if previous_end is None else max(previous_end, end)
+    spans.append((-1.0 if previous_end is None else previous_end, float("inf")))
+    for start, end in spans:
+        inside = (times >= start + EASE_TO_REST_S) & (times <= end - ANTICIPATE_S)
+        resting |= inside
+    return resting
+
+
+def _closure_frames(targets: list[_Target], fps: float, frame_count: int) -> np.ndarray:
+    """Frames whose lips are shut by a bilabial: its span, or at least the nearest frame."""
+    closed = np.zeros(frame_count, bool)
+    for target in targets:
+        if not target.bilabial:
+            continue
+        first = int(np.ceil(target.start_s * fps - 0.5))
+        last = int(np.floor(target.end_s * fps - 0.5))
+        if last < first:
+            first = last = int(round((target.start_s + target.end_s) / 2 * fps - 0.5))
+        closed[max(first, 0) : min(last + 1, frame_count)] = True
+    return closed
+
+
+def _gaussian(track: np.ndarray, sigma_steps: float) -> np.ndarray:
+    radius = max(1, int(3 * sigma_steps))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / max(sigma_steps, 1e-6)) ** 2)
+    taps /= taps.sum()
+    return np.convolve(np.pad(track, radius, mode="edge"), taps, mode="valid")
