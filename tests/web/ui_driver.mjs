@@ -1,10 +1,14 @@
 // Drives the LipForge UI in Debian's chromium (playwright-core, no downloaded browser) as a
-// person would: upload a video with the network throttled, refresh mid-upload, add the file
-// again and see it resume; upload an audio; pick both; create a batch; watch it reach 100 %
-// live (SSE), then again with the event stream blocked (polling). Prints one JSON line.
-// Usage: node ui_driver.mjs <config.json>  (baseUrl, video, audio, screenshots, webDir)
+// person would, in one language per run, and prints one JSON line with what it saw.
+//   zh: log in, upload with a refresh mid-upload (it resumes), a refused file, a script with
+//       a voice and its preview, N x M, the batch to a video playing in the gallery with its
+//       subtitles, a failing job's reason, the machine panel, every page checked for English.
+//   en: ?lang= forces English, the switch is remembered, no "Log out" on an open server; a
+//       long scripted job across a server restart ("reconnecting"), cancel and retry.
+// It prints {"restart": true} and waits for config.restartFlag when it wants the server
+// restarted (the Python test does it). Usage: node ui_driver.mjs <config.json>
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 
@@ -14,21 +18,54 @@ const { chromium } = require("playwright-core");
 
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"];
-const THROTTLE_BYTES_PER_S = config.throttleBytesPerS || 64 * 1024;
+  "--no-first-run", "--disable-quic", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"];
+const THROTTLE_BYTES_PER_S = 64 * 1024;
 const REFRESH_AT_PERCENT = 30;
-const RENDER_TIMEOUT_MS = config.renderTimeoutMs || 240000;
-const result = { steps: [], browserErrors: [] };
+const RENDER_TIMEOUT_MS = 150000;
+const WIDTHS = [390, 1440];
+// Words that stay as they are in Chinese: units, formats, product and engine names.
+const ALLOWED_WORDS = new Set(["lipforge", "mp4", "srt", "vtt", "gpu", "cpu", "b", "kib", "mib", "gib",
+  "tib", "zip", "txt", "mov", "mkv", "webm", "wav", "mp3", "m4a", "flac", "ogg", "opus", "aac", "h",
+  "espeak", "meshwarp", "wav2lip", "piper", "cosyvoice", "fish-speech", "openai", "access_token", "http"]);
+const result = { steps: [], browserErrors: [], shots: {} };
+const started = Date.now();
 
 function step(name, extra = {}) {
   result.steps.push({ name, atMs: Date.now() - started, ...extra });
 }
-const started = Date.now();
+
+function emit(object) {
+  process.stdout.write(`${JSON.stringify(object)}\n`);
+}
 
 async function shot(page, name) {
   const file = path.join(config.screenshots, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
-  return file;
+  result.shots[name] = file;
+}
+
+// Visible words outside [translate=no] data that are not in the allowlist.
+async function englishOnPage(page) {
+  return page.evaluate((allowed) => {
+    const found = [];
+    const skip = "script, style, noscript, textarea, [translate='no'], option:not(:checked)";
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const check = (text, where) => {
+      for (const word of text.match(/[A-Za-z][A-Za-z0-9_'-]*/g) || []) {
+        if (!allowed.includes(word.toLowerCase())) found.push({ word, text: text.trim().slice(0, 80), where });
+      }
+    };
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const parent = node.parentElement;
+      if (!parent || parent.closest(skip) || !parent.checkVisibility()) continue;
+      // file names and ids inside sentences ("coffee.mp4", "no_face") are data too
+      check(node.textContent.replace(/\S*[._/:]\S*/g, " "), parent.tagName);
+    }
+    for (const input of document.querySelectorAll("input[placeholder], textarea[placeholder]")) {
+      if (input.checkVisibility()) check(input.placeholder.replace(/\S*[._/:]\S*/g, " "), "placeholder");
+    }
+    return found;
+  }, [...ALLOWED_WORDS]);
 }
 
 async function throttle(page, bytesPerS) {
@@ -40,32 +77,27 @@ async function throttle(page, bytesPerS) {
   return cdp;
 }
 
-function watchUploads(page, log) {
-  page.on("request", (request) => {
-    if (!request.url().includes("/api/uploads/")) return;
-    const headers = request.headers();
-    log.push({ method: request.method(), url: request.url(), offset: headers["upload-offset"] ?? null });
-  });
-}
-
 async function addFile(page, file) {
-  const input = page.locator("input.uppy-Dashboard-input").first();
-  if (!(await input.count())) await page.locator(".uppy-DashboardContent-addMore").click();
+  const input = page.locator("#upload-panel input.uppy-Dashboard-input").first();
+  if (!(await input.count())) await page.locator("#upload-panel .uppy-DashboardContent-addMore").click();
   await input.setInputFiles(file);
 }
 
-async function assetIdFor(page, name, timeoutMs = 60000) {
+async function outcomeFor(page, name, timeoutMs = 60000) {
   const item = page.locator(`#upload-outcomes li[data-file="${name}"]`).first();
   await item.waitFor({ timeout: timeoutMs });
-  const text = await item.innerText();
   const code = item.locator("code.asset-id");
-  return { text, assetId: (await code.count()) ? await code.innerText() : null };
+  return { text: await item.innerText(), outcome: await item.getAttribute("data-outcome"),
+    assetId: (await code.count()) ? await code.innerText() : null };
 }
 
 async function uploadWithRefresh(page) {
   const name = path.basename(config.video);
   const requests = [];
-  watchUploads(page, requests);
+  page.on("request", (request) => {
+    if (!request.url().includes("/api/uploads/")) return;
+    requests.push({ method: request.method(), offset: request.headers()["upload-offset"] ?? null });
+  });
   const cdp = await throttle(page, THROTTLE_BYTES_PER_S);
   await addFile(page, config.video);
   await page.waitForFunction((percent) => {
@@ -74,187 +106,242 @@ async function uploadWithRefresh(page) {
   }, REFRESH_AT_PERCENT, { timeout: 60000 });
   const percentBeforeRefresh = Number(await page.locator(".uppy-StatusBar-progress")
     .getAttribute("aria-valuenow"));
-  step("refresh", { percentBeforeRefresh });
   const before = requests.length;
   await page.reload();
   await cdp.send("Network.emulateNetworkConditions", {
     offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
   });
-  await page.locator(".interrupted-box li").first().waitFor({ timeout: 15000 });
-  await page.waitForFunction(() => /uploaded/.test(
-    document.querySelector(".interrupted-box li")?.innerText || ""), null, { timeout: 15000 });
-  result.interruptedText = await page.locator(".interrupted-box").innerText();
-  result.shots = { interrupted: await shot(page, "1-interrupted-after-refresh") };
+  const status = page.locator(".interrupted-box li .muted").first();
+  await page.waitForFunction(() => Number(document.querySelector(".interrupted-box li .muted")
+    ?.dataset.offset) > 0, null, { timeout: 15000 });
+  const interrupted = { text: await page.locator(".interrupted-box").innerText(),
+    offset: Number(await status.getAttribute("data-offset")) };
+  await shot(page, "zh-interrupted-upload");
   await addFile(page, config.video);
-  const outcome = await assetIdFor(page, name);
-  result.video = { ...outcome, percentBeforeRefresh, requestsBefore: requests.slice(0, before),
-    requestsAfter: requests.slice(before) };
-  step("video uploaded", outcome);
+  const outcome = await outcomeFor(page, name);
+  result.upload = { ...outcome, percentBeforeRefresh, interrupted, requestsAfter: requests.slice(before) };
+  step("video uploaded after a refresh", { percentBeforeRefresh });
 }
 
-async function uploadAudio(page) {
-  await addFile(page, config.audio);
-  result.audio = await assetIdFor(page, path.basename(config.audio));
-  step("audio uploaded", result.audio);
-  await addFile(page, config.garbage);
-  result.garbage = await assetIdFor(page, path.basename(config.garbage));
-  step("garbage refused", result.garbage);
+async function typeScript(page, text) {
+  const area = page.locator("#script-list textarea").first();
+  await area.fill(text);
+  return page.locator("#script-list .script-stats").first().innerText();
 }
 
-async function createBatch(page, audioId, videoId, screenshotName) {
-  await page.locator("button", { hasText: "Refresh" }).click();
-  await page.locator(`#audio-assets input[value="${audioId}"]`).check();
-  await page.locator(`#video-assets input[value="${videoId}"]`).check();
+async function previewFirstSentence(page) {
+  await page.locator("#script-list .script button", { hasText: config.previewLabel }).first().click();
+  await page.waitForFunction(() => {
+    const player = document.querySelector("#script-list .preview-player");
+    return player && !player.hidden && player.readyState >= 1 && player.duration > 0;
+  }, null, { timeout: 60000 });
+  return page.evaluate(() => document.querySelector("#script-list .preview-player").duration);
+}
+
+async function createBatch(page, videoId) {
+  await page.locator("#library-title ~ button, #library-title + button").first().click().catch(() => null);
+  const box = page.locator(`#video-assets input[value="${videoId}"]`);
+  await box.waitFor({ timeout: 15000 });
+  await box.check();
   const summary = await page.locator("#batch-summary").innerText();
-  if (screenshotName) result.shots.library = await shot(page, screenshotName);
   await page.locator("#create-batch").click();
   await page.waitForURL(/#\/batches\/.+/, { timeout: 15000 });
   const batchId = decodeURIComponent(page.url().split("#/batches/")[1]);
-  step("batch created", { batchId });
+  step("batch created", { batchId, summary });
   return { batchId, summary };
 }
 
-async function jobStates(page) {
-  return page.locator("#job-list .job").evaluateAll((jobs) => jobs.map((j) => j.dataset.state));
-}
-
-async function waitForJobState(page, wanted) {
-  await page.locator(`#job-list .job[data-state="${wanted}"]`).first()
-    .waitFor({ timeout: RENDER_TIMEOUT_MS });
-}
-
-// A long job: cancel it while it runs, retry it, then stop it with "Cancel batch".
-async function cancelAndRetry(page) {
-  await page.goto(config.baseUrl);
-  await addFile(page, config.longAudio);
-  const upload = await assetIdFor(page, path.basename(config.longAudio));
-  await createBatch(page, upload.assetId, result.video.assetId);
-  const job = page.locator("#job-list .job").first();
-  await waitForJobState(page, "running");
-  await page.waitForFunction(() => /fps/.test(document.querySelector("#job-list .detail")?.innerText),
-    null, { timeout: 30000 });
-  result.shots.running = await shot(page, "6-job-running");
-  const clickedAt = Date.now();
-  await job.locator("button", { hasText: "Cancel" }).click();
-  await waitForJobState(page, "cancelled");
-  const cancelMs = Date.now() - clickedAt;
-  result.shots.cancelled = await shot(page, "7-job-cancelled");
-  await job.locator("button", { hasText: "Retry" }).click();
-  await page.locator('#job-list .job:is([data-state="queued"], [data-state="running"])')
-    .waitFor({ timeout: RENDER_TIMEOUT_MS });
-  await page.locator("button", { hasText: "Cancel batch" }).click();
-  await waitForJobState(page, "cancelled");
-  return { cancelMs, counts: await page.locator("#batch-counts").innerText() };
-}
-
-async function downloadAll(page, batchId) {
-  await page.goto(`${config.baseUrl}#/batches/${batchId}`);
-  const href = await page.locator("#download-all").getAttribute("href");
-  const archive = await page.request.get(new URL(href, config.baseUrl).toString());
-  const body = await archive.body();
-  return { archiveStatus: archive.status(), archiveMagic: body.subarray(0, 2).toString("latin1"),
-    archiveBytes: body.length };
-}
-
-// A face video without a face: the job fails with the reason in words; Retry runs it again.
-async function failingBatch(page) {
-  await page.goto(config.baseUrl);
-  await addFile(page, config.noFaceVideo);
-  const upload = await assetIdFor(page, path.basename(config.noFaceVideo));
-  await createBatch(page, result.audio.assetId, upload.assetId);
-  const job = page.locator("#job-list .job").first();
-  await page.locator('#job-list .job[data-state="failed"]').waitFor({ timeout: RENDER_TIMEOUT_MS });
-  const reason = await job.locator(".reason").innerText();
-  result.shots.failed = await shot(page, "5-batch-failed");
-  await job.locator("button", { hasText: "Retry" }).click();
-  const statesAfterRetry = ["failed"];
+// Follows the first job until `until(state)`; collects the stages and progress lines seen.
+async function followJob(page, until) {
+  const seen = { stages: new Set(), details: new Set(), modes: new Set() };
   const deadline = Date.now() + RENDER_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    const [state] = await jobStates(page);
-    if (state !== statesAfterRetry.at(-1)) statesAfterRetry.push(state);
-    if (state === "failed" && statesAfterRetry.length > 2) break;
-    await page.waitForTimeout(100);
+    const now = await page.evaluate(() => {
+      const job = document.querySelector("#job-list .job");
+      return { state: job?.dataset.state, stage: job?.querySelector(".stage")?.innerText,
+        detail: job?.querySelector(".detail")?.innerText, mode: document.querySelector("#live-mode")?.dataset.mode };
+    });
+    if (now.stage) seen.stages.add(now.stage);
+    if (now.detail) seen.details.add(now.detail);
+    if (now.mode) seen.modes.add(now.mode);
+    if (until(now.state)) {
+      return { state: now.state, stages: [...seen.stages], details: [...seen.details], modes: [...seen.modes] };
+    }
+    await page.waitForTimeout(200);
   }
-  const attemptReason = await job.locator(".reason").innerText();
-  return { reason, statesAfterRetry, attemptReason };
+  return { timeout: true, stages: [...seen.stages], details: [...seen.details] };
 }
 
-async function watchBatch(page, label) {
-  const seen = new Set();
-  const modes = new Set();
-  const deadline = Date.now() + RENDER_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    const now = await page.evaluate(() => ({
-      percent: document.querySelector("#batch-progress [role=progressbar]")
-        ?.getAttribute("aria-valuenow"),
-      mode: document.querySelector("#live-mode")?.dataset.mode,
-      states: [...document.querySelectorAll("#job-list .job")].map((j) => j.dataset.state),
-    }));
-    if (now.percent !== undefined && now.percent !== null) seen.add(Number(now.percent));
-    if (now.mode) modes.add(now.mode);
-    if (now.percent === "100" && now.states.length && now.states.every((s) => s === "succeeded")) {
-      await page.locator("#job-list video").first().waitFor({ timeout: 10000 });
-      const info = { percents: [...seen].sort((a, b) => a - b), modes: [...modes],
-        states: now.states, detail: await page.locator("#job-list .detail").first().innerText() };
-      step(`batch done (${label})`, info);
-      return info;
+async function galleryVideoPlays(page) {
+  const video = page.locator("#results video").first();
+  await video.waitFor({ timeout: 15000 });
+  return page.evaluate(async () => {
+    const v = document.querySelector("#results video");
+    v.muted = true;
+    const track = v.querySelector("track");
+    if (track) v.textTracks[0].mode = "showing";
+    await v.play();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const cues = v.textTracks[0]?.cues ? [...v.textTracks[0].cues].map((c) => c.text) : [];
+    const card = v.closest(".result");
+    return { currentTime: v.currentTime, duration: v.duration, trackSrc: track?.getAttribute("src") || null,
+      cues, links: [...card.querySelectorAll("a")].map((a) => a.getAttribute("href")) };
+  });
+}
+
+async function machineIsLive(page) {
+  const body = page.locator("#machine-panel .machine-body");
+  await page.waitForFunction(() => document.querySelector("#machine-panel .machine-body")?.dataset.at,
+    null, { timeout: 15000 });
+  const first = await body.getAttribute("data-at");
+  await page.waitForFunction((at) => {
+    const now = document.querySelector("#machine-panel .machine-body")?.dataset.at;
+    return now && now !== at;
+  }, first, { timeout: 15000 });
+  return { text: await body.innerText(), pushes: [first, await body.getAttribute("data-at")] };
+}
+
+async function walkPages(page, lang, batchId) {
+  const pages = { new: "#/", voices: "#/voices", batches: "#/batches", batch: `#/batches/${batchId}`,
+    results: "#/results" };
+  const english = {};
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 900 });
+    for (const [name, hash] of Object.entries(pages)) {
+      await page.goto(`${config.baseUrl}${hash}`);
+      await page.locator("#machine-panel .machine-body[data-at], #voice-list li, .page-title")
+        .first().waitFor({ timeout: 15000 });
+      await page.waitForTimeout(700);
+      if (lang === "zh-CN" && width === WIDTHS[1]) english[name] = await englishOnPage(page);
+      await shot(page, `${lang}-${name}-${width}`);
     }
-    if (now.states.some((s) => s === "failed")) {
-      return { failed: await page.locator("#job-list").innerText(), modes: [...modes] };
-    }
-    await page.waitForTimeout(150);
   }
-  return { timeout: true, percents: [...seen], modes: [...modes] };
+  await page.setViewportSize({ width: 1200, height: 900 });
+  return english;
 }
 
 async function logIn(page) {
   await page.goto(config.baseUrl);
-  result.loggedIn = false;
-  if (!page.url().includes("/login")) return;
+  await page.waitForURL(/\/login/, { timeout: 15000 });
+  const login = { lang: await page.evaluate(() => document.documentElement.lang),
+    title: await page.locator("h1").innerText() };
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: 800 });
+    await shot(page, `zh-CN-login-${width}`);
+  }
+  login.english = await englishOnPage(page);
+  await page.setViewportSize({ width: 1200, height: 900 });
   await page.locator("input[name=token]").fill(config.token);
   await page.locator("button[type=submit]").click();
   await page.waitForURL((url) => !url.pathname.startsWith("/login"), { timeout: 15000 });
-  result.loggedIn = true;
-  step("logged in");
+  result.login = login;
+}
+
+async function chineseRun(page) {
+  await logIn(page);
+  await page.locator(".uppy-Dashboard").waitFor({ timeout: 15000 });
+  result.htmlLang = await page.evaluate(() => document.documentElement.lang);
+  result.logoutVisible = await page.locator("#logout").isVisible();
+  await uploadWithRefresh(page);
+  await addFile(page, config.garbage);
+  result.garbage = await outcomeFor(page, path.basename(config.garbage));
+  result.garbage.uppyItem = await page.locator(".uppy-Dashboard-Item", { hasText: path.basename(config.garbage) })
+    .first().getAttribute("class");
+  await addFile(page, config.noFaceVideo);
+  result.noFace = await outcomeFor(page, path.basename(config.noFaceVideo));
+  result.scriptStats = await typeScript(page, config.script);
+  result.previewSeconds = await previewFirstSentence(page);
+  const made = await createBatch(page, result.upload.assetId);
+  result.batch = { ...made, ...(await followJob(page, (s) => s === "succeeded" || s === "failed")) };
+  result.batch.jobText = await page.locator("#job-list .job").first().innerText();
+  result.gallery = await galleryVideoPlays(page);
+  result.machine = await machineIsLive(page);
+  await shot(page, "zh-CN-batch-done");
+  await page.goto(config.baseUrl);
+  await typeScript(page, config.script);
+  const failing = await createBatch(page, result.noFace.assetId);
+  await followJob(page, (s) => s === "failed" || s === "succeeded");
+  result.failing = { batchId: failing.batchId, reason: await page.locator("#job-list .job .reason").first().innerText() };
+  result.english = await walkPages(page, "zh-CN", made.batchId);
+}
+
+async function waitForRestart() {
+  emit({ restart: true });
+  const deadline = Date.now() + 90000;
+  while (!existsSync(config.restartFlag) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function englishRun(page) {
+  await page.goto(`${config.baseUrl}?lang=en`);
+  await page.locator(".uppy-Dashboard").waitFor({ timeout: 15000 });
+  result.forced = { htmlLang: await page.evaluate(() => document.documentElement.lang),
+    nav: await page.locator(".topbar nav").innerText() };
+  result.logoutVisible = await page.locator("#logout").isVisible();
+  await page.locator("#language").selectOption("zh-CN");
+  await page.waitForFunction(() => document.documentElement.lang === "zh-CN", null, { timeout: 15000 });
+  await page.goto(config.baseUrl);
+  result.remembered = await page.evaluate(() => document.documentElement.lang);
+  await page.locator("#language").selectOption("en");
+  await page.waitForFunction(() => document.documentElement.lang === "en", null, { timeout: 15000 });
+  await page.locator(".uppy-Dashboard").waitFor({ timeout: 15000 });
+  await addFile(page, config.video);
+  const video = await outcomeFor(page, path.basename(config.video));
+  await addFile(page, config.noFaceVideo);
+  const noFace = await outcomeFor(page, path.basename(config.noFaceVideo));
+  await typeScript(page, config.longScript);
+  const made = await createBatch(page, video.assetId);
+  result.summary = made.summary;
+  result.running = await followJob(page, (s) => s === "running");
+  // The server goes away and comes back: the page says so, then carries on.
+  const modes = [];
+  const watch = setInterval(() => {
+    page.evaluate(() => document.querySelector("#live-mode")?.dataset.mode).then((m) => {
+      if (m && modes.at(-1) !== m) modes.push(m);
+    }).catch(() => null);
+  }, 100);
+  await waitForRestart();
+  await page.waitForFunction(() => document.querySelector("#live-mode")?.dataset.mode === "live",
+    null, { timeout: 60000 }).catch(() => null);
+  await page.waitForTimeout(500);
+  clearInterval(watch);
+  result.restart = { modes, notice: modes.includes("reconnecting") };
+  await shot(page, "en-batch-after-restart");
+  const job = page.locator("#job-list .job").first();
+  await page.locator('#job-list .job:is([data-state="running"], [data-state="queued"])').waitFor({ timeout: 60000 });
+  await job.locator('button[data-action="cancel"]').click();
+  await page.locator('#job-list .job[data-state="cancelled"]').waitFor({ timeout: 30000 });
+  await job.locator('button[data-action="retry"]').click();
+  await page.locator('#job-list .job:is([data-state="queued"], [data-state="running"])').waitFor({ timeout: 30000 });
+  await page.locator("#cancel-batch").click();
+  await page.locator('#job-list .job[data-state="cancelled"]').waitFor({ timeout: 30000 });
+  result.cancelled = { counts: await page.locator("#batch-counts").innerText() };
+  result.machine = await machineIsLive(page);
+  await page.goto(config.baseUrl);
+  await typeScript(page, config.script);
+  const failing = await createBatch(page, noFace.assetId);
+  await followJob(page, (s) => s === "failed" || s === "succeeded");
+  result.failing = { reason: await page.locator("#job-list .job .reason").first().innerText() };
+  await walkPages(page, "en", made.batchId);
 }
 
 async function main() {
-  const browser = await chromium.launch({ executablePath: config.chromium || "/usr/bin/chromium",
-    args: CHROMIUM_FLAGS });
+  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_FLAGS });
   try {
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 },
+      locale: config.browserLocale });
     const page = await context.newPage();
     page.on("pageerror", (err) => result.browserErrors.push(String(err)));
-    await logIn(page);
-    await page.locator(".uppy-Dashboard").waitFor({ timeout: 15000 });
-    await uploadWithRefresh(page);
-    await uploadAudio(page);
-    const made = await createBatch(page, result.audio.assetId, result.video.assetId,
-      "2-library-selected");
-    result.batchId = made.batchId;
-    result.summary = made.summary;
-    const polling = await context.newPage();
-    polling.on("pageerror", (err) => result.browserErrors.push(String(err)));
-    await polling.route("**/api/events**", (route) => route.abort());
-    await polling.goto(`${config.baseUrl}#/batches/${result.batchId}`);
-    [result.live, result.polling] = await Promise.all([
-      watchBatch(page, "live"), watchBatch(polling, "polling")]);
-    result.shots.batch = await shot(page, "3-batch-done");
-    await polling.goto(`${config.baseUrl}#/batches`);
-    await polling.locator(`#batch-list li[data-batch="${result.batchId}"]`).waitFor();
-    result.shots.list = await shot(polling, "4-batch-list");
-    result.failing = await failingBatch(page);
-    result.cancelled = await cancelAndRetry(page);
-    result.archive = await downloadAll(page, result.batchId);
+    if (config.run === "zh") await chineseRun(page);
+    else await englishRun(page);
   } finally {
     await browser.close();
   }
 }
 
-main().then(() => {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}).catch((exc) => {
+main().then(() => emit(result)).catch((exc) => {
   result.error = String(exc?.stack || exc);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  emit(result);
   process.exitCode = 1;
 });

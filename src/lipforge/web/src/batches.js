@@ -65,10 +65,11 @@ function batchListItem(batch) {
   const state = batchState(batch);
   return el("li", { "data-batch": batch.id, "data-state": state, class: "batch-item" },
     el("div", { class: "row" },
-      el("a", { href: `#/batches/${batch.id}`, class: "batch-link" }, batchName(batch)),
+      el("a", { href: `#/batches/${batch.id}`, class: batch.name ? "batch-link data" : "batch-link" },
+        batchName(batch)),
       statePill(state)),
     el("div", { class: "muted small" }, [t("batches.created", { date: formatDate(batch.created_at) }),
-      batch.engine, countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
+      countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
     progressBar(fraction, formatPercent(fraction), batchName(batch)));
 }
 
@@ -114,12 +115,10 @@ async function act(action, done) {
   }
 }
 
+// A scripted job's subtitles: `subtitles_url` is the .srt; the .vtt lies beside it.
 function subtitleUrls(job) {
-  const subs = job.subtitles || {};
-  return {
-    vtt: job.subtitles_vtt_url || subs.vtt || (job.has_subtitles ? api.jobSubtitlesUrl(job.id, "vtt") : null),
-    srt: job.subtitles_srt_url || subs.srt || (job.has_subtitles ? api.jobSubtitlesUrl(job.id, "srt") : null),
-  };
+  const srt = job.subtitles_url || null;
+  return { srt, vtt: srt ? srt.replace(/\.srt($|\?)/, ".vtt$1") : null };
 }
 
 // One finished video: plays in the page (Range requests), subtitles on, MP4 and SRT beside it.
@@ -257,7 +256,7 @@ export function renderBatchView(root, batchId) {
     clear(overall).append(progressBar(fraction, label, t("batches.progress")));
     overall.dataset.state = state;
     counts.textContent = [t("batches.created", { date: formatDate(batch.created_at) }),
-      batch.engine, countLine].filter(Boolean).join(" · ");
+      countLine].filter(Boolean).join(" · ");
     paused.textContent = (batch.paused_reasons || []).map((r) => t("batches.paused", { reason: r })).join(" ");
     for (const job of jobs) {
       if (!rows.has(job.id)) {
@@ -288,6 +287,7 @@ export function renderBatchView(root, batchId) {
   root.append(el("div", { class: "layout" },
     el("div", { class: "main-col" },
       el("section", { class: "card", "aria-labelledby": "batch-name-edit" },
+        el("label", { for: "batch-name-edit", class: "muted small" }, t("batches.nameLabel")),
         el("div", { class: "row wrap" }, title.node, mode), paused, overall, counts,
         el("div", { class: "actions" }, archive, cancelAll, remove), jobsList),
       el("section", { class: "card", "aria-labelledby": "results-title" },

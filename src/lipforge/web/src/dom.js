@@ -14,6 +14,8 @@ export function el(tag, attrs = {}, ...children) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
+  // Names and ids (file names, voices, hosts) are data, not words to translate.
+  if (tag === "code" || /\b(file-name|data)\b/.test(node.className)) node.setAttribute("translate", "no");
   return node;
 }
 

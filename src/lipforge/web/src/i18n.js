@@ -10,6 +10,7 @@ import zhCN from "./locales/zh-CN.json" with { type: "json" };
 export const LANGUAGES = ["zh-CN", "en"];
 export const LANGUAGE_NAMES = { "zh-CN": "中文", en: "English" };
 export const STORAGE_KEY = "lipforge.lang";
+export const LANGUAGE_COOKIE = "lipforge_lang"; // read by the server's login page
 const CATALOGUES = { en, "zh-CN": zhCN };
 const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
 
@@ -56,6 +57,7 @@ export function applyLanguage(win = globalThis.window) {
 
 export function rememberLanguage(lang, win = globalThis.window) {
   win.localStorage.setItem(STORAGE_KEY, lang);
+  win.document.cookie = `${LANGUAGE_COOKIE}=${lang}; path=/; max-age=31536000; SameSite=Strict`;
 }
 
 function lookup(catalogue, key) {

@@ -83,6 +83,9 @@ export function renderLibrary(root) {
   const videoList = el("ul", { class: "assets", id: "video-assets" });
   const engine = optionSelect("engine", ENGINES, "batch.engines");
   const fit = optionSelect("fit", FITS, "batch.fits");
+  const fitHint = el("span", { id: "fit-hint" }, t("batch.fitHints.pingpong"));
+  fit.setAttribute("aria-describedby", "fit-hint");
+  fit.addEventListener("change", () => { fitHint.textContent = t(`batch.fitHints.${fit.value}`); });
   const name = el("input", { type: "text", id: "batch-name", maxlength: 255, autocomplete: "off" });
   const modelBox = el("div", { id: "model-hint" });
   const summary = el("p", { class: "summary", id: "batch-summary", "aria-live": "polite" });
@@ -163,7 +166,7 @@ export function renderLibrary(root) {
           el("div", { class: "form" },
             field(t("batch.name"), name),
             field(t("batch.engine"), engine),
-            field(t("batch.fit"), fit)),
+            field(t("batch.fit"), fit, fitHint)),
           modelBox, summary, create)),
       side));
   const stopMachine = mountMachinePanel(side);

@@ -34,15 +34,19 @@ function slotText(slot) {
   return t("machine.slotJob", { name: slot.output_name, stage: stageWords(slot.stage), progress });
 }
 
+function slotNode(slot) {
+  return el("span", { class: slot ? "data" : "" }, slotText(slot));
+}
+
 function workerRows(workers) {
   if (!workers.length) return [el("p", { class: "muted small" }, t("machine.noWorker"))];
   return workers.map((worker) => el("div", { class: "worker", "data-worker": worker.id },
-    el("div", { class: "small strong" }, worker.hostname,
+    el("div", { class: "small strong" }, el("span", { class: "data" }, worker.hostname),
       worker.paused_reason ? el("span", { class: "bad" }, ` · ${t("machine.paused",
         { reason: worker.paused_reason })}`) : null),
     el("ul", { class: "slots" }, worker.slots.map((slot, index) => el("li", {
       class: slot ? "busy" : "idle", "data-slot": index },
-    el("span", { class: "muted" }, `${t("machine.slot", { n: index + 1 })} `), slotText(slot))))));
+    el("span", { class: "muted" }, `${t("machine.slot", { n: index + 1 })} `), slotNode(slot))))));
 }
 
 function drawSnapshot(body, m) {

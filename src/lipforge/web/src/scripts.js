@@ -34,7 +34,7 @@ export function estimateSeconds(text) {
 }
 
 function voiceSelect(voices, chosen) {
-  return el("select", { class: "voice-select" }, voices.map((v) => el("option",
+  return el("select", { class: "voice-select data" }, voices.map((v) => el("option",
     { value: v.name, selected: v.name === chosen ? true : null }, v.name)));
 }
 
@@ -52,7 +52,7 @@ class ScriptEntry {
     this.text = el("textarea", { rows: 4, class: "script-text", placeholder: t("scripts.placeholder") });
     this.voice = voiceSelect(voices, panel.defaultVoice());
     this.stats = el("div", { class: "muted small script-stats", "aria-live": "polite" });
-    this.sentences = el("ol", { class: "sentences" });
+    this.sentences = el("ol", { class: "sentences data" });
     this.player = el("audio", { controls: true, class: "preview-player", hidden: true });
     this.previewButton = el("button", { type: "button", class: "small" }, t("scripts.preview"));
     this.previewButton.addEventListener("click", () => this.preview());
