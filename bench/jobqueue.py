@@ -1,6 +1,6 @@
 """Queue benchmark: throughput of the job queue and the delay of live progress to SSE clients.
 
-    .venv/bin/python bench/queue.py [--jobs 1000] [--clients 200] [--pg URL | --no-pg]
+    .venv/bin/python bench/jobqueue.py [--jobs 1000] [--clients 200] [--pg URL | --no-pg]
 
 1. Throughput: enqueue -> claim -> finish of N no-op jobs, on SQLite and on PostgreSQL,
    against a baseline on the same database: the same number of bare transactions
@@ -15,22 +15,17 @@ PostgreSQL: --pg URL (default postgresql+psycopg://postgres@127.0.0.1:5432/test 
 answers); a fresh database is created for the run and dropped after.
 """
 
-# ruff: noqa: E402
 from __future__ import annotations
-
-import os
-import sys
-
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]  # shadows stdlib queue
 
 import argparse
 import asyncio
 import json
+import os
 import signal
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
