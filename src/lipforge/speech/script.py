@@ -44,7 +44,10 @@ ProgressCallback = Callable[[int, int], None]  # (pieces done, pieces in all)
 CancelCheck = Callable[[], bool]
 
 _limits_lock = threading.Lock()
-_voice_limits: dict[str, threading.BoundedSemaphore] = {}
+_voice_limits: dict[tuple[str, int], threading.BoundedSemaphore] = {}
+PIECE_LOCK_STRIPES = 256
+# one synthesis per (voice, text) at a time in this process, with a bounded number of locks
+_piece_locks = [threading.Lock() for _ in range(PIECE_LOCK_STRIPES)]
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,15 @@ def _check_language(voice: Voice, engine_class: type, language: str) -> None:
 
 def voice_limit(voice: Voice, default: int) -> threading.BoundedSemaphore:
     """The one semaphore that bounds requests to this voice's server in this process."""
+    limit = voice.concurrency or default
     with _limits_lock:
-        if voice.name not in _voice_limits:
-            _voice_limits[voice.name] = threading.BoundedSemaphore(voice.concurrency or default)
-        return _voice_limits[voice.name]
+        if (voice.name, limit) not in _voice_limits:
+            _voice_limits[(voice.name, limit)] = threading.BoundedSemaphore(limit)
+        return _voice_limits[(voice.name, limit)]
+
+
+def _piece_lock(key: str) -> threading.Lock:
+    return _piece_locks[int(key[:8], 16) % PIECE_LOCK_STRIPES]
 
 
 class _PieceRunner:
@@ -148,15 +156,16 @@ class _PieceRunner:
         if self.should_cancel():
             raise CancelledError("cancelled")
         key = self.cache.key(self.voice, text)
-        utterance = self.cache.get(key)
-        if utterance is None:
-            with self.limit:
-                if self.should_cancel():
-                    raise CancelledError("cancelled")
-                utterance = self.engine.synthesize(text, self.language)
-            self.cache.put(key, utterance)
-            with self._lock:
-                self.synthesized += 1
+        with _piece_lock(key):  # two jobs of one script in two slots: the second waits, reads
+            utterance = self.cache.get(key)
+            if utterance is None:
+                with self.limit:
+                    if self.should_cancel():
+                        raise CancelledError("cancelled")
+                    utterance = self.engine.synthesize(text, self.language)
+                self.cache.put(key, utterance)
+                with self._lock:
+                    self.synthesized += 1
         with self._lock:
             self._done += 1
             self.on_progress(self._done, total)
