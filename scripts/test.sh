@@ -18,6 +18,12 @@ if ! fc-list :lang=zh 2>/dev/null | grep -q . && [ "$(id -u)" = 0 ]; then
   # tests/web renders the zh-CN pages in chromium: a Chinese font
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null
 fi
+for tool in nginx:nginx openssl:openssl systemd-analyze:systemd; do
+  if ! command -v "${tool%%:*}" >/dev/null && [ "$(id -u)" = 0 ]; then
+    # tests/deploy: nginx (TLS) in front of two API processes; systemd-analyze verify on the units
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${tool#*:}" >/dev/null
+  fi
+done
 scripts/setup.sh test
 if [ -f tests/js/package-lock.json ]; then
   (cd tests/js && npm ci --silent --no-audit --no-fund)
