@@ -84,7 +84,7 @@ def call_api(client: httpx.Client, method: str, path: str, **kwargs) -> dict:
             f"The server at {client.base_url} answered {response.status_code} (restarting?)."
         )
     _raise_for_refusal(response)
-    return response.json()
+    return response.json() if response.content else {}
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""`lipforge voices list|add|remove`: the voices of this data dir, as its server sees them.
+"""`lipforge voices list|add|remove`: the voices of this data dir, or of a server (--server).
 
 A voice is a named preset of a speech engine (`lipforge voices list` shows the engines
 too). `add` checks the voice before storing it; `--reference-audio` imports the file into
@@ -34,41 +34,69 @@ def open_sessions(data: Path | None):
     return settings, session_factory(engine), engine
 
 
+ServerOption = Annotated[
+    str | None,
+    typer.Option("--server", help="Manage the voices of this server instead (http://host:7860)."),
+]
+TokenOption = Annotated[
+    str | None, typer.Option("--token", envvar="LIPFORGE_TOKEN", help="API token of --server.")
+]
+
+
 @voices_app.command("list")
-def list_command(data: DataOption = None) -> None:
+def list_command(
+    data: DataOption = None, server: ServerOption = None, token: TokenOption = None
+) -> None:
     """Voices (built-in first) and the speech engines they can use."""
+    if server:
+        from lipforge.cli.remote import call_api, open_client
+
+        with open_client(server, token) as client:
+            listing = call_api(client, "GET", "/api/voices")
+    else:
+        listing = _local_listing(data)
+    for voice in listing["items"]:
+        typer.echo(_voice_line(voice))
+    typer.echo("")
+    for engine in listing["engines"]:
+        state = f"not available: {engine['missing']}" if engine["missing"] else "available"
+        typer.echo(f"engine {engine['name']}\tlanguages {','.join(engine['languages'])}\t{state}")
+
+
+def _local_listing(data: Path | None) -> dict:
     from lipforge.speech.engines import speech_engine_class, speech_engine_names
     from lipforge.speech.voices import list_voices
 
     _settings, sessions, engine = open_sessions(data)
     try:
         with sessions() as session:
-            voices = list_voices(session)
+            items = [voice.to_json() for voice in list_voices(session)]
     finally:
         engine.dispose()
-    for voice in voices:
-        where = voice.url or "local"
-        detail = " ".join(
-            f"{key}={value}"
-            for key, value in (
-                ("speaker", voice.speaker),
-                ("model", voice.model),
-                ("speed", voice.speed if voice.speed != 1.0 else None),
-                ("language", voice.language or None),
-                ("rate", voice.sample_rate),
-                ("key-from", voice.api_key_env),
-            )
-            if value
-        )
-        kind = "built-in" if voice.builtin else "stored"
-        typer.echo(f"{voice.name}\t{voice.engine}\t{where}\t{kind}\t{detail}".rstrip())
-    typer.echo("")
+    engines = []
     for name in speech_engine_names():
         engine_class = speech_engine_class(name)
-        missing = engine_class.missing_reason()
-        state = f"not available: {missing}" if missing else "available"
-        languages = ",".join(engine_class.languages)
-        typer.echo(f"engine {name}\tlanguages {languages}\t{state}")
+        languages = list(engine_class.languages)
+        engines.append(
+            {"name": name, "languages": languages, "missing": engine_class.missing_reason()}
+        )
+    return {"items": items, "engines": engines}
+
+
+def _voice_line(voice: dict) -> str:
+    details = (
+        ("speaker", voice.get("speaker")),
+        ("model", voice.get("model")),
+        ("speed", voice.get("speed") if voice.get("speed") != 1.0 else None),
+        ("language", voice.get("language") or None),
+        ("rate", voice.get("sample_rate")),
+        ("key-from", voice.get("api_key_env")),
+        ("reference", voice.get("reference_asset_id")),
+    )
+    detail = " ".join(f"{key}={value}" for key, value in details if value)
+    kind = "built-in" if voice.get("builtin") else "stored"
+    where = voice.get("url") or "local"
+    return f"{voice['name']}\t{voice['engine']}\t{where}\t{kind}\t{detail}".rstrip()
 
 
 @voices_app.command("add")
@@ -100,54 +128,77 @@ def add_command(
         str | None, typer.Option(help="NAME of the env var holding the API key (not the key).")
     ] = None,
     data: DataOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Add a voice; checks it first and says what is missing."""
+    options = {"mode": mode, "instruct": instruct, "concurrency": concurrency}
+    body = {
+        "name": name,
+        "engine": engine,
+        "url": url,
+        "speaker": speaker,
+        "model": model,
+        "speed": speed,
+        "language": language,
+        "sample_rate": sample_rate,
+        "api_key_env": api_key_env,
+        "reference_text": reference_text,
+        "options": {key: value for key, value in options.items() if value is not None},
+    }
+    if server:
+        _add_remote(body, reference_audio, server, token)
+    else:
+        _add_local(body, reference_audio, data)
+    typer.echo(f"added voice {name} ({engine})")
+
+
+def _add_local(body: dict, reference_audio: Path | None, data: Path | None) -> None:
+    from lipforge.cli.importer import import_one
     from lipforge.speech.voices import Voice, add_voice
 
     settings, sessions, db_engine = open_sessions(data)
     try:
-        reference_id = _import_reference(reference_audio, sessions, settings)
-        options = {"mode": mode, "instruct": instruct, "concurrency": concurrency}
-        voice = Voice(
-            name=name,
-            engine=engine,
-            url=url,
-            speaker=speaker,
-            model=model,
-            speed=speed,
-            language=language,
-            sample_rate=sample_rate,
-            api_key_env=api_key_env,
-            reference_asset_id=reference_id,
-            reference_text=reference_text,
-            options={key: value for key, value in options.items() if value is not None},
-        )
+        reference_id = import_one(reference_audio, sessions, settings) if reference_audio else None
         with sessions.begin() as session:
-            add_voice(session, voice)
+            add_voice(session, Voice(**body, reference_asset_id=reference_id))
     finally:
         db_engine.dispose()
-    typer.echo(f"added voice {name} ({engine})")
 
 
-def _import_reference(path: Path | None, sessions, settings) -> str | None:
-    if path is None:
-        return None
-    from lipforge.cli.importer import import_one
+def _add_remote(body: dict, reference_audio: Path | None, server: str, token: str | None) -> None:
+    from lipforge.cli.remote import call_api, open_client
 
-    return import_one(path, sessions, settings)
+    if reference_audio is not None:
+        from lipforge.uploads.client import upload_file
+
+        body["reference_asset_id"] = upload_file(server, token, reference_audio)
+    with open_client(server, token) as client:
+        call_api(client, "POST", "/api/voices", json=body)
 
 
 @voices_app.command("remove")
 def remove_command(
-    name: Annotated[str, typer.Argument(help="The voice to remove.")], data: DataOption = None
+    name: Annotated[str, typer.Argument(help="The voice to remove.")],
+    data: DataOption = None,
+    server: ServerOption = None,
+    token: TokenOption = None,
 ) -> None:
     """Remove a stored voice (built-ins stay)."""
-    from lipforge.speech.voices import remove_voice
+    if server:
+        from urllib.parse import quote
 
-    _settings, sessions, engine = open_sessions(data)
-    try:
-        with sessions.begin() as session:
-            remove_voice(session, name)
-    finally:
-        engine.dispose()
+        from lipforge.cli.remote import call_api, open_client
+
+        with open_client(server, token) as client:
+            call_api(client, "DELETE", f"/api/voices/{quote(name, safe='')}")
+    else:
+        from lipforge.speech.voices import remove_voice
+
+        _settings, sessions, engine = open_sessions(data)
+        try:
+            with sessions.begin() as session:
+                remove_voice(session, name)
+        finally:
+            engine.dispose()
     typer.echo(f"removed voice {name}")
