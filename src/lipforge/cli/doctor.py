@@ -21,22 +21,24 @@ CODECS = ("libx264", "aac", "libopus", "mp3")
 def doctor() -> None:
     """Print versions, the data dir, free disk, codecs and onnxruntime execution providers."""
     from rich.console import Console
-    from rich.table import Table
 
+    console = Console(highlight=False)
     settings = Settings.from_env()
-    table = Table(title="lipforge doctor", show_header=False)
-    table.add_row("python", f"{platform.python_version()} ({platform.platform()})")
-    for name in PACKAGES:
-        table.add_row(name, _version(name))
-    table.add_row("ffmpeg (in PyAV)", _ffmpeg_version())
-    table.add_row("codecs", _codecs())
-    table.add_row("data dir", _data_dir(settings.data_dir.root))
-    table.add_row("free disk", _free_disk(settings.data_dir.root))
-    table.add_row("storage", _storage(settings))
-    table.add_row("onnxruntime providers", _providers())
-    table.add_row("engines", _engines())
-    table.add_row("espeak-ng (tests)", shutil.which("espeak-ng") or "not installed")
-    Console().print(table)
+    rows = [  # the quick ones first: each line shows as soon as it is known
+        ("python", lambda: f"{platform.python_version()} ({platform.platform()})"),
+        *((name, lambda name=name: _version(name)) for name in PACKAGES),
+        ("data dir", lambda: _data_dir(settings.data_dir.root)),
+        ("free disk", lambda: _free_disk(settings.data_dir.root)),
+        ("storage", lambda: _storage(settings)),
+        ("espeak-ng (tests)", lambda: shutil.which("espeak-ng") or "not installed"),
+        ("ffmpeg (in PyAV)", _ffmpeg_version),
+        ("codecs", _codecs),
+        ("onnxruntime providers", _providers),
+        ("engines", _engines),
+    ]
+    console.print("[bold]lipforge doctor[/]")
+    for label, value in rows:
+        console.print(f"  {label:<22} {value()}")
 
 
 def _version(name: str) -> str:
