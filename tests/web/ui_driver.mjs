@@ -19,7 +19,7 @@ const { chromium } = require("playwright-core");
 const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu",
   "--disable-background-networking", "--disable-component-update", "--disable-sync",
   "--no-first-run", "--disable-quic", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"];
-const THROTTLE_BYTES_PER_S = 64 * 1024;
+const THROTTLE_BYTES_PER_S = 16 * 1024;
 const REFRESH_AT_PERCENT = 30;
 const RENDER_TIMEOUT_MS = 150000;
 const WIDTHS = [390, 1440];
@@ -211,7 +211,7 @@ async function walkPages(page, lang, batchId) {
       await page.goto(`${config.baseUrl}${hash}`);
       await page.locator("#machine-panel .machine-body[data-at], #voice-list li, .page-title")
         .first().waitFor({ timeout: 15000 });
-      await page.waitForTimeout(700);
+      await page.waitForTimeout(300);
       if (lang === "zh-CN" && width === WIDTHS[1]) english[name] = await englishOnPage(page);
       await shot(page, `${lang}-${name}-${width}`);
     }
@@ -251,9 +251,11 @@ async function chineseRun(page) {
   result.noFace = await outcomeFor(page, path.basename(config.noFaceVideo));
   result.scriptStats = await typeScript(page, config.script);
   result.previewSeconds = await previewFirstSentence(page);
+  step("preview heard");
   const made = await createBatch(page, result.upload.assetId);
   result.batch = { ...made, ...(await followJob(page, (s) => s === "succeeded" || s === "failed")) };
   result.batch.jobText = await page.locator("#job-list .job").first().innerText();
+  step("batch finished");
   result.gallery = await galleryVideoPlays(page);
   result.machine = await machineIsLive(page);
   await shot(page, "zh-CN-batch-done");
@@ -262,7 +264,9 @@ async function chineseRun(page) {
   const failing = await createBatch(page, result.noFace.assetId);
   await followJob(page, (s) => s === "failed" || s === "succeeded");
   result.failing = { batchId: failing.batchId, reason: await page.locator("#job-list .job .reason").first().innerText() };
+  step("failing job seen");
   result.english = await walkPages(page, "zh-CN", made.batchId);
+  step("pages walked");
 }
 
 async function waitForRestart() {
@@ -294,6 +298,7 @@ async function englishRun(page) {
   const made = await createBatch(page, video.assetId);
   result.summary = made.summary;
   result.running = await followJob(page, (s) => s === "running");
+  step("job running");
   // The server goes away and comes back: the page says so, then carries on.
   const modes = [];
   const watch = setInterval(() => {
@@ -307,6 +312,7 @@ async function englishRun(page) {
   await page.waitForTimeout(500);
   clearInterval(watch);
   result.restart = { modes, notice: modes.includes("reconnecting") };
+  step("back after the restart", result.restart);
   await shot(page, "en-batch-after-restart");
   const job = page.locator("#job-list .job").first();
   await page.locator('#job-list .job:is([data-state="running"], [data-state="queued"])').waitFor({ timeout: 60000 });
@@ -317,12 +323,14 @@ async function englishRun(page) {
   await page.locator("#cancel-batch").click();
   await page.locator('#job-list .job[data-state="cancelled"]').waitFor({ timeout: 30000 });
   result.cancelled = { counts: await page.locator("#batch-counts").innerText() };
+  step("cancelled, retried, cancelled");
   result.machine = await machineIsLive(page);
   await page.goto(config.baseUrl);
-  await typeScript(page, config.script);
-  const failing = await createBatch(page, noFace.assetId);
+  await typeScript(page, config.shortScript);
+  await createBatch(page, noFace.assetId);
   await followJob(page, (s) => s === "failed" || s === "succeeded");
   result.failing = { reason: await page.locator("#job-list .job .reason").first().innerText() };
+  step("failing job seen");
   await walkPages(page, "en", made.batchId);
 }
 

@@ -61,8 +61,10 @@ function statePill(state) {
 }
 
 function batchListItem(batch) {
-  const fraction = batchProgress(batch);
   const state = batchState(batch);
+  const finished = batch.finished === true;
+  const fraction = finished ? 1 : batchProgress(batch);
+  const label = finished ? countsText(batchCounts(batch)) : formatPercent(fraction);
   return el("li", { "data-batch": batch.id, "data-state": state, class: "batch-item" },
     el("div", { class: "row" },
       el("a", { href: `#/batches/${batch.id}`, class: batch.name ? "batch-link data" : "batch-link" },
@@ -70,7 +72,7 @@ function batchListItem(batch) {
       statePill(state)),
     el("div", { class: "muted small" }, [t("batches.created", { date: formatDate(batch.created_at) }),
       countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
-    progressBar(fraction, formatPercent(fraction), batchName(batch)));
+    progressBar(fraction, label, batchName(batch)));
 }
 
 // The list refreshes itself while any batch is still queued or running.

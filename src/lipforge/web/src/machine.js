@@ -30,7 +30,7 @@ function gpuRows(gpus) {
 function slotText(slot) {
   if (!slot) return t("machine.idle");
   const total = Number(slot.frames_total) || 0;
-  const progress = total ? formatPercent((slot.frames_done || 0) / total) : "";
+  const progress = total && slot.stage !== "speech" ? formatPercent((slot.frames_done || 0) / total) : null;
   return t("machine.slotJob", { name: slot.output_name, stage: stageWords(slot.stage), progress });
 }
 
@@ -86,13 +86,18 @@ export function mountMachinePanel(container) {
     }
   };
   if (typeof EventSource !== "undefined") {
-    source = new EventSource(api.machineEventsUrl(), { withCredentials: true });
-    source.addEventListener("machine", onSnapshot);
-    source.addEventListener("error", () => {
-      if (stopped) return;
-      status.textContent = t("machine.away");
-      panel.classList.add("is-away");
-    });
+    const connect = () => {
+      source = new EventSource(api.machineEventsUrl(), { withCredentials: true });
+      source.addEventListener("machine", onSnapshot);
+      source.addEventListener("error", () => {
+        if (stopped) return;
+        status.textContent = t("machine.away");
+        panel.classList.add("is-away");
+        // a refused reconnect closes the stream for good: open a new one a little later
+        if (source.readyState === EventSource.CLOSED) setTimeout(() => !stopped && connect(), 3000);
+      });
+    };
+    connect();
   } else {
     api.machine().then((m) => drawSnapshot(body, m)).catch(() => null);
   }

@@ -59,7 +59,7 @@ export function jobDetail(job) {
   if (state === "running" && Number(job.fps) > 0) {
     parts.push(t("job.fps", { fps: formatNumber(job.fps, 1) }));
   }
-  if (state === "running" && job.eta_s !== null && job.eta_s !== undefined) {
+  if (state === "running" && Number(job.eta_s) > 0) {
     parts.push(t("job.left", { duration: formatDuration(job.eta_s) }));
   }
   return parts.join(" · ");
