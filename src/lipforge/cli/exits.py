@@ -20,5 +20,6 @@ EXIT_CODES_HELP = (
     "Exit status: 0 done; 1 some items failed (the others finished); 2 usage or setting error; "
     "3 bad input (not media, no face, refused); 4 model missing; 5 token refused; "
     "6 disk full; 7 cannot reach the server or the download source; "
-    "130 interrupted (Ctrl-C, SIGTERM, SIGHUP)."
+    "130 interrupted (Ctrl-C, SIGTERM, SIGHUP). "
+    "Add --debug anywhere to see the traceback of an error."
 )

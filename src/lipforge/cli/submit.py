@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from lipforge.cli import app
-from lipforge.cli.exits import EXIT_BAD_INPUT, EXIT_SOME_FAILED
+from lipforge.cli.exits import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_SOME_FAILED
 from lipforge.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -94,7 +94,11 @@ def submit(
     scripts = _read_scripts(text_file or [], voice)
     _check_inputs([*audio, *video], out)
     with open_client(server, token) as client:
-        asset_ids, refused = _upload_missing(client, server, token, [*audio, *video])
+        try:
+            asset_ids, refused = _upload_missing(client, server, token, [*audio, *video])
+        except KeyboardInterrupt:
+            console.print("Interrupted: run the same command again to resume the uploads.")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         audio_ids = [asset_ids[p] for p in (a.resolve() for a in audio) if p in asset_ids]
         video_ids = [asset_ids[p] for p in (v.resolve() for v in video) if p in asset_ids]
         if not video_ids or not (audio_ids or scripts):
@@ -108,12 +112,14 @@ def submit(
         reconnector.reached = True
         try:
             _follow_and_collect(client, batch["id"], out, reconnector, refused)
-        except ServerUnreachableError:
+        except (ServerUnreachableError, KeyboardInterrupt) as exc:
             console.print(
                 f"The batch goes on on the server: collect its outputs later with "
                 f"lipforge watch {batch['id']} --out {out}",
                 highlight=False,
             )
+            if isinstance(exc, KeyboardInterrupt):
+                raise typer.Exit(EXIT_INTERRUPTED) from None
             raise
 
 
