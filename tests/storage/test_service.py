@@ -99,6 +99,10 @@ def test_assets_and_outputs_download_alike_from_either_store(
     head = client.head(content)
     assert head.status_code == 200 and head.headers["content-length"] == str(len(video_bytes))
     assert head.headers["accept-ranges"] == "bytes"
+    same = {"Range": "bytes=0-9", "If-Range": head.headers["etag"]}
+    assert client.get(content, headers=same).status_code == 206
+    changed = {"Range": "bytes=0-9", "If-Range": '"another-version"'}
+    assert client.get(content, headers=changed).content == video_bytes
 
     body = {"audio_asset_ids": [audio], "video_asset_ids": videos}
     created = client.post("/api/batches", json=body)
