@@ -43,6 +43,9 @@ class Namespace:
 
     @classmethod
     def create(cls, index: int) -> Namespace:
+        """A namespace on the first /30 from `index` on that no link of this machine uses."""
+        while _subnet_in_use(index):
+            index += 2
         tag = f"{os.getpid() % 100000}h{index}"
         ns = cls(f"lf{tag}", f"lfv{tag}", f"{SUBNET}.{index}.1", f"{SUBNET}.{index}.2")
         inner = f"lfn{tag}"
@@ -68,6 +71,16 @@ class Namespace:
             ip("link", "del", self.host_link)
         with contextlib.suppress(subprocess.CalledProcessError):
             ip("netns", "del", self.name)
+
+
+def _subnet_in_use(index: int) -> bool:
+    found = subprocess.run(
+        ["ip", "-o", "addr", "show", "to", f"{SUBNET}.{index}.0/30"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return bool(found.stdout.strip())
 
 
 class Relay:
