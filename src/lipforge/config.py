@@ -105,6 +105,7 @@ class Settings:
     s3_secret_access_key: str = ""
     s3_redirect_min_bytes: int = 0  # larger S3 downloads answer 307 to a presigned URL; 0 = never
     s3_presign_expiry_s: float = 300.0
+    s3_public_endpoint_url: str = ""  # the endpoint as clients reach it, for presigned URLs
     cache_max_bytes: int = 20 * GIB  # a worker's downloaded inputs (LRU by size)
     # the HeyGem / Duix.Avatar drop-in (heygem/): its files' root (empty: <data>/heygem),
     # networks whose clients may call it without a token, private addresses it may fetch
