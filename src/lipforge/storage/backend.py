@@ -108,6 +108,7 @@ def open_storage(settings: Settings) -> Storage:
         settings.s3_region,
         settings.s3_access_key_id,
         settings.s3_secret_access_key,
+        settings.s3_public_endpoint_url,
     )
     with _OPEN_LOCK:
         if identity not in _OPENED:

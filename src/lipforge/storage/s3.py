@@ -6,6 +6,10 @@ sources (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCES
 Ceph RGW, Garage) answers; checksums are only sent where the API requires them, since
 not all of those servers accept the newer CRC headers.
 
+Presigned download links name `LIPFORGE_S3_PUBLIC_ENDPOINT_URL` when it is set (the
+endpoint as clients reach it, e.g. through a proxy that keeps the Host header), else the
+endpoint the server uses.
+
 Every write is a multipart upload: parts go up in parallel while the object stays
 invisible; `commit` completes the upload (the object appears whole, at once) and
 `abort` drops the parts. An upload whose writer died is never visible and is removed by
@@ -109,8 +113,9 @@ class S3Storage:
 
     scheme: ClassVar[str] = "s3"
 
-    def __init__(self, client, bucket: str, prefix: str, endpoint: str = "") -> None:
+    def __init__(self, client, bucket: str, prefix: str, endpoint: str, presigner=None) -> None:
         self.client, self.bucket, self.prefix, self.endpoint = client, bucket, prefix, endpoint
+        self.presigner = presigner or client  # signs links for the endpoint clients reach
         self.transfer = TransferConfig(
             multipart_threshold=PART_BYTES,
             multipart_chunksize=PART_BYTES,
@@ -135,13 +140,14 @@ class S3Storage:
             aws_secret_access_key=settings.s3_secret_access_key or None,
             region_name=settings.s3_region or None,
         )
+        region = settings.s3_region or session.region_name or DEFAULT_REGION
         client = session.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url or None,
-            region_name=settings.s3_region or session.region_name or DEFAULT_REGION,
-            config=config,
+            "s3", endpoint_url=settings.s3_endpoint_url or None, region_name=region, config=config
         )
-        return cls(client, bucket, prefix, client.meta.endpoint_url)
+        presigner = None
+        if public := settings.s3_public_endpoint_url:
+            presigner = session.client("s3", endpoint_url=public, region_name=region, config=config)
+        return cls(client, bucket, prefix, client.meta.endpoint_url, presigner)
 
     def describe(self) -> str:
         return f"s3://{self.bucket}/{self.prefix} at {self.endpoint}"
@@ -248,7 +254,7 @@ class S3Storage:
     def presigned_url(self, key: str, expires_s: float, download_name: str) -> str | None:
         disposition = f"inline; filename*=UTF-8''{quote(download_name)}"
         with self.translated("sign a link to", key):
-            return self.client.generate_presigned_url(
+            return self.presigner.generate_presigned_url(
                 "get_object",
                 Params={
                     "Bucket": self.bucket,
