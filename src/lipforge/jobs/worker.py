@@ -437,7 +437,7 @@ class Worker:
                 if now >= next_retention:
                     self.apply_retention()
                     next_retention = now + self.tuning.retention_interval_s
-            except (SQLAlchemyError, OSError) as exc:
+            except (SQLAlchemyError, OSError, LipforgeError) as exc:  # e.g. the store is down
                 log_event("worker.housekeeping_failed", 30, error=str(exc))
             self._stop.wait(HOUSEKEEPING_TICK_S)
 
