@@ -41,7 +41,7 @@ def test_list_filters_by_kind(api, four_assets):
     audios = api.get("/api/assets", params={"kind": "audio"}).json()
     assert [item["id"] for item in videos["items"]] == four_assets[:1]
     assert {item["kind"] for item in audios["items"]} == {"audio"} and audios["total"] == 3
-    assert api.get("/api/assets", params={"kind": "image"}).status_code == 400
+    assert api.get("/api/assets", params={"kind": "image"}).status_code == 422
 
 
 def test_list_finds_an_asset_by_its_sha256(api, ingest, talking_head_512):
@@ -51,7 +51,7 @@ def test_list_finds_an_asset_by_its_sha256(api, ingest, talking_head_512):
     assert [item["id"] for item in found["items"]] == [asset_id]
     assert api.get("/api/assets", params={"sha256": "0" * 64}).json()["items"] == []
     refused = api.get("/api/assets", params={"sha256": "not-a-hash"})
-    assert refused.status_code == 400 and "sha256" in refused.json()["message"]
+    assert refused.status_code == 422 and "sha256" in refused.json()["message"]
 
 
 def test_list_pages_through_everything_once(api, four_assets):
@@ -62,7 +62,7 @@ def test_list_pages_through_everything_once(api, four_assets):
         offset = page["next_offset"]
     assert seen == four_assets[::-1]
     refused = api.get("/api/assets", params={"limit": 0})
-    assert refused.status_code == 400 and refused.json()["error"] == "bad_request"
+    assert refused.status_code == 422 and refused.json()["error"] == "bad_request"
 
 
 def test_get_describes_the_asset(api, ingest, talking_head_512):

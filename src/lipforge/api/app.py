@@ -32,6 +32,7 @@ from lipforge.api import (
 from lipforge.api.auth import OPEN_PATHS, install_auth
 from lipforge.api.http_metrics import HttpMetricsMiddleware
 from lipforge.api.login import router as login_router
+from lipforge.api.refusals import install_refusals
 from lipforge.api.schema import install_openapi
 from lipforge.assets.inbox import watch_inbox
 from lipforge.config import Settings
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(LipforgeError, _lipforge_error_response)
     app.add_exception_handler(RequestValidationError, _validation_error_response)
+    install_refusals(app)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
     # The token check and the 4xx/5xx log wrap every route; middleware added after these

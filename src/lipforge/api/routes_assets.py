@@ -7,11 +7,12 @@ import`); there is no route that creates one directly.
 from __future__ import annotations
 
 import asyncio
-import re
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from lipforge.api.downloads import object_response
+from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
 from lipforge.assets.library import (
     ASSET_KINDS,
     asset_key,
@@ -20,11 +21,12 @@ from lipforge.assets.library import (
     list_assets,
 )
 from lipforge.assets.table import Asset
-from lipforge.errors import InvalidRequestError
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+SHA256_HEX = r"^[0-9a-f]{64}$"
+AssetKind = Literal[ASSET_KINDS]
+CONTENT_TYPES = ("video/*", "audio/*", "application/octet-stream")
 
 router = APIRouter()
 
@@ -48,22 +50,15 @@ def asset_json(asset: Asset) -> dict:
     }
 
 
-@router.get("/api/assets")
+@router.get("/api/assets", responses=error_responses(422))
 async def list_assets_route(
     request: Request,
-    kind: str | None = None,
-    limit: int = DEFAULT_PAGE_SIZE,
-    offset: int = 0,
-    sha256: str | None = None,
+    kind: AssetKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_PAGE_OFFSET)] = 0,
+    sha256: Annotated[str | None, Query(pattern=SHA256_HEX)] = None,
 ) -> dict:
-    if kind is not None and kind not in ASSET_KINDS:
-        raise InvalidRequestError(f"kind={kind!r} is not one of: {', '.join(ASSET_KINDS)}.")
-    if sha256 is not None and not SHA256_HEX.fullmatch(sha256):
-        raise InvalidRequestError(f"sha256={sha256!r} is not 64 lowercase hex digits.")
-    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
-        raise InvalidRequestError(
-            f"limit={limit}, offset={offset}: limit must be 1..{MAX_PAGE_SIZE}, offset >= 0."
-        )
+    """Assets, newest first; `kind=` and `sha256=` filter, `limit`/`offset` page."""
     sessions = request.app.state.sessions
     assets, total = await asyncio.to_thread(list_assets, sessions, kind, limit, offset, sha256)
     next_offset = offset + len(assets) if offset + len(assets) < total else None
@@ -76,20 +71,35 @@ async def list_assets_route(
     }
 
 
-@router.get("/api/assets/{asset_id}")
+@router.get("/api/assets/{asset_id}", responses=error_responses(404))
 async def get_asset_route(request: Request, asset_id: str) -> dict:
     asset = await asyncio.to_thread(get_asset, request.app.state.sessions, asset_id)
     return asset_json(asset)
 
 
-@router.delete("/api/assets/{asset_id}", status_code=204)
+@router.delete(
+    "/api/assets/{asset_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(404, 409),
+)
 async def delete_asset_route(request: Request, asset_id: str) -> Response:
     state = request.app.state
     await asyncio.to_thread(delete_asset, state.sessions, state.settings, asset_id)
     return Response(status_code=204)
 
 
-@router.api_route("/api/assets/{asset_id}/content", methods=["GET", "HEAD"])
+@router.get(
+    "/api/assets/{asset_id}/content",
+    response_class=Response,
+    responses={**file_responses(*CONTENT_TYPES, redirect=True), **error_responses(404)},
+)
+@router.head(
+    "/api/assets/{asset_id}/content",
+    operation_id="asset_content_head",
+    response_class=Response,
+    responses={**file_responses(*CONTENT_TYPES, redirect=True), **error_responses(404)},
+)
 async def asset_content_route(request: Request, asset_id: str) -> Response:
     state = request.app.state
     asset = await asyncio.to_thread(get_asset, state.sessions, asset_id)

@@ -10,37 +10,71 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lipforge.api.downloads import object_response
-from lipforge.api.schema import error_responses
+from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
 from lipforge.api.zipstream import ZipMember, zip_chunks
-from lipforge.errors import InvalidRequestError
 from lipforge.jobs import batches
 from lipforge.jobs.joblog import read_stored_job_log
-from lipforge.jobs.scripts import ScriptRequest, subtitles_for_job
+from lipforge.jobs.scripts import MAX_SCRIPT_CHARS, ScriptRequest, subtitles_for_job
 from lipforge.storage.backend import open_storage
 
 router = APIRouter()
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_LOG_TAIL_LINES = 100_000
 MP4_MEDIA_TYPE = "video/mp4"
+# The schema admits scripted batches of up to this many scripts (plus audios) x videos; the
+# server's own limit is their product <= MAX_JOBS_PER_BATCH, which JSON Schema cannot say.
+SCHEMA_MAX_SCRIPTS = 20
+SCHEMA_MAX_SCRIPT_VIDEOS = batches.MAX_JOBS_PER_BATCH // (2 * SCHEMA_MAX_SCRIPTS)
 
 
 class ScriptBody(BaseModel):
     """One script for the worker to speak with a voice (GET /api/voices) before the render."""
 
-    text: str
+    text: str = Field(
+        description="What the voice says.",
+        json_schema_extra={"pattern": r"\S", "maxLength": MAX_SCRIPT_CHARS},  # invalid_script
+    )
     voice: str
     name: str = Field("", description="Used in output names, e.g. the script file's stem.")
 
 
+def _batch_shapes(schema: dict[str, Any]) -> None:
+    """The body's schema says what `batches.check_shape` accepts: engines, fit modes, shapes."""
+    from lipforge.lipsync.engine import engine_names
+
+    properties = schema["properties"]
+    properties["engine"]["enum"] = engine_names()
+    properties["fit"]["enum"] = list(batches.FIT_MODES)
+    one = {"minItems": 1, "maxItems": 1}
+    many = {"minItems": 1, "maxItems": batches.MAX_JOBS_PER_BATCH}
+    pair = ["audio_asset_ids", "video_asset_ids"]
+    schema["anyOf"] = [
+        {"properties": {pair[0]: one, pair[1]: many, "scripts": {"maxItems": 0}}, "required": pair},
+        {"properties": {pair[0]: many, pair[1]: one, "scripts": {"maxItems": 0}}, "required": pair},
+        {
+            "properties": {
+                "scripts": {"minItems": 1, "maxItems": SCHEMA_MAX_SCRIPTS},
+                pair[0]: {"maxItems": SCHEMA_MAX_SCRIPTS},
+                pair[1]: {"minItems": 1, "maxItems": SCHEMA_MAX_SCRIPT_VIDEOS},
+            },
+            "required": ["scripts", pair[1]],
+        },
+    ]
+
+
 class BatchBody(BaseModel):
     """`POST /api/batches`: one audio x N videos, N audios x one video, or N scripts x M videos."""
+
+    model_config = ConfigDict(json_schema_extra=_batch_shapes)
 
     audio_asset_ids: list[str] = Field(default_factory=list)
     video_asset_ids: list[str] = Field(default_factory=list)
@@ -50,7 +84,7 @@ class BatchBody(BaseModel):
     name: str = ""
 
 
-@router.post("/api/batches", status_code=201)
+@router.post("/api/batches", status_code=201, responses=error_responses(404, 422))
 async def create_batch_route(request: Request, body: BatchBody) -> dict:
     state = request.app.state
     batch_request = batches.BatchRequest(
@@ -66,18 +100,16 @@ async def create_batch_route(request: Request, body: BatchBody) -> dict:
     )
 
 
-@router.get("/api/batches")
+@router.get("/api/batches", responses=error_responses(422))
 async def list_batches_route(
-    request: Request, limit: int = DEFAULT_PAGE_SIZE, offset: int = 0
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    offset: Annotated[int, Query(ge=0, le=MAX_PAGE_OFFSET)] = 0,
 ) -> dict:
-    if not 1 <= limit <= MAX_PAGE_SIZE or offset < 0:
-        raise InvalidRequestError(
-            f"limit={limit}, offset={offset}: limit must be 1..{MAX_PAGE_SIZE}, offset >= 0."
-        )
     return await asyncio.to_thread(batches.list_batches, request.app.state.sessions, limit, offset)
 
 
-@router.get("/api/batches/{batch_id}")
+@router.get("/api/batches/{batch_id}", responses=error_responses(404))
 async def get_batch_route(request: Request, batch_id: str) -> dict:
     return await asyncio.to_thread(batches.get_batch_snapshot, request.app.state.sessions, batch_id)
 
@@ -85,7 +117,11 @@ async def get_batch_route(request: Request, batch_id: str) -> dict:
 class RenameBody(BaseModel):
     """`PATCH /api/batches/{id}`: the batch's new name."""
 
-    name: str = Field(min_length=1, max_length=batches.MAX_BATCH_NAME_CHARS)
+    name: str = Field(
+        min_length=1,
+        max_length=batches.MAX_BATCH_NAME_CHARS,
+        json_schema_extra={"pattern": r"\S"},  # all blank: 422 reason "empty_name"
+    )
 
 
 @router.patch("/api/batches/{batch_id}", responses=error_responses(404, 422))
@@ -95,19 +131,31 @@ async def rename_batch_route(request: Request, batch_id: str, body: RenameBody) 
     return await asyncio.to_thread(batches.rename_batch, sessions, batch_id, body.name)
 
 
-@router.post("/api/batches/{batch_id}/cancel")
+@router.post("/api/batches/{batch_id}/cancel", responses=error_responses(404))
 async def cancel_batch_route(request: Request, batch_id: str) -> dict:
     return await asyncio.to_thread(batches.cancel_whole_batch, request.app.state.sessions, batch_id)
 
 
-@router.delete("/api/batches/{batch_id}", status_code=204)
+@router.delete(
+    "/api/batches/{batch_id}",
+    status_code=204,
+    response_class=Response,
+    responses=error_responses(404),
+)
 async def delete_batch_route(request: Request, batch_id: str) -> Response:
     state = request.app.state
     await asyncio.to_thread(batches.delete_whole_batch, state.sessions, state.settings, batch_id)
     return Response(status_code=204)
 
 
-@router.get("/api/batches/{batch_id}/archive")
+@router.get(
+    "/api/batches/{batch_id}/archive",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "A zip of the batch's outputs.", "content": {"application/zip": {}}},
+        **error_responses(404, 409),
+    },
+)
 async def batch_archive_route(request: Request, batch_id: str) -> StreamingResponse:
     state = request.app.state
     members = await asyncio.to_thread(
@@ -130,17 +178,17 @@ async def batch_archive_route(request: Request, batch_id: str) -> StreamingRespo
     )
 
 
-@router.get("/api/jobs/{job_id}")
+@router.get("/api/jobs/{job_id}", responses=error_responses(404))
 async def get_job_route(request: Request, job_id: str) -> dict:
     return await asyncio.to_thread(batches.get_job_snapshot, request.app.state.sessions, job_id)
 
 
-@router.post("/api/jobs/{job_id}/cancel")
+@router.post("/api/jobs/{job_id}/cancel", responses=error_responses(404, 409))
 async def cancel_job_route(request: Request, job_id: str) -> dict:
     return await asyncio.to_thread(batches.cancel_one_job, request.app.state.sessions, job_id)
 
 
-@router.post("/api/jobs/{job_id}/retry")
+@router.post("/api/jobs/{job_id}/retry", responses=error_responses(404, 409))
 async def retry_job_route(request: Request, job_id: str) -> dict:
     state = request.app.state
     return await asyncio.to_thread(
@@ -148,7 +196,17 @@ async def retry_job_route(request: Request, job_id: str) -> dict:
     )
 
 
-@router.api_route("/api/jobs/{job_id}/output", methods=["GET", "HEAD"])
+@router.get(
+    "/api/jobs/{job_id}/output",
+    response_class=Response,
+    responses={**file_responses(MP4_MEDIA_TYPE, redirect=True), **error_responses(404, 409)},
+)
+@router.head(
+    "/api/jobs/{job_id}/output",
+    operation_id="job_output_head",
+    response_class=Response,
+    responses={**file_responses(MP4_MEDIA_TYPE, redirect=True), **error_responses(404, 409)},
+)
 async def job_output_route(request: Request, job_id: str) -> Response:
     state = request.app.state
     key, name = await asyncio.to_thread(
@@ -157,8 +215,12 @@ async def job_output_route(request: Request, job_id: str) -> Response:
     return await object_response(request, state.settings, key, name, MP4_MEDIA_TYPE)
 
 
-@router.get("/api/jobs/{job_id}/log")
-async def job_log_route(request: Request, job_id: str, tail: int | None = None) -> dict:
+@router.get("/api/jobs/{job_id}/log", responses=error_responses(404, 422))
+async def job_log_route(
+    request: Request,
+    job_id: str,
+    tail: Annotated[int | None, Query(ge=0, le=MAX_LOG_TAIL_LINES)] = None,
+) -> dict:
     """The job's log lines, oldest first; `?tail=N` keeps the last N."""
     state = request.app.state
     await asyncio.to_thread(batches.get_job_snapshot, state.sessions, job_id)
@@ -170,13 +232,27 @@ async def job_log_route(request: Request, job_id: str, tail: int | None = None) 
     return {"job_id": job_id, "lines": lines}
 
 
-@router.get("/api/jobs/{job_id}/subtitles.srt", responses=error_responses(404, 409))
+@router.get(
+    "/api/jobs/{job_id}/subtitles.srt",
+    response_class=Response,
+    responses={
+        200: {"description": "SRT cues.", "content": {"application/x-subrip": {}}},
+        **error_responses(404, 409),
+    },
+)
 async def job_srt_route(request: Request, job_id: str) -> Response:
     """A scripted job's subtitles (SRT), one cue per sentence, as in its MP4's subtitle track."""
     return await _subtitles(request, job_id, "srt", "application/x-subrip")
 
 
-@router.get("/api/jobs/{job_id}/subtitles.vtt", responses=error_responses(404, 409))
+@router.get(
+    "/api/jobs/{job_id}/subtitles.vtt",
+    response_class=Response,
+    responses={
+        200: {"description": "WebVTT cues.", "content": {"text/vtt": {}}},
+        **error_responses(404, 409),
+    },
+)
 async def job_vtt_route(request: Request, job_id: str) -> Response:
     """A scripted job's subtitles (WebVTT), for the browser's <track>."""
     return await _subtitles(request, job_id, "vtt", "text/vtt")

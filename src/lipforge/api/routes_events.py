@@ -16,9 +16,10 @@ from collections import deque
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from lipforge.api.schema import MAX_EVENT_ID, error_responses
 from lipforge.jobs.events import EventRecord, get_event_bus, latest_event_id
 
 router = APIRouter()
@@ -27,6 +28,7 @@ OPEN_EVENT = "stream.open"
 RECONNECT_DELAY_MS = 2000
 WAIT_SLICE_S = 5.0
 RECENT_IDS_KEPT = 10_000
+EVENT_ID_PATTERN = r"^[0-9]{1,18}$"  # ids this server sends; 18 digits stay below 2**63
 JOB_STATUS_BY_KIND = {
     "job.queued": "queued",
     "job.started": "running",
@@ -37,17 +39,34 @@ JOB_STATUS_BY_KIND = {
 }
 
 
-@router.get("/api/events", response_class=EventSourceResponse)
+def resume_after(
+    last_event_id_query: Annotated[
+        int | None, Query(alias="last_event_id", ge=0, le=MAX_EVENT_ID)
+    ] = None,
+    last_event_id_header: Annotated[
+        str | None, Header(alias="Last-Event-ID", pattern=EVENT_ID_PATTERN)
+    ] = None,
+) -> int | None:
+    """Where a reconnecting client resumes: the header (browsers), else the query parameter.
+
+    Checked before the stream opens, so a bad value is a 422, not a stream that dies.
+    """
+    if last_event_id_header is not None:
+        return int(last_event_id_header)
+    return last_event_id_query
+
+
+@router.get(
+    "/api/events",
+    response_class=EventSourceResponse,
+    responses=error_responses(422),
+)
 async def stream_events(
     request: Request,
+    after_id: Annotated[int | None, Depends(resume_after)],
     batch: str | None = None,
-    last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
-    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> AsyncIterator[ServerSentEvent]:
     bus = get_event_bus(request.app)
-    after_id = _parse_event_id(last_event_id_header)
-    if after_id is None:
-        after_id = last_event_id_query
     if after_id is None:
         after_id = await asyncio.to_thread(latest_event_id, request.app.state.sessions)
     with bus.subscribe(batch_id=batch, after_id=after_id) as subscription:
@@ -81,12 +100,6 @@ class RecentIds:
         if len(self._order) > self._capacity:
             self._ids.discard(self._order.popleft())
         return True
-
-
-def _parse_event_id(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
-        return None
-    return int(raw.strip())
 
 
 def to_server_sent_event(event: EventRecord) -> ServerSentEvent:

@@ -11,6 +11,7 @@ import asyncio
 
 from fastapi import APIRouter, Request
 
+from lipforge.api.schema import error_responses
 from lipforge.weights.pull import PullOptions
 from lipforge.weights.registry import ModelEntry, get_model, known_models, model_status
 from lipforge.weights.serverpull import ModelPulls
@@ -52,13 +53,13 @@ async def list_models_route(request: Request) -> dict:
     return {"models": described}
 
 
-@router.get("/api/models/{name}")
+@router.get("/api/models/{name}", responses=error_responses(404))
 async def get_model_route(request: Request, name: str) -> dict:
     entry = get_model(name, request.app.state.settings.data_dir.models)
     return await asyncio.to_thread(_describe, request, entry)
 
 
-@router.post("/api/models/{name}/pull", status_code=202)
+@router.post("/api/models/{name}/pull", status_code=202, responses=error_responses(404, 409, 507))
 async def pull_model_route(request: Request, name: str) -> dict:
     state = await asyncio.to_thread(_pulls(request).start, name)
     return {"name": name, **state.to_dict()}

@@ -24,6 +24,8 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 ERROR_SCHEMA_NAME = "ErrorBody"
+MAX_PAGE_OFFSET = 1_000_000_000  # bound for `offset=`: no list is longer, and SQL ints stay small
+MAX_EVENT_ID = 2**63 - 1  # event ids are 64-bit database integers
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "The request is not valid (a parameter out of range, a malformed header).",
     401: "A valid access token is required.",
@@ -88,6 +90,24 @@ def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict
     return answer
 
 
+def file_responses(*media_types: str, redirect: bool = False) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that serves bytes with Range: 200/206 in `media_types`, 416.
+
+    `redirect=True` adds the 307 to a presigned bucket URL that large objects may get.
+    """
+    content = {
+        media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in media_types
+    }
+    answer: dict[int | str, dict[str, Any]] = {
+        200: {"description": "The whole file.", "content": content},
+        206: {"description": "The bytes a Range header asked for.", "content": content},
+        416: {"description": "The Range starts past the end; Content-Range says the size."},
+    }
+    if redirect:
+        answer[307] = {"description": "Fetch the bytes from the bucket URL in Location."}
+    return answer
+
+
 def install_openapi(app: FastAPI, open_paths: frozenset[str] = frozenset()) -> None:
     """Make `app.openapi()` declare the app-wide error answers on every operation.
 
@@ -124,11 +144,25 @@ def add_shared_errors(document: dict[str, Any], open_paths: frozenset[str]) -> N
                 statuses += GUARDED_ROUTE_STATUSES
             if method in STATE_CHANGING_METHODS:
                 statuses += STATE_CHANGING_STATUSES
+            if "requestBody" in operation:
+                statuses.append(400)
+            _drop_null_from_parameters(operation)
             responses = operation["responses"]
             for status in statuses:
                 responses.setdefault(str(status), _error_entry(status, reference))
             if "422" in responses:
                 responses["422"] = _error_entry(422, reference, responses["422"].get("description"))
+
+
+def _drop_null_from_parameters(operation: dict[str, Any]) -> None:
+    """A query, path or header value is a string or absent, never JSON null: FastAPI's
+    `anyOf: [X, {type: null}]` for an optional parameter becomes X."""
+    for parameter in operation.get("parameters", ()):
+        schema = parameter.get("schema", {})
+        branches = [b for b in schema.get("anyOf", ()) if b.get("type") != "null"]
+        if "anyOf" in schema and len(branches) == 1:
+            del schema["anyOf"]
+            schema.update(branches[0])
 
 
 def _error_entry(status: int, reference: dict, description: str | None = None) -> dict[str, Any]:
@@ -141,4 +175,12 @@ def _error_entry(status: int, reference: dict, description: str | None = None) -
     return entry
 
 
-__all__ = ["ErrorBody", "error_response", "error_responses", "install_openapi"]
+__all__ = [
+    "ErrorBody",
+    "MAX_EVENT_ID",
+    "MAX_PAGE_OFFSET",
+    "error_response",
+    "error_responses",
+    "file_responses",
+    "install_openapi",
+]

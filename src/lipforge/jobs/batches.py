@@ -60,6 +60,12 @@ class InvalidBatchError(LipforgeError):
     http_status = 422
 
 
+class BatchAssetMissingError(InvalidBatchError):
+    """Raised when a batch names an asset id that does not exist (reason "no_asset")."""
+
+    http_status = 404
+
+
 @dataclass(frozen=True)
 class BatchRequest:
     """What a client asks for: which assets, which engine, which fit mode."""
@@ -374,7 +380,7 @@ def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
     try:
         return get_asset(sessions, asset_id)
     except NotFoundError:
-        raise InvalidBatchError(
+        raise BatchAssetMissingError(
             f"No asset with id {asset_id!r}. Upload the file first, or list assets with "
             "GET /api/assets.",
             id=asset_id,
