@@ -45,7 +45,11 @@ def test_refusals_say_why(api):
     no_url = api.post("/api/voices", json={"name": "x", "engine": "cosyvoice"})
     assert no_url.status_code == 422 and "URL" in no_url.json()["message"]
     key_as_value = {"name": "x", "engine": "openai", "url": "http://h:1", "api_key_env": "sk-1 2"}
-    assert api.post("/api/voices", json=key_as_value).json()["error"] == "invalid_voice"
+    assert api.post("/api/voices", json=key_as_value).status_code == 422
+    no_reference = {"name": "x", "engine": "fish-speech", "url": "http://h:1",
+                    "reference_asset_id": "0" * 32}  # fmt: skip
+    missing = api.post("/api/voices", json=no_reference)
+    assert missing.status_code == 404 and missing.json()["params"]["asset_id"] == "0" * 32
     builtin = api.delete("/api/voices/espeak-zh")
     assert builtin.status_code == 409 and builtin.json()["error"] == "builtin_voice"
     api.post("/api/voices", json={"name": "twice", "engine": "espeak", "language": "en"})

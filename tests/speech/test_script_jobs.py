@@ -135,7 +135,7 @@ def test_subtitles_are_served_for_a_scripted_job(settings, sessions, small_video
         )
     assert srt.status_code == 200 and srt.text.startswith("1\n00:00:00,150 --> ")
     assert "Good morning." in srt.text and vtt.text.startswith("WEBVTT\n\n00:00:00.150 --> ")
-    assert refused.status_code == 422 and refused.json()["error"] == "invalid_script"
+    assert refused.status_code == 404 and refused.json()["error"] == "invalid_script"
     assert refused.json()["params"]["voice"] == "nobody"
 
 

@@ -7,9 +7,10 @@ variable that holds it (`api_key_env`), and the engine reads it at request time.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from lipforge.api.schema import error_responses
 from lipforge.speech import voices
@@ -21,23 +22,79 @@ router = APIRouter()
 class VoiceOptions(BaseModel):
     mode: str | None = Field(None, description="Engine mode, e.g. CosyVoice sft|zero_shot|...")
     instruct: str | None = Field(None, description="Instruction text (CosyVoice instruct2).")
-    concurrency: int | None = Field(None, description="Requests at once to this voice's server.")
+    concurrency: int | None = Field(
+        None, ge=1, le=voices.MAX_CONCURRENCY, description="Requests at once to its server."
+    )
     response_format: str | None = Field(None, description="OpenAI-style audio format (wav).")
 
 
-class VoiceBody(BaseModel):
-    """`POST /api/voices`: a named preset of an engine, its options and its server."""
+TEXT = {"type": "string", "minLength": 1}
 
-    name: str
-    engine: str
-    url: str | None = None
-    speaker: str | None = None
-    model: str | None = None
-    speed: float = 1.0
-    language: str = ""
-    sample_rate: int | None = None
-    api_key_env: str | None = Field(None, description="NAME of the server's env var with the key.")
-    reference_asset_id: str | None = None
+
+def _engine_shapes(schema: dict[str, Any]) -> None:
+    """What each engine needs, as `anyOf` (what `check_voice` refuses with 422 otherwise):
+    espeak speaks zh or en; piper takes a voice package name; servers need a URL; CosyVoice
+    also the model's sample rate, and a speaker (sft) or a reference (the other modes)."""
+    server = {"url": {"type": "string"}}
+    cosy = {"engine": {"const": "cosyvoice"}, "sample_rate": {"type": "integer"}, **server}
+    cosy_required = ["url", "sample_rate"]
+
+    def mode(values: list) -> dict:
+        return {"type": "object", "properties": {"mode": {"enum": values}}}
+
+    def explicit(name: str) -> dict:
+        return {**mode([name]), "required": ["mode"]}
+
+    schema["anyOf"] = [
+        {"properties": {"engine": {"const": "espeak"}, "language": {"enum": ["", "zh", "en"]}}},
+        {"properties": {"engine": {"const": "piper"}, "model": PIPER_MODEL}},
+        {"properties": {"engine": {"enum": ["fish-speech", "openai"]}, **server},
+         "required": ["url"]},
+        {"properties": {**cosy, "speaker": TEXT, "options": mode([None, ""])},
+         "required": [*cosy_required, "speaker"]},
+        {"properties": {**cosy, "reference_asset_id": TEXT, "options": mode([None, ""])},
+         "required": [*cosy_required, "reference_asset_id"]},
+        {"properties": {**cosy, "speaker": TEXT, "options": explicit("sft")},
+         "required": [*cosy_required, "speaker", "options"]},
+        {"properties": {**cosy, "reference_asset_id": TEXT, "reference_text": TEXT,
+                        "options": explicit("zero_shot")},
+         "required": [*cosy_required, "reference_asset_id", "reference_text", "options"]},
+        {"properties": {**cosy, "reference_asset_id": TEXT,
+                        "options": {**mode(["cross_lingual", "instruct2"]), "required": ["mode"]}},
+         "required": [*cosy_required, "reference_asset_id", "options"]},
+    ]  # fmt: skip
+
+
+PIPER_MODEL = {
+    "anyOf": [{"type": "null"}, {"type": "string", "pattern": r"^([a-z][a-z0-9_]{0,80}_voice)?$"}]
+}
+
+
+class VoiceBody(BaseModel):
+    """`POST /api/voices`: a named preset of an engine, its options and its server.
+
+    Whether a reference asset exists (404), a name is free (409) and an engine's package
+    is installed here (409) is checked on arrival.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_engine_shapes)
+
+    name: str = Field(pattern=voices.VOICE_NAME.pattern)
+    engine: str = Field(json_schema_extra={"enum": speech_engine_names()})
+    url: str | None = Field(None, pattern=voices.URL.pattern, max_length=512)
+    speaker: str | None = Field(None, max_length=255)
+    model: str | None = Field(None, max_length=255)
+    speed: float = Field(1.0, ge=voices.SPEED_RANGE[0], le=voices.SPEED_RANGE[1])
+    language: str = Field("", max_length=16)
+    sample_rate: int | None = Field(
+        None, ge=voices.SAMPLE_RATE_RANGE[0], le=voices.SAMPLE_RATE_RANGE[1]
+    )
+    api_key_env: str | None = Field(
+        None,
+        pattern=voices.ENV_VAR_NAME.pattern,
+        description="NAME of the server's env var with the key.",
+    )
+    reference_asset_id: str | None = Field(None, max_length=32)
     reference_text: str | None = None
     options: VoiceOptions = Field(default_factory=VoiceOptions)
 
@@ -89,7 +146,7 @@ async def get_voice_route(request: Request, name: str) -> dict:
     return await asyncio.to_thread(_get, request.app.state.sessions, name)
 
 
-@router.post("/api/voices", status_code=201, responses=error_responses(409, 422))
+@router.post("/api/voices", status_code=201, responses=error_responses(404, 409, 422))
 async def add_voice_route(request: Request, body: VoiceBody) -> dict:
     options = body.options.model_dump(exclude_none=True)
     values = body.model_dump(exclude={"options"})

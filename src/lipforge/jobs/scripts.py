@@ -31,6 +31,12 @@ class InvalidScriptError(LipforgeError):
     http_status = 422
 
 
+class ScriptVoiceMissingError(InvalidScriptError):
+    """Raised when a batch's script names a voice that does not exist (404, as an asset would)."""
+
+    http_status = 404
+
+
 @dataclass(frozen=True)
 class ScriptRequest:
     text: str
@@ -58,7 +64,7 @@ def check_scripts(sessions: sessionmaker, scripts: Sequence[ScriptRequest]) -> N
             try:
                 get_voice(session, script.voice)
             except VoiceNotFoundError as exc:
-                raise InvalidScriptError(
+                raise ScriptVoiceMissingError(
                     f"{label}: {exc}", script=label, voice=script.voice
                 ) from None
 

