@@ -5,7 +5,7 @@
 
 import { api, errorText, itemsOf } from "./api.js";
 import { clear, el, field, toast } from "./dom.js";
-import { formatBytes, formatClock, formatDuration, formatNumber, t } from "./i18n.js";
+import { formatBytes, formatDuration, formatNumber, t } from "./i18n.js";
 import { mountMachinePanel } from "./machine.js";
 import { watchEngineModels } from "./models.js";
 import { mountScriptsPanel, splitSentences } from "./scripts.js";
@@ -23,14 +23,12 @@ function describeAsset(asset) {
   return parts.filter(Boolean).join(" · ");
 }
 
-// The audio card's player knows the length before it loads (no 0:00 / 0:00).
+// Audio players load their metadata, so they show the length at once (never 0:00 / 0:00).
 function preview(asset, preload) {
   const src = api.assetContentUrl(asset.id);
   if (asset.kind === "audio") {
-    const audio = el("audio", { controls: true, preload: "metadata", src,
-      "aria-label": asset.original_name });
-    return el("div", { class: "audio-preview" }, audio,
-      el("span", { class: "muted small clock" }, formatClock(asset.duration_s)));
+    return el("div", { class: "audio-preview" }, el("audio", { controls: true, preload: "metadata",
+      src, "aria-label": asset.original_name }));
   }
   return el("video", { controls: true, muted: true, playsinline: true, preload, src,
     "aria-label": asset.original_name });

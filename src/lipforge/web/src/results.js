@@ -25,7 +25,8 @@ export function renderResults(root) {
       const done = (batch.jobs || []).filter((j) => j.status === "succeeded");
       box.append(el("section", { class: "card", "data-batch": batch.id },
         el("div", { class: "row wrap" },
-          el("h2", {}, el("a", { href: `#/batches/${batch.id}`, class: "data" }, batchName(batch))),
+          el("h2", {}, el("a", { href: `#/batches/${batch.id}`,
+            class: batch.name ? "batch-link data" : "batch-link" }, batchName(batch))),
           el("a", { class: "button small", href: api.batchArchiveUrl(batch.id), download: "" },
             t("batches.downloadAll"))),
         el("ul", { class: "gallery" }, done.map(resultCard))));
