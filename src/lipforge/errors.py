@@ -4,7 +4,7 @@ LipforgeError
  +-- ConfigError          a setting has a value that cannot be used
  +-- MediaError           an input file cannot be used as media (422)
  |    +-- NotMediaError, CorruptMediaError, NoVideoStreamError, NoAudioStreamError,
- |    +-- EmptyMediaError, ResolutionTooLargeError, TooLongError
+ |    +-- EmptyMediaError, ResolutionTooLargeError, VideoTooSmallError, TooLongError
  +-- NoFaceError          no face was found where one was needed (422)
  +-- ModelMissingError    an engine's weights are not installed (409)
  +-- NotFoundError        an id names nothing (404)
@@ -95,6 +95,12 @@ class ResolutionTooLargeError(MediaError):
     """Raised when a video is wider or taller than the configured maximum."""
 
     code = "resolution_too_large"
+
+
+class VideoTooSmallError(MediaError):
+    """Raised when a face video is too small on its short side to hold a face the tracker finds."""
+
+    code = "video_too_small"
 
 
 class TooLongError(MediaError):

@@ -237,20 +237,26 @@ def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]
     return faces
 
 
+MIN_SEARCH_WINDOW_PX = 32  # smaller windows hold no face MediaPipe can find
+
+
 def _search_windows(shape: tuple[int, ...]) -> list[list[Window]]:
     """Levels of square windows overlapping by half: the short side, then half of it, ..."""
     height, width = shape[:2]
     levels = []
     for level in range(WINDOW_LEVELS):
         side = min(height, width) // (2**level)
-        if level == 0 and max(height, width) == side:
-            continue  # the frame itself, already searched
+        if side < MIN_SEARCH_WINDOW_PX or (level == 0 and max(height, width) == side):
+            continue  # too small to hold a face, or the frame itself (already searched)
         xs, ys = _starts(width, side), _starts(height, side)
         levels.append([(x0, y0, side) for y0 in ys for x0 in xs])
     return levels
 
 
 def _starts(length: int, side: int) -> list[int]:
+    """Where windows of `side` start along `length`, overlapping by half; [0] if one fits all."""
+    if side <= 0 or side >= length:
+        return [0]
     count = int(np.ceil((length - side) / (side / 2))) + 1
     return [int(start) for start in np.linspace(0, length - side, count).round()]
 

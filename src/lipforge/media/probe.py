@@ -24,6 +24,7 @@ from lipforge.errors import (
     NotMediaError,
     ResolutionTooLargeError,
     TooLongError,
+    VideoTooSmallError,
 )
 from lipforge.media.errors import translate_av_error
 
@@ -34,6 +35,7 @@ TRUNCATION_TOLERANCE_S = 0.5
 SILENCE_SCAN_S = 600.0
 SILENCE_PEAK_DBFS = -60.0
 FALLBACK_FPS = 25.0
+MIN_VIDEO_SIDE_PX = 64  # a face the tracker can find needs this much on the short side
 MEDIA_MAGIC = (b"ftyp", b"RIFF", b"ID3", b"fLaC", b"OggS", b"\x1aE\xdf\xa3", b"FLV", b"wide")
 
 
@@ -314,6 +316,15 @@ def _check_limits(info: MediaInfo, limits: MediaLimits) -> None:
             limit=round(limits.max_duration_s),
         )
     video = info.video
+    if video and min(video.width, video.height) < MIN_VIDEO_SIDE_PX:
+        raise VideoTooSmallError(
+            f"{info.path.name} is {video.width}x{video.height}; a face video needs at least "
+            f"{MIN_VIDEO_SIDE_PX} px on its short side to hold a face. Use a larger video.",
+            file=info.path.name,
+            width=video.width,
+            height=video.height,
+            min_px=MIN_VIDEO_SIDE_PX,
+        )
     if video and max(video.width, video.height) > limits.max_resolution_px:
         raise ResolutionTooLargeError(
             f"{info.path.name} is {video.width}x{video.height}, above the limit of "
