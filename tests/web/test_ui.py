@@ -246,6 +246,7 @@ def test_chinese_workflow_from_upload_to_gallery(
     assert reason.startswith("在 coffee.mp4 的第 0 秒到第"), reason
     assert result["english"] == {name: [] for name in result["english"]}, result["english"]
     assert len(result["english"]) == 5
+    assert result["unlabelled"] == [], result["unlabelled"]
     for name, path in result["shots"].items():
         assert Path(path).stat().st_size > 5000, name
 

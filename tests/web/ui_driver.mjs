@@ -68,6 +68,15 @@ async function englishOnPage(page) {
   }, [...ALLOWED_WORDS]);
 }
 
+// Visible controls a keyboard or screen-reader user could not name (no label, no text).
+async function unlabelledControls(page) {
+  return page.evaluate(() => [...document.querySelectorAll("input, select, textarea, button, a[href]")]
+    .filter((c) => c.checkVisibility() && c.type !== "hidden" && c.tabIndex >= 0)
+    .filter((c) => !(c.labels?.length || c.getAttribute("aria-label") || c.getAttribute("aria-labelledby")
+      || c.title || c.textContent.trim()))
+    .map((c) => c.outerHTML.slice(0, 120)));
+}
+
 async function throttle(page, bytesPerS) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Network.enable");
@@ -205,6 +214,8 @@ async function walkPages(page, lang, batchId) {
   const pages = { new: "#/", voices: "#/voices", batches: "#/batches", batch: `#/batches/${batchId}`,
     results: "#/results" };
   const english = {};
+  const unlabelled = [];
+  result.unlabelled = unlabelled;
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: 900 });
     for (const [name, hash] of Object.entries(pages)) {
@@ -213,6 +224,7 @@ async function walkPages(page, lang, batchId) {
         .first().waitFor({ timeout: 15000 });
       await page.waitForTimeout(300);
       if (lang === "zh-CN" && width === WIDTHS[1]) english[name] = await englishOnPage(page);
+      if (width === WIDTHS[1]) unlabelled.push(...(await unlabelledControls(page)).map((c) => `${name}: ${c}`));
       await shot(page, `${lang}-${name}-${width}`);
     }
   }

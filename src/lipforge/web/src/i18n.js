@@ -127,14 +127,6 @@ export function formatDuration(seconds) {
   return t("time.hm", { h: Math.floor(m / 60), m: m % 60, mm: pad(m % 60) });
 }
 
-// A media player's clock: 1:05, 1:02:03.
-export function formatClock(seconds) {
-  const s = Math.max(0, Math.round(Number(seconds) || 0));
-  const pad = (n) => String(n).padStart(2, "0");
-  const h = Math.floor(s / 3600);
-  return h ? `${h}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}` : `${Math.floor(s / 60)}:${pad(s % 60)}`;
-}
-
 export function formatDate(value) {
   if (!value) return "";
   const date = new Date(value);
