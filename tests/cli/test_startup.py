@@ -89,12 +89,35 @@ def test_usage_errors_exit_2():
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("delay_s", [0.05, 0.2, 0.4, 0.8])
+def _caught_signals(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("SigCgt:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+def _wait_for_our_code(process: subprocess.Popen) -> None:
+    """Until the launcher runs (SIGINT no longer Python's own handler) or main's handlers are
+    in (SIGTERM caught): before that, Python itself is starting, out of the project's reach."""
+    sigint, sigterm = 1 << (signal.SIGINT - 1), 1 << (signal.SIGTERM - 1)
+    python_started = False  # Python catches SIGINT from its init on, the launcher lets it go
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        caught = _caught_signals(process.pid)
+        if caught & sigterm or (python_started and not caught & sigint):
+            return
+        python_started = python_started or bool(caught & sigint)
+        time.sleep(0.001)
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 0.1, 0.3, 0.6])
 def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, delay_s):
     env = {"LIPFORGE_DATA": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
     process = subprocess.Popen(
         [LIPFORGE, "doctor"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
+    _wait_for_our_code(process)
+    assert process.poll() is None, "the CLI never reached its own signal handling"
     time.sleep(delay_s)
     process.send_signal(signal.SIGINT)
     _stdout, stderr = process.communicate(timeout=60)
