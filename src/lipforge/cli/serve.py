@@ -130,6 +130,8 @@ def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None) -> 
 def _uvicorn_config(api, settings: Settings, port: int, lifespan: str = "on") -> uvicorn.Config:
     import uvicorn
 
+    from lipforge.api.connections import header_deadline_protocol
+
     return uvicorn.Config(
         api,
         host=settings.host,
@@ -138,6 +140,7 @@ def _uvicorn_config(api, settings: Settings, port: int, lifespan: str = "on") ->
         access_log=False,
         server_header=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        http=header_deadline_protocol(settings.header_timeout_s),
         log_level="warning",
         lifespan=lifespan,
     )
