@@ -142,7 +142,7 @@ record_job_ended("succeeded", 12.0, "meshwarp", 30.0)
 """
 
 
-def test_processes_sharing_a_run_dir_add_up_and_the_dead_still_count(tmp_path, monkeypatch):
+def test_processes_sharing_a_run_dir_add_up_and_the_dead_still_count(tmp_path):
     run_dir = tmp_path / "metrics-run"
     run_dir.mkdir()
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(run_dir)}
@@ -160,6 +160,20 @@ def test_processes_sharing_a_run_dir_add_up_and_the_dead_still_count(tmp_path, m
     assert total(page, "lipforge_upload_bytes_total") == 2000
     assert total(page, "lipforge_job_duration_seconds_count", outcome="succeeded") == 2
     assert total(page, "lipforge_render_fps_count", engine="meshwarp") == 2
+    assert total(page, "lipforge_job_duration_seconds_bucket", le="15.0") == 2
+    # the dead processes' files were merged into one per kind; a third one adds to them
+    assert sorted(path.name for path in run_dir.glob("*.db")) == [
+        "counter_merged.db",
+        "histogram_merged.db",
+    ]
+    subprocess.run([sys.executable, "-c", COUNTING_PROCESS], env=env, check=True, timeout=120)
+    again = samples(
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+        ).stdout
+    )
+    assert total(again, "lipforge_upload_bytes_total") == 3000
+    assert total(again, "lipforge_job_duration_seconds_count", outcome="succeeded") == 3
 
 
 def test_serve_with_its_worker_child_answers_on_the_metrics_port(tmp_path):

@@ -24,7 +24,7 @@ from sqlalchemy.orm import sessionmaker
 
 from lipforge.metrics.collectors import DatabaseCollector, GpuCollector
 from lipforge.metrics.instruments import instruments
-from lipforge.metrics.multiproc import forget_dead_processes, run_dir
+from lipforge.metrics.multiproc import forget_dead_processes, run_dir, tidy_lock
 
 METRICS_PATH = "/metrics"
 METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # the text format every Prometheus version reads
@@ -41,13 +41,23 @@ class _Sources:
             yield from collector.collect()
 
 
+class _Collected:
+    def __init__(self, metrics: list[Metric]) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.metrics)
+
+
 def render_metrics(sessions: sessionmaker | None) -> bytes:
     """Blocking: the whole metrics page in Prometheus text format."""
     sources: list = []
     path = run_dir()
     if path is not None and path.is_dir():
-        forget_dead_processes(path)
-        sources.append(MultiProcessCollector(CollectorRegistry(), path=str(path)))
+        with tidy_lock(path):
+            forget_dead_processes(path)
+            collected = list(MultiProcessCollector(CollectorRegistry(), path=str(path)).collect())
+        sources.append(_Collected(collected))
     else:
         sources.append(instruments().registry)
     if sessions is not None:

@@ -7,7 +7,10 @@ sharing the directory did. `lipforge serve` and `lipforge worker` call `prepare_
 before anything is counted: it keeps a directory named by PROMETHEUS_MULTIPROC_DIR (systemd
 units give one that all units of a machine share), or makes a fresh one for this run and
 removes it at exit. Files of processes that died are tidied at each scrape
-(`forget_dead_processes`): their live gauges go, their counters stay, so totals never drop.
+(`forget_dead_processes`): their live gauges go, and their counters and histograms are added
+into one `<kind>_merged.db` file, so totals never drop and the directory does not grow with
+every restarted worker. Scrapes read under the same file lock (`tidy_lock`), so no scrape
+sees a dead process's values twice.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ import tempfile
 from pathlib import Path
 
 import psutil
+from filelock import FileLock
 
 ENV_NAME = "PROMETHEUS_MULTIPROC_DIR"
 RUN_DIR_PREFIX = "lipforge-metrics-"
 PID_FILE = re.compile(r"_(\d+)\.db$")
+SUMMED_KINDS = ("counter", "histogram", "summary")  # values that add up across processes
+MERGED_SUFFIX = "merged"
 
 
 def run_dir() -> Path | None:
@@ -49,12 +55,41 @@ def _remove_if_owner(path: Path, owner_pid: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def tidy_lock(path: Path) -> FileLock:
+    return FileLock(str(path / ".tidy.lock"))
+
+
 def forget_dead_processes(path: Path) -> list[int]:
-    """Drop the live gauges of processes that are gone; the pids found dead."""
+    """Drop the live gauges of processes that are gone and merge their sums; the dead pids.
+
+    Call with `tidy_lock(path)` held.
+    """
     from prometheus_client import multiprocess
 
     pids = {int(match[1]) for file in path.glob("*.db") if (match := PID_FILE.search(file.name))}
     dead = [pid for pid in sorted(pids) if not psutil.pid_exists(pid)]
     for pid in dead:
         multiprocess.mark_process_dead(pid, str(path))
+        for kind in SUMMED_KINDS:
+            source = path / f"{kind}_{pid}.db"
+            if source.exists():
+                _merge(source, path / f"{kind}_{MERGED_SUFFIX}.db")
     return dead
+
+
+def _merge(source: Path, merged: Path) -> None:
+    """Add every value of `source` into `merged` (atomically replaced), then delete `source`."""
+    from prometheus_client.mmap_dict import MmapedDict
+
+    staging = merged.with_name(f".{merged.name}.{os.getpid()}.tmp")
+    if merged.exists():
+        shutil.copyfile(merged, staging)
+    target = MmapedDict(str(staging))
+    try:
+        for key, value, timestamp, _pos in MmapedDict.read_all_values_from_file(str(source)):
+            current, _timestamp = target.read_value(key)
+            target.write_value(key, current + value, timestamp)
+    finally:
+        target.close()
+    os.replace(staging, merged)
+    source.unlink()
