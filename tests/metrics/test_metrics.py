@@ -98,6 +98,18 @@ def test_upload_bytes_are_counted(api):
     assert total(samples(api.get("/metrics").text), "lipforge_upload_bytes_total") == 3000
 
 
+def test_download_bytes_are_counted_by_route(api, speech_en_wav):
+    from uploads.helpers import send_file, wait_for_result
+
+    url = send_file(api, speech_en_wav)
+    asset_id = wait_for_result(api, url[url.index("/api/uploads/") :])["asset_id"]
+    content = api.get(f"/api/assets/{asset_id}/content")
+    assert content.status_code == 200
+    page = samples(api.get("/metrics").text)
+    route = "/api/assets/{asset_id}/content"
+    assert total(page, "lipforge_download_bytes_total", route=route) == len(content.content)
+
+
 def test_no_gpu_means_no_gpu_gauges_and_no_error(api):
     assert gpus.read_gpus() == []  # this machine has no NVIDIA GPU
     answer = api.get("/metrics")
