@@ -38,6 +38,9 @@ class FrameBatch:
     frames: list[np.ndarray]  # B x (H, W, 3) uint8 RGB, rotation already applied
     # B x (468, 3) float32 pixels (x, y, z), smoothed; None where no face was tracked
     landmarks: list[np.ndarray | None]
+    # True when the caller hands the frames over: an engine may then write its output into
+    # them instead of copying (the pipeline's decoded frames are read by nobody afterwards)
+    owned: bool = False
 
 
 class Engine(Protocol):

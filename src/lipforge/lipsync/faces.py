@@ -10,7 +10,10 @@ detection gaps up to `MAX_GAP_S` filled by linear interpolation, longer gaps lef
 in the first `search_s` seconds. FaceMesh's detector misses faces that are small next to the
 frame (a presenter in a wide half-body shot), so when a frame shows no face, overlapping
 square windows (the short side, then half of it) are searched, and a face found there is
-tracked in a window of that size that follows it. It does not decode video or touch the audio.
+tracked in a window of that size that follows it. Any face, once found, is tracked in a square
+window about twice its size that follows it (less for MediaPipe to copy and scale than the
+whole frame); when the face is lost there for longer than a gap, the whole frame is searched
+again. It does not decode video or touch the audio.
 """
 
 from __future__ import annotations
@@ -34,6 +37,12 @@ MIN_FOLLOW_IOU = 0.2
 WINDOW_SEARCH_EVERY_FRAMES = 5  # while no face is found, search square windows this often
 WINDOW_LEVELS = 2  # window sides searched: the frame's short side, then half of it
 WINDOW_RECENTRE_SHARE = 0.05  # re-centre the window in small steps (of its side) as the face moves
+TRACK_WINDOW_FACES = 2.2  # once found, a face is tracked in a square this many face sizes wide
+TRACK_WINDOW_MIN_PX = 192
+# MediaPipe runs on every other frame of a followed face (talking heads move slowly; the
+# landmarks are smoothed over SMOOTH_RADIUS_FRAMES either side anyway), halving its cost
+DETECT_EVERY_FRAMES = 2
+SETTLE_DETECTIONS = 8  # ... once it has followed the face on this many frames in a row
 
 Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
 Result = tuple[int, Landmarks | None]
@@ -67,6 +76,8 @@ class FaceTracker:
         self._flushing = False
         self._window: Window | None = None
         self._search_mesh = None
+        self._skipped: set[int] = set()  # frames MediaPipe did not look at (between detections)
+        self._settled = 0  # detections in a row: MediaPipe settles over a few frames
 
     def push(self, index: int, frame: np.ndarray) -> list[Result]:
         """Track `frame` (RGB uint8, H x W x 3); return the results that became final, in order."""
@@ -74,8 +85,14 @@ class FaceTracker:
             raise ValueError(f"frame {index} pushed after frame {self._last_index}; push in order")
         self._last_index = index
         self._pending.append(index)
+        if self._between_detections(index):
+            self._skipped.add(index)
+            return self._emit(final_before=index - self.lookahead_frames + 1)
         landmarks = self._follow(index, self._detect(index, frame))
-        if landmarks is not None and self._window is not None:
+        self._settled = 0 if landmarks is None else self._settled + 1
+        if landmarks is not None and self._window is None:
+            self._window = _tracking_window(landmarks, frame.shape)
+        elif landmarks is not None:
             self._recentre(landmarks, frame.shape)
         if landmarks is not None:
             self._raw[index] = landmarks
@@ -83,6 +100,17 @@ class FaceTracker:
                 self._first_found_index = index
         self._check_search_window(index)
         return self._emit(final_before=index - self.lookahead_frames + 1)
+
+    def _between_detections(self, index: int) -> bool:
+        """While a face is followed, MediaPipe runs on every DETECT_EVERY_FRAMES-th frame only;
+        the frames between are filled by interpolation (as short gaps are), then smoothed."""
+        return (
+            DETECT_EVERY_FRAMES > 1
+            and index % DETECT_EVERY_FRAMES != 0
+            and self._followed is not None
+            and self._followed_index == index - 1
+            and self._settled >= SETTLE_DETECTIONS
+        )
 
     def flush(self) -> list[Result]:
         """Return every result still held back; call once after the last frame."""
@@ -197,6 +225,12 @@ class FaceTracker:
         """The raw detection at `index`, or one filled in across a short gap."""
         if index in self._raw:
             return self._raw[index]
+        if index in self._skipped and index - 1 in self._raw:
+            following = self._raw.get(index + 1)
+            if following is not None:
+                return 0.5 * (self._raw[index - 1] + following)
+            return self._extrapolated(index)  # the last frame, or the face left after it
+
         if index < 0 or index > self._last_index:
             return None
         before = [i for i in self._raw if i < index]
@@ -213,9 +247,19 @@ class FaceTracker:
             return self._raw[prev]
         return None
 
+    def _extrapolated(self, index: int) -> Landmarks:
+        """One frame on from the last detection, at the pace of the two last ones."""
+        last = self._raw[index - 1]
+        earlier = [i for i in self._raw if i < index - 1]
+        if not earlier:
+            return last
+        before = max(earlier)
+        return last + (last - self._raw[before]) / (index - 1 - before)
+
     def _forget_before(self, index: int) -> None:
         for old in [i for i in self._raw if i < index]:
             del self._raw[old]
+        self._skipped = {i for i in self._skipped if i >= index}
 
 
 def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]:
@@ -235,6 +279,16 @@ def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]
         points = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
         faces.append(points[:LANDMARK_COUNT] * to_pixels + shift)
     return faces
+
+
+def _tracking_window(points: Landmarks, shape: tuple[int, ...]) -> Window | None:
+    """A square about the face, TRACK_WINDOW_FACES face sizes wide: MediaPipe then reads a
+    small part of the frame (less to copy and scale); None when that is the whole frame."""
+    x0, y0, x1, y1 = _bbox(points)
+    side = max(TRACK_WINDOW_MIN_PX, round(TRACK_WINDOW_FACES * max(x1 - x0, y1 - y0)))
+    if side >= min(shape[:2]):
+        return None
+    return _window_around(points, shape, side)
 
 
 MIN_SEARCH_WINDOW_PX = 32  # smaller windows hold no face MediaPipe can find

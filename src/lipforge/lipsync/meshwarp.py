@@ -46,7 +46,8 @@ class MeshwarpEngine:
             if landmarks is None:
                 out.append(frame)
                 continue
-            out.append(warp_mouth(frame, measure_mouth(landmarks), self.pose_at(int(index))))
+            pose = self.pose_at(int(index))
+            out.append(warp_mouth(frame, measure_mouth(landmarks), pose, in_place=batch.owned))
         return out
 
     def pose_at(self, index: int) -> MouthPose:

@@ -60,6 +60,13 @@ TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper
 SKIN_REFERENCE_LUMA = 170.0
 SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
 SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
+FEATHER_FRACTION = 0.006  # the open cavity's edges blend into teeth and lip over this (face h.)
+WELL_OPEN_FRACTION = 0.035  # lips this far apart (face height) show the lower teeth
+LOWER_TEETH_SHARE = 0.22  # of the gap, at the bottom of the cavity, behind the lower lip
+LOWER_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
+LOWER_TEETH_SHADE = 0.72  # lower teeth sit in the upper lip's shadow
+TEETH_VISIBLE_CONTRAST = 1.15  # the video shows upper teeth when they are this much brighter
+IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the video shows none
 
 
 @dataclass(frozen=True)
@@ -121,12 +128,15 @@ def measure_mouth(landmarks: np.ndarray) -> MouthGeometry:
     )
 
 
-def warp_mouth(frame: np.ndarray, mouth: MouthGeometry, pose: MouthPose) -> np.ndarray:
-    """Return a copy of `frame` (RGB uint8) with the mouth re-posed to `pose`."""
+def warp_mouth(
+    frame: np.ndarray, mouth: MouthGeometry, pose: MouthPose, in_place: bool = False
+) -> np.ndarray:
+    """`frame` (RGB uint8) with the mouth re-posed to `pose`: a copy, or `frame` itself,
+    written over, when `in_place` (only the crop is read before it is written)."""
     jaw_px = _jaw_displacement_px(mouth, pose.opening, pose.tuck)
     box = _crop_box(frame.shape, mouth, jaw_px)
     if box is None:
-        return frame.copy()
+        return frame if in_place else frame.copy()
     x0, y0, x1, y1 = box
     grid_x, grid_y = np.meshgrid(
         np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32)
@@ -135,8 +145,9 @@ def warp_mouth(frame: np.ndarray, mouth: MouthGeometry, pose: MouthPose) -> np.n
     u = rel_x * np.float32(mouth.axis_u[0]) + rel_y * np.float32(mouth.axis_u[1])
     v = rel_x * np.float32(mouth.axis_v[0]) + rel_y * np.float32(mouth.axis_v[1])
     layers = _layers(mouth, pose, jaw_px, u, v)
-    out = frame.copy()
-    out[y0:y1, x0:x1] = _composite(frame, mouth, layers, jaw_px)
+    warped = _composite(frame, mouth, layers, jaw_px)
+    out = frame if in_place else frame.copy()
+    out[y0:y1, x0:x1] = warped
     return out
 
 
@@ -195,11 +206,13 @@ def _layers(
     lower_edge = np.maximum(upper, lower + lip_drop)
     tear = upper + np.float32(TEAR_FRACTION) * (lower - upper)
     drop = np.where(v < lower_edge, lip_drop, _jaw_field(mouth, jaw_px, x, v, lower_edge, profile))
-    below = np.clip(v - lower_edge + 0.5, 0.0, 1.0)
+    feather = max(1.0, FEATHER_FRACTION * mouth.face_height_px) if jaw_px > 0 else 1.0
+    soft = 1.0 + np.float32(feather - 1.0) * np.clip(lip_drop / np.float32(2.0 * feather), 0, 1)
+    below = np.clip((v - lower_edge) / soft + 0.5, 0.0, 1.0)
     above = np.clip(upper - v + 0.5, 0.0, 1.0)
     inside = np.clip(1.0 - below - above, 0.0, 1.0)
-    upper_teeth = np.clip(tear - v + 0.5, 0.0, 1.0)
-    lower_teeth = np.clip(v - lip_drop - tear + 0.5, 0.0, 1.0) * (1.0 - upper_teeth)
+    upper_teeth = np.clip((tear - v) / soft + 0.5, 0.0, 1.0)
+    lower_teeth = np.clip((v - lip_drop - tear) / soft + 0.5, 0.0, 1.0) * (1.0 - upper_teeth)
     depth = np.clip((v - tear) / np.maximum(lip_drop, 1.0), 0.0, 1.0)
     return _Layers(
         upper_u=source_u,
@@ -255,11 +268,9 @@ def _sideways_px(
 def _composite(
     frame: np.ndarray, mouth: MouthGeometry, layers: _Layers, jaw_px: float
 ) -> np.ndarray:
-    map_x, map_y = _to_image(mouth, layers.upper_u, layers.upper_v)
-    upper = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    map_x, map_y = _to_image(mouth, layers.upper_u, layers.lower_v)
-    lower = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    out = layers.weight_upper[..., None] * upper + layers.weight_lower[..., None] * lower
+    out = np.zeros((*layers.weight_upper.shape, 3), np.float32)
+    _add_layer(out, frame, mouth, layers.upper_u, layers.upper_v, layers.weight_upper)
+    _add_layer(out, frame, mouth, layers.upper_u, layers.lower_v, layers.weight_lower)
     rows = np.flatnonzero(layers.weight_cavity.max(axis=1) > 0)
     if jaw_px > 0 and len(rows):
         cols = np.flatnonzero(layers.weight_cavity.max(axis=0) > 0)
@@ -269,6 +280,24 @@ def _composite(
         )
         out[box] += layers.weight_cavity[box][..., None] * cavity
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _add_layer(
+    out: np.ndarray,
+    frame: np.ndarray,
+    mouth: MouthGeometry,
+    u: np.ndarray,
+    v: np.ndarray,
+    weight: np.ndarray,
+) -> None:
+    """Add `weight` x the frame sampled at (u, v), on the rows where the layer shows only."""
+    rows = np.flatnonzero(weight.max(axis=1) > 0)
+    if not len(rows):
+        return
+    part = np.s_[rows[0] : rows[-1] + 1]
+    map_x, map_y = _to_image(mouth, u[part], v[part])
+    sampled = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    out[part] += weight[part][..., None] * sampled
 
 
 def _cavity_colour(
@@ -294,7 +323,42 @@ def _cavity_colour(
     full_px = np.float32(SLIT_FULL_DARK_FRACTION * mouth.face_height_px)
     slit = 1.0 - _smoothstep(np.float32(0.0), full_px, gap_px)
     lip_share = (corner + slit - corner * slit)[..., None]
+    teeth = _lower_teeth_weight(mouth, depth, ax, gap_px)[..., None]
+    tooth_rgb = _teeth_tone(frame, mouth, lip, light) * LOWER_TEETH_SHADE
+    base = base * (1.0 - teeth) + tooth_rgb * teeth
     return base * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
+
+
+def _lower_teeth_weight(
+    mouth: MouthGeometry, depth: np.ndarray, ax: np.ndarray, gap_px: np.ndarray
+) -> np.ndarray:
+    """Where the tips of the lower teeth show: a band at the bottom of a well open cavity."""
+    height = mouth.face_height_px
+    well_open = _smoothstep(
+        np.float32(0.6 * WELL_OPEN_FRACTION * height),
+        np.float32(WELL_OPEN_FRACTION * height),
+        gap_px,
+    )
+    band_px = np.minimum(LOWER_TEETH_SHARE * gap_px, LOWER_TEETH_MAX_FRACTION * height)
+    band = band_px / np.maximum(gap_px, 1.0)
+    top = 1.0 - band
+    rising = _smoothstep(top, top + 0.35 * band, depth)
+    return rising * well_open * (1.0 - ax**4)
+
+
+def _teeth_tone(
+    frame: np.ndarray, mouth: MouthGeometry, lip: np.ndarray, light: np.float32
+) -> np.ndarray:
+    """The colour of the video's upper teeth where it shows them, else a neutral ivory."""
+    upper = _curve_at(mouth.upper_x, mouth.upper_v, 0.0)
+    lower = _curve_at(mouth.lower_x, mouth.lower_v, 0.0)
+    radius = max(1, round(0.25 * TEAR_FRACTION * (lower - upper)))
+    where = upper + 0.4 * TEAR_FRACTION * (lower - upper)
+    teeth = _patch_mean(frame, mouth.centre + where * mouth.axis_v, radius)
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    if lower - upper >= 3.0 and teeth @ weights > TEETH_VISIBLE_CONTRAST * (lip @ weights):
+        return teeth
+    return IVORY_RGB * light
 
 
 def _sample_tones(frame: np.ndarray, mouth: MouthGeometry) -> tuple[np.ndarray, float]:

@@ -351,6 +351,7 @@ def _to_batch(items: list[tuple[int, np.ndarray, np.ndarray | None]]) -> FrameBa
         indices=np.array([index for index, _, _ in items], np.int64),
         frames=[frame for _, frame, _ in items],
         landmarks=[landmarks for _, _, landmarks in items],
+        owned=True,
     )
 
 
