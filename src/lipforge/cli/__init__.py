@@ -98,6 +98,7 @@ def _metavar(param) -> str:
         return "VALUE"
     if label.startswith("list[") and label.endswith("]"):
         label = label[len("list[") : -1]
+    label = label.removesuffix(" range")  # the range itself is shown as [x>=1]
     return TYPE_METAVARS.get(label.lower(), label.upper())
 
 
