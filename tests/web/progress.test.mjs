@@ -18,7 +18,7 @@ import {
   jobDetail,
   jobFraction,
 } from "../../src/lipforge/web/src/progress.js";
-import { estimateSeconds, splitSentences } from "../../src/lipforge/web/src/scripts.js";
+import { estimateSeconds, scriptLanguage, splitSentences } from "../../src/lipforge/web/src/scripts.js";
 
 test("batch progress is weighted by frames, not by job count", () => {
   const long = { status: "running", frames_done: 0, frames_total: 45000 };
@@ -98,4 +98,6 @@ test("scripts split into sentences like the server, with an estimated duration",
   assert.deepEqual(splitSentences("  。\n"), []);
   const zh = estimateSeconds("今天我们来学习口型同步。它把声音变成嘴型。");
   assert.ok(zh > 3 && zh < 8, String(zh));
+  assert.equal(scriptLanguage("今天我们学 lip sync。"), "zh");
+  assert.equal(scriptLanguage("Hello everyone. Today we look at lip sync."), "en");
 });

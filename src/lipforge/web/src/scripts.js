@@ -26,6 +26,13 @@ export function splitSentences(text) {
   return out.map((s) => s.trim()).filter((s) => /[\p{L}\p{N}]/u.test(s));
 }
 
+// "zh" when Han characters outnumber Latin words, as lipforge.speech.sentences decides.
+export function scriptLanguage(text) {
+  const han = (String(text).match(HAN) || []).length;
+  const words = (String(text).match(/[A-Za-z]+/g) || []).length;
+  return han && han >= words ? "zh" : "en";
+}
+
 export function estimateSeconds(text) {
   const sentences = splitSentences(text);
   const han = (String(text).match(HAN) || []).length;
@@ -66,10 +73,14 @@ class ScriptEntry {
       this.text,
       el("div", { class: "row wrap" }, field(t("scripts.voice"), this.voice), this.previewButton),
       this.player, this.stats,
-      el("details", {}, el("summary", {}, t("scripts.sentences", { count: 0 })), this.sentences));
-    this.summary = this.node.querySelector("summary");
+      el("details", {}, el("summary", {}, t("scripts.split")), this.sentences));
+    this.voices = voices;
+    this.voiceChosen = false;
     this.text.addEventListener("input", () => this.update());
-    this.voice.addEventListener("change", () => panel.changed());
+    this.voice.addEventListener("change", () => {
+      this.voiceChosen = true;
+      panel.changed();
+    });
     this.node.addEventListener("dragover", (event) => event.preventDefault());
     this.node.addEventListener("drop", (event) => {
       const [file] = event.dataTransfer?.files || [];
@@ -89,12 +100,22 @@ class ScriptEntry {
   update() {
     const sentences = splitSentences(this.text.value);
     clear(this.sentences).append(...sentences.map((s) => el("li", {}, s)));
-    this.summary.textContent = t("scripts.sentences", { count: sentences.length });
+    if (!this.voiceChosen) this.matchVoice();
     this.stats.textContent = sentences.length
       ? `${t("scripts.sentences", { count: sentences.length })} · ${t("scripts.estimate",
         { duration: formatDuration(estimateSeconds(this.text.value)) })}` : "";
     this.previewButton.disabled = !sentences.length || !this.voice.value;
     this.panel.changed();
+  }
+
+  // Until the user picks a voice, follow the script's language (a Chinese voice for Chinese).
+  matchVoice() {
+    const language = scriptLanguage(this.text.value);
+    const current = this.voices.find((v) => v.name === this.voice.value);
+    if (!this.text.value.trim() || (current?.language || "").startsWith(language)) return;
+    const match = this.voices.find((v) => v.builtin && (v.language || "").startsWith(language))
+      || this.voices.find((v) => (v.language || "").startsWith(language));
+    if (match) this.voice.value = match.name;
   }
 
   value() {
