@@ -8,11 +8,13 @@ no TTS. And a 1,000-character Chinese script end to end through `lipforge run`.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 import threading
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -130,6 +132,7 @@ def test_subtitles_are_served_for_a_scripted_job(settings, sessions, small_video
         run_until_ended(settings, sessions, created["id"])
         srt = client.get(f"/api/jobs/{job_id}/subtitles.srt")
         vtt = client.get(f"/api/jobs/{job_id}/subtitles.vtt")
+        archive = client.get(f"/api/batches/{created['id']}/archive")
         refused = client.post(
             "/api/batches",
             json={"video_asset_ids": [video.id], "scripts": [{"text": "hi", "voice": "nobody"}]},
@@ -137,6 +140,8 @@ def test_subtitles_are_served_for_a_scripted_job(settings, sessions, small_video
     assert srt.status_code == 200 and srt.text.startswith("1\n00:00:00,150 --> ")
     assert "Good morning." in srt.text and vtt.text.startswith("WEBVTT\n\n00:00:00.150 --> ")
     assert refused.status_code == 404 and refused.json()["error"] == "invalid_script"
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert names == ["anna-script1.mp4", "anna-script1.srt", "anna-script1.vtt"]
     assert refused.json()["params"]["voice"] == "nobody"
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -21,7 +23,12 @@ from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
 from lipforge.api.zipstream import ZipMember, zip_chunks
 from lipforge.jobs import batches
 from lipforge.jobs.joblog import read_stored_job_log
-from lipforge.jobs.scripts import MAX_SCRIPT_CHARS, ScriptRequest, subtitles_for_job
+from lipforge.jobs.scripts import (
+    MAX_SCRIPT_CHARS,
+    ScriptRequest,
+    archive_subtitles,
+    subtitles_for_job,
+)
 from lipforge.storage.backend import open_storage
 
 router = APIRouter()
@@ -161,18 +168,25 @@ async def batch_archive_route(request: Request, batch_id: str) -> StreamingRespo
     members = await asyncio.to_thread(
         batches.archive_members, state.sessions, state.settings, batch_id
     )
+    subtitles = await asyncio.to_thread(archive_subtitles, state.sessions, batch_id)
     storage = open_storage(state.settings)
+    outputs = [
+        ZipMember(
+            None,
+            name,
+            functools.partial(storage.open_read, info.key),
+            info.size_bytes,
+            info.modified_at.timestamp(),
+        )
+        for info, name in members
+    ]
+    now_s = time.time()
+    sidecars = [  # a scripted job's .srt and .vtt beside its MP4
+        ZipMember(None, name, functools.partial(io.BytesIO, data), len(data), now_s)
+        for name, data in subtitles
+    ]
     return StreamingResponse(
-        zip_chunks(
-            ZipMember(
-                None,
-                name,
-                functools.partial(storage.open_read, info.key),
-                info.size_bytes,
-                info.modified_at.timestamp(),
-            )
-            for info, name in members
-        ),
+        zip_chunks(outputs + sidecars),
         media_type="application/zip",
         headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}.zip"'},
     )

@@ -138,3 +138,25 @@ def subtitles_for_job(sessions: sessionmaker, job_id: str, kind: str) -> tuple[s
     text = srt_text(timing.sentences) if kind == "srt" else vtt_text(timing.sentences)
     stem = job.output_name.rsplit(".", 1)[0]
     return text, f"{stem}.{kind}"
+
+
+def archive_subtitles(sessions: sessionmaker, batch_id: str) -> list[tuple[str, bytes]]:
+    """(`<output stem>.srt`/`.vtt`, text) for each succeeded scripted job of the batch."""
+    from lipforge.jobs.queue import list_batch_jobs
+    from lipforge.jobs.tables import JobStatus
+    from lipforge.media.subtitles import srt_text, vtt_text
+    from lipforge.speech.assets import timing_of
+
+    files = []
+    with sessions() as session:
+        for job in list_batch_jobs(session, batch_id):
+            if job.status != JobStatus.SUCCEEDED or not job.script_text or not job.audio_asset_id:
+                continue
+            asset = session.get(Asset, job.audio_asset_id)
+            timing = timing_of(asset) if asset is not None else None
+            if timing is None:
+                continue
+            stem = job.output_name.rsplit(".", 1)[0]
+            files.append((f"{stem}.srt", srt_text(timing.sentences).encode()))
+            files.append((f"{stem}.vtt", vtt_text(timing.sentences).encode()))
+    return files
