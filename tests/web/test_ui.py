@@ -204,7 +204,7 @@ def test_chinese_workflow_from_upload_to_gallery(
         noFaceVideo=no_face_video,
         garbage=broken_garbage,
     )
-    config.update(browserLocale="zh-CN", previewLabel="试听第一句")
+    config.update(browserLocale="zh-CN", previewLabel="试听第一句", removeLabel="移除")
     result = _run_driver(config, tmp_path, server)
     assert result["browserErrors"] == []
     login = result["login"]
@@ -229,6 +229,8 @@ def test_chinese_workflow_from_upload_to_gallery(
 
     assert result["scriptStats"].startswith("2 句 · 约 ") and result["scriptStats"].endswith("秒")
     assert result["previewSeconds"] > 0.5
+    assert result["drop"]["dropped"].startswith("第二段文稿")
+    assert result["drop"]["summary"] == "2 × 1，将生成 2 个视频。"
     batch = result["batch"]
     assert batch["summary"] == "1 × 1，将生成 1 个视频。"
     assert batch["state"] == "succeeded", batch

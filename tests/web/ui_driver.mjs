@@ -147,6 +147,23 @@ async function previewFirstSentence(page) {
   return page.evaluate(() => document.querySelector("#script-list .preview-player").duration);
 }
 
+// A .txt dropped on the Scripts panel becomes another script: N x M says so, then it goes.
+async function dropScriptFile(page, videoId) {
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File(["第二段文稿。它来自一个文本文件。"], "第二讲.txt", { type: "text/plain" }));
+    document.querySelector("#scripts-panel").dispatchEvent(new DragEvent("drop",
+      { dataTransfer: data, bubbles: true, cancelable: true }));
+  });
+  const second = page.locator("#script-list .script").nth(1);
+  await second.locator(".script-stats").filter({ hasText: "2" }).waitFor({ timeout: 10000 });
+  const dropped = await second.locator("textarea").inputValue();
+  await page.locator(`#video-assets input[value="${videoId}"]`).check();
+  const summary = await page.locator("#batch-summary").innerText();
+  await second.locator("button", { hasText: config.removeLabel }).click();
+  return { dropped, summary };
+}
+
 async function createBatch(page, videoId) {
   await page.locator("#library-title ~ button, #library-title + button").first().click().catch(() => null);
   const box = page.locator(`#video-assets input[value="${videoId}"]`);
@@ -264,6 +281,7 @@ async function chineseRun(page) {
   result.scriptStats = await typeScript(page, config.script);
   result.previewSeconds = await previewFirstSentence(page);
   step("preview heard");
+  result.drop = await dropScriptFile(page, result.upload.assetId);
   const made = await createBatch(page, result.upload.assetId);
   result.batch = { ...made, ...(await followJob(page, (s) => s === "succeeded" || s === "failed")) };
   result.batch.jobText = await page.locator("#job-list .job").first().innerText();

@@ -50,7 +50,8 @@ function readTextFile(file, onText) {
     toast(t("scripts.badFile", { name: file.name }), "bad");
     return;
   }
-  file.text().then(onText).catch((exc) => toast(exc.message, "bad"));
+  const name = file.name.replace(/\.[^.]+$/, "");
+  file.text().then((text) => onText(text, name)).catch((exc) => toast(exc.message, "bad"));
 }
 
 class ScriptEntry {
@@ -87,13 +88,14 @@ class ScriptEntry {
       if (!file) return;
       event.preventDefault();
       event.stopPropagation();
-      readTextFile(file, (text) => this.setText(text));
+      readTextFile(file, (text, name) => this.setText(text, name));
     });
     this.update();
   }
 
-  setText(text) {
+  setText(text, name = "") {
     this.text.value = text;
+    this.name = name;
     this.update();
   }
 
@@ -119,7 +121,8 @@ class ScriptEntry {
   }
 
   value() {
-    return { text: this.text.value.trim(), voice: this.voice.value };
+    const script = { text: this.text.value.trim(), voice: this.voice.value };
+    return this.name ? { ...script, name: this.name } : script;
   }
 
   async preview() {
@@ -160,11 +163,11 @@ export function mountScriptsPanel(container, onChange) {
       onChange();
     },
   };
-  const addEntry = (text = "") => {
+  const addEntry = (text = "", name = "") => {
     const entry = new ScriptEntry(panel, entries.length + 1, voices);
     entries.push(entry);
     list.append(entry.node);
-    if (text) entry.setText(text);
+    if (text) entry.setText(text, name);
     return entry;
   };
   add.addEventListener("click", () => addEntry().text.focus());
@@ -174,7 +177,7 @@ export function mountScriptsPanel(container, onChange) {
     const files = [...(event.dataTransfer?.files || [])];
     if (!files.length) return;
     event.preventDefault();
-    for (const file of files) readTextFile(file, (text) => addEntry(text));
+    for (const file of files) readTextFile(file, (text, name) => addEntry(text, name));
   });
   api.listVoices().then((page) => {
     voices = Array.isArray(page) ? page : page.items || page.voices || [];
