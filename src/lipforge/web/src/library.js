@@ -67,6 +67,7 @@ function stem(fileName) {
 
 // The batch's default name: its first script's opening words, else the first audio's name.
 export function defaultBatchName(scripts, audios) {
+  if (scripts.length && scripts[0].name) return scripts[0].name;
   if (scripts.length) {
     const [first] = splitSentences(scripts[0].text);
     const words = (first || scripts[0].text).replace(/[。！？!?.;；…]+$/u, "");
