@@ -72,8 +72,10 @@ class SharedLocks:
             yield
         finally:
             watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
-            await asyncio.to_thread(locktable.release, self.sessions, upload_id, owner)
+            # submitted before any await, so the row is let go even if this task is cancelled
+            loop = asyncio.get_running_loop()
+            release = loop.run_in_executor(None, locktable.release, self.sessions, upload_id, owner)
+            await asyncio.shield(release)
 
     async def _acquire(
         self, upload_id: str, owner: str, holder: LockHolder, deadline_s: float
