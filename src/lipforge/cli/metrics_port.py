@@ -9,6 +9,7 @@ directory as `GET /metrics` on the API, so both answer the same figures.
 from __future__ import annotations
 
 from lipforge.config import DEFAULT_HOST, Settings
+from lipforge.errors import ConfigError
 
 
 def start_metrics_port(
@@ -27,7 +28,15 @@ def start_metrics_port(
     elif token is None:
         token = settings.token or load_or_create_token(settings)[0]
     sessions = session_factory(create_db_engine(settings.effective_database_url))
-    server = start_metrics_server(host, settings.metrics_port, sessions, token)
+    try:
+        server = start_metrics_server(host, settings.metrics_port, sessions, token)
+    except OSError as exc:
+        raise ConfigError(
+            f"--metrics-port {settings.metrics_port} on {host} cannot be used ({exc.strerror}). "
+            "Choose a free port.",
+            port=settings.metrics_port,
+            host=host,
+        ) from exc
     shown = f"[{host}]" if ":" in host else host
     guard = "token required" if token else "open"
     print(f"Metrics on http://{shown}:{settings.metrics_port}/metrics ({guard})", flush=True)
