@@ -1,0 +1,164 @@
+"""Phoneme-driven mouths: the phones' sources, the viseme tracks, and the rendered mouth measured.
+
+Unit checks run on espeak-ng's own phones (libespeak-ng's events are the ground truth). The
+end-to-end check is a small version of `bench/visemes.py`: one English sentence pair rich in
+b/m with a long pause, rendered onto the portrait test face with its script phones and from
+the audio alone, the output mouth tracked with MediaPipe (`viseme_measure`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from mouth_measure import decode_frames, face_landmarks
+from scipy.signal import resample_poly
+from viseme_measure import CaseSpec, measure_output, synthesize_case, write_case_wav
+
+from lipforge.lipsync.aligner import align_text
+from lipforge.lipsync.mouthshape import mouth_poses
+from lipforge.lipsync.pipeline import RenderRequest, render
+from lipforge.lipsync.recogniser import recognise_phones
+from lipforge.lipsync.visemes import viseme_tracks
+from lipforge.media.audio import (
+    SAMPLE_RATE,
+    AudioFeatures,
+    analyse_audio,
+    loudness_envelope,
+    melspectrogram,
+)
+from lipforge.media.timing import Phone, Sentence, SpeechTiming
+from lipforge.speech.espeaklib import synthesize
+
+FPS = 25.0
+FACE = (480, 852)  # portrait: the astronaut's face is about 170 px tall
+CASE = CaseSpec(
+    "ci-bilabial", "en-us", ("Bob met my mom by the big boat.", "Maybe Paul will bring a map."), 1.0
+)
+
+
+def to_16k(samples: np.ndarray, rate: int) -> np.ndarray:
+    return resample_poly(samples.astype(np.float64) / 32768.0, SAMPLE_RATE, rate).astype(np.float32)
+
+
+def test_a_short_bilabial_still_shuts_the_lips_on_a_whole_frame():
+    phones = (Phone("ɑː", 0.30, 0.45), Phone("b", 0.452, 0.47), Phone("ɑː", 0.47, 0.7))
+    tracks = viseme_tracks(phones, FPS, 25)
+    assert tracks.closed[11] and tracks.opening[11] == 0.0  # 0.452-0.47 s lies in frame 11
+    assert tracks.opening[9] > 0.4 and tracks.opening[14] > 0.4
+
+
+def test_a_pause_eases_to_rest_and_holds_exactly_still_without_flicker():
+    phones = (
+        Phone("ɑ", 0.2, 0.5),
+        Phone("ɑ", 1.5, 1.8),
+        Phone("i", 1.8, 1.84),
+        Phone("ɑ", 1.84, 2.1),
+    )
+    tracks = viseme_tracks(phones, FPS, 60)
+    pause = slice(int(0.6 * FPS), int(1.4 * FPS))
+    assert tracks.resting[pause].all()
+    assert np.all(tracks.opening[pause] == 0.0) and np.all(tracks.spread[pause] == 0.0)
+    assert 0.0 < tracks.opening[13] < tracks.opening[10]  # eased, not cut
+    steps = np.abs(np.diff(tracks.spread[40:55]))
+    assert steps.max() < 0.6  # a 40 ms "i" between two "a" spreads the lips without a jump
+
+
+def test_the_fallback_rests_in_silence_and_never_freezes_when_phones_are_wrong():
+    samples, rate, phones = synthesize("Maybe Paul will bring a map.", "en-us")
+    path_audio = np.concatenate([np.zeros(SAMPLE_RATE), to_16k(samples, rate)])
+    wrong = tuple(Phone("m", p.start_s + 1.0, p.end_s + 1.0) for p in phones)  # all "m"
+    audio = _features(path_audio)
+    recognised = mouth_poses(dataclasses.replace(audio, phones=wrong, phone_source="recognised"))
+    heard = mouth_poses(audio)
+    assert np.all(heard.opening[3:20] == 0.0) and heard.resting[3:20].all()
+    speech = slice(27, audio.frame_count - 5)
+    assert recognised.opening[speech].max() > 0.5  # loud vowels stay open despite the "m"s
+    assert np.corrcoef(recognised.opening[speech], heard.opening[speech])[0, 1] > 0.6
+
+
+def _features(samples: np.ndarray) -> AudioFeatures:
+    frames = int(len(samples) / SAMPLE_RATE * FPS)
+    return AudioFeatures(
+        samples=samples,
+        sample_rate=SAMPLE_RATE,
+        fps=FPS,
+        frame_count=frames,
+        mel=melspectrogram(samples),
+        loudness=loudness_envelope(samples, SAMPLE_RATE, FPS, frames),
+    )
+
+
+@pytest.mark.parametrize(
+    "text, voice",
+    [
+        ("Maybe Paul will bring the papers by Monday.", "en-us"),
+        ("妈妈买了面包，不怕。", "cmn-latn-pinyin"),
+    ],
+)
+def test_a_transcript_is_aligned_to_speech_it_did_not_make(text, voice):
+    """Speech at another rate and pitch stands in for a TTS server's; its own events judge."""
+    samples, rate, truth = synthesize(text, voice, rate_wpm=130, pitch=75)
+    heard = np.concatenate([np.zeros(SAMPLE_RATE // 2, np.float32), to_16k(samples, rate)])
+    placed = align_text(heard, text, voice)
+    assert [p.symbol for p in placed] == [p.symbol for p in truth]
+    errors = [abs(p.start_s - (t.start_s + 0.5)) for p, t in zip(placed, truth, strict=True)]
+    assert np.median(errors) < 0.03 and np.percentile(errors, 90) < 0.06
+
+
+def test_the_recogniser_hears_english_phones_and_their_times():
+    samples, rate, truth = synthesize("Bob met my mom by the big blue boat.", "en-us")
+    phones = recognise_phones(to_16k(samples, rate))
+    assert len(phones) >= 8 and {"b", "m"} & {p.symbol for p in phones}
+    assert all(
+        a.start_s < a.end_s <= b.start_s + 1e-6 for a, b in zip(phones, phones[1:], strict=False)
+    )
+    assert phones[-1].end_s <= len(samples) / rate + 0.05
+
+
+@pytest.fixture(scope="module")
+def rendered(make_talking_head, tmp_path_factory):
+    work = tmp_path_factory.mktemp("visemes")
+    case = synthesize_case(CASE)
+    audio = write_case_wav(case, work / "speech.wav")
+    head = make_talking_head(work / "head.mp4", case.duration_s + 0.4, FACE)
+    inputs = None
+    results = {}
+    for mode, timing in (("script", case.timing()), ("audio", None)):
+        out = render(RenderRequest(audio, head, work / f"{mode}.mp4", timing=timing))
+        outputs = decode_frames(out.output_path)
+        if inputs is None:
+            inputs = face_landmarks(decode_frames(head)[: len(outputs)])
+        loudness = analyse_audio(audio, FPS, len(outputs)).loudness
+        results[mode] = measure_output(case, face_landmarks(outputs), inputs, loudness)
+    return results
+
+
+@pytest.mark.slow
+def test_with_script_phones_the_lips_close_on_b_m_p_and_rest_in_pauses(rendered):
+    measured = rendered["script"]
+    assert measured.closures >= 0.9, measured.line() + f" open on {measured.missed}"
+    assert measured.silence_rest >= 0.9, measured.line()
+    assert measured.rounding >= 0.03, measured.line()
+    assert measured.loudness_r >= 0.7, measured.line()
+
+
+@pytest.mark.slow
+def test_from_the_audio_alone_the_mouth_rests_in_pauses_and_follows_the_loudness(rendered):
+    measured = rendered["audio"]
+    assert measured.silence_rest >= 0.9, measured.line()
+    assert measured.loudness_r >= 0.8, measured.line()
+
+
+def test_timing_sentences_without_phones_take_the_aligned_path(tmp_path):
+    from lipforge.lipsync.phonesource import find_phones
+
+    text = "Maybe Paul will bring a map."
+    samples, rate, truth = synthesize(text, "en-us", rate_wpm=150)
+    heard = to_16k(samples, rate)
+    timing = SpeechTiming((Sentence(text, 0.0, len(heard) / SAMPLE_RATE),), None, "en")
+    phones, source = find_phones(heard, timing)
+    assert source == "aligned" and [p.symbol for p in phones] == [p.symbol for p in truth]
+    assert find_phones(heard, SpeechTiming((), truth, "en")) == (truth, "script")
+    assert find_phones(heard, None)[1] == "recognised"
