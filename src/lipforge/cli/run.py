@@ -65,6 +65,10 @@ def run(
     voice: Annotated[str, typer.Option(help="voice for --text-file (lipforge voices list)")] = (
         "espeak-zh"
     ),
+    transcript: Annotated[
+        Path | None,
+        typer.Option(help="what --audio says (UTF-8 text): mouth shapes follow its phonemes"),
+    ] = None,
 ) -> None:
     """Lip-sync AUDIO (or each --text-file spoken by --voice) onto every VIDEO."""
     from lipforge.logs import divert_native_stderr
@@ -84,7 +88,8 @@ def run(
     _check_audio(audio, MediaLimits.from_settings(settings))
     outcomes = [ItemOutcome(v, out) for v in videos]
     _assign_outputs(outcomes, out)
-    interrupted = _run_items(outcomes, audio, engine, fit, settings)
+    timing = _transcript_timing(transcript)
+    interrupted = _run_items(outcomes, audio, engine, fit, settings, timing)
     _print_summary(outcomes)
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -113,7 +118,28 @@ def _assign_outputs(outcomes: list[ItemOutcome], out: Path) -> None:
         outcome.output = out / f"{stem}.mp4"
 
 
-def _run_items(outcomes, audio: Path, engine: str, fit: str, settings: Settings) -> bool:
+def _transcript_timing(path: Path | None):
+    """The transcript as one sentence over the whole audio; its phones are aligned later."""
+    if path is None:
+        return None
+    from lipforge.media.timing import Sentence, SpeechTiming
+
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"Cannot read the transcript {path}: {exc}. Give a UTF-8 text file.", file=str(path)
+        ) from exc
+    if not text:
+        raise ConfigError(
+            f"The transcript {path} is empty. Give the text the audio speaks.", file=str(path)
+        )
+    return SpeechTiming((Sentence(text, 0.0, float("inf")),), None, "")
+
+
+def _run_items(
+    outcomes, audio: Path, engine: str, fit: str, settings: Settings, timing=None
+) -> bool:
     """Render every item in turn; True when the user interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
     from rich.progress import (
         BarColumn,
@@ -146,6 +172,7 @@ def _run_items(outcomes, audio: Path, engine: str, fit: str, settings: Settings)
                 models_dir=settings.data_dir.models,
                 limits=MediaLimits.from_settings(settings),
                 face_search_s=settings.face_search_s,
+                timing=timing,
             )
             if _render_one(outcome, request, progress):
                 return True
