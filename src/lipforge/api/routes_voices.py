@@ -28,46 +28,15 @@ class VoiceOptions(BaseModel):
     response_format: str | None = Field(None, description="OpenAI-style audio format (wav).")
 
 
-TEXT = {"type": "string", "minLength": 1}
-
-
 def _engine_shapes(schema: dict[str, Any]) -> None:
-    """What each engine needs, as `anyOf` (what `check_voice` refuses with 422 otherwise):
-    espeak speaks zh or en; piper takes a voice package name; servers need a URL; CosyVoice
-    also the model's sample rate, and a speaker (sft) or a reference (the other modes)."""
-    server = {"url": {"type": "string"}}
-    cosy = {"engine": {"const": "cosyvoice"}, "sample_rate": {"type": "integer"}, **server}
-    cosy_required = ["url", "sample_rate"]
-
-    def mode(values: list) -> dict:
-        return {"type": "object", "properties": {"mode": {"enum": values}}}
-
-    def explicit(name: str) -> dict:
-        return {**mode([name]), "required": ["mode"]}
-
-    schema["anyOf"] = [
-        {"properties": {"engine": {"const": "espeak"}, "language": {"enum": ["", "zh", "en"]}}},
-        {"properties": {"engine": {"const": "piper"}, "model": PIPER_MODEL}},
-        {"properties": {"engine": {"enum": ["fish-speech", "openai"]}, **server},
-         "required": ["url"]},
-        {"properties": {**cosy, "speaker": TEXT, "options": mode([None, ""])},
-         "required": [*cosy_required, "speaker"]},
-        {"properties": {**cosy, "reference_asset_id": TEXT, "options": mode([None, ""])},
-         "required": [*cosy_required, "reference_asset_id"]},
-        {"properties": {**cosy, "speaker": TEXT, "options": explicit("sft")},
-         "required": [*cosy_required, "speaker", "options"]},
-        {"properties": {**cosy, "reference_asset_id": TEXT, "reference_text": TEXT,
-                        "options": explicit("zero_shot")},
-         "required": [*cosy_required, "reference_asset_id", "reference_text", "options"]},
-        {"properties": {**cosy, "reference_asset_id": TEXT,
-                        "options": {**mode(["cross_lingual", "instruct2"]), "required": ["mode"]}},
-         "required": [*cosy_required, "reference_asset_id", "options"]},
-    ]  # fmt: skip
-
-
-PIPER_MODEL = {
-    "anyOf": [{"type": "null"}, {"type": "string", "pattern": r"^([a-z][a-z0-9_]{0,80}_voice)?$"}]
-}
+    """What each engine needs of a voice (its `voice_shapes`), as `anyOf` branches, so a body
+    the schema allows is one `check_voice` accepts (and the reverse)."""
+    branches = []
+    for name in speech_engine_names():
+        for shape in speech_engine_class(name).voice_shapes:
+            properties = {"engine": {"const": name}, **shape.get("properties", {})}
+            branches.append({**shape, "properties": properties})
+    schema["anyOf"] = branches
 
 
 class VoiceBody(BaseModel):

@@ -16,12 +16,38 @@ from __future__ import annotations
 from typing import ClassVar
 
 from lipforge.speech.audio import pcm16_to_samples
-from lipforge.speech.engines import Utterance, register_speech_engine
+from lipforge.speech.engines import NON_EMPTY_TEXT, Utterance, register_speech_engine
 from lipforge.speech.errors import InvalidVoiceError, SpeechAudioError
 from lipforge.speech.remote import RemoteEngine
 from lipforge.speech.voices import Voice
 
 MODES = ("sft", "zero_shot", "cross_lingual", "instruct2")
+_SERVER = {"url": {"type": "string"}, "sample_rate": {"type": "integer"}}
+_NEEDS = ["url", "sample_rate"]
+
+
+def _mode(values: list, required: bool) -> dict:
+    shape = {"type": "object", "properties": {"mode": {"enum": values}}}
+    return {**shape, "required": ["mode"]} if required else shape
+
+
+def _shape(options: dict, **needs: dict) -> dict:
+    properties = {**_SERVER, **needs, "options": options}
+    required = [*_NEEDS, *needs] + (["options"] if options.get("required") else [])
+    return {"properties": properties, "required": required}
+
+
+VOICE_SHAPES = [  # as `voice_mode` picks the mode and `check_voice` checks what it needs
+    _shape(_mode([None, ""], False), speaker=NON_EMPTY_TEXT),
+    _shape(_mode([None, ""], False), reference_asset_id=NON_EMPTY_TEXT),
+    _shape(_mode(["sft"], True), speaker=NON_EMPTY_TEXT),
+    _shape(
+        _mode(["zero_shot"], True),
+        reference_asset_id=NON_EMPTY_TEXT,
+        reference_text=NON_EMPTY_TEXT,
+    ),
+    _shape(_mode(["cross_lingual", "instruct2"], True), reference_asset_id=NON_EMPTY_TEXT),
+]
 RATE_HEADER = "X-Custom-Header-sampleRate"
 
 
@@ -42,6 +68,7 @@ class CosyVoiceEngine(RemoteEngine):
     label = "CosyVoice"
     languages: ClassVar[tuple[str, ...]] = ("zh", "en", "ja", "ko", "yue")
     max_input_chars: ClassVar[int] = 300
+    voice_shapes: ClassVar[list[dict]] = VOICE_SHAPES
 
     @classmethod
     def check_voice(cls, voice: Voice) -> None:

@@ -32,6 +32,9 @@ BUILTIN_ENGINE_MODULES = (
 )
 
 
+NON_EMPTY_TEXT = {"type": "string", "minLength": 1}
+
+
 @dataclass(frozen=True)
 class Utterance:
     """One piece spoken: float32 mono samples in [-1, 1], their rate, and phones if reported."""
@@ -62,6 +65,8 @@ class SpeechEngine(Protocol):
     languages: ClassVar[tuple[str, ...]]  # primary BCP-47 subtags it speaks ("zh", "en")
     max_input_chars: ClassVar[int]  # the longest text one request may carry
     needs_url: ClassVar[bool]  # True for engines that talk to a server
+    # JSON-schema branches a voice of this engine matches one of (what check_voice accepts)
+    voice_shapes: ClassVar[list[dict]]
 
     @classmethod
     def check_voice(cls, voice: Voice) -> None:

@@ -30,6 +30,7 @@ class EspeakEngine:
     languages: ClassVar[tuple[str, ...]] = ("zh", "en")
     max_input_chars: ClassVar[int] = 1000
     needs_url: ClassVar[bool] = False
+    voice_shapes: ClassVar[list[dict]] = [{"properties": {"language": {"enum": ["", *languages]}}}]
 
     def __init__(self, voice: Voice, context: EngineContext) -> None:
         self.voice = voice

@@ -46,6 +46,18 @@ class PiperEngine:
     languages: ClassVar[tuple[str, ...]] = ("en",)
     max_input_chars: ClassVar[int] = 1000
     needs_url: ClassVar[bool] = False
+    voice_shapes: ClassVar[list[dict]] = [
+        {
+            "properties": {
+                "model": {
+                    "anyOf": [
+                        {"type": "null"},
+                        {"type": "string", "pattern": f"^({VOICE_PACKAGE.pattern[1:-1]})?$"},
+                    ]
+                }
+            }
+        }
+    ]
 
     def __init__(self, voice: Voice, context: EngineContext) -> None:
         self.voice = voice

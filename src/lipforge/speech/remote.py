@@ -21,6 +21,7 @@ class RemoteEngine:
 
     label = "TTS server"
     needs_url = True
+    voice_shapes: list[dict] = [{"properties": {"url": {"type": "string"}}, "required": ["url"]}]
 
     def __init__(self, voice: Voice, context: EngineContext) -> None:
         self.voice = voice
