@@ -18,7 +18,8 @@ const NAME_FROM_SCRIPT_CHARS = 40;
 
 function describeAsset(asset) {
   // whole seconds down, as the players count them (2.6 s reads 0:02 there, so 2 s here)
-  const parts = [formatDuration(Math.floor(asset.duration_s)), formatBytes(asset.size_bytes)];
+  const seconds = asset.duration_s == null ? null : Math.floor(asset.duration_s);
+  const parts = [formatDuration(seconds), formatBytes(asset.size_bytes)];
   if (asset.width && asset.height) parts.push(`${asset.width}×${asset.height}`);
   if (asset.fps) parts.push(t("job.fps", { fps: formatNumber(asset.fps, asset.fps % 1 ? 2 : 0) }));
   return parts.filter(Boolean).join(" · ");
