@@ -46,6 +46,7 @@ ANY_ROUTE_STATUSES = (421,)
 GUARDED_ROUTE_STATUSES = (401, 429)
 STATE_CHANGING_STATUSES = (403,)
 STATE_CHANGING_METHODS = frozenset({"post", "put", "patch", "delete"})
+SESSION_COOKIE_NAME = "lipforge_session"  # auth.COOKIE_NAME (this module imports no guard)
 RETRY_AFTER_HEADER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
@@ -109,7 +110,8 @@ def file_responses(*media_types: str, redirect: bool = False) -> dict[int | str,
 
 
 def install_openapi(app: FastAPI, open_paths: frozenset[str] = frozenset()) -> None:
-    """Make `app.openapi()` declare the app-wide error answers on every operation.
+    """Make `app.openapi()` declare the app-wide error answers on every operation, and, when
+    the server needs a token (`app.state.access.required`), how to send it.
 
     `open_paths` are the paths the token check lets through (no 401/429 there).
     """
@@ -120,6 +122,9 @@ def install_openapi(app: FastAPI, open_paths: frozenset[str] = frozenset()) -> N
                 title=app.title, version=app.version, routes=app.routes, description=app.description
             )
             add_shared_errors(document, open_paths)
+            access = getattr(app.state, "access", None)
+            if access is not None and access.required:
+                add_security(document, open_paths)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -152,6 +157,18 @@ def add_shared_errors(document: dict[str, Any], open_paths: frozenset[str]) -> N
                 responses.setdefault(str(status), _error_entry(status, reference))
             if "422" in responses:
                 responses["422"] = _error_entry(422, reference, responses["422"].get("description"))
+
+
+def add_security(document: dict[str, Any], open_paths: frozenset[str]) -> None:
+    """Every operation but the open ones needs the token: as a bearer, or the login cookie."""
+    document["components"]["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer"},
+        "session": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE_NAME},
+    }
+    document["security"] = [{"bearer": []}, {"session": []}]
+    for path in open_paths & set(document.get("paths", {})):
+        for operation in document["paths"][path].values():
+            operation["security"] = []
 
 
 def _drop_null_from_parameters(operation: dict[str, Any]) -> None:
