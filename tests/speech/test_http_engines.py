@@ -8,7 +8,6 @@ and OpenAI's /v1/audio/speech; see tests/speech/standins.py.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from standins import (
@@ -32,12 +31,13 @@ from lipforge.speech.errors import (
 )
 from lipforge.speech.script import synthesize_script
 from lipforge.speech.voices import Voice, add_voice, check_voice, get_voice
+from lipforge.storage.backend import Storage, open_storage
 
 FAST = {"timeout_s": 2.0, "attempts": 3, "backoff_s": 0.05}
 
 
-def engine_for(voice: Voice, tmp_path: Path, **context):
-    return create_speech_engine(voice, EngineContext(tmp_path, **{**FAST, **context}))
+def engine_for(voice: Voice, storage: Storage | None = None, **context):
+    return create_speech_engine(voice, EngineContext(storage, **{**FAST, **context}))
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_cosyvoice_sft_answers_raw_pcm_at_the_stated_rate(tmp_path):
     behaviour, recorder = Behaviour(rate=22050), Recorder()
     with StandIn(cosyvoice_app(behaviour, recorder)) as server:
         voice = Voice("cv", "cosyvoice", url=server.url, speaker="中文女", sample_rate=22050)
-        utterance = engine_for(voice, tmp_path).synthesize("你好，世界。", "zh")
+        utterance = engine_for(voice).synthesize("你好，世界。", "zh")
     assert recorder.requests == [{"mode": "sft", "tts_text": "你好，世界。", "spk_id": "中文女"}]
     assert utterance.sample_rate == 22050
     assert utterance.duration_s == pytest.approx(len("你好，世界。") * 0.06, abs=0.01)
@@ -75,7 +75,7 @@ def test_cosyvoice_zero_shot_and_instruct2_send_the_reference(sessions, settings
             sessions, Voice("styled", "cosyvoice", options={"instruct": "用四川话说"}, **common)
         )
         for voice in (clone, styled):
-            engine_for(voice, settings.data_dir.assets).synthesize("今天天气很好。", "zh")
+            engine_for(voice, open_storage(settings)).synthesize("今天天气很好。", "zh")
     zero_shot, instruct2 = recorder.requests
     assert zero_shot["mode"] == "zero_shot" and zero_shot["prompt_text"] == "参考"
     assert zero_shot["prompt_wav"] == data
@@ -87,11 +87,11 @@ def test_a_5xx_is_retried_and_three_500s_are_one_plain_reason(tmp_path):
     flaky, recorder = Behaviour(fail_first=2), Recorder()
     with StandIn(cosyvoice_app(flaky, recorder)) as server:
         voice = Voice("cv", "cosyvoice", url=server.url, speaker="a", sample_rate=22050)
-        assert engine_for(voice, tmp_path).synthesize("好的。", "zh").duration_s > 0
+        assert engine_for(voice).synthesize("好的。", "zh").duration_s > 0
         assert len(recorder.requests) == 3
         flaky.always_fail = True
         with pytest.raises(SpeechServerError) as failure:
-            engine_for(voice, tmp_path).synthesize("好的。", "zh")
+            engine_for(voice).synthesize("好的。", "zh")
     assert str(failure.value) == (
         f"CosyVoice at {server.url} answered 500 three times: Internal Server Error"
     )
@@ -103,10 +103,10 @@ def test_a_slow_answer_is_waited_for_and_a_timeout_is_named(tmp_path):
     slow, recorder = Behaviour(delay_s=0.6), Recorder()
     with StandIn(cosyvoice_app(slow, recorder)) as server:
         voice = Voice("cv", "cosyvoice", url=server.url, speaker="a", sample_rate=22050)
-        assert engine_for(voice, tmp_path, timeout_s=3.0).synthesize("好。", "zh").duration_s > 0
+        assert engine_for(voice, None, timeout_s=3.0).synthesize("好。", "zh").duration_s > 0
         started = time.monotonic()
         with pytest.raises(SpeechServerError) as failure:
-            engine_for(voice, tmp_path, timeout_s=0.2, attempts=2).synthesize("好。", "zh")
+            engine_for(voice, None, timeout_s=0.2, attempts=2).synthesize("好。", "zh")
     assert time.monotonic() - started < 3
     assert str(failure.value) == (
         f"CosyVoice at {server.url} did not answer within 0.2 s, tried twice"
@@ -118,10 +118,10 @@ def test_a_wrong_sample_rate_and_an_empty_body_are_refused(tmp_path):
     with StandIn(cosyvoice_app(behaviour, recorder)) as server:
         voice = Voice("cv", "cosyvoice", url=server.url, speaker="a", sample_rate=22050)
         with pytest.raises(SpeechAudioError) as wrong_rate:
-            engine_for(voice, tmp_path).synthesize("好。", "zh")
+            engine_for(voice).synthesize("好。", "zh")
         behaviour.rate_header, behaviour.empty = None, True
         with pytest.raises(SpeechAudioError) as empty:
-            engine_for(voice, tmp_path).synthesize("好。", "zh")
+            engine_for(voice).synthesize("好。", "zh")
     assert "speaks at 24000 Hz but voice 'cv' states 22050 Hz" in str(wrong_rate.value)
     assert wrong_rate.value.params["rate"] == 24000
     assert (
@@ -148,7 +148,7 @@ def test_fish_speech_clones_from_references_and_quotes_its_refusals(sessions, se
             Voice("fish", "fish-speech", url=server.url, reference_asset_id=asset_id,
                   reference_text="reference voice sample"),
         )  # fmt: skip
-        engine = engine_for(voice, settings.data_dir.assets)
+        engine = engine_for(voice, open_storage(settings))
         utterance = engine.synthesize("Hello there.", "en")
         with pytest.raises(SpeechServerError) as too_long:
             engine.synthesize("x" * 41, "en")
@@ -176,12 +176,12 @@ def test_openai_sends_its_fields_and_the_key_from_the_env_and_follows_redirects(
                       speed=1.25, api_key_env="LIPFORGE_TEST_TTS_KEY")  # fmt: skip
         monkeypatch.delenv("LIPFORGE_TEST_TTS_KEY", raising=False)
         with pytest.raises(SpeechKeyMissingError, match="LIPFORGE_TEST_TTS_KEY"):
-            engine_for(voice, tmp_path)
+            engine_for(voice)
         monkeypatch.setenv("LIPFORGE_TEST_TTS_KEY", "sk-test")
-        utterance = engine_for(voice, tmp_path).synthesize("Good morning.", "en")
+        utterance = engine_for(voice).synthesize("Good morning.", "en")
         monkeypatch.setenv("LIPFORGE_TEST_TTS_KEY", "sk-wrong")
         with pytest.raises(SpeechServerError) as refused:
-            engine_for(voice, tmp_path).synthesize("Good morning.", "en")
+            engine_for(voice).synthesize("Good morning.", "en")
     assert recorder.requests == [
         {"model": "tts-1-hd", "input": "Good morning.", "voice": "nova",
          "response_format": "wav", "speed": 1.25}
@@ -194,7 +194,7 @@ def test_openai_pcm_is_read_at_24khz(tmp_path):
     behaviour, recorder = Behaviour(rate=24000), Recorder()
     with StandIn(openai_app(behaviour, recorder)) as server:
         voice = Voice("oa", "openai", url=f"{server.url}/v1", options={"response_format": "pcm"})
-        utterance = engine_for(voice, tmp_path).synthesize("Good morning.", "en")
+        utterance = engine_for(voice).synthesize("Good morning.", "en")
     expected = voiced("Good morning.", 24000)
     assert utterance.sample_rate == 24000 and len(utterance.samples) == len(expected)
 
@@ -225,5 +225,5 @@ def test_a_voice_remembers_its_reference_but_answers_no_path(sessions, reference
     )
     with sessions() as session:
         again = get_voice(session, "ref")
-    assert again.reference_relpath and "reference_relpath" not in again.to_json()
+    assert again.reference_key and "reference_key" not in again.to_json()
     assert voice.to_json()["reference_asset_id"] == asset_id

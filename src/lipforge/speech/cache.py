@@ -22,7 +22,7 @@ from lipforge.speech.engines import Utterance
 from lipforge.speech.voices import Voice
 
 CACHE_FORMAT = 1
-NOT_SOUND = ("name", "builtin", "reference_relpath")
+NOT_SOUND = ("name", "builtin", "reference_key")
 
 
 class SentenceCache:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import numpy as np
@@ -22,6 +21,7 @@ from lipforge.speech.errors import InvalidVoiceError
 
 if TYPE_CHECKING:
     from lipforge.speech.voices import Voice
+    from lipforge.storage.backend import Storage
 
 BUILTIN_ENGINE_MODULES = (
     "lipforge.speech.espeak",
@@ -50,9 +50,9 @@ class Utterance:
 
 @dataclass(frozen=True)
 class EngineContext:
-    """What an engine may need besides its voice: where reference audio lives, HTTP limits."""
+    """What an engine may need besides its voice: the store holding reference audio, HTTP limits."""
 
-    assets_dir: Path
+    storage: Storage | None = None
     timeout_s: float = 60.0
     attempts: int = 3
     backoff_s: float = 0.5

@@ -3,7 +3,7 @@ client, and the checks on the audio a server answers (empty, wrong rate, undecod
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import PurePosixPath
 
 import numpy as np
 
@@ -46,9 +46,9 @@ class RemoteEngine:
 
     def reference_bytes(self) -> tuple[str, bytes]:
         """The reference recording's file name and bytes; InvalidVoiceError if it is gone."""
-        relpath = self.voice.reference_relpath
-        path = Path(self.context.assets_dir) / relpath if relpath else None
-        if path is None or not path.is_file():
+        key = self.voice.reference_key
+        storage = self.context.storage
+        if key is None or storage is None or storage.stat(key) is None:
             raise InvalidVoiceError(
                 f"Voice {self.voice.name!r} needs its reference audio, but asset "
                 f"{self.voice.reference_asset_id!r} is missing. Add the voice again with "
@@ -56,7 +56,8 @@ class RemoteEngine:
                 voice=self.voice.name,
                 asset_id=self.voice.reference_asset_id,
             )
-        return path.name, path.read_bytes()
+        with storage.open_read(key) as stream:
+            return PurePosixPath(key).name, stream.read()
 
     def decoded(self, decode, data: bytes) -> tuple[np.ndarray, int]:
         """`decode(data)`, with an empty or undecodable answer made a plain SpeechAudioError."""

@@ -35,6 +35,7 @@ from lipforge.speech.engines import (
 from lipforge.speech.errors import EmptyScriptError, SpeechLanguageError
 from lipforge.speech.sentences import Piece, max_piece_chars, script_language, split_script
 from lipforge.speech.voices import Voice
+from lipforge.storage.backend import open_storage
 
 LEAD_IN_S = 0.15
 TAIL_S = 0.3
@@ -75,7 +76,7 @@ def synthesize_script(
     if not pieces:
         raise EmptyScriptError("The script has no words to speak.", chars=len(text))
     context = EngineContext(
-        assets_dir=settings.data_dir.assets,
+        storage=open_storage(settings),
         timeout_s=settings.speech_timeout_s,
         attempts=settings.speech_attempts,
     )

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from lipforge.assets.library import asset_key
 from lipforge.assets.table import Asset
 from lipforge.db import Base
 from lipforge.errors import NotFoundError
@@ -76,7 +77,7 @@ class Voice:
     reference_text: str | None = None
     options: dict = field(default_factory=dict)
     builtin: bool = False
-    reference_relpath: str | None = None  # below assets/, filled by get_voice
+    reference_key: str | None = None  # the reference asset's storage key, filled by get_voice
 
     @property
     def concurrency(self) -> int | None:
@@ -86,7 +87,7 @@ class Voice:
     def to_json(self) -> dict:
         """The API's view: everything but where the reference file lies (never a key)."""
         data = asdict(self)
-        data.pop("reference_relpath")
+        data.pop("reference_key")
         return data
 
 
@@ -137,7 +138,7 @@ def add_voice(session: Session, voice: Voice) -> Voice:
             voice=voice.name,
         )
     values = asdict(voice)
-    for key in ("builtin", "reference_relpath"):
+    for key in ("builtin", "reference_key"):
         values.pop(key)
     session.add(VoiceRow(id=uuid.uuid4().hex, created_at=datetime.now(UTC), **values))
     session.flush()
@@ -210,10 +211,10 @@ def _check_numbers_and_names(voice: Voice) -> None:
 
 
 def _from_row(session: Session, row: VoiceRow) -> Voice:
-    relpath = None
+    reference_key = None
     if row.reference_asset_id:
         asset = session.get(Asset, row.reference_asset_id)
-        relpath = asset.relative_path if asset is not None else None
+        reference_key = asset_key(asset) if asset is not None else None
     return Voice(
         name=row.name,
         engine=row.engine,
@@ -227,5 +228,5 @@ def _from_row(session: Session, row: VoiceRow) -> Voice:
         reference_asset_id=row.reference_asset_id,
         reference_text=row.reference_text,
         options=dict(row.options or {}),
-        reference_relpath=relpath,
+        reference_key=reference_key,
     )
