@@ -37,7 +37,9 @@ class LipforgeError(Exception):
     def __init__(self, message: str = "", /, **params: object) -> None:
         super().__init__(message)
         self.params: dict[str, object] = {
-            key: value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+            key: value
+            if isinstance(value, (str, int, float, bool)) or value is None
+            else str(value)
             for key, value in params.items()
         }
 

@@ -51,6 +51,8 @@ class SpeechTiming:
         phones = data.get("phones")
         return cls(
             sentences=tuple(Sentence(t, float(a), float(b)) for t, a, b in data["sentences"]),
-            phones=None if phones is None else tuple(Phone(s, float(a), float(b)) for s, a, b in phones),
+            phones=None
+            if phones is None
+            else tuple(Phone(s, float(a), float(b)) for s, a, b in phones),
             language=data.get("language", ""),
         )
