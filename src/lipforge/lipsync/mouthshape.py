@@ -47,10 +47,10 @@ ATTACK_S = 0.02
 RELEASE_S = 0.04
 CENTRED_TAPS = np.array([0.25, 0.5, 0.25])
 # How far phones of each origin are trusted over the audio path (the rest of the weight).
-PHONE_WEIGHT = {"script": 0.85, "aligned": 0.75, "recognised": 0.45}
+PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "recognised": 0.45}
 REST_POSE_OPENING = 0.2  # a pose opening at which the warp keeps the video's own lips (mouthwarp)
 VISEME_CLOSE_KNEE = 0.15  # viseme openings below this close the lips from the video's pose
-LOUDNESS_SCALE_FLOOR = 0.55  # a vowel spoken softly opens this share of its full viseme
+LOUDNESS_SCALE_FLOOR = 0.3  # a vowel spoken softly opens this share of its full viseme
 RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
 # itself is not wide open (a misrecognised phone in a loud vowel is ignored)
 PAUSE_EASE_FRAMES = 2  # frames after the sound stops before the pose is held still

@@ -25,6 +25,7 @@ EASE_TO_REST_S = 0.08  # how long the mouth takes to reach rest after the last p
 ANTICIPATE_S = 0.045  # a shape starts to form this long before its phone (coarticulation)
 MIN_HOLD_S = 0.06  # a phone shorter than this still shows its shape this long
 CLOSURE_LEAD_S = 0.02  # lips close this long before a bilabial's event
+MIN_CLOSED_FRAMES = 2  # a bilabial shuts the lips this many frames at least (~80 ms at 25 fps)
 SUBSTEPS = 4  # samples per video frame, averaged into the frame's value
 SMOOTH_S = 0.035  # Gaussian smoothing of the sampled tracks (removes one-frame flicker)
 
@@ -233,8 +234,10 @@ def _closure_frames(targets: list[_Target], fps: float, frame_count: int) -> np.
             continue
         first = int(np.ceil(target.start_s * fps - 0.5))
         last = int(np.floor(target.end_s * fps - 0.5))
-        if last < first:
-            first = last = int(round((target.start_s + target.end_s) / 2 * fps - 0.5))
+        if last <= first:  # shorter than two frames: shut the two frames nearest its middle
+            middle = (target.start_s + target.end_s) / 2 * fps - 0.5
+            first = int(np.floor(middle))
+            last = first + MIN_CLOSED_FRAMES - 1
         closed[max(first, 0) : min(last + 1, frame_count)] = True
     return closed
 
