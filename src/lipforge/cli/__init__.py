@@ -80,6 +80,8 @@ def tidy_help(command) -> None:
             param.metavar = param.metavar or param.name.upper()
             param.display_type_rich = _no_type  # the name says it: FILES, not FILES <list[Path]>
         if getattr(param, "param_type_name", "") == "option":
+            if param.is_flag and param.default is False:  # --x, not --x / --no-x [default: no-x]
+                param.secondary_opts, param.show_default = [], False
             param.secondary_opts = [o for o in param.secondary_opts if not o.startswith("--no-no-")]
             if param.metavar is None and not param.is_flag:
                 param.metavar = _metavar(param)
