@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,28 @@ def test_the_input_cache_keeps_recent_objects_within_its_size(store_settings, tm
     cache.release(cache.hold(storage, "assets/b.mp4"))
     assert cache.size_bytes() <= 5 * MIB
     assert sorted(p.name.split("-", 1)[1] for p in cache.root.iterdir()) == ["b.mp4", "c.mp4"]
+
+
+def test_a_refusing_bucket_is_a_plain_error_and_counted_for_prometheus(seaweed, bucket, tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from lipforge.metrics.exposition import render_metrics
+    from lipforge.storage.errors import StorageError
+    from tests.storage.seaweed import s3_settings
+
+    def failed_uploads() -> float:
+        page = render_metrics(None).decode()
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(page)
+            for sample in family.samples
+            if sample.name == "lipforge_storage_errors_total"
+            and sample.labels.get("operation") == "upload"
+        )
+
+    before = failed_uploads()
+    settings = s3_settings(seaweed, bucket, tmp_path / "data")
+    storage = open_storage(replace(settings, s3_secret_access_key="not-the-secret"))
+    with pytest.raises(StorageError, match="failed to upload assets/clip.mp4"):
+        put_file(storage, random_file(tmp_path / "clip.mp4", 1000), "assets/clip.mp4")
+    assert failed_uploads() == before + 1

@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from lipforge.config import Settings
 from lipforge.errors import ConfigError, NotFoundError
 from lipforge.logs import log_event
+from lipforge.metrics import record_storage_error
 from lipforge.storage.backend import ObjectInfo, check_key, register_storage
 from lipforge.storage.errors import StorageError
 
@@ -172,6 +173,7 @@ class S3Storage:
 
     def _raise(self, action: str, key: str, reason: str, exc: Exception) -> None:
         log_event("storage.error", 40, action=action, key=key, error=reason)
+        record_storage_error(action)
         raise StorageError(
             f"The object store ({self.describe()}) failed to {action} {key}: {reason}",
             action=action,
