@@ -151,10 +151,10 @@ def test_the_input_cache_keeps_recent_objects_within_its_size(store_settings, tm
 
 def test_a_refusing_bucket_is_a_plain_error_and_counted_for_prometheus(seaweed, bucket, tmp_path):
     from prometheus_client.parser import text_string_to_metric_families
+    from tests.storage.seaweed import s3_settings
 
     from lipforge.metrics.exposition import render_metrics
     from lipforge.storage.errors import StorageError
-    from tests.storage.seaweed import s3_settings
 
     def failed_uploads() -> float:
         page = render_metrics(None).decode()
