@@ -53,7 +53,7 @@ VISEME_CLOSE_KNEE = 0.15  # viseme openings below this close the lips from the v
 LOUDNESS_SCALE_FLOOR = 0.3  # a vowel spoken softly opens this share of its full viseme
 RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
 # itself is not wide open (a misrecognised phone in a loud vowel is ignored)
-PAUSE_EASE_FRAMES = 2  # frames after the sound stops before the pose is held still
+PAUSE_EASE_FRAMES = 1  # frames after the sound stops before the pose is held still
 
 
 @dataclass(frozen=True)

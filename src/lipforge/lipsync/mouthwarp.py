@@ -37,7 +37,7 @@ FOREHEAD, CHIN = 10, 152
 # by up to about 1.5 cm (lip-aperture measurements of American English vowels, e.g. Fromkin
 # 1964, are 1-1.5 cm for /a/ and a few mm for /i/, /u/), so 0.085 of face height.
 MAX_GAP_FRACTION = 0.085
-MIN_EXTRA_FRACTION = 0.05  # a video whose mouth already gapes still opens at least this more
+MIN_EXTRA_FRACTION = 0.07  # a video whose mouth already gapes still opens at least this more
 REST_OPENING = 0.2  # openings below this close the lips from their pose in the input
 CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
 TEAR_FRACTION = 0.85  # where the lips part, from the inner upper lip toward the inner lower lip
