@@ -96,7 +96,8 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
     spread = weight * tracks.spread + (1 - weight) * heard.spread
     tuck = weight * tracks.tuck
     shut = tracks.closed
-    if audio.phone_source == "recognised":
+    if audio.phone_source == "recognised":  # the jaw follows the audio; phones shape the lips
+        opening = heard.opening.copy()
         shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
         resting = silent
     else:

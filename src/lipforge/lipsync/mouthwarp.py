@@ -37,7 +37,7 @@ FOREHEAD, CHIN = 10, 152
 # by up to about 1.5 cm (lip-aperture measurements of American English vowels, e.g. Fromkin
 # 1964, are 1-1.5 cm for /a/ and a few mm for /i/, /u/), so 0.085 of face height.
 MAX_GAP_FRACTION = 0.085
-MIN_EXTRA_FRACTION = 0.07  # a video whose mouth already gapes still opens at least this more
+MIN_EXTRA_FRACTION = 0.1  # a video whose mouth already gapes still opens at least this more
 REST_OPENING = 0.2  # openings below this close the lips from their pose in the input
 CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
 TEAR_FRACTION = 0.85  # where the lips part, from the inner upper lip toward the inner lower lip
@@ -61,10 +61,10 @@ SKIN_REFERENCE_LUMA = 170.0
 SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
 SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
 FEATHER_FRACTION = 0.006  # the open cavity's edges blend into teeth and lip over this (face h.)
-WELL_OPEN_FRACTION = 0.035  # lips this far apart (face height) show the lower teeth
-LOWER_TEETH_SHARE = 0.22  # of the gap, at the bottom of the cavity, behind the lower lip
+WELL_OPEN_FRACTION = 0.045  # lips this far apart (face height) show the lower teeth
+LOWER_TEETH_SHARE = 0.12  # of the gap, at the bottom of the cavity, behind the lower lip
 LOWER_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
-LOWER_TEETH_SHADE = 0.72  # lower teeth sit in the upper lip's shadow
+LOWER_TEETH_SHADE = 0.5  # lower teeth sit in the upper lip's shadow
 TEETH_VISIBLE_CONTRAST = 1.15  # the video shows upper teeth when they are this much brighter
 IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the video shows none
 
