@@ -58,15 +58,19 @@ def api(tmp_path):
 
 
 def test_requests_are_counted_by_route_template_not_raw_path(api):
+    route = {"method": "GET", "route": "/api/jobs/{job_id}"}
+    before = samples(api.get("/metrics").text)  # counters live as long as the process
     for _ in range(3):
         assert api.get("/api/jobs/0123456789abcdef0123456789abcdef").status_code == 404
     answer = api.get("/metrics")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/plain; version=0.0.4")
     page = samples(answer.text)
-    route = {"method": "GET", "route": "/api/jobs/{job_id}"}
-    assert total(page, "lipforge_http_requests_total", status="404", **route) == 3
-    assert total(page, "lipforge_http_request_duration_seconds_count", **route) == 3
+    for name, labels in (
+        ("lipforge_http_requests_total", {"status": "404", **route}),
+        ("lipforge_http_request_duration_seconds_count", route),
+    ):
+        assert total(page, name, **labels) - total(before, name, **labels) == 3
     assert "0123456789abcdef" not in answer.text
 
 
@@ -86,6 +90,7 @@ def test_jobs_by_state_and_queue_depth_come_from_the_database(api):
 
 
 def test_upload_bytes_are_counted(api):
+    before = total(samples(api.get("/metrics").text), "lipforge_upload_bytes_total")
     tus = {"Tus-Resumable": "1.0.0"}
     created = api.post("/api/uploads/", headers={**tus, "Upload-Length": "5000"})
     location = created.headers["location"]
@@ -95,7 +100,8 @@ def test_upload_bytes_are_counted(api):
         headers={**tus, "Upload-Offset": "0", "Content-Type": "application/offset+octet-stream"},
     )
     assert patched.status_code == 204
-    assert total(samples(api.get("/metrics").text), "lipforge_upload_bytes_total") == 3000
+    after = total(samples(api.get("/metrics").text), "lipforge_upload_bytes_total")
+    assert after - before == 3000
 
 
 def test_download_bytes_are_counted_by_route(api, speech_en_wav):
@@ -103,11 +109,12 @@ def test_download_bytes_are_counted_by_route(api, speech_en_wav):
 
     url = send_file(api, speech_en_wav)
     asset_id = wait_for_result(api, url[url.index("/api/uploads/") :])["asset_id"]
+    route = "/api/assets/{asset_id}/content"
+    before = total(samples(api.get("/metrics").text), "lipforge_download_bytes_total", route=route)
     content = api.get(f"/api/assets/{asset_id}/content")
     assert content.status_code == 200
-    page = samples(api.get("/metrics").text)
-    route = "/api/assets/{asset_id}/content"
-    assert total(page, "lipforge_download_bytes_total", route=route) == len(content.content)
+    after = total(samples(api.get("/metrics").text), "lipforge_download_bytes_total", route=route)
+    assert after - before == len(content.content)
 
 
 def test_no_gpu_means_no_gpu_gauges_and_no_error(api):
