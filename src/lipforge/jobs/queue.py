@@ -405,15 +405,7 @@ def record_progress(
         "eta_s": eta_s,
         "stage": "render",
     }
-    with sessions.begin() as session:
-        row = session.execute(
-            update(JOBS).where(*_fence(job)).values(**values).returning(J.cancel_requested)
-        ).first()
-        if row is not None:
-            payload = {"job_id": job.id, "attempt": job.attempt, **values}
-            del payload["lease_expires_at"]
-            publish_event(session, "job.progress", payload, batch_id=job.batch_id, job_id=job.id)
-    return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
+    return _store_progress(sessions, job, values)
 
 
 def record_speech_progress(
@@ -434,6 +426,11 @@ def record_speech_progress(
         "stage_total": pieces_total,
         "eta_s": eta_s,
     }
+    return _store_progress(sessions, job, values)
+
+
+def _store_progress(sessions: sessionmaker, job: ClaimedJob, values: dict) -> LeaseState:
+    """Write a stage's progress under the fence and publish it as job.progress (one statement)."""
     with sessions.begin() as session:
         row = session.execute(
             update(JOBS).where(*_fence(job)).values(**values).returning(J.cancel_requested)
