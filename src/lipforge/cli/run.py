@@ -151,7 +151,6 @@ def _run_items(
 
     from lipforge.cli.progress import FpsColumn
     from lipforge.lipsync.pipeline import RenderRequest
-    from lipforge.media.probe import MediaLimits
 
     columns = (
         TextColumn("{task.description}"),
@@ -163,15 +162,13 @@ def _run_items(
     )
     with Progress(*columns, console=_console(), transient=False) as progress:
         for outcome in outcomes:
-            request = RenderRequest(
+            request = RenderRequest.from_settings(
+                settings,
                 audio_path=audio,
                 video_path=outcome.video,
                 output_path=outcome.output,
                 engine=engine,
                 fit=fit,
-                models_dir=settings.data_dir.models,
-                limits=MediaLimits.from_settings(settings),
-                face_search_s=settings.face_search_s,
                 timing=timing,
             )
             if _render_one(outcome, request, progress):

@@ -106,18 +106,15 @@ def _speech_progress(script: Path):
 
 def _render(outcome: Outcome, audio: Path, timing, engine: str, fit: str, settings) -> None:
     from lipforge.lipsync.pipeline import RenderRequest, render
-    from lipforge.media.probe import MediaLimits
     from lipforge.media.subtitles import add_subtitle_track, write_sidecars
 
-    request = RenderRequest(
+    request = RenderRequest.from_settings(
+        settings,
         audio_path=audio,
         video_path=outcome.video,
         output_path=outcome.output,
         engine=engine,
         fit=fit,
-        models_dir=settings.data_dir.models,
-        limits=MediaLimits.from_settings(settings),
-        face_search_s=settings.face_search_s,
         timing=timing,
     )
     started = time.monotonic()

@@ -106,17 +106,14 @@ def render_job(
 ) -> None:
     """The real job runner: the lip-sync pipeline."""
     from lipforge.lipsync.pipeline import RenderRequest, render
-    from lipforge.media.probe import MediaLimits
 
-    request = RenderRequest(
+    request = RenderRequest.from_settings(
+        context.settings,
         audio_path=context.audio_path,
         video_path=context.video_path,
         output_path=context.output_path,
         engine=context.job.engine,
         fit=context.job.fit,
-        models_dir=context.settings.data_dir.models,
-        limits=MediaLimits.from_settings(context.settings),
-        face_search_s=context.settings.face_search_s,
         timing=context.timing,
     )
     result = render(request, on_progress, should_cancel)

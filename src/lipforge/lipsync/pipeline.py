@@ -64,6 +64,16 @@ class RenderRequest:
     face_search_s: float = DEFAULT_FACE_SEARCH_S
     timing: SpeechTiming | None = None  # sentences and phones of a spoken script (issue 8)
 
+    @classmethod
+    def from_settings(cls, settings: Settings, **values) -> RenderRequest:
+        """A request with the models dir, media limits and face search the settings name."""
+        return cls(
+            models_dir=settings.data_dir.models,
+            limits=MediaLimits.from_settings(settings),
+            face_search_s=settings.face_search_s,
+            **values,
+        )
+
 
 @dataclass(frozen=True)
 class RenderResult:
