@@ -33,6 +33,7 @@ FETCH_LIMIT_EVENTS = 500
 GAP_WAIT_S = 5.0  # how long an id skipped by a slower transaction is looked for again
 MAX_GAPS = 10_000
 MAX_PENDING_EVENTS = 5_000  # per subscription, after coalescing progress
+PROGRESS_INTERVAL_S = 0.1  # progress reaches one listener at most ~10 times a second
 EVENTS = Event.__table__
 
 
@@ -155,6 +156,7 @@ class Subscription:
         self._floor_id = after_id or 0  # the client has everything up to here already
         self._pending: list[EventRecord] = []
         self._wake = asyncio.Event()
+        self._progress_sent_s = 0.0
         self.closed = False
 
     def matches(self, event: EventRecord) -> bool:
@@ -187,6 +189,18 @@ class Subscription:
                 async with asyncio.timeout(timeout_s):  # no extra task per wait, unlike wait_for
                     await self._wake.wait()
         events, self._pending = self._pending, []
+        return await self._paced(events)
+
+    async def _paced(self, events: list[EventRecord]) -> list[EventRecord]:
+        """Hold progress until PROGRESS_INTERVAL_S after the last; newer figures replace it."""
+        if not any(_coalesce_key(e) is not None for e in events):
+            return events
+        wait_s = self._progress_sent_s + PROGRESS_INTERVAL_S - time.monotonic()
+        if wait_s > 0:
+            await asyncio.sleep(wait_s)
+            events = _coalesced(sorted(events + self._pending, key=lambda e: e.id))
+            self._pending = []
+        self._progress_sent_s = time.monotonic()
         return events
 
     def _read_backlog(self, after_id: int) -> list[EventRecord]:
