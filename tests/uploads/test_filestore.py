@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
 import pytest
 
 from lipforge.uploads.errors import UploadNotFoundError
@@ -73,6 +76,34 @@ def test_concatenate_joins_partials_in_order(store):
     final = new_info(store, 13, concat="final")
     store.concatenate(final, parts)
     assert (store.root / final.id).read_bytes() == b"one-two-three"
+
+
+@pytest.mark.parametrize("fails_after_bytes", [0, 3])
+def test_concatenate_copies_through_user_space_where_the_kernel_cannot(
+    store, monkeypatch, fails_after_bytes
+):
+    """copy_file_range refused (another file system, an old kernel), at once or midway."""
+    real_copy = os.copy_file_range
+    calls = []
+
+    def copy_file_range(source, target, count, offset_src, offset_dst):
+        calls.append(count)
+        if len(calls) > 1 or not fails_after_bytes:
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        return real_copy(source, target, fails_after_bytes, offset_src, offset_dst)
+
+    monkeypatch.setattr(os, "copy_file_range", copy_file_range)
+    parts = []
+    for data in (b"one-", b"two-", b"three"):
+        info = new_info(store, len(data), concat="partial")
+        writer = store.open_writer(info)
+        writer.write(data)
+        writer.close()
+        parts.append(info)
+    final = new_info(store, 13, concat="final")
+    store.concatenate(final, parts)
+    assert (store.root / final.id).read_bytes() == b"one-two-three"
+    assert calls
 
 
 def test_remove_strays_drops_orphan_data_and_temp_files(store):
