@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -108,3 +109,35 @@ def test_serve_refuses_a_weak_token_beyond_loopback(tmp_path):
     )
     assert result.returncode == 2
     assert "at least 16" in result.stderr and "Traceback" not in result.stderr
+
+
+def _open_stream(url: str, opened: threading.Event, ended: list[str]) -> None:
+    """Read an event stream until the server ends it; note how it ended."""
+    try:
+        with httpx.stream("GET", url, timeout=httpx.Timeout(30.0)) as response:
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    opened.set()
+        ended.append("closed by the server")
+    except httpx.HTTPError as exc:
+        ended.append(f"{type(exc).__name__}")
+
+
+def test_live_event_streams_end_at_once_when_serve_stops(tmp_path):
+    """Browsers keep two streams open (jobs, machine); a restart must not wait for them: they
+    are ended cleanly (the browser resumes with Last-Event-ID), not cut by a timeout."""
+    process, base_url = start_server(tmp_path / "data")
+    streams = []
+    for path in ("/api/events", "/api/machine/events"):
+        opened, ended = threading.Event(), []
+        thread = threading.Thread(target=_open_stream, args=(base_url + path, opened, ended))
+        thread.start()
+        assert opened.wait(20), f"{path} sent no event"
+        streams.append((path, thread, ended))
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=30)
+    for path, thread, ended in streams:
+        thread.join(10)
+        assert ended == ["closed by the server"], (path, ended)
+    assert process.returncode in (0, 130, -signal.SIGTERM), output
+    assert "graceful shutdown exceeded" not in output and "Traceback" not in output, output

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from lipforge.api.schema import MAX_EVENT_ID, error_responses
+from lipforge.api.stopping import is_stopping, unless_stopping
 from lipforge.jobs.events import EventRecord, get_event_bus, latest_event_id
 
 router = APIRouter()
@@ -77,8 +78,11 @@ async def stream_events(
             data={"last_event_id": after_id, "batch_id": batch},
         )
         sent = RecentIds(RECENT_IDS_KEPT)
-        while True:
-            for event in await subscription.next_events(WAIT_SLICE_S):
+        while not is_stopping(request.app):  # a stopping server ends the stream; clients resume
+            events = await unless_stopping(
+                request.app, subscription.next_events(WAIT_SLICE_S), default=[]
+            )
+            for event in events:
                 if sent.add(event.id):
                     yield to_server_sent_event(event)
 

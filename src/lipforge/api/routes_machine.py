@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from lipforge.api.stopping import is_stopping, unless_stopping
 from lipforge.machine import machine_snapshot
 
 router = APIRouter()
@@ -44,8 +45,8 @@ async def machine_route(request: Request) -> dict:
 @router.get("/api/machine/events", response_class=EventSourceResponse)
 async def machine_events_route(request: Request) -> AsyncIterator[ServerSentEvent]:
     """A `machine` event with the snapshot at once, then every PUSH_INTERVAL_S seconds."""
-    while True:
+    while not is_stopping(request.app):  # a stopping server ends the stream
         yield ServerSentEvent(
             event=MACHINE_EVENT, data=await _snapshot(request), retry=RECONNECT_DELAY_MS
         )
-        await asyncio.sleep(PUSH_INTERVAL_S)
+        await unless_stopping(request.app, asyncio.sleep(PUSH_INTERVAL_S), default=None)

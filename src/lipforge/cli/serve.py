@@ -90,8 +90,11 @@ def serve(
     api = create_app(settings)
     api.state.access = access
     worker = None if no_worker else start_worker_process(settings)
+    # On SIGTERM/Ctrl-C the worker is told at once (its job goes back to the queue) rather
+    # than after the API's graceful shutdown, which may last GRACEFUL_SHUTDOWN_S.
+    on_stop = worker.terminate if worker is not None else None
     try:
-        run_api(api, settings, heygem_port, heygem_tts_port)
+        run_api(api, settings, heygem_port, heygem_tts_port, on_stop)
     finally:
         stop_worker_process(worker)
 
@@ -117,14 +120,15 @@ def stop_worker_process(process: multiprocessing.Process | None) -> None:
         process.join()
 
 
-def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None) -> None:
-    """Serve the API; with HeyGem ports, their listeners too (heygem/listener.py)."""
+def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None, on_stop=None) -> None:
+    """Serve the API; with HeyGem ports, their listeners too (heygem/listener.py). `on_stop`
+    runs as soon as a stop signal arrives."""
     from lipforge.heygem.listener import heygem_configs, serve_all
 
     companions = heygem_configs(api, settings, heygem_port, heygem_tts_port, _uvicorn_config)
     for line in companions.announcements:
         _console().print(line, highlight=False)
-    serve_all(_uvicorn_config(api, settings, settings.port), companions.configs)
+    serve_all(_uvicorn_config(api, settings, settings.port), companions.configs, on_stop)
 
 
 def _uvicorn_config(api, settings: Settings, port: int, lifespan: str = "on") -> uvicorn.Config:

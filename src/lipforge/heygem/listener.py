@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import uvicorn
@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lipforge.api.auth import UNAUTHORIZED_MESSAGE, error_json, request_access
 from lipforge.api.hosts import check_host
 from lipforge.api.origins import check_origin
+from lipforge.api.stopping import mark_stopping
 from lipforge.api.throttle import client_address, throttle_for
 from lipforge.config import Settings
 from lipforge.errors import AuthError, ConfigError, LipforgeError
@@ -112,18 +113,36 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
-def serve_all(main: uvicorn.Config, companions: list[uvicorn.Config]) -> None:
-    """Run the main server and, once it has started, its companions; stop all on a signal."""
-    asyncio.run(_serve_all(_QuietServer(main), [_QuietServer(c) for c in companions]))
+def serve_all(
+    main: uvicorn.Config,
+    companions: list[uvicorn.Config],
+    on_stop: Callable[[], None] | None = None,
+) -> None:
+    """Run the main server and, once it has started, its companions; stop all on a signal.
+
+    On the signal, `on_stop` runs at once (serve stops its worker there) and the apps are
+    marked stopping, so their event streams end instead of holding the graceful shutdown.
+    """
+    servers = [_QuietServer(main), *(_QuietServer(c) for c in companions)]
+    asyncio.run(_serve_all(servers[0], servers[1:], on_stop))
 
 
-async def _serve_all(main: uvicorn.Server, companions: list[uvicorn.Server]) -> None:
+async def _serve_all(
+    main: uvicorn.Server,
+    companions: list[uvicorn.Server],
+    on_stop: Callable[[], None] | None = None,
+) -> None:
     loop = asyncio.get_running_loop()
     servers = [main, *companions]
 
     def stop() -> None:
+        if main.should_exit:
+            return
         for server in servers:
             server.should_exit = True
+            mark_stopping(server.config.app)
+        if on_stop is not None:
+            on_stop()
 
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop)
