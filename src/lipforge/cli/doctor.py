@@ -91,6 +91,11 @@ def _storage(settings: Settings) -> str:
 
 
 def _providers() -> str:
+    # numpy first, from Python: onnxruntime's C module imports it otherwise, and a Ctrl-C
+    # landing in that import is printed there as a traceback (numpy's import_array calls
+    # PyErr_Print) instead of reaching main's clean "Interrupted."
+    import numpy  # noqa: F401
+
     try:
         import onnxruntime
     except ImportError:
