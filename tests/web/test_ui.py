@@ -41,7 +41,7 @@ SCRIPT_EN_LONG = " ".join(
         "This lecture runs long enough to restart the server while it renders.",
         "The page should say that it is reconnecting, and then carry on by itself.",
     ]
-    * 3
+    * 6  # long enough that the render is still going after the restart, however fast
 )
 SCRIPT_EN = "Hello there. This is a short test."
 
