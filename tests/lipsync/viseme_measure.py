@@ -10,7 +10,8 @@ MediaPipe (run here directly, see `mouth_measure`) and reports:
   the phone, widened by +-1 frame;
 - silence_rest: share of frames inside pauses of at least 150 ms (less EASE_FRAMES at the
   start, for a smooth close, and the last one, which may anticipate the next sound) whose
-  mouth is closed or at the input's own pose, and still (moved under STILL_STEP);
+  mouth is closed or at the input's own pose, and still (moved under STILL_STEP) once
+  MediaPipe has had SETTLE_FRAMES to follow the close;
 - rounding: 1 - (mouth width on o/u/w frames) / (width on i/e frames);
 - loudness_r: best Pearson r (lag <= 1 frame) of the inner-lip gap against the loudness.
 
@@ -43,6 +44,11 @@ REST_MATCH = 0.008  # gap within this of the input's own gap counts as the video
 STILL_STEP = 0.004  # frame-to-frame change of gap and width (face heights) that counts as still
 STILL_STEP_PX = 1.0  # ... or of this many pixels on a small face (MediaPipe's own jitter)
 EASE_FRAMES = 2  # frames at the start of a pause left to the mouth to close smoothly
+# MediaPipe's tracking mode reads a mouth that snaps shut in one frame (and then holds exactly
+# still) as moving on the two frames after it: its landmarks settle by 0.005-0.008 face heights
+# (the warp of a fixed pose onto the jittered test face, measured here). Frames that soon after
+# the ease are judged at rest but not on stillness, or a perfect close would count as moving.
+SETTLE_FRAMES = 2
 MIN_PAUSE_S = 0.15
 BILABIALS = {"p", "b", "m", "pʰ", "ph", "bʰ", "m̩"}
 ROUNDED = {"o", "oː", "oʊ", "u", "uː", "ʊ", "w", "ɔ", "ɔː", "ɔɪ", "əʊ", "y", "ou", "uo", "ʊə"}
@@ -158,15 +164,19 @@ def measure_output(
             hits += 1
         else:
             missed.append(f"{phone.symbol}@{phone.start_s:.2f}s")
-    silent = []
+    silent, settled = [], set()
     for start_s, end_s in pauses(case.phones, case.duration_s):
         first, last = frames_of(start_s, end_s)
         silent += list(range(first + EASE_FRAMES, last))  # the last frame may anticipate
+        settled |= set(range(first + EASE_FRAMES + SETTLE_FRAMES, last))
     silent = [i for i in silent if 0 < i < count]
     threshold = closed_threshold(out_points)
     heights = np.array([np.nan if p is None else face_height(p) for p in out_points])
     still = np.maximum(STILL_STEP, STILL_STEP_PX / heights)
-    at_rest = [_at_rest(i, gap, width, in_gap, threshold[i], still[i]) for i in silent]
+    at_rest = [
+        _at_rest(i, gap, width, in_gap, threshold[i], still[i] if i in settled else np.inf)
+        for i in silent
+    ]
     return Measures(
         closures=hits / max(len(bilabials), 1),
         silence_rest=float(np.mean(at_rest)) if at_rest else 1.0,
