@@ -2,12 +2,13 @@
 
 `mouth_poses(audio)` turns `AudioFeatures` into one `MouthPoses` series for the whole render,
 before any frame is warped. When the phones are known (`audio.phones`), their visemes
-(`visemes.py`) lead: lips shut on p/b/m, tuck on f/v, round on o/u, spread on i/e, and the
-loudness scales how wide each vowel opens. How much the phones are trusted depends on where
-they came from (a script's own synthesis, an aligned transcript, a recogniser); the rest of
-the weight stays with the audio path below, so a wrong phone never freezes the mouth. In
-every case a pause of at least `PAUSE_MIN_S` (phones absent, or the audio silent) brings the
-mouth to rest and holds it exactly still.
+(`visemes.py`) lead: lips shut on p/b/m, tuck on f/v, round on o/u, spread on i/e; the jaw opens
+with the loudness envelope of the audio path, scaled by how open each viseme is (an "a"
+takes all of it, an "i" or a "t" about 60 %). How much the lip shapes are trusted depends on
+where the phones came from (a script's own synthesis, an aligned transcript, a recogniser);
+the rest of the weight stays with the audio path below, so a wrong phone never freezes the
+mouth. In every case a pause of at least `PAUSE_MIN_S` (phones absent, or the audio silent)
+brings the mouth to rest and holds it exactly still.
 
 The audio path (the fallback, and the blend partner): opening follows the
 loudness envelope (silence and the stop gaps of p/b/t/d/k/g close the mouth) and is pulled
@@ -48,11 +49,13 @@ RELEASE_S = 0.04
 CENTRED_TAPS = np.array([0.25, 0.5, 0.25])
 # How far phones of each origin are trusted over the audio path (the rest of the weight).
 PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "recognised": 0.45}
-REST_POSE_OPENING = 0.2  # a pose opening at which the warp keeps the video's own lips (mouthwarp)
-VISEME_CLOSE_KNEE = 0.15  # viseme openings below this close the lips from the video's pose
-LOUDNESS_SCALE_FLOOR = 0.3  # a vowel spoken softly opens this share of its full viseme
+VISEME_OPENING_FLOOR = 0.5  # the jaw opens this share of the loudness envelope on the most
+# closed visemes (i, u, consonants), all of it on the open ones (a)
 RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
 # itself is not wide open (a misrecognised phone in a loud vowel is ignored)
+SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
+SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
+SHUT_SPREAD_SHARE = 0.4  # lips pressed shut on p/b/m keep this much of their rounding or spread
 PAUSE_EASE_FRAMES = 1  # frames after the sound stops before the pose is held still
 
 
@@ -90,10 +93,10 @@ def mouth_poses(audio: AudioFeatures) -> MouthPoses:
 def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
     weight = PHONE_WEIGHT[audio.phone_source]
     tracks = viseme_tracks(audio.phones, audio.fps, audio.frame_count)
-    loud = np.clip(heard.opening / 0.8, 0.0, 1.0)
-    scaled = tracks.opening * (LOUDNESS_SCALE_FLOOR + (1 - LOUDNESS_SCALE_FLOOR) * loud)
-    opening = weight * viseme_to_pose_opening(scaled) + (1 - weight) * heard.opening
-    spread = weight * tracks.spread + (1 - weight) * heard.spread
+    share = VISEME_OPENING_FLOOR + (1 - VISEME_OPENING_FLOOR) * tracks.opening
+    opening = heard.opening * share
+    shape_weight = max(weight, SCRIPT_SHAPE_WEIGHT) if audio.phone_source == "script" else weight
+    spread = shape_weight * _sharpened(tracks.spread) + (1 - shape_weight) * heard.spread
     tuck = weight * tracks.tuck
     shut = tracks.closed
     if audio.phone_source == "recognised":  # the jaw follows the audio; phones shape the lips
@@ -101,21 +104,18 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
         shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
         resting = silent
     else:
+        easing = 1.0 - tracks.rest  # the audio path eases into a pause with the visemes
+        opening, spread = opening * easing, spread * easing
         resting = tracks.resting | silent
     opening[shut] = 0.0
+    spread[shut] *= SHUT_SPREAD_SHARE
     return opening, spread, tuck, resting
 
 
-def viseme_to_pose_opening(opening: np.ndarray) -> np.ndarray:
-    """Viseme opening (0 shut .. 1 widest speech) to the warp's pose opening.
-
-    Below VISEME_CLOSE_KNEE the lips close from the video's own pose; above it the jaw
-    opens from that pose up to the widest opening of natural speech (see mouthwarp).
-    """
-    knee = VISEME_CLOSE_KNEE
-    low = opening / knee * REST_POSE_OPENING
-    high = REST_POSE_OPENING + (opening - knee) / (1 - knee) * (1 - REST_POSE_OPENING)
-    return np.where(opening < knee, low, high)
+def _sharpened(spread: np.ndarray) -> np.ndarray:
+    """Lip spread/rounding pushed toward its targets: the blend of neighbouring visemes
+    leaves an "o" or an "i" at about half its shape, which reads as a neutral mouth."""
+    return np.tanh(SHAPE_GAIN * spread) / np.tanh(SHAPE_GAIN)
 
 
 def _pause_frames(opening: np.ndarray, audio: AudioFeatures) -> np.ndarray:

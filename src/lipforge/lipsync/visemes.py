@@ -8,8 +8,10 @@ gives a target (opening, spread, tuck) and a dominance (how strongly it holds it
 against its neighbours, as in Cohen and Massaro's coarticulation model). The tracks are
 sampled several times per video frame: lip shape is anticipated (a rounding starts before
 its vowel), short shapes are held at least `MIN_HOLD_S`, a bilabial closes the lips fully
-on at least one frame, and pauses of at least `PAUSE_MIN_S` ease to rest and then hold
-perfectly still. Pure numpy; it knows nothing of audio signals or pixels.
+on at least one frame, and pauses of at least `PAUSE_MIN_S` ease to rest within
+`EASE_TO_REST_S` of the last sound (a smooth ramp, not a cut) and then hold perfectly still
+until `LEAVE_REST_S` before the next phone. Pure numpy; it knows nothing of audio signals or
+pixels.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import numpy as np
 from lipforge.media.timing import Phone
 
 PAUSE_MIN_S = 0.15  # a gap between phones this long is a pause: the mouth rests
-EASE_TO_REST_S = 0.08  # how long the mouth takes to reach rest after the last phone
+EASE_TO_REST_S = 0.06  # the mouth reaches rest this long after the last phone of a phrase
+LEAVE_REST_S = 0.03  # ... and leaves it this long before the first phone of the next one
 ANTICIPATE_S = 0.045  # a shape starts to form this long before its phone (coarticulation)
 MIN_HOLD_S = 0.06  # a phone shorter than this still shows its shape this long
 CLOSURE_LEAD_S = 0.02  # lips close this long before a bilabial's event
@@ -90,13 +93,16 @@ VOWEL_LETTERS = set("aɑæɐʌɒɔoɤɵuʊyʏøiɪeɛəɚɜɨɯ")
 @dataclass(frozen=True)
 class VisemeTracks:
     """Per video frame: opening [0, 1], spread [-1, 1], tuck [0, 1], and masks of frames
-    where a bilabial holds the lips shut (`closed`) and where the mouth rests (`resting`)."""
+    where a bilabial holds the lips shut (`closed`) and where the mouth rests (`resting`).
+    The tracks already carry the ease to rest (`rest`); a caller blending in other tracks
+    scales them by `1 - rest` so that the blend eases to rest the same way."""
 
     opening: np.ndarray
     spread: np.ndarray
     tuck: np.ndarray
     closed: np.ndarray
     resting: np.ndarray
+    rest: np.ndarray | None = None  # how far each frame has eased to rest, 0..1 (1 = resting)
 
 
 @dataclass(frozen=True)
@@ -133,21 +139,21 @@ def viseme_tracks(phones: tuple[Phone, ...], fps: float, frame_count: int) -> Vi
     opening, spread, tuck = (
         _gaussian(track, SMOOTH_S / step_s) for track in (opening, spread, tuck)
     )
-    resting = _resting(phones, times)
+    rest = _rest_envelope(phones, times)
     for track in (opening, spread, tuck):
-        track[resting] = 0.0  # inside a pause: exactly the rest value, no flapping, no drift
+        track *= 1.0 - rest  # inside a pause: exactly the rest value, no flapping, no drift
     per_frame = [
-        track.reshape(frame_count, SUBSTEPS).mean(axis=1) for track in (opening, spread, tuck)
+        track.reshape(frame_count, SUBSTEPS).mean(axis=1) for track in (opening, spread, tuck, rest)
     ]
     closed = _closure_frames(targets, fps, frame_count)
-    rest_frames = resting.reshape(frame_count, SUBSTEPS).all(axis=1)
     per_frame[0][closed] = 0.0
     return VisemeTracks(
         opening=np.clip(per_frame[0], 0.0, 1.0),
         spread=np.clip(per_frame[1], -1.0, 1.0),
         tuck=np.clip(per_frame[2], 0.0, 1.0),
         closed=closed,
-        resting=rest_frames,
+        resting=per_frame[3] >= 1.0,
+        rest=np.clip(per_frame[3], 0.0, 1.0),
     )
 
 
@@ -208,22 +214,36 @@ def _blend(targets: list[_Target], times: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(totals / weights)
 
 
-def _resting(phones: tuple[Phone, ...], times: np.ndarray) -> np.ndarray:
-    """Samples inside a pause, after the mouth has eased to rest (and before it anticipates)."""
-    resting = np.zeros(len(times), bool)
+def _rest_envelope(phones: tuple[Phone, ...], times: np.ndarray) -> np.ndarray:
+    """Per sample, how far the mouth has eased to rest: 0 while speaking, a smooth ramp to 1
+    over EASE_TO_REST_S after a phrase's last phone, 1 inside the pause, and a ramp back to 0
+    over LEAVE_REST_S before the next phrase's first phone."""
+    rest = np.zeros(len(times))
+    for start, end in _pause_spans(phones):
+        into = _smoothstep((times - start) / EASE_TO_REST_S) if start > -1.0 else 1.0
+        out_of = _smoothstep((end - times) / LEAVE_REST_S) if np.isfinite(end) else 1.0
+        inside = (times > start) & (times < end)
+        rest = np.where(inside, np.maximum(rest, np.minimum(into, out_of)), rest)
+    return rest
+
+
+def _pause_spans(phones: tuple[Phone, ...]) -> list[tuple[float, float]]:
+    """Silences of at least PAUSE_MIN_S: before the first phone, between phones, after the last."""
     edges = sorted((p.start_s, p.end_s) for p in phones)
-    spans, previous_end = [], None
-    for start, end in edges:
-        if previous_end is None:
-            spans.append((-1.0, start))
-        elif start - previous_end >= PAUSE_MIN_S:
+    if not edges:
+        return [(-1.0, float("inf"))]
+    spans, previous_end = [(-1.0, edges[0][0])], edges[0][1]
+    for start, end in edges[1:]:
+        if start - previous_end >= PAUSE_MIN_S:
             spans.append((previous_end, start))
-        previous_end = end if previous_end is None else max(previous_end, end)
-    spans.append((-1.0 if previous_end is None else previous_end, float("inf")))
-    for start, end in spans:
-        inside = (times >= start + EASE_TO_REST_S) & (times <= end - ANTICIPATE_S)
-        resting |= inside
-    return resting
+        previous_end = max(previous_end, end)
+    spans.append((previous_end, float("inf")))
+    return spans
+
+
+def _smoothstep(t: np.ndarray) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
 
 
 def _closure_frames(targets: list[_Target], fps: float, frame_count: int) -> np.ndarray:
