@@ -18,12 +18,14 @@ from lipforge.uploads.client import (
     UploadFailedError,
     UploadRefusedError,
     fingerprint,
+    next_chunk_bytes,
 )
 
 from .helpers import asset_sha256, sha256_of
 from .server_process import ServerProcess
 
 CHUNK_BYTES = 32 * 1024
+MIB = 1024 * 1024
 
 
 class KilledClient(BaseException):
@@ -190,3 +192,33 @@ def test_a_token_protected_server_needs_the_token(tmp_path, talking_head_512):
         assert preflight.status_code == 204
     finally:
         server.stop()
+
+
+def test_chunks_grow_on_a_fast_link_and_shrink_after_a_failure(live_server, tmp_path):
+    """8 MiB first; loopback is fast, so later chunks carry about a second's worth (at most
+    32 MiB, so a dropped connection costs little); after a failed PATCH, 8 MiB again."""
+    path = tmp_path / "big.bin"
+    path.write_bytes(os.urandom(120 * MIB))
+    transport = RecordingTransport(lambda number: 503 if number == 4 else None)
+    client = TusUploader(
+        live_server.url, state_dir=tmp_path / "state", transport=transport, sleep=lambda _s: None
+    )
+    with pytest.raises(UploadRefusedError):  # random bytes are not media; all of them arrived
+        client.upload(path)
+    sizes = [
+        int(request.headers["Content-Length"])
+        for request in transport.requests
+        if request.method == "PATCH"
+    ]
+    assert sizes[0] == 8 * MIB
+    assert max(sizes[:3]) > 8 * MIB and max(sizes) <= 32 * MIB, sizes
+    assert sizes[4] == 8 * MIB, sizes  # the retry of the failed 4th PATCH
+    assert sum(sizes) - sizes[3] == path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("sent_mib", "seconds", "next_mib"),
+    [(8, 2.0, 8), (8, 1.0, 8), (8, 0.5, 16), (16, 0.5, 32), (8, 0.01, 32)],
+)
+def test_the_next_chunk_takes_about_a_second_at_the_rate_just_seen(sent_mib, seconds, next_mib):
+    assert next_chunk_bytes(sent_mib * MIB, seconds) == next_mib * MIB

@@ -50,7 +50,7 @@ class CountingTransport(httpx.HTTPTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.method == "PATCH":
-            self.patched_bytes += len(request.content)
+            self.patched_bytes += len(request.read())
         concat = request.headers.get("upload-concat", "")
         self.partial_posts += concat == "partial"
         self.final_posts += concat.startswith("final;")

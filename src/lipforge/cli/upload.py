@@ -38,7 +38,10 @@ def upload(
     files: Annotated[list[Path], typer.Argument(help="Audio or video files to upload.")],
     server: ServerOption = DEFAULT_SERVER,
     token: TokenOption = None,
-    chunk_mib: Annotated[int | None, typer.Option(help="Chunk size in MiB (8).", min=1)] = None,
+    chunk_mib: Annotated[
+        int | None,
+        typer.Option(help="Chunk size in MiB (default: 8, growing to 32 on a fast link).", min=1),
+    ] = None,
     parallel: Annotated[
         int | None,
         typer.Option(

@@ -1,14 +1,17 @@
 """The tus client behind `lipforge upload` and `lipforge submit`: resumable, checksummed, patient.
 
-`upload_file(server, token, path, progress)` sends one file in chunks (8 MiB by
-default) with a sha1 checksum each, retries network errors and 5xx answers with
-exponential backoff and jitter (the budget resets whenever bytes get through),
-remembers the upload URL by file fingerprint in the user's data dir so a later run
-resumes where a killed one stopped, then waits for the server to turn the upload
-into an asset and returns its id. The next chunk is read and hashed in a thread while
-the current one is on the wire. With `parallel=N` the file is cut into N partial
-uploads sent at once over N connections and joined with a final concatenation (tus
-`concatenation`, as tus-js-client's `parallelUploads`); each part resumes on its own.
+`upload_file(server, token, path, progress)` sends one file in chunks with a sha1
+checksum each (8 MiB at first, growing on a fast link to what takes about a second to
+send, at most 32 MiB, so a dropped connection costs little either way), retries network
+errors and 5xx answers with exponential backoff and jitter (the budget resets whenever
+bytes get through), remembers the upload URL by file fingerprint in the user's data dir
+so a later run resumes where a killed one stopped, then waits for the server to turn the
+upload into an asset and returns its id. The next chunk is read and hashed in a thread
+while the current one is on the wire; a chunk goes out in 1 MiB slices, since httpcore
+copies what is left of a buffer after each send (quadratic in the chunk's size). With
+`parallel=N` the file is cut into N partial uploads sent at once over N connections and
+joined with a final concatenation (tus `concatenation`, as tus-js-client's
+`parallelUploads`); each part resumes on its own.
 Not here: progress display (the CLI's).
 """
 
@@ -21,7 +24,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +35,10 @@ from filelock import FileLock
 
 from lipforge.errors import AuthError, LipforgeError
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024  # the first chunk, and every chunk on a link below 8 MiB/s
+MAX_CHUNK_BYTES = 32 * 1024 * 1024  # chunks grow on a fast link, up to this
+CHUNK_TARGET_S = 1.0  # a grown chunk takes about this long to send
+BODY_SLICE_BYTES = 1024 * 1024
 MIN_PART_BYTES = 8 * 1024 * 1024  # a parallel upload's parts are never smaller than this
 PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024  # files above this go in parallel by default
 DEFAULT_PARALLEL = 4
@@ -111,6 +117,20 @@ class _ChunkReader:
         if next_offset < self.part.size_bytes:
             self.ahead = self.pool.submit(self._read, next_offset)
         return chunk
+
+
+def next_chunk_bytes(sent_bytes: int, seconds: float) -> int:
+    """The next chunk's size after `sent_bytes` took `seconds`: about CHUNK_TARGET_S of
+    sending at that rate, in whole MiB between CHUNK_BYTES and MAX_CHUNK_BYTES."""
+    rate_bytes_s = sent_bytes / max(seconds, 1e-3)
+    size_bytes = int(rate_bytes_s * CHUNK_TARGET_S) // BODY_SLICE_BYTES * BODY_SLICE_BYTES
+    return max(CHUNK_BYTES, min(MAX_CHUNK_BYTES, size_bytes))
+
+
+def _slices(data: bytes) -> Iterator[memoryview]:
+    view = memoryview(data)
+    for start in range(0, len(view), BODY_SLICE_BYTES):
+        yield view[start : start + BODY_SLICE_BYTES]
 
 
 def split_parts(key: str, size_bytes: int, parallel: int) -> list[_Part]:
@@ -217,7 +237,7 @@ class TusUploader:
 
     server: str
     token: str | None = None
-    chunk_bytes: int = CHUNK_BYTES
+    chunk_bytes: int | None = None  # None: CHUNK_BYTES, growing on fast links; else fixed
     state_dir: Path = field(default_factory=default_state_dir)
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
@@ -314,19 +334,29 @@ class TusUploader:
     def _send(
         self, path: Path, part: _Part, url: str, offset: int, report: Callable[[int], None]
     ) -> str:
+        adaptive = self.chunk_bytes is None
         with open(path, "rb") as handle, ThreadPoolExecutor(1) as reader:
-            chunks = _ChunkReader(handle.fileno(), self.chunk_bytes, part, reader)
+            chunks = _ChunkReader(handle.fileno(), self.chunk_bytes or CHUNK_BYTES, part, reader)
             failures = 0
             while offset < part.size_bytes:
                 if self._stop.is_set():
                     raise UploadFailedError("Stopped. Run the same command again to resume.")
+                chunk = chunks.take(offset)
+                started_s = time.monotonic()
                 try:
-                    new_offset = self._patch(url, chunks.take(offset))
+                    new_offset = self._patch(url, chunk)
                 except _RetryableError as exc:
+                    if adaptive:
+                        chunks.chunk_bytes = CHUNK_BYTES
                     failures = self._back_off(failures, exc)
                     new_offset = self._retrying(lambda: self._offset(url))
                     if new_offset is None:
                         raise _UploadGoneError from exc
+                else:
+                    if adaptive:
+                        chunks.chunk_bytes = next_chunk_bytes(
+                            len(chunk.data), time.monotonic() - started_s
+                        )
                 if new_offset > offset:
                     failures = 0
                 offset = new_offset
@@ -397,7 +427,8 @@ class TusUploader:
             "Content-Type": "application/offset+octet-stream",
             "Upload-Checksum": f"sha1 {chunk.sha1_base64}",
         }
-        response = self._request("PATCH", url, content=chunk.data, headers=headers)
+        headers["Content-Length"] = str(len(chunk.data))
+        response = self._request("PATCH", url, content=_slices(chunk.data), headers=headers)
         if response.status_code in (409, 460):
             raise _RetryableError(f"PATCH answered {response.status_code}")
         if response.status_code in GONE_STATUSES:
