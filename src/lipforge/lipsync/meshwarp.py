@@ -56,7 +56,8 @@ class MeshwarpEngine:
             return SILENT_POSE
         poses = self._poses
         tuck = 0.0 if poses.tuck is None else float(poses.tuck[index])
-        return MouthPose(float(poses.opening[index]), float(poses.spread[index]), tuck)
+        pressed = poses.pressed is not None and bool(poses.pressed[index])
+        return MouthPose(float(poses.opening[index]), float(poses.spread[index]), tuck, pressed)
 
     def close(self) -> None:
         self._poses = None

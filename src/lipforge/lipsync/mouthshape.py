@@ -62,12 +62,14 @@ PAUSE_EASE_FRAMES = 1  # frames after the sound stops before the pose is held st
 @dataclass(frozen=True)
 class MouthPoses:
     """Per output frame: `opening` in [0, 1] (0 closed lips), `spread` in [-1, 1] (-1 round),
-    `tuck` in [0, 1] (lower lip under the upper teeth), `resting` (a pause: held still)."""
+    `tuck` in [0, 1] (lower lip under the upper teeth), `resting` (a pause: held still),
+    `pressed` (a bilabial: the lips pressed together, not only touching)."""
 
     opening: np.ndarray
     spread: np.ndarray
     tuck: np.ndarray | None = None
     resting: np.ndarray | None = None
+    pressed: np.ndarray | None = None
 
 
 def mouth_poses(audio: AudioFeatures) -> MouthPoses:
@@ -77,8 +79,9 @@ def mouth_poses(audio: AudioFeatures) -> MouthPoses:
     silent = _pause_frames(heard.opening, audio)
     if not audio.phones or audio.phone_source not in PHONE_WEIGHT:
         opening, spread, tuck, resting = heard.opening, heard.spread, np.zeros(count), silent
+        shut = np.zeros(count, bool)
     else:
-        opening, spread, tuck, resting = _with_phones(audio, heard, silent)
+        opening, spread, tuck, resting, shut = _with_phones(audio, heard, silent)
     opening, spread, tuck = opening.copy(), spread.copy(), tuck.copy()
     for track in (opening, spread, tuck):
         track[resting] = 0.0
@@ -87,6 +90,7 @@ def mouth_poses(audio: AudioFeatures) -> MouthPoses:
         spread=np.clip(spread, -1.0, 1.0),
         tuck=np.clip(tuck, 0.0, 1.0),
         resting=resting,
+        pressed=shut & ~resting,
     )
 
 
@@ -109,7 +113,7 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
         resting = tracks.resting | silent
     opening[shut] = 0.0
     spread[shut] *= SHUT_SPREAD_SHARE
-    return opening, spread, tuck, resting
+    return opening, spread, tuck, resting, shut
 
 
 def _sharpened(spread: np.ndarray) -> np.ndarray:

@@ -39,6 +39,8 @@ FOREHEAD, CHIN = 10, 152
 MAX_GAP_FRACTION = 0.085
 MIN_EXTRA_FRACTION = 0.1  # a video whose mouth already gapes still opens at least this more
 REST_OPENING = 0.2  # openings below this close the lips from their pose in the input
+PRESS_FRACTION = 0.2  # pressed lips (p, b, m) meet this much of the input's gap further: the
+# lower lip rolls in under the upper one by a few millimetres, as lips pressed shut do
 CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
 TEAR_FRACTION = 0.85  # where the lips part, from the inner upper lip toward the inner lower lip
 JAW_REACH_X = 2.4  # jaw displacement fades out this many half mouth widths from the centre
@@ -72,11 +74,13 @@ IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the v
 @dataclass(frozen=True)
 class MouthPose:
     """One frame's target: `opening` in [0, 1] (0 = lips closed), `spread` in [-1, 1],
-    `tuck` in [0, 1] (the lower lip rises under the upper teeth, as for f and v)."""
+    `tuck` in [0, 1] (the lower lip rises under the upper teeth, as for f and v), `pressed`
+    (closed lips pressed together, as for p, b and m)."""
 
     opening: float
     spread: float
     tuck: float = 0.0
+    pressed: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ def warp_mouth(
 ) -> np.ndarray:
     """`frame` (RGB uint8) with the mouth re-posed to `pose`: a copy, or `frame` itself,
     written over, when `in_place` (only the crop is read before it is written)."""
-    jaw_px = _jaw_displacement_px(mouth, pose.opening, pose.tuck)
+    jaw_px = _jaw_displacement_px(mouth, pose.opening, pose.tuck, pose.pressed)
     box = _crop_box(frame.shape, mouth, jaw_px)
     if box is None:
         return frame if in_place else frame.copy()
@@ -166,13 +170,16 @@ class _Layers:
     x: np.ndarray  # u / half width, of the source position
 
 
-def _jaw_displacement_px(mouth: MouthGeometry, opening: float, tuck: float = 0.0) -> float:
+def _jaw_displacement_px(
+    mouth: MouthGeometry, opening: float, tuck: float = 0.0, pressed: bool = False
+) -> float:
     """How far the middle of the lower lip moves (down > 0) for `opening` and `tuck`.
 
     At REST_OPENING the lips keep their pose in the input; above it the jaw drops until the
     inner-lip gap reaches MAX_GAP_FRACTION of the face height (at least MIN_EXTRA_FRACTION
-    more than the input's gap); below it the lower lip rises until the lips meet. `tuck`
-    raises the lower lip to the edge of the upper teeth instead (the tear line).
+    more than the input's gap); below it the lower lip rises until the lips meet (and
+    PRESS_FRACTION of the gap further when `pressed`). `tuck` raises the lower lip to the
+    edge of the upper teeth instead (the tear line).
     """
     opening = float(np.clip(opening, 0.0, 1.0))
     current_gap = _curve_at(mouth.lower_x, mouth.lower_v, 0.0) - _curve_at(
@@ -186,7 +193,8 @@ def _jaw_displacement_px(mouth: MouthGeometry, opening: float, tuck: float = 0.0
         )
         jaw_px = share * widest
     else:
-        jaw_px = -(1.0 - opening / REST_OPENING) * current_gap
+        press = PRESS_FRACTION if pressed else 0.0
+        jaw_px = -(1.0 - opening / REST_OPENING) * (1.0 + press) * current_gap
     tuck = float(np.clip(tuck, 0.0, 1.0))
     if tuck > 0.0:
         jaw_px += tuck * (-(1.0 - TEAR_FRACTION) * current_gap - jaw_px)

@@ -8,9 +8,9 @@ gives a target (opening, spread, tuck) and a dominance (how strongly it holds it
 against its neighbours, as in Cohen and Massaro's coarticulation model). The tracks are
 sampled several times per video frame: lip shape is anticipated (a rounding starts before
 its vowel), short shapes are held at least `MIN_HOLD_S`, a bilabial closes the lips fully
-on at least one frame, and pauses of at least `PAUSE_MIN_S` ease to rest within
-`EASE_TO_REST_S` of the last sound (a smooth ramp, not a cut) and then hold perfectly still
-until `LEAVE_REST_S` before the next phone. Pure numpy; it knows nothing of audio signals or
+on at least one frame, and pauses of at least `PAUSE_MIN_S` ease to rest as the last sound
+ends (a smooth ramp over `EASE_TO_REST_S`, not a cut) and then hold perfectly still until
+`LEAVE_REST_S` before the next phone. Pure numpy; it knows nothing of audio signals or
 pixels.
 """
 
@@ -23,7 +23,8 @@ import numpy as np
 from lipforge.media.timing import Phone
 
 PAUSE_MIN_S = 0.15  # a gap between phones this long is a pause: the mouth rests
-EASE_TO_REST_S = 0.06  # the mouth reaches rest this long after the last phone of a phrase
+EASE_TO_REST_S = 0.07  # the mouth eases to rest over this long at the end of a phrase,
+EASE_LEAD_S = 0.03  # ... starting this long before its last phone ends (its sound decays)
 LEAVE_REST_S = 0.03  # ... and leaves it this long before the first phone of the next one
 ANTICIPATE_S = 0.045  # a shape starts to form this long before its phone (coarticulation)
 MIN_HOLD_S = 0.06  # a phone shorter than this still shows its shape this long
@@ -216,10 +217,11 @@ def _blend(targets: list[_Target], times: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def _rest_envelope(phones: tuple[Phone, ...], times: np.ndarray) -> np.ndarray:
     """Per sample, how far the mouth has eased to rest: 0 while speaking, a smooth ramp to 1
-    over EASE_TO_REST_S after a phrase's last phone, 1 inside the pause, and a ramp back to 0
-    over LEAVE_REST_S before the next phrase's first phone."""
+    over EASE_TO_REST_S from EASE_LEAD_S before a phrase's last phone ends, 1 inside the
+    pause, and a ramp back to 0 over LEAVE_REST_S before the next phrase's first phone."""
     rest = np.zeros(len(times))
     for start, end in _pause_spans(phones):
+        start -= EASE_LEAD_S
         into = _smoothstep((times - start) / EASE_TO_REST_S) if start > -1.0 else 1.0
         out_of = _smoothstep((end - times) / LEAVE_REST_S) if np.isfinite(end) else 1.0
         inside = (times > start) & (times < end)
