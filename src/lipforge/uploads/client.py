@@ -82,7 +82,7 @@ class _UploadGoneError(Exception):
 @dataclass(frozen=True)
 class _Chunk:
     offset_bytes: int  # within its upload (a part starts at 0)
-    data: bytes
+    data: memoryview  # into one of _ChunkReader's buffers
     sha1_base64: str
 
 
@@ -97,25 +97,46 @@ class _Part:
 
 
 class _ChunkReader:
-    """Reads and hashes the next chunk in a thread while the current one is being sent."""
+    """Reads and hashes the next chunk in a thread while the current one is being sent.
+
+    Chunks are read into two buffers used in turn (the one being sent, the one being
+    filled): a fresh 32 MiB allocation per chunk is mapped and zeroed by the kernel each
+    time, about a third more client CPU per GiB.
+    """
 
     def __init__(self, fd: int, chunk_bytes: int, part: _Part, pool: ThreadPoolExecutor):
         self.fd, self.chunk_bytes, self.part, self.pool = fd, chunk_bytes, part, pool
         self.ahead: Future | None = None
+        self.buffers = [bytearray(), bytearray()]
+        self.sending = 0  # the buffer of the chunk handed out last
 
-    def _read(self, offset_bytes: int) -> _Chunk:
+    def _read(self, offset_bytes: int, index: int) -> _Chunk:
         length = min(self.chunk_bytes, self.part.size_bytes - offset_bytes)
-        data = os.pread(self.fd, length, self.part.first_byte + offset_bytes)
+        if len(self.buffers[index]) < length:  # chunks grew: a new buffer (views may remain)
+            self.buffers[index] = bytearray(length)
+        view = memoryview(self.buffers[index])[:length]
+        start_bytes = self.part.first_byte + offset_bytes
+        filled = 0
+        while filled < length:
+            count = os.preadv(self.fd, [view[filled:]], start_bytes + filled)
+            if count == 0:
+                break  # the file shrank: send what is there; the server will tell
+            filled += count
+        data = view[:filled]
         return _Chunk(offset_bytes, data, base64.b64encode(hashlib.sha1(data).digest()).decode())
 
     def take(self, offset_bytes: int) -> _Chunk:
+        """The chunk at `offset_bytes`. The chunk handed out before must be done with: both
+        buffers are reused."""
         chunk = self.ahead.result() if self.ahead is not None else None
-        if chunk is None or chunk.offset_bytes != offset_bytes:
-            chunk = self._read(offset_bytes)
-        next_offset = offset_bytes + len(chunk.data)
         self.ahead = None
+        if chunk is not None and chunk.offset_bytes == offset_bytes:
+            self.sending = 1 - self.sending  # the read ahead went to the other buffer
+        else:  # a retry or a jump: the last chunk's buffer is free again
+            chunk = self._read(offset_bytes, self.sending)
+        next_offset = offset_bytes + len(chunk.data)
         if next_offset < self.part.size_bytes:
-            self.ahead = self.pool.submit(self._read, next_offset)
+            self.ahead = self.pool.submit(self._read, next_offset, 1 - self.sending)
         return chunk
 
 
@@ -127,7 +148,7 @@ def next_chunk_bytes(sent_bytes: int, seconds: float) -> int:
     return max(CHUNK_BYTES, min(MAX_CHUNK_BYTES, size_bytes))
 
 
-def _slices(data: bytes) -> Iterator[memoryview]:
+def _slices(data: memoryview) -> Iterator[memoryview]:
     view = memoryview(data)
     for start in range(0, len(view), BODY_SLICE_BYTES):
         yield view[start : start + BODY_SLICE_BYTES]
