@@ -48,6 +48,7 @@ CHIN_EDGE_FRACTION = 0.04  # the jaw moves rigidly down to this far below the ch
 NECK_FRACTION = 0.16  # below that the displacement fades over this fraction of face height
 SPREAD_MAX = 0.18  # lip-corner travel at full spread / rounding, in half mouth widths
 ROUND_MAX = 0.35
+ROUND_CORNER_DROP = 0.8  # rounded lips bring raised corners this share of the way down
 SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
 SHAPE_REACH_X = 2.2
 SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
@@ -205,6 +206,7 @@ def _layers(
     mouth: MouthGeometry, pose: MouthPose, jaw_px: float, u: np.ndarray, v: np.ndarray
 ) -> _Layers:
     half_width = np.float32(mouth.half_width_px)
+    v = v - _corner_drop_px(mouth, pose.spread, jaw_px, u / half_width, v)
     source_u = u - _sideways_px(mouth, pose.spread, jaw_px, u / half_width, v)
     x = source_u / half_width
     upper = np.interp(x, mouth.upper_x, mouth.upper_v).astype(np.float32)
@@ -271,6 +273,28 @@ def _sideways_px(
     lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
     across = np.where(v < 0, upper, lower)
     return np.float32(travel * mouth.half_width_px) * along * across
+
+
+def _corner_drop_px(
+    mouth: MouthGeometry, spread: float, jaw_px: float, x: np.ndarray, v: np.ndarray
+) -> np.ndarray:
+    """Downward travel (output -> source) of the mouth corners as the lips round: corners
+    raised above the middle of the lips (a smile) come down toward it (a pucker)."""
+    middle_v = (
+        _curve_at(mouth.upper_x, mouth.upper_v, 0.0) + _curve_at(mouth.lower_x, mouth.lower_v, 0.0)
+    ) / 2
+    travel = ROUND_CORNER_DROP * max(-float(spread), 0.0) * max(middle_v, 0.0)
+    if travel < 0.05:
+        return np.zeros_like(x)
+    ax = np.abs(x)
+    along = _smoothstep(np.float32(0.2), np.float32(0.9), ax) * (
+        1.0 - _smoothstep(np.float32(1.1), np.float32(SHAPE_REACH_X), ax)
+    )
+    lip_bottom = mouth.lip_bottom_v + max(jaw_px, 0.0)
+    fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
+    upper = _smoothstep(np.float32(mouth.nose_base_v), np.float32(mouth.lip_top_v), v)
+    lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
+    return np.float32(travel) * along * np.where(v < 0, upper, lower)
 
 
 def _composite(
