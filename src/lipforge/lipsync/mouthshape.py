@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipforge.lipsync.visemes import PAUSE_MIN_S, viseme_tracks
+from lipforge.lipsync.visemes import MIN_CLOSED_FRAMES, PAUSE_MIN_S, viseme_tracks
 from lipforge.media.audio import AudioFeatures
 
 MEL_FMIN_HZ = 55.0
@@ -55,6 +55,8 @@ RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only w
 # itself is not wide open (a misrecognised phone in a loud vowel is ignored)
 SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
 SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
+RELEASE_LOUDER = 0.1  # of the 45 dB loudness range: a bilabial's frames this much louder than
+# its quietest, after it, are its release (the lips part as the vowel starts)
 SHUT_SPREAD_SHARE = 0.4  # lips pressed shut on p/b/m keep this much of their rounding or spread
 PAUSE_EASE_FRAMES = 1  # frames after the sound stops before the pose is held still
 
@@ -102,7 +104,7 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
     shape_weight = max(weight, SCRIPT_SHAPE_WEIGHT) if audio.phone_source == "script" else weight
     spread = shape_weight * _sharpened(tracks.spread) + (1 - shape_weight) * heard.spread
     tuck = weight * tracks.tuck
-    shut = tracks.closed
+    shut = _closure_frames(tracks.closures, audio.loudness, audio.frame_count)
     if audio.phone_source == "recognised":  # the jaw follows the audio; phones shape the lips
         opening = heard.opening.copy()
         shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
@@ -120,6 +122,23 @@ def _sharpened(spread: np.ndarray) -> np.ndarray:
     """Lip spread/rounding pushed toward its targets: the blend of neighbouring visemes
     leaves an "o" or an "i" at about half its shape, which reads as a neutral mouth."""
     return np.tanh(SHAPE_GAIN * spread) / np.tanh(SHAPE_GAIN)
+
+
+def _closure_frames(
+    closures: tuple[tuple[int, int], ...], loudness: np.ndarray, count: int
+) -> np.ndarray:
+    """Frames with the lips shut: each bilabial's span less its loud end, the release into the
+    next vowel that a phone's timing counts as part of the p, b or m (its frames louder than
+    the span's quietest by more than RELEASE_LOUDER), and never fewer than MIN_CLOSED_FRAMES."""
+    level = np.zeros(count)
+    level[: min(count, len(loudness))] = np.asarray(loudness, np.float64)[:count]
+    shut = np.zeros(count, bool)
+    for first, last in closures:
+        span = level[first : last + 1]
+        last = first + int(np.flatnonzero(span <= span.min() + RELEASE_LOUDER)[-1])
+        first = max(min(first, last - MIN_CLOSED_FRAMES + 1), 0)
+        shut[first : last + 1] = True
+    return shut
 
 
 def _pause_frames(opening: np.ndarray, audio: AudioFeatures) -> np.ndarray:

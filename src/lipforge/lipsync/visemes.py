@@ -104,6 +104,7 @@ class VisemeTracks:
     closed: np.ndarray
     resting: np.ndarray
     rest: np.ndarray | None = None  # how far each frame has eased to rest, 0..1 (1 = resting)
+    closures: tuple[tuple[int, int], ...] = ()  # each bilabial's shut frames: first, last
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,10 @@ def viseme_tracks(phones: tuple[Phone, ...], fps: float, frame_count: int) -> Vi
     per_frame = [
         track.reshape(frame_count, SUBSTEPS).mean(axis=1) for track in (opening, spread, tuck, rest)
     ]
-    closed = _closure_frames(targets, fps, frame_count)
+    closures = _closure_spans(targets, fps, frame_count)
+    closed = np.zeros(frame_count, bool)
+    for first, last in closures:
+        closed[first : last + 1] = True
     per_frame[0][closed] = 0.0
     return VisemeTracks(
         opening=np.clip(per_frame[0], 0.0, 1.0),
@@ -155,6 +159,7 @@ def viseme_tracks(phones: tuple[Phone, ...], fps: float, frame_count: int) -> Vi
         closed=closed,
         resting=per_frame[3] >= 1.0,
         rest=np.clip(per_frame[3], 0.0, 1.0),
+        closures=tuple(closures),
     )
 
 
@@ -248,9 +253,9 @@ def _smoothstep(t: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def _closure_frames(targets: list[_Target], fps: float, frame_count: int) -> np.ndarray:
-    """Frames whose lips are shut by a bilabial: its span, or at least the nearest frame."""
-    closed = np.zeros(frame_count, bool)
+def _closure_spans(targets: list[_Target], fps: float, frame_count: int) -> list[tuple[int, int]]:
+    """Frames whose lips are shut by each bilabial: its span, or at least the nearest frames."""
+    spans = []
     for target in targets:
         if not target.bilabial:
             continue
@@ -260,8 +265,10 @@ def _closure_frames(targets: list[_Target], fps: float, frame_count: int) -> np.
             middle = (target.start_s + target.end_s) / 2 * fps - 0.5
             first = int(np.floor(middle))
             last = first + MIN_CLOSED_FRAMES - 1
-        closed[max(first, 0) : min(last + 1, frame_count)] = True
-    return closed
+        first, last = max(first, 0), min(last, frame_count - 1)
+        if first <= last:
+            spans.append((first, last))
+    return spans
 
 
 def _gaussian(track: np.ndarray, sigma_steps: float) -> np.ndarray:
