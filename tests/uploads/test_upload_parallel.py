@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lipforge.uploads.client import MIN_PART_BYTES, TusUploader
+from lipforge.uploads.client import MIN_PART_BYTES, PARALLEL_THRESHOLD_BYTES, TusUploader
 
 from .throttle import ThrottledProxy
 
@@ -44,11 +44,13 @@ def sha256_of(path: Path) -> str:
 class CountingTransport(httpx.HTTPTransport):
     """Counts PATCH body bytes and Upload-Concat POSTs."""
 
-    def __init__(self) -> None:
+    def __init__(self, round_trip_s: float = 0.0) -> None:
         super().__init__()
         self.patched_bytes, self.partial_posts, self.final_posts = 0, 0, 0
+        self.round_trip_s = round_trip_s  # added to every request: a distant server
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        time.sleep(self.round_trip_s)
         if request.method == "PATCH":
             self.patched_bytes += len(request.read())
         concat = request.headers.get("upload-concat", "")
@@ -92,7 +94,8 @@ def test_parallel_parts_resume_each_on_their_own_and_join(live_server, tmp_path)
             proxy.url, state_dir=tmp_path / "state", chunk_bytes=MIB, transport=counting
         )
         resumed: list[int] = []
-        asset_id = again.upload(source, lambda done, _total: resumed.append(done), parallel=3)
+        # without --parallel: a rerun takes the parts the killed run left
+        asset_id = again.upload(source, lambda done, _total: resumed.append(done), parallel=None)
         again.close()
 
     assert resumed[0] >= sent_before - 3 * MIB  # each part lost at most its chunk in flight
@@ -137,3 +140,19 @@ def test_cli_interrupted_says_how_to_resume_and_the_rerun_resumes(
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     assert "talk.wav: resuming at " in rerun.stdout, rerun.stdout
     assert " MiB of 24.0 MiB" in rerun.stdout
+
+
+@pytest.mark.parametrize(("round_trip_s", "parts"), [(0.0, 1), (0.03, 4)])
+def test_by_default_a_big_file_goes_in_parts_only_to_a_distant_server(
+    live_server, tmp_path, round_trip_s, parts
+):
+    """One stream fills loopback or a LAN (parts would only cost the server a copy); across
+    a country the round trip caps a stream, and 4 parts go 4 times as fast."""
+    source = write_noise_wav(tmp_path / "noise.wav", PARALLEL_THRESHOLD_BYTES + 12_345)
+    counting = CountingTransport(round_trip_s)
+    uploader = TusUploader(live_server.url, state_dir=tmp_path / "s", transport=counting)
+    asset_id = uploader.upload(source, parallel=None)
+    uploader.close()
+    assert counting.partial_posts == (parts if parts > 1 else 0)
+    assert counting.final_posts == (1 if parts > 1 else 0)
+    assert asset_sha256(live_server.url, asset_id) == sha256_of(source)

@@ -42,6 +42,11 @@ BODY_SLICE_BYTES = 1024 * 1024
 MIN_PART_BYTES = 8 * 1024 * 1024  # a parallel upload's parts are never smaller than this
 PARALLEL_THRESHOLD_BYTES = 64 * 1024 * 1024  # files above this go in parallel by default
 DEFAULT_PARALLEL = 4
+# Parts pay off where one TCP stream is the limit: a long round trip (a cross-country link:
+# 50-200 ms; window / RTT caps a stream). On loopback or a LAN one stream fills the link and
+# parts only cost the server a copy when it joins them.
+LONG_LINK_RTT_S = 0.02
+RTT_PROBES = 3
 FINGERPRINT_SAMPLE_BYTES = 1024 * 1024
 MAX_ATTEMPTS_WITHOUT_PROGRESS = 8
 BACKOFF_FIRST_S = 0.5
@@ -171,9 +176,12 @@ def split_parts(key: str, size_bytes: int, parallel: int) -> list[_Part]:
     ]
 
 
-def default_parallel(size_bytes: int) -> int:
-    """The parts a file goes in when the user does not say: 4 above 64 MiB, else 1."""
-    return DEFAULT_PARALLEL if size_bytes > PARALLEL_THRESHOLD_BYTES else 1
+def default_parallel(size_bytes: int, round_trip_s: float) -> int:
+    """The parts a file goes in when the user does not say: 4 above 64 MiB over a long link
+    (round trip of 20 ms or more), else 1."""
+    if size_bytes <= PARALLEL_THRESHOLD_BYTES or round_trip_s < LONG_LINK_RTT_S:
+        return 1
+    return DEFAULT_PARALLEL
 
 
 class _Tally:
@@ -251,6 +259,14 @@ class ResumeStore:
     def forget(self, key: str) -> None:
         self._update(lambda entries: entries.pop(key, None))
 
+    def part_count(self, key: str) -> int:
+        """The parts an unfinished parallel upload of `key` was cut into, 0 if none."""
+        for entry in self._read():
+            head, _, count = entry.rpartition("/")
+            if head.startswith(f"{key}|part ") and count.isdigit():
+                return int(count)
+        return 0
+
 
 @dataclass
 class TusUploader:
@@ -276,15 +292,18 @@ class TusUploader:
         self.http.close()
 
     def upload(
-        self, path: Path, progress: ProgressCallback | None = None, parallel: int = 1
+        self, path: Path, progress: ProgressCallback | None = None, parallel: int | None = 1
     ) -> str:
         """Send `path` (resuming an earlier run's upload) in `parallel` parts; its asset id.
+        `parallel=None` chooses (`choose_parallel`).
 
         `progress(done, total)` is first called with what the server already has.
         """
         report = progress or (lambda _done, _total: None)
         size = path.stat().st_size
         key = f"{self.endpoint}|{fingerprint(path)}"
+        if parallel is None:
+            parallel = self.choose_parallel(key, size)
         parts = split_parts(key, size, parallel)
         final_key = f"{key}|final"
         url = self.resume.get(final_key) if len(parts) > 1 else None
@@ -300,6 +319,26 @@ class TusUploader:
         asset_id = self._await_asset(url, path)
         self.resume.forget(final_key)
         return asset_id
+
+    def choose_parallel(self, key: str, size_bytes: int) -> int:
+        """As many parts as an earlier run of this file used (so it resumes), else
+        `default_parallel` for the round trip to the server."""
+        if self.resume.get(f"{key}|final"):  # an earlier run joined its parts already
+            return DEFAULT_PARALLEL
+        if earlier := self.resume.part_count(key):
+            return earlier
+        if size_bytes <= PARALLEL_THRESHOLD_BYTES:
+            return 1
+        return default_parallel(size_bytes, self.round_trip_s())
+
+    def round_trip_s(self) -> float:
+        """The shortest of a few tus OPTIONS requests: about the network's round trip."""
+        times_s = []
+        for _ in range(RTT_PROBES):
+            started_s = time.perf_counter()
+            self._retrying(lambda: self._request("OPTIONS", self.endpoint))
+            times_s.append(time.perf_counter() - started_s)
+        return min(times_s)
 
     def _send_parts(
         self, path: Path, parts: list[_Part], size: int, report: ProgressCallback
@@ -493,10 +532,10 @@ def upload_file(
     parallel: int | None = None,
 ) -> str:
     """Upload `path` to `server` with tus (resuming an earlier attempt); its asset id.
-    `parallel` parts at once (default: 4 above 64 MiB, else 1)."""
+    `parallel` parts at once (default: 4 above 64 MiB over a long link, else 1)."""
     path = Path(path)
     uploader = TusUploader(server, token)
     try:
-        return uploader.upload(path, progress, parallel or default_parallel(path.stat().st_size))
+        return uploader.upload(path, progress, parallel)
     finally:
         uploader.close()
