@@ -3,7 +3,8 @@
 Starts `lipforge serve --no-worker` in a subprocess on a free port with a fresh data
 dir, writes the source file, then measures (1) the baseline: copying the file in
 8 MiB chunks to a new file with an fsync at the end, and (2) the upload with the
-project's client (8 MiB chunks, sha1 per chunk), from the first request until the
+project's client with its defaults (`lipforge upload`: sha1 per chunk, chunks of 8 MiB
+growing to 32, one part on loopback), from the first request until the
 server has acknowledged the last byte (it fsyncs then); alternately, a few rounds,
 keeping the best time of each. The bytes are random, so
 the server refuses them as media after completion; that is outside the timing.
@@ -85,7 +86,7 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("the server did not start")
 
 
-def upload_s(server: str, source: Path, state_dir: Path, parallel: int = 1) -> float:
+def upload_s(server: str, source: Path, state_dir: Path, parallel: int | None = None) -> float:
     size_bytes = source.stat().st_size
     marks: dict[str, float] = {}
 
@@ -221,7 +222,7 @@ def main() -> None:
     plain_mib_s = mib / min(plain_times_s)
     print(f"{mib:.0f} MiB, {rounds} rounds, best of each (a shared machine only slows runs down)")
     print(f"file write + fsync baseline:       {baseline_mib_s:8.1f} MiB/s")
-    print(f"lipforge upload client (sha1/chunk): {client_mib_s:6.1f} MiB/s")
+    print(f"lipforge upload client (defaults):   {client_mib_s:6.1f} MiB/s")
     print(f"plain tus client (no checksum):    {plain_mib_s:8.1f} MiB/s")
     parts_mib_s = mib / min(parts_times_s)
     print(f"lipforge upload client, 4 parts:   {parts_mib_s:8.1f} MiB/s")
