@@ -90,6 +90,7 @@ def test_fence_and_reaper_on_postgres(pg_sessions):
     with pg_sessions() as session:
         job = queue.get_job(session, fresh.id)
     assert (job.error_code, job.attempt) == ("worker_lost", 2)
+    assert job.error_params == {"attempt": 2, "max_attempts": 2}
 
 
 def test_notify_wakes_the_bus_sooner_than_its_fallback_poll(pg_sessions, pg_settings):

@@ -114,6 +114,7 @@ def test_the_reaper_fails_a_job_with_worker_lost_after_max_attempts(sessions):
     assert row.error_code == "worker_lost"
     assert row.error_message.startswith("worker lost")
     assert "attempt 2 of 2" in row.error_message
+    assert row.error_params == {"attempt": 2, "max_attempts": 2}  # the UI says it in zh-CN too
     assert queue.claim_next_job(sessions, "w") is None
 
 

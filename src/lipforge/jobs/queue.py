@@ -575,6 +575,14 @@ def reap_stale_jobs(
     with sessions.begin() as session:
         rows = session.execute(statement).all()
         for row in rows:
+            if row.error_code == WORKER_LOST_CODE:  # its params, for the reader's language
+                params = {"attempt": row.attempt, "max_attempts": row.max_attempts}
+                row = session.execute(
+                    update(JOBS)
+                    .where(J.id == row.id)
+                    .values(error_params=params)
+                    .returning(*JOBS.c)
+                ).one()
             kind = "job.queued" if row.status == JobStatus.QUEUED else f"job.{row.status}"
             _publish_job_event(session, kind, row)
     return [(row.id, row.status) for row in rows]
