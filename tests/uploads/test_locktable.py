@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from database import migrated_sessions
-from lipforge.jobs.worker import make_worker_id
+from lipforge.processes import make_worker_id
 from lipforge.uploads import locktable
 from lipforge.uploads.locktable import LOCKS
 

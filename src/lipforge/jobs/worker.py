@@ -17,7 +17,6 @@ and removes outputs past their retention age. The worker never answers HTTP.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import socket
 import threading
@@ -28,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import psutil
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
@@ -44,6 +42,7 @@ from lipforge.jobs.tables import utc_now
 from lipforge.logs import log_event
 from lipforge.media.timing import SpeechTiming
 from lipforge.metrics import record_job_ended, record_worker_heartbeat
+from lipforge.processes import is_local_worker_dead, make_worker_id
 from lipforge.storage.backend import open_storage
 from lipforge.storage.cache import InputCache
 
@@ -124,33 +123,6 @@ def render_job(
     context.log(f"rendered {result.frame_count} frames at {result.fps:g} fps")
     for warning in result.warnings:
         context.log(context.in_user_terms(f"warning: {warning}"))
-
-
-def make_worker_id() -> str:
-    """`host:pid:start_ms:pidns`: enough for a worker on the same host to tell it is gone."""
-    process = psutil.Process()
-    return f"{socket.gethostname()}:{process.pid}:{int(process.create_time() * 1000)}:{_pid_ns()}"
-
-
-def _pid_ns() -> int:
-    try:
-        return os.stat("/proc/self/ns/pid").st_ino
-    except OSError:
-        return 0
-
-
-def is_local_worker_dead(worker_id: str) -> bool:
-    """True only when `worker_id` ran on this host (same pid namespace) and its process is gone."""
-    parts = worker_id.split(":")
-    if len(parts) != 4 or parts[0] != socket.gethostname() or parts[3] != str(_pid_ns()):
-        return False
-    try:
-        pid, start_ms = int(parts[1]), int(parts[2])
-        return int(psutil.Process(pid).create_time() * 1000) != start_ms
-    except psutil.NoSuchProcess:
-        return True
-    except (ValueError, psutil.Error):
-        return False
 
 
 def partial_path(outputs_dir: Path, job: ClaimedJob) -> Path:

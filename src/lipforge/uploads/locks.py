@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from lipforge.logs import log_event
+from lipforge.processes import make_worker_id
 from lipforge.uploads import locktable
 from lipforge.uploads.errors import UploadInterruptedError, UploadLockedError
 
@@ -57,8 +58,6 @@ class SharedLocks:
     """The cross-process half: one `upload_locks` row per held upload."""
 
     def __init__(self, sessions: sessionmaker, lease_s: float = LEASE_S) -> None:
-        from lipforge.jobs.worker import make_worker_id
-
         self.sessions = sessions
         self.lease_s = lease_s
         self.process_id = make_worker_id()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from lipforge.db import Base
-from lipforge.jobs.worker import is_local_worker_dead
+from lipforge.processes import is_local_worker_dead
 
 
 class UploadLockRow(Base):
