@@ -206,8 +206,13 @@ def _layers(
     mouth: MouthGeometry, pose: MouthPose, jaw_px: float, u: np.ndarray, v: np.ndarray
 ) -> _Layers:
     half_width = np.float32(mouth.half_width_px)
-    v = v - _corner_drop_px(mouth, pose.spread, jaw_px, u / half_width, v)
-    source_u = u - _sideways_px(mouth, pose.spread, jaw_px, u / half_width, v)
+    source_u = u
+    if abs(pose.spread) >= 1e-4:
+        x_out, band = u / half_width, _lip_band(mouth, jaw_px, v)
+        drop = _corner_drop_px(mouth, pose.spread, x_out, band)
+        v = v if drop is None else v - drop
+        sideways = _sideways_px(mouth, pose.spread, x_out, band)
+        source_u = u if sideways is None else u - sideways
     x = source_u / half_width
     upper = np.interp(x, mouth.upper_x, mouth.upper_v).astype(np.float32)
     lower = np.interp(x, mouth.lower_x, mouth.lower_v).astype(np.float32)
@@ -257,27 +262,22 @@ def _jaw_field(
 
 
 def _sideways_px(
-    mouth: MouthGeometry, spread: float, jaw_px: float, x: np.ndarray, v: np.ndarray
-) -> np.ndarray:
+    mouth: MouthGeometry, spread: float, x: np.ndarray, band: np.ndarray
+) -> np.ndarray | None:
     """Sideways travel (output -> source) that spreads (> 0) or rounds (< 0) the outer lips."""
     travel = (SPREAD_MAX if spread > 0 else ROUND_MAX) * float(np.clip(spread, -1.0, 1.0))
     if abs(travel) < 1e-4:
-        return np.zeros_like(x)
+        return None
     ax = np.abs(x)
     inner = _smoothstep(np.float32(SHAPE_INNER_X), np.float32(1.0), ax)
     outer = 1.0 - _smoothstep(np.float32(1.0), np.float32(SHAPE_REACH_X), ax)
     along = np.sign(x) * np.where(ax <= 1.0, inner, outer)
-    lip_bottom = mouth.lip_bottom_v + max(jaw_px, 0.0)
-    fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
-    upper = _smoothstep(np.float32(mouth.nose_base_v), np.float32(mouth.lip_top_v), v)
-    lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
-    across = np.where(v < 0, upper, lower)
-    return np.float32(travel * mouth.half_width_px) * along * across
+    return np.float32(travel * mouth.half_width_px) * along * band
 
 
 def _corner_drop_px(
-    mouth: MouthGeometry, spread: float, jaw_px: float, x: np.ndarray, v: np.ndarray
-) -> np.ndarray:
+    mouth: MouthGeometry, spread: float, x: np.ndarray, band: np.ndarray
+) -> np.ndarray | None:
     """Downward travel (output -> source) of the mouth corners as the lips round: corners
     raised above the middle of the lips (a smile) come down toward it (a pucker)."""
     middle_v = (
@@ -285,16 +285,22 @@ def _corner_drop_px(
     ) / 2
     travel = ROUND_CORNER_DROP * max(-float(spread), 0.0) * max(middle_v, 0.0)
     if travel < 0.05:
-        return np.zeros_like(x)
+        return None
     ax = np.abs(x)
     along = _smoothstep(np.float32(0.2), np.float32(0.9), ax) * (
         1.0 - _smoothstep(np.float32(1.1), np.float32(SHAPE_REACH_X), ax)
     )
+    return np.float32(travel) * along * band
+
+
+def _lip_band(mouth: MouthGeometry, jaw_px: float, v: np.ndarray) -> np.ndarray:
+    """Rows that lip shaping moves: all of the lips, fading to nothing at the nose base above
+    and over SHAPE_FADE_FRACTION of the face height below the (dropped) lower lip."""
     lip_bottom = mouth.lip_bottom_v + max(jaw_px, 0.0)
     fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
     upper = _smoothstep(np.float32(mouth.nose_base_v), np.float32(mouth.lip_top_v), v)
     lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
-    return np.float32(travel) * along * np.where(v < 0, upper, lower)
+    return np.where(v < 0, upper, lower)
 
 
 def _composite(
