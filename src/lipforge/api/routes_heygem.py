@@ -70,14 +70,25 @@ async def heygem_query(request: Request, code: str | None = None) -> JSONRespons
     return await _answer(query_task, _context(request), code, str(request.base_url))
 
 
-@router.api_route(
+RESULT_RESPONSES = {
+    200: {"content": {MP4_MEDIA_TYPE: {}}, "description": "The finished video."},
+    **error_responses(404),
+}
+
+
+# GET and HEAD as two operations, each with its own id (one route with both methods gave
+# both the same operationId in the OpenAPI document).
+@router.get(
     "/easy/result/{code}",
-    methods=["GET", "HEAD"],
     response_class=Response,
-    responses={
-        200: {"content": {MP4_MEDIA_TYPE: {}}, "description": "The finished video."},
-        **error_responses(404),
-    },
+    responses=RESULT_RESPONSES,
+    operation_id="heygem_result",
+)
+@router.head(
+    "/easy/result/{code}",
+    response_class=Response,
+    responses=RESULT_RESPONSES,
+    operation_id="heygem_result_head",
 )
 async def heygem_result(request: Request, code: str) -> Response:
     """The finished video of `code` (HTTP Range supported); the same file as data.result."""
