@@ -128,8 +128,10 @@ export function resultCard(job) {
   const url = job.output_url || api.jobOutputUrl(job.id);
   const subs = subtitleUrls(job);
   const lang = document.documentElement.lang;
-  const video = el("video", { controls: true, preload: "metadata", playsinline: true, src: url,
-    "aria-label": job.output_name });
+  // `#t=0.1`: the browser shows that frame as the card's picture; with metadata alone some
+  // (Chromium at phone widths) leave the card black until play.
+  const video = el("video", { controls: true, preload: "metadata", playsinline: true,
+    src: `${url}#t=0.1`, "aria-label": job.output_name });
   if (subs.vtt) {
     video.append(el("track", { kind: "subtitles", src: subs.vtt, srclang: job.language || lang,
       label: t("job.srt"), default: true }));
