@@ -65,17 +65,22 @@ def test_ids_that_are_not_ours_never_become_paths(store):
             store.data_path(bad)
 
 
-def test_concatenate_joins_partials_in_order(store):
+def concatenated(store: FileStore, pieces: list[bytes]) -> bytes:
+    """The bytes of a final upload joined from partial uploads holding `pieces`."""
     parts = []
-    for data in (b"one-", b"two-", b"three"):
+    for data in pieces:
         info = new_info(store, len(data), concat="partial")
         writer = store.open_writer(info)
         writer.write(data)
         writer.close()
         parts.append(info)
-    final = new_info(store, 13, concat="final")
+    final = new_info(store, sum(map(len, pieces)), concat="final")
     store.concatenate(final, parts)
-    assert (store.root / final.id).read_bytes() == b"one-two-three"
+    return (store.root / final.id).read_bytes()
+
+
+def test_concatenate_joins_partials_in_order(store):
+    assert concatenated(store, [b"one-", b"two-", b"three"]) == b"one-two-three"
 
 
 @pytest.mark.parametrize("fails_after_bytes", [0, 3])
@@ -93,16 +98,7 @@ def test_concatenate_copies_through_user_space_where_the_kernel_cannot(
         return real_copy(source, target, fails_after_bytes, offset_src, offset_dst)
 
     monkeypatch.setattr(os, "copy_file_range", copy_file_range)
-    parts = []
-    for data in (b"one-", b"two-", b"three"):
-        info = new_info(store, len(data), concat="partial")
-        writer = store.open_writer(info)
-        writer.write(data)
-        writer.close()
-        parts.append(info)
-    final = new_info(store, 13, concat="final")
-    store.concatenate(final, parts)
-    assert (store.root / final.id).read_bytes() == b"one-two-three"
+    assert concatenated(store, [b"one-", b"two-", b"three"]) == b"one-two-three"
     assert calls
 
 
