@@ -9,20 +9,16 @@ schemathesis' own report (with a curl line to reproduce it).
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
+
+from serving import lipforge_serve
 
 BIN = Path(sys.executable).parent
 TOKEN = "conformance-test-token-0123456789"
-START_TIMEOUT_S = 60.0
 MAX_EXAMPLES = 3  # per operation: about a minute on 2 busy cores
 # The coverage phase (~1,200 boundary cases, minutes on 2 busy cores) is left to a run by hand:
 #   st run http://127.0.0.1:7860/openapi.json --checks all --phases coverage -H "Authorization: …"
@@ -31,47 +27,16 @@ SEED = "20261130"
 RUN_TIMEOUT_S = 480
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("openapi") / "data"
-    port = free_port()
-    env = dict(
-        os.environ,
-        LIPFORGE_TOKEN=TOKEN,
-        LIPFORGE_AUTH_MAX_FAILURES="1000000",  # the fuzzer's missing-token probes are not guesses
-        LIPFORGE_MIN_FREE_DISK_BYTES="0",
-    )
-    command = [str(BIN / "lipforge"), "serve", "--no-worker", "--data", str(data)]
-    process = subprocess.Popen(
-        [*command, "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            try:
-                if httpx.get(f"{base_url}/api/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+    settings = {
+        "token": TOKEN,
+        "auth_max_failures": "1000000",  # the fuzzer's missing-token probes are not guesses
+        "min_free_disk_bytes": "0",
+    }
+    with lipforge_serve(data, **settings) as (_port, base_url):
         yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_the_whole_document_passes_every_schemathesis_check(server, tmp_path):

@@ -3,57 +3,24 @@ are closed at LIPFORGE_HEADER_TIMEOUT_S, and a rebound host name gets 421 from t
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-LIPFORGE = str(Path(sys.executable).parent / "lipforge")
+from serving import lipforge_serve
+
 HEADER_TIMEOUT_S = 1.0
 SILENT_CONNECTIONS = 60
 SLOW_CONNECTIONS = 5
-START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("abuse") / "data"
-    port = free_port()
-    env = dict(os.environ, LIPFORGE_HEADER_TIMEOUT_S=str(HEADER_TIMEOUT_S))
-    command = [LIPFORGE, "serve", "--no-worker", "--data", str(data), "--port", str(port)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            assert process.poll() is None and time.monotonic() < deadline, "serve did not start"
-            try:
-                if httpx.get(f"{base_url}/api/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield port, base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with lipforge_serve(data, header_timeout_s=str(HEADER_TIMEOUT_S)) as served:
+        yield served
 
 
 def closed_by_server(sock: socket.socket, within_s: float) -> bool:
