@@ -8,7 +8,6 @@ thread, for streams (SSE) that the in-process TestClient cannot hold open.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -19,6 +18,7 @@ import uvicorn
 from lipforge.assets.table import Asset
 from lipforge.jobs import queue
 from lipforge.jobs.tables import utc_now
+from serving import free_port
 
 SERVER_START_TIMEOUT_S = 20.0
 
@@ -80,12 +80,6 @@ class FakeWorker:
 
     def fail(self, job: queue.ClaimedJob, message: str) -> bool:
         return queue.fail_job(self.sessions, job, "no_face", message)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LiveServer:

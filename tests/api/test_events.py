@@ -19,6 +19,7 @@ from batch_helpers import FakeWorker, LiveServer, add_asset
 
 from lipforge.api.app import create_app
 from lipforge.config import Settings
+from serving import free_port
 
 TOKEN = "events-test-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -368,14 +369,6 @@ def test_progress_of_a_worker_process_reaches_sse_clients_of_another_api_process
     arrivals.sort()
     print(f"progress delay worker -> SSE client: p50 {arrivals[len(arrivals) // 2]:.3f} s")
     assert arrivals[len(arrivals) // 2] < 1.0  # NOTIFY wakes the API; its fallback poll is 2 s
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_for_api(url: str) -> None:

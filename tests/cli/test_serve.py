@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,14 +14,10 @@ import httpx
 import psutil
 import pytest
 
+from serving import free_port
+
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(data: Path, *args: str, worker: bool = False) -> tuple[subprocess.Popen, str]:

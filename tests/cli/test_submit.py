@@ -20,18 +20,11 @@ import httpx
 import pytest
 
 from lipforge.cli.remote import follow_batch
+from serving import free_port
 
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 60.0
 SUBMIT_TIMEOUT_S = 300.0
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -16,17 +16,13 @@ from pathlib import Path
 
 import httpx
 
+from serving import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONF = REPO / "deploy" / "nginx" / "lipforge.conf"
 LIPFORGE = Path(sys.executable).parent / "lipforge"
 TOKEN = "deploy-test-token-0123456789"
 START_TIMEOUT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,16 +21,12 @@ import pytest
 from heygem_client import HeyGemClient
 from heygem_files import serve_files
 
+from serving import free_port
+
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 60.0
 JOB_TIMEOUT_S = 90.0
 FILE_HOST = "127.0.0.2"  # a loopback address the server may fetch from; 127.0.0.1 stays refused
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ServerProcess:

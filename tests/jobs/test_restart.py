@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,18 +25,13 @@ from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.jobs import queue
 from lipforge.jobs.events import events_since
 from lipforge.jobs.worker import PARTIAL_DIR_NAME, Worker
+from serving import free_port
 
 pytestmark = pytest.mark.slow
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 60.0
 FINISH_TIMEOUT_S = 180.0
 LONG_TEXT = "Good morning. This is a short test of the job queue."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_serve(data: Path, log_path: Path) -> subprocess.Popen:

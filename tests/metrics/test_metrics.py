@@ -23,6 +23,7 @@ from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch, utc_now
 from lipforge.metrics.collectors import GpuCollector
 from lipforge.metrics.exposition import start_metrics_server
+from serving import free_port as _free_port
 
 TOKEN = "metrics-test-token-0123456789"
 DCGM_NAMES = {
@@ -236,14 +237,6 @@ def _wait_for_heartbeat(url: str, process: subprocess.Popen) -> dict:
             pass
         time.sleep(0.5)
     raise AssertionError(f"no worker heartbeat on the metrics port: {page}")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _Memory:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from serving import free_port as _free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_DIR = REPO / "src" / "lipforge" / "web"
@@ -46,12 +47,6 @@ SCRIPT_EN_LONG = " ".join(
 SCRIPT_EN = "Hello there. This is a short test."
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ensure_ui_built() -> None:
