@@ -139,8 +139,8 @@ def rendered(make_talking_head, tmp_path_factory):
 # set against the targets: closures >= 90 %, rest >= 95 %, rounding >= 10 %,
 # loudness r >= 0.8). This face is smaller than the bench's (170 px vs 250 px tall): MediaPipe
 # reads lips the warp shuts as a gap of 0.023-0.031 of its height here, at the 0.03 closed
-# threshold, so 80-87 % of closures and 88-100 % of pause frames read shut here where the
-# bench reads 97-100 %. Measured here with script phones: rounding 8.6-10.4 %, r 0.77;
+# threshold, so 80-93 % of closures and 88-100 % of pause frames read shut here where the
+# bench reads 97-100 %. Measured here with script phones: rounding 8.6-10.4 %, r 0.77-0.79;
 # from the audio alone: rest 97-100 %.
 @pytest.mark.slow
 def test_with_script_phones_the_lips_close_on_b_m_p_and_rest_in_pauses(rendered):
@@ -148,7 +148,7 @@ def test_with_script_phones_the_lips_close_on_b_m_p_and_rest_in_pauses(rendered)
     assert measured.closures >= 0.75, measured.line() + f" open on {measured.missed}"
     assert measured.silence_rest >= 0.85, measured.line()
     assert measured.rounding >= 0.07, measured.line()
-    assert measured.loudness_r >= 0.68, measured.line()
+    assert measured.loudness_r >= 0.7, measured.line()
 
 
 @pytest.mark.slow

@@ -55,8 +55,8 @@ RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only w
 # itself is not wide open (a misrecognised phone in a loud vowel is ignored)
 SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
 SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
-RELEASE_LOUDER = 0.1  # of the 45 dB loudness range: a bilabial's frames this much louder than
-# its quietest, after it, are its release (the lips part as the vowel starts)
+CLOSURE_LOUDER = 0.1  # of the 45 dB loudness range: a bilabial's frames this much louder than
+# its quietest, at either end of it, are not its closure (the lips are still or already open)
 SHUT_SPREAD_SHARE = 0.4  # lips pressed shut on p/b/m keep this much of their rounding or spread
 PAUSE_EASE_FRAMES = 1  # frames after the sound stops before the pose is held still
 
@@ -127,16 +127,22 @@ def _sharpened(spread: np.ndarray) -> np.ndarray:
 def _closure_frames(
     closures: tuple[tuple[int, int], ...], loudness: np.ndarray, count: int
 ) -> np.ndarray:
-    """Frames with the lips shut: each bilabial's span less its loud end, the release into the
-    next vowel that a phone's timing counts as part of the p, b or m (its frames louder than
-    the span's quietest by more than RELEASE_LOUDER), and never fewer than MIN_CLOSED_FRAMES."""
+    """Frames with the lips shut: each bilabial's span less its loud ends (its frames louder
+    than its quietest by more than CLOSURE_LOUDER: the vowel before still sounding, or the
+    release into the next one, which a phone's timing counts as part of the p, b or m), and
+    never fewer than MIN_CLOSED_FRAMES (grown toward the quieter neighbour)."""
     level = np.zeros(count)
     level[: min(count, len(loudness))] = np.asarray(loudness, np.float64)[:count]
     shut = np.zeros(count, bool)
     for first, last in closures:
-        span = level[first : last + 1]
-        last = first + int(np.flatnonzero(span <= span.min() + RELEASE_LOUDER)[-1])
-        first = max(min(first, last - MIN_CLOSED_FRAMES + 1), 0)
+        quiet = np.flatnonzero(
+            level[first : last + 1] <= level[first : last + 1].min() + CLOSURE_LOUDER
+        )
+        first, last = first + int(quiet[0]), first + int(quiet[-1])
+        while last - first + 1 < min(MIN_CLOSED_FRAMES, count):
+            before = level[first - 1] if first > 0 else np.inf
+            after = level[last + 1] if last + 1 < count else np.inf
+            first, last = (first - 1, last) if before <= after else (first, last + 1)
         shut[first : last + 1] = True
     return shut
 
