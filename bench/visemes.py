@@ -7,9 +7,10 @@ twice when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted 
 from the audio alone (phones recognised, or loudness only). Printed per mode, over all
 cases: bilabial closures within +-1 frame (target >= 90 %), silent frames at rest and still
 (>= 95 %), mouth width on o/u vs i/e (>= 10 % narrower), loudness r (>= 0.8). The last line
-holds the figures. `--crops DIR` also writes mouth crops (PNG) of two cases.
+holds the figures. `--crops DIR` also writes mouth crops (PNG) of two cases on each face.
 
-    .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick]
+    .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick] [--case NAME]
+        [--face WxH]
 """
 
 from __future__ import annotations
@@ -154,11 +155,13 @@ def main() -> None:
     parser.add_argument("--crops", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="two cases, one face")
     parser.add_argument("--case", action="append", help="only these cases (by name)")
+    parser.add_argument("--face", action="append", help="only these faces (WxH, e.g. 512x512)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     specs = [c for c in CASES if not args.quick or c.name in QUICK_CASES]
     specs = [c for c in specs if not args.case or c.name in args.case]
     faces = FACES[:1] if args.quick else FACES
+    faces = [f for f in faces if not args.face or f"{f[0]}x{f[1]}" in args.face]
     modes = [True, False] if pipeline_takes_timing() else [False]
     by_mode: dict[bool, list[Measures]] = {mode: [] for mode in modes}
     for spec in specs:
@@ -170,7 +173,7 @@ def main() -> None:
                 print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
                 if measures.missed:
                     print(f"  open on: {' '.join(measures.missed)}")
-                if args.crops and spec.name in CROP_CASES and face == FACES[0]:
+                if args.crops and spec.name in CROP_CASES:
                     write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
     lines = [summary("phones" if m else "audio-only", pooled(by_mode[m])) for m in modes]
     print(" | ".join(lines))
