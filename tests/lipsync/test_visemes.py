@@ -3,7 +3,8 @@
 Unit checks run on espeak-ng's own phones (libespeak-ng's events are the ground truth). The
 end-to-end check is a small version of `bench/visemes.py`: one English sentence pair rich in
 b/m with a long pause, rendered onto the portrait test face with its script phones and from
-the audio alone, the output mouth tracked with MediaPipe (`viseme_measure`).
+the audio alone, and onto the small square face with its script phones, the output mouth
+tracked with MediaPipe (`viseme_measure`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from lipforge.speech.espeaklib import synthesize
 
 FPS = 25.0
 FACE = (480, 852)  # portrait: the astronaut's face is about 170 px tall
+SMALL_FACE = (512, 512)  # square: about 100 px tall
 CASE = CaseSpec(
     "ci-bilabial", "en-us", ("Bob met my mom by the big boat.", "Maybe Paul will bring a map."), 1.0
 )
@@ -122,33 +124,49 @@ def rendered(make_talking_head, tmp_path_factory):
     work = tmp_path_factory.mktemp("visemes")
     case = synthesize_case(CASE)
     audio = write_case_wav(case, work / "speech.wav")
-    head = make_talking_head(work / "head.mp4", case.duration_s + 0.4, FACE)
-    inputs = None
+    heads = {
+        size: make_talking_head(work / f"head{size[1]}.mp4", case.duration_s + 0.4, size)
+        for size in (FACE, SMALL_FACE)
+    }
+    inputs = {}
     results = {}
-    for mode, timing in (("script", case.timing()), ("audio", None)):
+    modes = (("script", case.timing(), FACE), ("audio", None, FACE))
+    for mode, timing, size in (*modes, ("script-small", case.timing(), SMALL_FACE)):
+        head = heads[size]
         out = render(RenderRequest(audio, head, work / f"{mode}.mp4", timing=timing))
         outputs = decode_frames(out.output_path)
-        if inputs is None:
-            inputs = face_landmarks(decode_frames(head)[: len(outputs)])
+        if size not in inputs:
+            inputs[size] = face_landmarks(decode_frames(head)[: len(outputs)])
         loudness = analyse_audio(audio, FPS, len(outputs)).loudness
-        results[mode] = measure_output(case, face_landmarks(outputs), inputs, loudness)
+        results[mode] = measure_output(case, face_landmarks(outputs), inputs[size], loudness)
     return results
 
 
 # Regression guards a margin under the levels measured (bench/visemes.py prints the full
 # set against the issue's targets: closures >= 90 %, rest >= 95 %, rounding >= 10 %,
 # loudness r >= 0.8). This face is smaller than the bench's (170 px vs 250 px tall): MediaPipe
-# reads lips the warp shuts as a gap of 0.023-0.031 of its height here, at the 0.03 closed
-# threshold, so 80-93 % of closures and 88-100 % of pause frames read shut here where the
-# bench reads 97-100 %. Measured here with script phones: rounding 8.6-10.4 %, r 0.77-0.79;
-# from the audio alone: rest 97-100 %.
+# reads lips the warp shuts as a gap of 0.020-0.032 of its height here, at the 0.03 closed
+# threshold. Measured here and on the same clip rendered 464 and 496 px wide (MediaPipe's
+# jitter) with script phones: closures 100 %, rest 85-100 %, rounding 9.4-10.6 %,
+# r 0.74-0.77; from the audio alone: rest 94-97 %, r 0.95-0.96.
 @pytest.mark.slow
 def test_with_script_phones_the_lips_close_on_b_m_p_and_rest_in_pauses(rendered):
     measured = rendered["script"]
-    assert measured.closures >= 0.75, measured.line() + f" open on {measured.missed}"
+    assert measured.closures >= 0.85, measured.line() + f" open on {measured.missed}"
     assert measured.silence_rest >= 0.85, measured.line()
     assert measured.rounding >= 0.07, measured.line()
     assert measured.loudness_r >= 0.7, measured.line()
+
+
+# On a face about 100 px tall the lips' blurred inner edges are 3-4 % of its height: lips
+# brought together only landmark to landmark kept a pale line between them that read as
+# parted (closures 60-100 %, rest 36-76 % here at 496-528 px); shut past the edges (mouthwarp's
+# SHUT_EDGE_PX) they measure closures 100 % and rest 97-100 %.
+@pytest.mark.slow
+def test_on_a_small_face_the_lips_shut_on_b_m_p_and_in_pauses(rendered):
+    measured = rendered["script-small"]
+    assert measured.closures >= 0.85, measured.line() + f" open on {measured.missed}"
+    assert measured.silence_rest >= 0.85, measured.line()
 
 
 @pytest.mark.slow
