@@ -80,6 +80,18 @@ def test_the_fallback_rests_in_silence_and_never_freezes_when_phones_are_wrong()
     assert np.corrcoef(recognised.opening[speech], heard.opening[speech])[0, 1] > 0.6
 
 
+def test_a_bilabial_after_a_pause_presses_the_lips_with_its_sound_not_before():
+    samples, rate, phones = synthesize("Maybe Paul will bring a map.", "en-us")
+    audio = _features(np.concatenate([np.zeros(SAMPLE_RATE), to_16k(samples, rate)]))
+    shifted = tuple(Phone(p.symbol, p.start_s + 1.0, p.end_s + 1.0) for p in phones)
+    poses = mouth_poses(dataclasses.replace(audio, phones=shifted, phone_source="script"))
+    first_m = int(shifted[0].start_s * FPS)  # the frame the "m" starts in
+    assert shifted[0].symbol == "m" and audio.loudness[first_m - 2 : first_m].max() == 0.0
+    assert not poses.pressed[:first_m].any()  # the resting lips, already shut, hold still
+    assert np.all(poses.opening[: first_m - 1] == 0.0)  # (the last silent frame may lead in)
+    assert poses.pressed[first_m : first_m + 2].all()  # shut through the m's murmur
+
+
 def _features(samples: np.ndarray) -> AudioFeatures:
     frames = int(len(samples) / SAMPLE_RATE * FPS)
     return AudioFeatures(

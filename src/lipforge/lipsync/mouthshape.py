@@ -57,6 +57,7 @@ SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (it
 SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
 CLOSURE_LOUDER = 0.1  # of the 45 dB loudness range: a bilabial's frames this much louder than
 # its quietest, at either end of it, are not its closure (the lips are still or already open)
+PAUSE_REST_SHARE = 0.5  # frames eased this far to rest are the pause's, not a bilabial's
 SHUT_SPREAD_SHARE = 0.4  # lips pressed shut on p/b/m keep this much of their rounding or spread
 PAUSE_EASE_FRAMES = 1  # frames after the sound stops before the pose is held still
 
@@ -104,7 +105,8 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
     shape_weight = max(weight, SCRIPT_SHAPE_WEIGHT) if audio.phone_source == "script" else weight
     spread = shape_weight * _sharpened(tracks.spread) + (1 - shape_weight) * heard.spread
     tuck = weight * tracks.tuck
-    shut = _closure_frames(tracks.closures, audio.loudness, audio.frame_count)
+    rest = np.zeros(audio.frame_count) if tracks.rest is None else tracks.rest
+    shut = _closure_frames(tracks.closures, audio.loudness, rest, audio.frame_count)
     if audio.phone_source == "recognised":  # the jaw follows the audio; phones shape the lips
         opening = heard.opening.copy()
         shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
@@ -125,26 +127,33 @@ def _sharpened(spread: np.ndarray) -> np.ndarray:
 
 
 def _closure_frames(
-    closures: tuple[tuple[int, int], ...], loudness: np.ndarray, count: int
+    closures: tuple[tuple[int, int], ...], loudness: np.ndarray, rest: np.ndarray, count: int
 ) -> np.ndarray:
     """Frames with the lips shut: each bilabial's span less its loud ends (its frames louder
     than its quietest by more than CLOSURE_LOUDER: the vowel before still sounding, or the
     release into the next one, which a phone's timing counts as part of the p, b or m), and
-    never fewer than MIN_CLOSED_FRAMES (grown toward the quieter neighbour)."""
+    never fewer than MIN_CLOSED_FRAMES (grown toward the quieter neighbour). Frames still at
+    rest (`rest` >= PAUSE_REST_SHARE: the silent lead of a phrase's first m) belong to the
+    pause: they neither count as the quietest, which would take the closure off an m's own
+    murmur, nor get pressed, which would move lips the rest already holds shut in silence."""
     level = np.zeros(count)
     level[: min(count, len(loudness))] = np.asarray(loudness, np.float64)[:count]
+    pause = np.zeros(count, bool)
+    pause[: min(count, len(rest))] = np.asarray(rest)[:count] >= PAUSE_REST_SHARE
     shut = np.zeros(count, bool)
     for first, last in closures:
-        quiet = np.flatnonzero(
-            level[first : last + 1] <= level[first : last + 1].min() + CLOSURE_LOUDER
-        )
-        first, last = first + int(quiet[0]), first + int(quiet[-1])
+        span = np.arange(first, last + 1)
+        sounding = span[~pause[span]]
+        if not len(sounding):
+            continue  # all at rest: the lips are shut already
+        quiet = sounding[level[sounding] <= level[sounding].min() + CLOSURE_LOUDER]
+        first, last = int(quiet[0]), int(quiet[-1])
         while last - first + 1 < min(MIN_CLOSED_FRAMES, count):
             before = level[first - 1] if first > 0 else np.inf
             after = level[last + 1] if last + 1 < count else np.inf
             first, last = (first - 1, last) if before <= after else (first, last + 1)
         shut[first : last + 1] = True
-    return shut
+    return shut & ~pause
 
 
 def _pause_frames(opening: np.ndarray, audio: AudioFeatures) -> np.ndarray:
