@@ -24,6 +24,10 @@ from lipforge.media.probe import open_media
 
 X264_OPTIONS = {"preset": "veryfast", "crf": "18"}  # 18: >= 40 dB PSNR where nothing changed
 AUDIO_BITRATE = 128_000
+# FFmpeg's AAC encoder searches quantizers in two loops by default; its fast coder costs 0.4 of
+# the CPU (0.38 -> 0.16 s per 20 s of stereo) at the same bit rate, ample for speech at 128 kb/s
+# (not checked by listening tests here).
+AAC_OPTIONS = {"aac_coder": "fast"}
 AUDIO_FRAME_SAMPLES = 1024
 MAX_AUDIO_RATE = 48_000
 
@@ -96,7 +100,7 @@ class VideoWriter:
         self._audio_stream = None
         if self._audio is not None:
             self._audio_stream = self._container.add_stream(
-                "aac", rate=self._audio.sample_rate, layout=self._audio.layout
+                "aac", rate=self._audio.sample_rate, layout=self._audio.layout, options=AAC_OPTIONS
             )
             self._audio_stream.bit_rate = AUDIO_BITRATE
 
