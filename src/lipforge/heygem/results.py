@@ -103,7 +103,7 @@ def publish_pending(sessions: sessionmaker, settings: Settings) -> int:
         .where(HeygemTask.published_at.is_(None), Job.status == JobStatus.SUCCEEDED)
     )
     with sessions() as session:
-        pending = list(session.execute(query).tuples())
+        pending = list(session.execute(query).all())
     published = 0
     for task, job in pending:
         try:
