@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from audio_input import features, silence
 from mouth_measure import (
     INNER_LOWER_LIP_MID,
     INNER_UPPER_LIP_MID,
@@ -19,11 +20,11 @@ from mouth_measure import (
 )
 from skimage import data as skdata
 
-from lipforge.lipsync.engine import AudioFeatures, FrameBatch, create_engine
+from lipforge.lipsync.engine import FrameBatch, create_engine
 from lipforge.lipsync.faces import FaceTracker
 from lipforge.lipsync.mouthshape import mouth_poses
 from lipforge.lipsync.mouthwarp import MouthPose, measure_mouth, warp_mouth
-from lipforge.media.audio import SAMPLE_RATE, loudness_envelope, melspectrogram
+from lipforge.media.audio import SAMPLE_RATE
 
 FPS = 25.0
 VOWEL_A = [(750, 120), (1200, 150), (2500, 200)]
@@ -40,23 +41,6 @@ def voiced(seconds: float, formants: list[tuple[float, float]], f0_hz: float = 1
         gain = sum(np.exp(-((((k * f0_hz) - centre) / width) ** 2)) for centre, width in formants)
         sound += (gain + 1e-3) * np.sin(2 * np.pi * k * f0_hz * t)
     return sound / np.sqrt(np.mean(sound**2)) * 0.1
-
-
-def silence(seconds: float) -> np.ndarray:
-    return np.zeros(int(seconds * SAMPLE_RATE))
-
-
-def features(*parts: np.ndarray) -> AudioFeatures:
-    samples = np.concatenate(parts).astype(np.float32)
-    frames = int(len(samples) / SAMPLE_RATE * FPS)
-    return AudioFeatures(
-        samples=samples,
-        sample_rate=SAMPLE_RATE,
-        fps=FPS,
-        frame_count=frames,
-        mel=melspectrogram(samples),
-        loudness=loudness_envelope(samples, SAMPLE_RATE, FPS, frames),
-    )
 
 
 def frames_of(start_s: float, end_s: float) -> slice:

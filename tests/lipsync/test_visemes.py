@@ -13,6 +13,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+from audio_input import features, silence
 from mouth_measure import decode_frames, face_landmarks
 from scipy.signal import resample_poly
 from viseme_measure import CaseSpec, measure_output, synthesize_case, write_case_wav
@@ -22,13 +23,7 @@ from lipforge.lipsync.mouthshape import mouth_poses
 from lipforge.lipsync.pipeline import RenderRequest, render
 from lipforge.lipsync.recogniser import recognise_phones
 from lipforge.lipsync.visemes import viseme_tracks
-from lipforge.media.audio import (
-    SAMPLE_RATE,
-    AudioFeatures,
-    analyse_audio,
-    loudness_envelope,
-    melspectrogram,
-)
+from lipforge.media.audio import SAMPLE_RATE, analyse_audio
 from lipforge.media.timing import Phone, Sentence, SpeechTiming
 from lipforge.speech.espeaklib import synthesize
 
@@ -69,9 +64,8 @@ def test_a_pause_eases_to_rest_and_holds_exactly_still_without_flicker():
 
 def test_the_fallback_rests_in_silence_and_never_freezes_when_phones_are_wrong():
     samples, rate, phones = synthesize("Maybe Paul will bring a map.", "en-us")
-    path_audio = np.concatenate([np.zeros(SAMPLE_RATE), to_16k(samples, rate)])
     wrong = tuple(Phone("m", p.start_s + 1.0, p.end_s + 1.0) for p in phones)  # all "m"
-    audio = _features(path_audio)
+    audio = features(silence(1.0), to_16k(samples, rate))
     recognised = mouth_poses(dataclasses.replace(audio, phones=wrong, phone_source="recognised"))
     heard = mouth_poses(audio)
     assert np.all(heard.opening[3:20] == 0.0) and heard.resting[3:20].all()
@@ -82,7 +76,7 @@ def test_the_fallback_rests_in_silence_and_never_freezes_when_phones_are_wrong()
 
 def test_a_bilabial_after_a_pause_presses_the_lips_with_its_sound_not_before():
     samples, rate, phones = synthesize("Maybe Paul will bring a map.", "en-us")
-    audio = _features(np.concatenate([np.zeros(SAMPLE_RATE), to_16k(samples, rate)]))
+    audio = features(silence(1.0), to_16k(samples, rate))
     shifted = tuple(Phone(p.symbol, p.start_s + 1.0, p.end_s + 1.0) for p in phones)
     poses = mouth_poses(dataclasses.replace(audio, phones=shifted, phone_source="script"))
     first_m = int(shifted[0].start_s * FPS)  # the frame the "m" starts in
@@ -90,18 +84,6 @@ def test_a_bilabial_after_a_pause_presses_the_lips_with_its_sound_not_before():
     assert not poses.pressed[:first_m].any()  # the resting lips, already shut, hold still
     assert np.all(poses.opening[: first_m - 1] == 0.0)  # (the last silent frame may lead in)
     assert poses.pressed[first_m : first_m + 2].all()  # shut through the m's murmur
-
-
-def _features(samples: np.ndarray) -> AudioFeatures:
-    frames = int(len(samples) / SAMPLE_RATE * FPS)
-    return AudioFeatures(
-        samples=samples,
-        sample_rate=SAMPLE_RATE,
-        fps=FPS,
-        frame_count=frames,
-        mel=melspectrogram(samples),
-        loudness=loudness_envelope(samples, SAMPLE_RATE, FPS, frames),
-    )
 
 
 @pytest.mark.parametrize(
