@@ -161,6 +161,18 @@ record_upload_bytes(1000)
 record_job_ended("succeeded", 12.0, "meshwarp", 30.0)
 """
 
+SCRAPING_PROCESS = (
+    "from lipforge.metrics.exposition import render_metrics\n"
+    "import sys; sys.stdout.write(render_metrics(None).decode())"
+)
+
+
+def _scrape_in_a_new_process(env: dict) -> dict:
+    """The metrics page as a fresh process sharing `env`'s run dir renders it."""
+    command = [sys.executable, "-c", SCRAPING_PROCESS]
+    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    return samples(done.stdout)
+
 
 def test_processes_sharing_a_run_dir_add_up_and_the_dead_still_count(tmp_path):
     run_dir = tmp_path / "metrics-run"
@@ -168,15 +180,7 @@ def test_processes_sharing_a_run_dir_add_up_and_the_dead_still_count(tmp_path):
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(run_dir)}
     for _ in range(2):  # two processes, both gone by the time of the scrape
         subprocess.run([sys.executable, "-c", COUNTING_PROCESS], env=env, check=True, timeout=120)
-    code = (
-        "from lipforge.metrics.exposition import render_metrics\n"
-        "import sys; sys.stdout.write(render_metrics(None).decode())"
-    )
-    page = samples(
-        subprocess.run(
-            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-        ).stdout
-    )
+    page = _scrape_in_a_new_process(env)
     assert total(page, "lipforge_upload_bytes_total") == 2000
     assert total(page, "lipforge_job_duration_seconds_count", outcome="succeeded") == 2
     assert total(page, "lipforge_render_fps_count", engine="meshwarp") == 2
@@ -187,11 +191,7 @@ def test_processes_sharing_a_run_dir_add_up_and_the_dead_still_count(tmp_path):
         "histogram_merged.db",
     ]
     subprocess.run([sys.executable, "-c", COUNTING_PROCESS], env=env, check=True, timeout=120)
-    again = samples(
-        subprocess.run(
-            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
-        ).stdout
-    )
+    again = _scrape_in_a_new_process(env)
     assert total(again, "lipforge_upload_bytes_total") == 3000
     assert total(again, "lipforge_job_duration_seconds_count", outcome="succeeded") == 3
 
