@@ -14,10 +14,11 @@ def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE))
 
 
-def features(*parts: np.ndarray, fps: float = FPS) -> AudioFeatures:
-    """The features of `parts` (16 kHz mono) played one after another."""
+def features(*parts: np.ndarray, fps: float = FPS, frames: int | None = None) -> AudioFeatures:
+    """The features of `parts` (16 kHz mono) played one after another, over `frames` video
+    frames (default: as many as the samples fill)."""
     samples = np.concatenate(parts).astype(np.float32)
-    frames = int(len(samples) / SAMPLE_RATE * fps)
+    frames = int(len(samples) / SAMPLE_RATE * fps) if frames is None else frames
     return AudioFeatures(
         samples=samples,
         sample_rate=SAMPLE_RATE,

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from audio_input import features
 from skimage import data as skdata
 from tiny_wav2lip import install_tiny_wav2lip
 
 from lipforge.lipsync.engine import ENGINES, AudioFeatures, FrameBatch, create_engine, engine_names
 from lipforge.lipsync.faces import FaceTracker
-from lipforge.media.audio import SAMPLE_RATE, loudness_envelope, melspectrogram
+from lipforge.media.audio import SAMPLE_RATE
 
 FPS = 25.0
 FRAMES = 12
@@ -59,15 +60,7 @@ def speech_like_audio(frame_count: int) -> AudioFeatures:
     """A voiced buzz switching on and off four times a second: real features, no file."""
     t = np.arange(int(frame_count / FPS * SAMPLE_RATE)) / SAMPLE_RATE
     buzz = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))
-    samples = (0.2 * buzz * (np.sin(2 * np.pi * 4 * t) > 0)).astype(np.float32)
-    return AudioFeatures(
-        samples=samples,
-        sample_rate=SAMPLE_RATE,
-        fps=FPS,
-        frame_count=frame_count,
-        mel=melspectrogram(samples),
-        loudness=loudness_envelope(samples, SAMPLE_RATE, FPS, frame_count),
-    )
+    return features(0.2 * buzz * (np.sin(2 * np.pi * 4 * t) > 0), fps=FPS, frames=frame_count)
 
 
 def numbered_frames(count: int) -> list[np.ndarray]:
