@@ -123,40 +123,46 @@ def subtitles_for_job(sessions: sessionmaker, job_id: str, kind: str) -> tuple[s
     """A scripted job's subtitles as SRT or WebVTT text, and a download name for them."""
     from lipforge.errors import ConflictError
     from lipforge.jobs.queue import get_job
-    from lipforge.media.subtitles import srt_text, vtt_text
-    from lipforge.speech.assets import timing_of
 
     with sessions() as session:
         job = get_job(session, job_id)
-        asset = session.get(Asset, job.audio_asset_id) if job.audio_asset_id else None
-    timing = timing_of(asset) if asset is not None else None
+        timing = _speech_timing(session, job)
     if timing is None:
         state = "was not made from a script" if not job.script_text else "has no speech yet"
         raise ConflictError(
             f"Job {job_id} {state}, so it has no subtitles.", job_id=job_id, state=state
         )
-    text = srt_text(timing.sentences) if kind == "srt" else vtt_text(timing.sentences)
-    stem = job.output_name.rsplit(".", 1)[0]
-    return text, f"{stem}.{kind}"
+    return _subtitle_file(job, timing, kind)
 
 
 def archive_subtitles(sessions: sessionmaker, batch_id: str) -> list[tuple[str, bytes]]:
     """(`<output stem>.srt`/`.vtt`, text) for each succeeded scripted job of the batch."""
     from lipforge.jobs.queue import list_batch_jobs
     from lipforge.jobs.tables import JobStatus
-    from lipforge.media.subtitles import srt_text, vtt_text
-    from lipforge.speech.assets import timing_of
 
     files = []
     with sessions() as session:
         for job in list_batch_jobs(session, batch_id):
-            if job.status != JobStatus.SUCCEEDED or not job.script_text or not job.audio_asset_id:
+            if job.status != JobStatus.SUCCEEDED or not job.script_text:
                 continue
-            asset = session.get(Asset, job.audio_asset_id)
-            timing = timing_of(asset) if asset is not None else None
-            if timing is None:
-                continue
-            stem = job.output_name.rsplit(".", 1)[0]
-            files.append((f"{stem}.srt", srt_text(timing.sentences).encode()))
-            files.append((f"{stem}.vtt", vtt_text(timing.sentences).encode()))
+            timing = _speech_timing(session, job)
+            for kind in ("srt", "vtt") if timing is not None else ():
+                text, name = _subtitle_file(job, timing, kind)
+                files.append((name, text.encode()))
     return files
+
+
+def _speech_timing(session, job):
+    """The sentence timing of the speech a scripted job was given, or None."""
+    from lipforge.speech.assets import timing_of
+
+    asset = session.get(Asset, job.audio_asset_id) if job.audio_asset_id else None
+    return timing_of(asset) if asset is not None else None
+
+
+def _subtitle_file(job, timing, kind: str) -> tuple[str, str]:
+    """(text, `<output stem>.<kind>`) of a job's subtitles, `kind` srt or vtt."""
+    from lipforge.media.subtitles import srt_text, vtt_text
+
+    text = srt_text(timing.sentences) if kind == "srt" else vtt_text(timing.sentences)
+    return text, f"{job.output_name.rsplit('.', 1)[0]}.{kind}"
