@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lipforge.api.app import create_app
+from lipforge.api.companions import companion_app
 from lipforge.api.routes_heygem import router as heygem_router
-from lipforge.api.server import companion_app
 from lipforge.config import Settings
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
