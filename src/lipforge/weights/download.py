@@ -144,7 +144,8 @@ def _probe_first_source(run: DownloadRun) -> tuple[RemoteFile, list[str]]:
                 last = exc
         if not retryable:
             break
-        time.sleep(BACKOFF.delay_s(attempt))
+        if attempt < run.request.max_attempts:  # no wait after the last try
+            time.sleep(BACKOFF.delay_s(attempt))
     raise DownloadError(f"No source of {run.request.dest.name} answered: {last}") from last
 
 

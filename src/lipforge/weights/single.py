@@ -30,7 +30,8 @@ def fetch_stream(run: DownloadRun, remote: RemoteFile, part: Path) -> int:
             error = exc
         except httpx.TransportError as exc:
             error = exc
-        time.sleep(BACKOFF.delay_s(attempt))
+        if attempt < run.request.max_attempts:  # no wait after the last try
+            time.sleep(BACKOFF.delay_s(attempt))
     raise DownloadError(
         f"Could not fetch {remote.url} in one stream after {run.request.max_attempts} "
         f"attempts: {error}. The server does not offer byte ranges, so it cannot resume."
