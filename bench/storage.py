@@ -36,9 +36,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "storage"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-from seaweed import running_seaweed
+from tests.storage.seaweed import running_seaweed
+from tests.support.polling import wait_until  # noqa: E402
 
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
@@ -181,12 +182,7 @@ def all_succeeded(sessions, batch_id: str) -> bool:
 
 
 def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + JOBS_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
+    wait_until(condition, what, JOBS_TIMEOUT_S)
 
 
 def main() -> None:

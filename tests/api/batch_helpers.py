@@ -14,11 +14,11 @@ import uuid
 from pathlib import Path
 
 import uvicorn
+from tests.support.serving import free_port
 
 from lipforge.assets.table import Asset
 from lipforge.db import utc_now
 from lipforge.jobs import queue
-from serving import free_port
 
 SERVER_START_TIMEOUT_S = 20.0
 

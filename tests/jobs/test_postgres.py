@@ -14,10 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from jobs_factory import add_batch, add_placeholder_asset
 from sqlalchemy import inspect
+from tests.support.database import migrated_sessions
+from tests.support.jobs_factory import add_batch, add_placeholder_asset
 
-from database import migrated_sessions
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate
 from lipforge.events import EventBus, publish_event

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from jobs_factory import add_batch
+from tests.support.jobs_factory import add_batch
 
 from lipforge.db import utc_now
 from lipforge.errors import ConflictError, NotFoundError

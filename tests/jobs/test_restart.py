@@ -17,7 +17,9 @@ from pathlib import Path
 import av
 import httpx
 import pytest
-from jobs_factory import add_batch
+from tests.support.jobs_factory import add_batch
+from tests.support.polling import wait_until
+from tests.support.serving import free_port
 
 from lipforge.assets.library import ingest_file
 from lipforge.config import Settings
@@ -25,7 +27,6 @@ from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.events import events_since
 from lipforge.jobs import queue
 from lipforge.jobs.worker import PARTIAL_DIR_NAME, Worker
-from serving import free_port
 
 pytestmark = pytest.mark.slow
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
@@ -100,12 +101,7 @@ def jobs_of(sessions, batch_id: str):
 
 
 def wait_for(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+    return wait_until(condition, what, timeout_s)
 
 
 def running_with_frames(sessions, batch_id: str):

@@ -16,7 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from jobs_factory import add_batch, add_placeholder_asset
+from tests.support.jobs_factory import add_batch, add_placeholder_asset
+from tests.support.polling import wait_until
 
 from lipforge.db import utc_now
 from lipforge.errors import CancelledError, NoFaceError
@@ -37,12 +38,7 @@ FAST = WorkerTuning(
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float = 10.0) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout_s} s")
+    return wait_until(condition, "the condition", timeout_s)
 
 
 def fake_render(frames: int = 10, frame_s: float = 0.01, fail_on: str | None = None):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_wav2lip import install_tiny_wav2lip
+from tests.lipsync.tiny_wav2lip import install_tiny_wav2lip
 
 from lipforge.errors import ModelMissingError
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, create_engine
@@ -95,7 +95,7 @@ def test_batches_larger_than_the_memory_budget_are_split(engine):
 @pytest.mark.slow
 def test_render_with_wav2lip_end_to_end(tmp_path, speech_en_wav, make_talking_head):
     import av
-    from mouth_measure import MOUTH_CORNERS, decode_frames, face_landmarks
+    from tests.lipsync.mouth_measure import MOUTH_CORNERS, decode_frames, face_landmarks
 
     from lipforge.lipsync.pipeline import RenderRequest, render
     from lipforge.media.audio import analyse_audio

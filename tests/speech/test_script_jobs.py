@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from standins import Behaviour, Recorder, StandIn, cosyvoice_app
+from tests.speech.standins import Behaviour, Recorder, StandIn, cosyvoice_app
+from tests.support.database import migrated_sessions
 
-from database import migrated_sessions
 from lipforge.api.app import create_app
 from lipforge.assets.library import ingest_file
 from lipforge.assets.table import Asset

@@ -19,13 +19,13 @@ from dataclasses import replace
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from seaweed import s3_settings
+from tests.storage.seaweed import s3_settings
+from tests.uploads.helpers import send_file, wait_for_result
 
 from lipforge.api.app import create_app
 from lipforge.assets.library import asset_key, get_asset
 from lipforge.jobs.worker import JobContext, Worker, WorkerTuning
 from lipforge.storage.backend import open_storage
-from uploads.helpers import send_file, wait_for_result
 
 TOKEN = "storage-test-token-0123456789"
 TUNING = WorkerTuning(idle_poll_s=0.05, reap_interval_s=0.5, progress_min_interval_s=0.05)
