@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import os
+import shutil
 import ssl
 import statistics
 import struct
@@ -190,7 +191,20 @@ def upload_data_file(data: Path) -> Path | None:
     return files[0] if files else None
 
 
-def test_one_gib_upload_resumes_through_the_other_process_when_one_is_killed(stack):
+@pytest.fixture
+def tus_js_client() -> None:
+    """Skip (before the stack starts) when Node or tests/js/node_modules is missing."""
+    if shutil.which("node") is None:
+        pytest.skip(
+            "node is not installed: apt-get install nodejs npm, then (cd tests/js && npm ci)"
+        )
+    if not (JS_DIR / "node_modules" / "tus-js-client").is_dir():
+        pytest.skip(
+            "tus-js-client is not installed: run (cd tests/js && npm ci) or scripts/test.sh"
+        )
+
+
+def test_one_gib_upload_resumes_through_the_other_process_when_one_is_killed(tus_js_client, stack):
     """Runs last in this module: it kills the first API process."""
     first, second = stack["apis"]
     source = stack["root"] / "lecture-1gib.wav"

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from tests.support.pg_database import fresh_pg_url  # noqa: E402
 
 from lipforge.api.app import create_app
+from lipforge.api.companions import companion_app
 from lipforge.api.routes_heygem import router as heygem_router
-from lipforge.api.server import companion_app
 from lipforge.config import Settings
 
 TOKEN = "heygem-test-token-0123456789"
