@@ -27,6 +27,7 @@ DEFAULT_GROWTH = 2.0  # each failed try doubles the delay, up to the cap
 FULL_JITTER = (0.0, 1.0)  # uniform in [0, delay] (AWS's "full jitter")
 HALF_JITTER = (0.5, 1.5)  # uniform in [delay / 2, 1.5 * delay]
 NO_JITTER = (1.0, 1.0)
+MAX_GROWTH_STEPS = 64  # past this many growths the cap was reached long ago (no float overflow)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Backoff:
 
     def ceiling_s(self, failures: int) -> float:
         """The delay after `failures` failed tries in a row (1 or more), before jitter."""
-        exponent = max(0, failures - 1)
+        exponent = min(max(0, failures - 1), MAX_GROWTH_STEPS)
         return min(self.max_delay_s, self.first_delay_s * self.growth**exponent)
 
     def delay_s(self, failures: int) -> float:

@@ -191,7 +191,7 @@ def upload_data_file(data: Path) -> Path | None:
     return files[0] if files else None
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")  # module scope: set up before the stack, not after it
 def tus_js_client() -> None:
     """Skip (before the stack starts) when Node or tests/js/node_modules is missing."""
     if shutil.which("node") is None:
