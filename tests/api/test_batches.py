@@ -315,7 +315,7 @@ def test_delete_removes_the_batch_its_jobs_and_outputs(api, lecture, worker):
     done = worker.claim()
     worker.succeed(done, b"mp4")
     running = worker.claim()
-    output = api.app.state.settings.data_dir.outputs / done.output_relpath
+    output = api.app.state.settings.data_dir.outputs / batch["id"] / done.spec["output_name"]
     assert output.exists()
     assert api.delete(f"/api/batches/{batch['id']}").status_code == 204
     assert not output.exists() and not output.parent.exists()

@@ -188,7 +188,9 @@ def test_a_batch_with_wav2lip_runs_on_the_worker(tmp_path, speech_en_wav, talkin
         body = {"audio_asset_ids": [ids[0]], "video_asset_ids": [ids[1]], "engine": "wav2lip"}
         batch = client.post("/api/batches", json=body).json()
         stop = threading.Event()
-        worker = threading.Thread(target=Worker(settings, sessions, run_job=RenderRunner()).run, args=(stop,))
+        worker = threading.Thread(
+            target=Worker(settings, sessions, run_job=RenderRunner()).run, args=(stop,)
+        )
         worker.start()
         try:
             deadline = time.monotonic() + 300

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import ipaddress
 import signal
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -56,7 +56,8 @@ def companion_app(main_app: FastAPI, routers: Iterable[APIRouter], title: str) -
     return app
 
 
-async def _error_response(_request: Request, exc: LipforgeError) -> JSONResponse:
+async def _error_response(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LipforgeError)  # registered for LipforgeError only
     return JSONResponse(exc.to_json(), status_code=exc.http_status)
 
 
@@ -129,7 +130,7 @@ def serve_all(
 
 async def _serve_all(
     main: uvicorn.Server,
-    companions: list[uvicorn.Server],
+    companions: Sequence[uvicorn.Server],
     on_stop: Callable[[], None] | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()

@@ -115,13 +115,18 @@ SPEC_FIELDS = (
     "audio_asset_id", "video_asset_id", "output_name", "engine", "fit", "script_name", "voice_name"
 )  # fmt: skip
 
+
+def _optional(annotation: Any) -> Any:
+    return annotation | None
+
+
 # What an event says about a job: any JobView field but `id` may be absent (sent only if set).
 JobChange = create_model(  # type: ignore[call-overload]  # fields built from JobView's
     "JobChange",
     __config__=ConfigDict(extra="ignore"),
     id=(str, ...),
     **{
-        name: (info.annotation | None, None)
+        name: (_optional(info.annotation), None)
         for name, info in JobView.model_fields.items()
         if name != "id"
     },
@@ -245,12 +250,12 @@ class EventView(BaseModel):
     kind: str
     batch_id: str | None
     job_id: str | None
-    job: JobChange | None = None  # type: ignore[valid-type]  # a model built at import
+    job: JobChange | None = None
     batch: BatchChange | None = None
 
     @classmethod
     def of(cls, event: EventRecord) -> EventView:
-        envelope = {
+        envelope: dict[str, Any] = {
             "id": event.id,
             "created_at": event.created_at.isoformat(),
             "kind": event.kind,

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from sqlalchemy import Row, String, case, cast, delete, func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from lipforge.db import utc_now
+from lipforge.db import table_of, utc_now
 from lipforge.errors import ConflictError, NotFoundError
 from lipforge.events import publish_event
 from lipforge.jobs.tables import (
@@ -46,7 +46,7 @@ PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows/events per job at most every thi
 CANCEL_POLL_INTERVAL_S = 0.5  # a running worker checks for a cancel request this often
 DEFAULT_MAX_ATTEMPTS = 3
 WORKER_LOST_CODE = "worker_lost"
-JOBS = Job.__table__  # statements on the table itself skip the ORM's per-statement work
+JOBS = table_of(Job)  # statements on the table itself skip the ORM's per-statement work
 J = JOBS.c
 CANCELLED_CODE = "cancelled"
 
@@ -117,17 +117,13 @@ def job_payload(job: Job | Row) -> dict[str, Any]:
 
 def _publish_job_event(session: Session, kind: str, job: str | Row) -> None:
     """Publish `kind` with the job (a RETURNING row, or read by id), then the batch counts."""
-    if isinstance(job, str):
-        job = session.execute(select(JOBS).where(J.id == job)).first()
-        if job is None:
-            return
-    publish_event(session, kind, job_payload(job), batch_id=job.batch_id, job_id=job.id)
-    counts = dict(
-        session.execute(
-            select(J.status, func.count()).where(J.batch_id == job.batch_id).group_by(J.status)
-        ).all()
-    )
-    publish_event(session, "batch.updated", {"counts": counts}, batch_id=job.batch_id)
+    row = session.execute(select(JOBS).where(J.id == job)).first() if isinstance(job, str) else job
+    if row is None:
+        return
+    publish_event(session, kind, job_payload(row), batch_id=row.batch_id, job_id=row.id)
+    by_status = select(J.status, func.count()).where(J.batch_id == row.batch_id).group_by(J.status)
+    counts = {str(status): int(count) for status, count in session.execute(by_status).all()}
+    publish_event(session, "batch.updated", {"counts": counts}, batch_id=row.batch_id)
 
 
 # --- requests (the caller's session and commit) --------------------------------------------
@@ -169,7 +165,7 @@ def enqueue_jobs(
 
 
 def _next_position(session: Session) -> int:
-    return int(session.scalar(select(func.coalesce(func.max(J.position), 0)))) + 1
+    return int(session.scalar(select(func.coalesce(func.max(J.position), 0))) or 0) + 1
 
 
 def get_job(session: Session, job_id: str) -> Job:
