@@ -172,7 +172,7 @@ def get_job(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise NotFoundError(
-            f"No job with id {job_id!r}. List a batch's jobs with GET /api/batches/ID.",
+            f"No job with id {job_id!r}; its batch shows the ids of its jobs.",
             what="job",
             id=job_id,
         )

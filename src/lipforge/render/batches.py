@@ -2,9 +2,9 @@
 
 A batch is one audio x N videos or N audios x one video (or N scripts x M videos); it
 becomes one job per output, each with a `RenderSpec` (`render/spec.py`). `create_batch`
-checks the request and enqueues; `get_batch_state` gathers what `GET /api/batches/{id}`
-shows (the API's views in `api/views.py` turn it into JSON, URLs included), with batch
-progress weighted by frames rather than by job count (`weighted_progress`).
+checks the request and enqueues; `get_batch_state` gathers what a client polls for a batch
+(`api/views.py` turns it into JSON, URLs included), with batch progress weighted by
+frames rather than by job count (`weighted_progress`).
 `delete_whole_batch` cancels what still runs and removes the outputs. Every statement on
 jobs goes through `jobs/queue.py`; this module holds the rules, not the SQL, and knows
 nothing of HTTP.
@@ -336,8 +336,8 @@ def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
         return get_asset(sessions, asset_id)
     except NotFoundError:
         raise BatchAssetMissingError(
-            f"No asset with id {asset_id!r}. Upload the file first, or list assets with "
-            "GET /api/assets.",
+            f"No asset with id {asset_id!r}. Upload the file first; the asset list shows "
+            "the ids there are.",
             id=asset_id,
             reason="no_asset",
         ) from None
@@ -458,7 +458,7 @@ def _get_batch_row(session: Session, batch_id: str) -> Batch:
     batch = session.get(Batch, batch_id, populate_existing=True)
     if batch is None:
         raise NotFoundError(
-            f"No batch with id {batch_id!r}. List batches with GET /api/batches.",
+            f"No batch with id {batch_id!r}; the batch list shows the ids there are.",
             what="batch",
             id=batch_id,
         )
