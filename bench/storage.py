@@ -46,6 +46,7 @@ from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory, utc_now
 from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch, Job
+from lipforge.render.spec import RenderSpec
 from lipforge.storage.backend import open_storage, put_file
 
 MIB = 1024 * 1024
@@ -154,7 +155,7 @@ def jobs_per_s(sessions, env, work: Path, workers: int, jobs: int, assets, frame
             batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
             session.add(batch)
             session.flush()
-            specs = [queue.JobSpec(*assets, f"o{i}.mp4", "meshwarp", "loop") for i in range(jobs)]
+            specs = [RenderSpec(*assets, f"o{i}.mp4", "meshwarp", "loop") for i in range(jobs)]
             started = time.perf_counter()
             queue.enqueue_jobs(session, batch.id, specs)
         wait_for(lambda: all_succeeded(sessions, batch.id), f"{jobs} jobs to finish")

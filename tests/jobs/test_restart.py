@@ -27,6 +27,7 @@ from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.events import events_since
 from lipforge.jobs import queue
 from lipforge.jobs.worker import PARTIAL_DIR_NAME, Worker
+from lipforge.render.runner import RenderRunner
 
 pytestmark = pytest.mark.slow
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
@@ -121,7 +122,7 @@ def assert_each_job_finished_once(settings, sessions, batch_id: str, count: int)
     succeeded = Counter(e.job_id for e in events_since(sessions, 0) if e.kind == "job.succeeded")
     assert succeeded == Counter(j.id for j in jobs)
     outputs = sorted(p.name for p in (settings.data_dir.outputs / batch_id).iterdir())
-    assert outputs == sorted(j.output_name for j in jobs)
+    assert outputs == sorted(j.spec["output_name"] for j in jobs)
     for job in jobs:
         with av.open(str(settings.data_dir.outputs / job.output_relpath)) as container:
             assert container.streams.video[0].frames > 0
@@ -201,7 +202,7 @@ def test_cancelling_a_real_render_stops_it_within_two_seconds(library):
     settings, sessions, audio, video = library
     batch_id, [job_id] = add_batch(sessions, 1, audio_id=audio, video_ids=[video])
     stop = threading.Event()
-    worker = Worker(settings, sessions)  # the real pipeline, default timing
+    worker = Worker(settings, sessions, run_job=RenderRunner())  # the real pipeline
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
