@@ -31,6 +31,7 @@ import pytest
 from lipforge.db import create_db_engine, session_factory, utc_now
 from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch
+from lipforge.render.spec import RenderSpec
 
 from .harness import (
     TOKEN,
@@ -116,13 +117,13 @@ def write_progress(url: str, started: threading.Event) -> None:
         batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
         session.add(batch)
         session.flush()
-        queue.enqueue_jobs(session, batch.id, [queue.JobSpec("a" * 32, "v" * 32, "p.mp4")])
+        queue.enqueue_jobs(session, batch.id, [RenderSpec("a" * 32, "v" * 32, "p.mp4")])
     job = queue.claim_next_job(sessions, "deploy-test-writer", lease_s=600)
     started.wait(30)
     for frame in range(1, PROGRESS_WRITES + 1):
         queue.record_progress(sessions, job, frame, PROGRESS_WRITES, 25.0, lease_s=600)
         time.sleep(PROGRESS_INTERVAL_S)
-    queue.finish_job(sessions, job, lambda: None)
+    queue.finish_job(sessions, job, f"{job.batch_id}/p.mp4", lambda: None)
     engine.dispose()
 
 

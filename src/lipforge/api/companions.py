@@ -49,7 +49,8 @@ def companion_app(main_app: FastAPI, routers: Iterable[APIRouter], title: str) -
     return app
 
 
-async def _error_response(_request: Request, exc: LipforgeError) -> JSONResponse:
+async def _error_response(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LipforgeError)  # registered for LipforgeError only
     return JSONResponse(exc.to_json(), status_code=exc.http_status)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -18,7 +19,7 @@ from lipforge.metrics.exposition import METRICS_CONTENT_TYPE, METRICS_PATH, rend
 
 router = APIRouter()
 
-METRICS_RESPONSES = {
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Metrics in the Prometheus text exposition format (version 0.0.4).",
         "content": {"text/plain": {"schema": {"type": "string"}}},

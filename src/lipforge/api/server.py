@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import uvicorn
 
@@ -46,7 +46,7 @@ def serve_all(
 
 async def _serve_all(
     main: uvicorn.Server,
-    companions: list[uvicorn.Server],
+    companions: Sequence[uvicorn.Server],
     on_stop: Callable[[], None] | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()

@@ -102,8 +102,9 @@ def serve(
 def start_worker_process(settings: Settings) -> multiprocessing.Process | None:
     """Start the job worker in its own process, started again if it dies (jobs/process.py)."""
     from lipforge.jobs.process import start_worker_supervisor
+    from lipforge.render.runner import RenderRunner
 
-    return start_worker_supervisor(settings)
+    return start_worker_supervisor(settings, RenderRunner())
 
 
 def stop_worker_process(process: multiprocessing.Process | None) -> None:

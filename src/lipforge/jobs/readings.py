@@ -76,7 +76,7 @@ def _slot_job(job: Job) -> dict:
     return {
         "job_id": job.id,
         "batch_id": job.batch_id,
-        "output_name": job.output_name,
+        "output_name": job.spec.get("output_name"),  # the render's spec (render/spec.py)
         "stage": getattr(job, "stage", None) or "render",
         "frames_done": job.frames_done,
         "frames_total": job.frames_total,

@@ -18,6 +18,7 @@ Not here: progress display (the CLI's).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -308,7 +309,7 @@ class TusUploader:
         parts = split_parts(key, size, parallel)
         final_key = f"{key}|final"
         url = self.resume.get(final_key) if len(parts) > 1 else None
-        if url is not None and self._retrying(lambda: self._offset(url)) is None:
+        if url is not None and self._retrying(functools.partial(self._offset, url)) is None:
             self.resume.forget(final_key)
             url = None
         if url is None:
@@ -375,7 +376,7 @@ class TusUploader:
     def _open_part(self, path: Path, part: _Part) -> tuple[str, int]:
         """The part's upload URL and the server's offset: an earlier run's, or a new upload."""
         url = self.resume.get(part.key)
-        offset = self._retrying(lambda: self._offset(url)) if url else None
+        offset = self._retrying(functools.partial(self._offset, url)) if url else None
         if url is None or offset is None:
             url = self._retrying(lambda: self._create(path, part))
             self.resume.put(part.key, url)
