@@ -7,7 +7,7 @@
    and `download` (parallel ranged GETs), against a plain local copy of the same file
    (`shutil.copyfile` + fsync) measured in the same run. Prints MiB/s and put/copy,
    get/copy.
-2. Jobs: --jobs no-op jobs (tests/jobs/noop_worker.py: 3 "frames" of --frame-s each, a
+2. Jobs: --jobs no-op jobs (tests/support/noop_worker.py: 3 "frames" of --frame-s each, a
    tiny output) on PostgreSQL with the bucket as the store (inputs through each worker's
    input cache, outputs by staged multipart upload), run by 1 worker process, then by 2
    (each with its own data dir). Prints jobs/s and the 2-over-1 ratio.
@@ -51,7 +51,7 @@ from lipforge.storage.backend import open_storage, put_file
 
 MIB = 1024 * 1024
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NOOP_WORKER = ROOT / "tests" / "jobs" / "noop_worker.py"
+NOOP_WORKER = ROOT / "tests" / "support" / "noop_worker.py"
 JOBS_TIMEOUT_S = 600.0
 
 

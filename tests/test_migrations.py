@@ -14,7 +14,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from jobs.pg_database import fresh_pg_url
+from tests.support.pg_database import fresh_pg_url
 
 from lipforge.db import MIGRATIONS_DIR, create_db_engine, migrate
 from lipforge.migrations.tables import declared_metadata

@@ -25,7 +25,7 @@ from lipforge.jobs import queue
 from lipforge.jobs.tables import JobStatus
 
 pytestmark = pytest.mark.postgres
-NOOP_WORKER = Path(__file__).parent / "noop_worker.py"
+NOOP_WORKER = Path(__file__).parents[1] / "support" / "noop_worker.py"
 
 
 @pytest.fixture
