@@ -14,6 +14,12 @@ tracked in a window of that size that follows it. Any face, once found, is track
 window about twice its size that follows it (less for MediaPipe to copy and scale than the
 whole frame); when the face is lost there for longer than a gap, the whole frame is searched
 again. It does not decode video or touch the audio.
+
+Only human faces count: a FaceMesh fit whose landmarks are not laid out as a human face's
+(`facegeometry`: a cat, a pattern) is dropped, and a face counts as found only once it was
+seen on `CONFIRM_DETECTIONS` MediaPipe runs in a row (a cat's head passes now and then on a
+frame or two, never in a row), so probing a clip and rendering it refuse the same clips with
+the same NoFaceError.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import cv2
 import numpy as np
 
 from lipforge.errors import NoFaceError
+from lipforge.lipsync.facegeometry import has_human_layout
 
 LANDMARK_COUNT = 468
 MAX_GAP_S = 0.5
@@ -43,6 +50,7 @@ TRACK_WINDOW_MIN_PX = 192
 # landmarks are smoothed over SMOOTH_RADIUS_FRAMES either side anyway), halving its cost
 DETECT_EVERY_FRAMES = 2
 SETTLE_DETECTIONS = 8  # ... once it has followed the face on this many frames in a row
+CONFIRM_DETECTIONS = 5  # a face is found once seen with a human layout this many runs in a row
 
 Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
 Result = tuple[int, Landmarks | None]
@@ -96,10 +104,17 @@ class FaceTracker:
             self._recentre(landmarks, frame.shape)
         if landmarks is not None:
             self._raw[index] = landmarks
-            if self._first_found_index is None:
-                self._first_found_index = index
+            self._confirm()
+        elif self._first_found_index is None:  # sightings too short to count are not tracked
+            self._forget_before(index - self.max_gap_frames)
         self._check_search_window(index)
         return self._emit(final_before=index - self.lookahead_frames + 1)
+
+    def _confirm(self) -> None:
+        """The face is found once seen on CONFIRM_DETECTIONS runs in a row (and from the first
+        sighting before them that a short gap separates)."""
+        if self._first_found_index is None and self._settled >= CONFIRM_DETECTIONS:
+            self._first_found_index = min(self._raw)
 
     def _between_detections(self, index: int) -> bool:
         """While a face is followed, MediaPipe runs on every DETECT_EVERY_FRAMES-th frame only;
@@ -263,7 +278,7 @@ class FaceTracker:
 
 
 def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]:
-    """Landmarks (frame pixels) of the faces MediaPipe finds in `frame` or in its `window`."""
+    """Landmarks (frame pixels) of the human faces MediaPipe finds in `frame` or its `window`."""
     x0, y0 = (0, 0) if window is None else window[:2]
     image = frame if window is None else frame[y0 : y0 + window[2], x0 : x0 + window[2]]
     height, width = image.shape[:2]
@@ -277,7 +292,9 @@ def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]
     faces = []
     for face in results.multi_face_landmarks or ():
         points = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
-        faces.append(points[:LANDMARK_COUNT] * to_pixels + shift)
+        points = points[:LANDMARK_COUNT] * to_pixels + shift
+        if has_human_layout(points):
+            faces.append(points)
     return faces
 
 
