@@ -19,6 +19,7 @@ import numpy as np
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, register_engine
 from lipforge.lipsync.engines.meshwarp.mouthshape import MouthPoses, mouth_poses
 from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
+from lipforge.lipsync.engines.meshwarp.pausehold import PauseHold
 from lipforge.lipsync.engines.meshwarp.restmouth import RestMouthEstimate
 
 SILENT_POSE = MouthPose(opening=0.0, spread=0.0)
@@ -34,6 +35,7 @@ class MeshwarpEngine:
     def __init__(self) -> None:
         self._poses: MouthPoses | None = None
         self._rest = RestMouthEstimate()
+        self._hold = PauseHold()
 
     def load(self, models_dir: Path) -> None:
         """Nothing to load: meshwarp needs no weights."""
@@ -41,6 +43,7 @@ class MeshwarpEngine:
     def start(self, audio: AudioFeatures) -> None:
         self._poses = mouth_poses(audio)
         self._rest = RestMouthEstimate()
+        self._hold = PauseHold()
 
     def process(self, batch: FrameBatch) -> list[np.ndarray]:
         if self._poses is None:
@@ -50,12 +53,14 @@ class MeshwarpEngine:
             batch.indices, batch.frames, batch.landmarks, strict=True
         ):
             if landmarks is None:
+                self._hold.reset()
                 out.append(frame)
                 continue
             mouth = measure_mouth(landmarks)
             self._rest.add(mouth.gap_fraction, mouth.half_width_px / mouth.face_height_px)
             pose, rest = self.pose_at(int(index)), self._rest.rest()
-            out.append(warp_mouth(frame, mouth, pose, batch.owned, rest))
+            warped = warp_mouth(frame, mouth, pose, batch.owned, rest)
+            out.append(self._hold.apply(warped, landmarks, mouth, self.resting_at(int(index))))
         return out
 
     def pose_at(self, index: int) -> MouthPose:
@@ -66,6 +71,13 @@ class MeshwarpEngine:
         tuck = 0.0 if poses.tuck is None else float(poses.tuck[index])
         pressed = poses.pressed is not None and bool(poses.pressed[index])
         return MouthPose(float(poses.opening[index]), float(poses.spread[index]), tuck, pressed)
+
+    def resting_at(self, index: int) -> bool:
+        """Whether output frame `index` lies in a pause (the mouth held at rest)."""
+        poses = self._poses
+        if poses is None or poses.resting is None or not 0 <= index < len(poses.resting):
+            return True
+        return bool(poses.resting[index])
 
     def close(self) -> None:
         self._poses = None
