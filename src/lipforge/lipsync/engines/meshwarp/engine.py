@@ -60,7 +60,7 @@ class MeshwarpEngine:
             self._rest.add(mouth.gap_fraction, mouth.half_width_px / mouth.face_height_px)
             pose, rest = self.pose_at(int(index)), self._rest.rest()
             warped = warp_mouth(frame, mouth, pose, batch.owned, rest)
-            out.append(self._hold.apply(warped, landmarks, mouth, self.resting_at(int(index))))
+            out.append(self._hold.apply(warped, mouth, self.resting_at(int(index))))
         return out
 
     def pose_at(self, index: int) -> MouthPose:
