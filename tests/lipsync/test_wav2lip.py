@@ -11,6 +11,7 @@ from tiny_wav2lip import install_tiny_wav2lip
 from lipforge.errors import ModelMissingError
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, create_engine
 from lipforge.lipsync.engines.wav2lip.engine import faces_from_output, prepare_faces
+from lipforge.lipsync.engines.wav2lip.mel import mel_window
 
 FPS = 25.0
 
@@ -64,6 +65,18 @@ def test_faces_input_is_masked_crop_plus_reference_in_bgr():
     assert faces[0, 5].min() == 1.0 and faces[0, 3].max() == 0.0  # reference unmasked
     back = faces_from_output(faces[:, 3:])
     assert np.array_equal(back[0], crop)
+
+
+def test_mel_window_steps_and_padding():
+    mel = np.tile(np.arange(100, dtype=np.float32), (80, 1))
+    window = mel_window(mel, 3, 25.0)
+    assert window.shape == (80, 16)
+    assert window[0, 0] == int(3 * 80 / 25.0)
+    assert mel_window(mel, 7, 29.97)[0, 0] == int(7 * 80 / 29.97)
+    tail = mel_window(mel, 29, 25.0)  # starts at step 92: 8 real steps, 8 of silence
+    assert tail.shape == (80, 16)
+    assert list(tail[0, :8]) == list(range(92, 100))
+    assert np.all(tail[:, 8:] == -4.0)
 
 
 def test_process_pastes_the_model_face_into_the_lower_face_only(engine):

@@ -18,6 +18,12 @@ them faster than the window follows (0.015 of face height behind on a talking te
 so lip landmarks are each frame's own detection, and while the mouth moves (`MOUTH_MOVING_*`)
 MediaPipe runs on every frame, not every other one. It does not decode video or touch the
 audio.
+
+Only human faces count: a FaceMesh fit whose landmarks are not laid out as a human face's
+(`facegeometry`: a cat, a pattern) is dropped, and a face counts as found only once it was
+seen on `CONFIRM_DETECTIONS` MediaPipe runs in a row (a cat's head passes now and then on a
+frame or two, never in a row), so probing a clip and rendering it refuse the same clips with
+the same NoFaceError.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import cv2
 import numpy as np
 
 from lipforge.errors import NoFaceError
+from lipforge.lipsync.facegeometry import has_human_layout
 
 LANDMARK_COUNT = 468
 MAX_GAP_S = 0.5
@@ -53,6 +60,7 @@ MOUTH_MOVING_FRACTION = 0.01
 MOUTH_MOVING_HOLD_FRAMES = 12
 INNER_LIP_MIDS = (13, 14)
 FOREHEAD, CHIN = 10, 152
+CONFIRM_DETECTIONS = 5  # a face is found once seen with a human layout this many runs in a row
 
 Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
 Result = tuple[int, Landmarks | None]
@@ -111,10 +119,17 @@ class FaceTracker:
         if landmarks is not None:
             self._note_mouth_motion(index, landmarks)
             self._raw[index] = landmarks
-            if self._first_found_index is None:
-                self._first_found_index = index
+            self._confirm()
+        elif self._first_found_index is None:  # sightings too short to count are not tracked
+            self._forget_before(index - self.max_gap_frames)
         self._check_search_window(index)
         return self._emit(final_before=index - self.lookahead_frames + 1)
+
+    def _confirm(self) -> None:
+        """The face is found once seen on CONFIRM_DETECTIONS runs in a row (and from the first
+        sighting before them that a short gap separates)."""
+        if self._first_found_index is None and self._settled >= CONFIRM_DETECTIONS:
+            self._first_found_index = min(self._raw)
 
     def _between_detections(self, index: int) -> bool:
         """While a face is followed, MediaPipe runs on every DETECT_EVERY_FRAMES-th frame only;
@@ -297,7 +312,7 @@ def _gap(points: Landmarks) -> float:
 
 
 def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]:
-    """Landmarks (frame pixels) of the faces MediaPipe finds in `frame` or in its `window`."""
+    """Landmarks (frame pixels) of the human faces MediaPipe finds in `frame` or its `window`."""
     x0, y0 = (0, 0) if window is None else window[:2]
     image = frame if window is None else frame[y0 : y0 + window[2], x0 : x0 + window[2]]
     height, width = image.shape[:2]
@@ -311,7 +326,9 @@ def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]
     faces = []
     for face in results.multi_face_landmarks or ():
         points = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
-        faces.append(points[:LANDMARK_COUNT] * to_pixels + shift)
+        points = points[:LANDMARK_COUNT] * to_pixels + shift
+        if has_human_layout(points):
+            faces.append(points)
     return faces
 
 

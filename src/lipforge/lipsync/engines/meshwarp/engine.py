@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from lipforge.lipsync.engine import AudioFeatures, FrameBatch, register_engine
+from lipforge.lipsync.engine import AudioFeatures, FrameBatch, Need, register_engine
 from lipforge.lipsync.engines.meshwarp.mouthshape import MouthPoses, mouth_poses
 from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
 from lipforge.lipsync.engines.meshwarp.pausehold import PauseHold
@@ -31,6 +31,7 @@ class MeshwarpEngine:
 
     name: ClassVar[str] = "meshwarp"
     model_names: ClassVar[tuple[str, ...]] = ()
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.MEL, Need.LOUDNESS, Need.PHONES})
 
     def __init__(self) -> None:
         self._poses: MouthPoses | None = None
