@@ -82,18 +82,19 @@ CROP_MARGIN_PX = 3
 
 CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
 CAVITY_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)
-CAVITY_TONGUE_WEIGHT = 0.4
+CAVITY_TONGUE_WEIGHT = 0.7
 CAVITY_CORNER_LIP_WEIGHT = 0.75
 OPEN_PROFILE_POWER = 3.0  # lips' opening along the mouth: 1 - |x|^p, flat middle, thin ends
 TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper teeth
 SKIN_REFERENCE_LUMA = 170.0
 SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
 SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
-FEATHER_FRACTION = 0.006  # the open cavity's edges blend into teeth and lip over this (face h.)
-WELL_OPEN_FRACTION = 0.045  # lips this far apart (face height) show the lower teeth
+LIP_RIM_FRACTION = 0.006  # the lower lip's blurred top edge an open cavity covers (face h.)
+FEATHER_FRACTION = 0.008  # the open cavity's edges blend into teeth and lip over this (face h.)
+WELL_OPEN_FRACTION = 0.035  # lips this far apart (face height) show the lower teeth
 LOWER_TEETH_SHARE = 0.12  # of the gap, at the bottom of the cavity, behind the lower lip
 LOWER_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
-LOWER_TEETH_SHADE = 0.5  # lower teeth sit in the upper lip's shadow
+LOWER_TEETH_SHADE = 0.72  # lower teeth sit in the upper lip's shadow
 TEETH_VISIBLE_CONTRAST = 1.15  # the video shows upper teeth when they are this much brighter
 IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the video shows none
 
@@ -337,12 +338,17 @@ def _layers(
     drop = np.where(v < lower_edge, lip_drop, field)
     feather = max(1.0, FEATHER_FRACTION * mouth.face_height_px) if jaw_px > 0 else 1.0
     soft = 1.0 + np.float32(feather - 1.0) * np.clip(lip_drop / np.float32(2.0 * feather), 0, 1)
-    below = np.clip((v - lower_edge) / soft + 0.5, 0.0, 1.0)
+    rim = _lip_rim_px(mouth, jaw_px, lip_drop)
+    below = np.clip((v - lower_edge - rim) / soft + 0.5, 0.0, 1.0)
     above = np.clip(upper - v + 0.5, 0.0, 1.0)
     inside = np.clip(1.0 - below - above, 0.0, 1.0)
     upper_teeth = np.clip((tear - v) / soft + 0.5, 0.0, 1.0)
-    lower_teeth = np.clip((v - lip_drop - tear) / soft + 0.5, 0.0, 1.0) * (1.0 - upper_teeth)
-    depth = np.clip((v - tear) / np.maximum(lip_drop, 1.0), 0.0, 1.0)
+    if jaw_px > 0:  # the open cavity is painted down to the lower lip (its teeth included)
+        lower_teeth = np.zeros_like(upper_teeth)
+        depth = np.clip((v - tear) / np.maximum(lower_edge + rim - tear, 1.0), 0.0, 1.0)
+    else:
+        lower_teeth = np.clip((v - lip_drop - tear) / soft + 0.5, 0.0, 1.0) * (1 - upper_teeth)
+        depth = np.clip((v - tear) / np.maximum(lip_drop, 1.0), 0.0, 1.0)
     return _Layers(
         upper_u=source_u,
         upper_v=v,
@@ -354,6 +360,15 @@ def _layers(
         gap_px=lip_drop,
         x=x,
     )
+
+
+def _lip_rim_px(mouth: MouthGeometry, jaw_px: float, lip_drop: np.ndarray) -> np.ndarray:
+    """How much of the lower lip's blurred top edge (lip into teeth: a pale rim on a
+    close-up) the open cavity covers; none while the mouth is not opened."""
+    if jaw_px <= 0:
+        return np.float32(0.0)
+    rim = np.float32(LIP_RIM_FRACTION * mouth.face_height_px)
+    return rim * np.clip(lip_drop / (2.0 * rim + 1e-3), 0.0, 1.0)
 
 
 def _jaw_field(
