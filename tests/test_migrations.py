@@ -14,10 +14,10 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from tests.support.pg_database import fresh_pg_url
 
 from lipforge.db import MIGRATIONS_DIR, create_db_engine, migrate
 from lipforge.migrations.tables import declared_metadata
+from tests.support.pg_database import fresh_pg_url
 
 SCRIPT_ZH = "大家好！今天我们学习光合作用。"
 BEFORE_SPEC = "0008_upload_locks"
