@@ -40,9 +40,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, update
 from sqlalchemy.engine import make_url
 
 from lipforge.config import Settings
-from lipforge.db import create_db_engine, migrate, session_factory
+from lipforge.db import create_db_engine, migrate, session_factory, utc_now
 from lipforge.jobs import queue
-from lipforge.jobs.tables import Batch, utc_now
+from lipforge.jobs.tables import Batch
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LATENCY_TARGET_P95_S = 0.250

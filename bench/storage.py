@@ -42,9 +42,9 @@ from seaweed import running_seaweed
 
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
-from lipforge.db import create_db_engine, migrate, session_factory
+from lipforge.db import create_db_engine, migrate, session_factory, utc_now
 from lipforge.jobs import queue
-from lipforge.jobs.tables import Batch, Job, utc_now
+from lipforge.jobs.tables import Batch, Job
 from lipforge.storage.backend import open_storage, put_file
 
 MIB = 1024 * 1024

@@ -1,7 +1,7 @@
 """The database: engine creation for SQLite (WAL) and PostgreSQL, sessions, and migrations.
 
 Tables are declared beside the code that owns them (`assets.py` for assets,
-`jobs/tables.py` for batches, jobs and events) on the one `Base` declared here;
+`jobs/tables.py` for batches and jobs, `events.py` for events) on the one `Base` declared here;
 their schema is created and changed only by the Alembic migrations in
 `migrations/versions/`, which run on both databases. This module holds no SQL of
 its own.
@@ -10,12 +10,14 @@ its own.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from filelock import FileLock
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -24,6 +26,31 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 class Base(DeclarativeBase):
     """The one declarative base every table is declared on."""
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def create_db_engine(url: str) -> Engine:

@@ -16,8 +16,8 @@ from pathlib import Path
 import uvicorn
 
 from lipforge.assets.table import Asset
+from lipforge.db import utc_now
 from lipforge.jobs import queue
-from lipforge.jobs.tables import utc_now
 from serving import free_port
 
 SERVER_START_TIMEOUT_S = 20.0

@@ -27,9 +27,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lipforge.db import create_db_engine, session_factory
+from lipforge.db import create_db_engine, session_factory, utc_now
 from lipforge.jobs import queue
-from lipforge.jobs.tables import Batch, utc_now
+from lipforge.jobs.tables import Batch
 
 from .harness import (
     TOKEN,

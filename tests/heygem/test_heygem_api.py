@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from lipforge.api.app import create_app
 from lipforge.api.routes_heygem import router as heygem_router
+from lipforge.api.server import companion_app
 from lipforge.config import Settings
-from lipforge.heygem.listener import companion_app
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
 from pg_database import fresh_pg_url  # noqa: E402

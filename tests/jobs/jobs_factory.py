@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
+from lipforge.db import utc_now
 from lipforge.jobs import queue
-from lipforge.jobs.tables import Batch, utc_now
+from lipforge.jobs.tables import Batch
 
 PLACEHOLDER_ASSET_ID = "0" * 32
 

@@ -7,8 +7,8 @@ import asyncio
 import time
 from datetime import timedelta
 
-from lipforge.jobs.events import EventBus, events_since, prune_events, publish_event
-from lipforge.jobs.tables import utc_now
+from lipforge.db import utc_now
+from lipforge.events import EventBus, events_since, prune_events, publish_event
 
 
 def publish(sessions, kind: str, batch_id: str | None = None, job_id: str | None = None, **payload):

@@ -20,8 +20,8 @@ from sqlalchemy import inspect
 from database import migrated_sessions
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate
+from lipforge.events import EventBus, publish_event
 from lipforge.jobs import queue
-from lipforge.jobs.events import EventBus, publish_event
 from lipforge.jobs.tables import JobStatus
 
 pytestmark = pytest.mark.postgres

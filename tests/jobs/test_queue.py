@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from jobs_factory import add_batch
 
+from lipforge.db import utc_now
 from lipforge.errors import ConflictError, NotFoundError
+from lipforge.events import events_since
 from lipforge.jobs import queue
-from lipforge.jobs.events import events_since
-from lipforge.jobs.tables import Job, utc_now
+from lipforge.jobs.tables import Job
 
 
 def job_row(sessions, job_id: str) -> Job:

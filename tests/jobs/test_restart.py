@@ -22,8 +22,8 @@ from jobs_factory import add_batch
 from lipforge.assets.library import ingest_file
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
+from lipforge.events import events_since
 from lipforge.jobs import queue
-from lipforge.jobs.events import events_since
 from lipforge.jobs.worker import PARTIAL_DIR_NAME, Worker
 from serving import free_port
 

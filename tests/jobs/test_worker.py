@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from jobs_factory import add_batch, add_placeholder_asset
 
+from lipforge.db import utc_now
 from lipforge.errors import CancelledError, NoFaceError
+from lipforge.events import events_since
 from lipforge.jobs import queue
-from lipforge.jobs.events import events_since
 from lipforge.jobs.joblog import read_job_log
-from lipforge.jobs.tables import Job, utc_now
+from lipforge.jobs.tables import Job
 from lipforge.jobs.worker import PARTIAL_DIR_NAME, JobContext, Worker, WorkerTuning
 
 FAST = WorkerTuning(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lipforge.lipsync.facecrop import (
+from lipforge.lipsync.engines.wav2lip.facecrop import (
     BoxSmoother,
     CropBox,
     crop_face,

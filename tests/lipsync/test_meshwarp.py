@@ -21,9 +21,9 @@ from mouth_measure import (
 from skimage import data as skdata
 
 from lipforge.lipsync.engine import FrameBatch, create_engine
+from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses
+from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
 from lipforge.lipsync.faces import FaceTracker
-from lipforge.lipsync.mouthshape import mouth_poses
-from lipforge.lipsync.mouthwarp import MouthPose, measure_mouth, warp_mouth
 from lipforge.media.audio import SAMPLE_RATE
 
 FPS = 25.0

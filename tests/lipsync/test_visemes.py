@@ -19,13 +19,13 @@ from scipy.signal import resample_poly
 from viseme_measure import CaseSpec, measure_output, synthesize_case, write_case_wav
 
 from lipforge.lipsync.aligner import align_text
-from lipforge.lipsync.mouthshape import mouth_poses
+from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses
+from lipforge.lipsync.engines.meshwarp.visemes import viseme_tracks
 from lipforge.lipsync.pipeline import RenderRequest, render
 from lipforge.lipsync.recogniser import recognise_phones
-from lipforge.lipsync.visemes import viseme_tracks
 from lipforge.media.audio import SAMPLE_RATE, analyse_audio
 from lipforge.media.timing import Phone, Sentence, SpeechTiming
-from lipforge.speech.espeaklib import synthesize
+from lipforge.phonetics.espeaklib import synthesize
 
 FPS = 25.0
 FACE = (480, 852)  # portrait: the astronaut's face is about 170 px tall

@@ -10,7 +10,7 @@ from tiny_wav2lip import install_tiny_wav2lip
 
 from lipforge.errors import ModelMissingError
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, create_engine
-from lipforge.lipsync.wav2lip import faces_from_output, prepare_faces
+from lipforge.lipsync.engines.wav2lip.engine import faces_from_output, prepare_faces
 
 FPS = 25.0
 

@@ -1,6 +1,6 @@
 """Viseme measures of a lip-synced output against espeak-ng's own phoneme timings.
 
-A `Case` is speech made with libespeak-ng (`lipforge.speech.espeaklib`): its samples, and the
+A `Case` is speech made with libespeak-ng (`lipforge.phonetics.espeaklib`): its samples, and the
 IPA phones espeak-ng reported with their times (the ground truth). Longer pauses are made by
 joining parts with silence between them. `measure_output` tracks the rendered mouth with
 MediaPipe (run here directly, see `mouth_measure`) and reports:
@@ -85,7 +85,7 @@ class Case:
 
 def synthesize_case(spec: CaseSpec, lead_s: float = 0.3) -> Case:
     """Speak the parts with espeaklib; shift their phones by where each part lands."""
-    from lipforge.speech.espeaklib import synthesize
+    from lipforge.phonetics.espeaklib import synthesize
 
     chunks, phones, sentences = [], [], []
     rate = 22050

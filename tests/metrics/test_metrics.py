@@ -19,8 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from lipforge import gpus
 from lipforge.api.app import create_app
 from lipforge.config import Settings
+from lipforge.db import utc_now
 from lipforge.jobs import queue
-from lipforge.jobs.tables import Batch, utc_now
+from lipforge.jobs.tables import Batch
 from lipforge.metrics.collectors import GpuCollector
 from lipforge.metrics.exposition import start_metrics_server
 from serving import free_port as _free_port

@@ -10,7 +10,7 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from lipforge.speech import chinese
+from lipforge.phonetics import chinese
 from lipforge.speech.audio import wav_to_samples
 from lipforge.speech.errors import EmptyScriptError, SpeechLanguageError
 from lipforge.speech.loudness import integrated_loudness

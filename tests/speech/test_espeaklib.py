@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from lipforge.speech.espeaklib import EspeakError, synthesize
+from lipforge.phonetics.espeaklib import EspeakError, synthesize
 
 
 def _rms(samples: np.ndarray, rate: int, start_s: float, end_s: float) -> float:

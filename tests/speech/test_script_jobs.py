@@ -25,12 +25,12 @@ from database import migrated_sessions
 from lipforge.api.app import create_app
 from lipforge.assets.library import ingest_file
 from lipforge.assets.table import Asset
-from lipforge.jobs import batches
-from lipforge.jobs.events import events_since
+from lipforge.events import events_since
 from lipforge.jobs.joblog import read_job_log
-from lipforge.jobs.scripts import ScriptRequest
 from lipforge.jobs.worker import Worker, WorkerTuning
 from lipforge.media.subtitles import read_subtitle_track
+from lipforge.render import batches
+from lipforge.render.scripts import ScriptRequest
 from lipforge.speech.voices import Voice, add_voice
 
 FAST = WorkerTuning(progress_min_interval_s=0.1, cancel_poll_interval_s=0.2, idle_poll_s=0.05)

@@ -11,7 +11,7 @@ from fileserver import Behaviour, FileServer
 
 from lipforge.api.app import create_app
 from lipforge.config import Settings
-from lipforge.jobs.events import events_since
+from lipforge.events import events_since
 from lipforge.weights.registry import ModelEntry, ModelFile, save_custom_entry
 
 TOKEN = "models-api-test-token-0123456789"

@@ -38,8 +38,8 @@ from lipforge.assets.inbox import watch_inbox
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.errors import LipforgeError
+from lipforge.events import event_bus_service
 from lipforge.heygem.results import heygem_publisher
-from lipforge.jobs.events import event_bus_service
 from lipforge.logs import HttpErrorLogMiddleware, configure_logging
 from lipforge.uploads.cleaner import upload_cleaner
 from lipforge.weights.serverpull import model_pulls_service

@@ -1,6 +1,6 @@
 """Routes for batches and jobs: create, list, poll, cancel, retry, delete; outputs, archive, logs.
 
-Handlers parse the request, call the batch service (`jobs/batches.py`) in a thread,
+Handlers parse the request, call the batch service (`render/batches.py`) in a thread,
 and answer; errors are `LipforgeError`s that the app maps to `{"error", "message"}`.
 Outputs are served with HTTP Range (previews); the batch archive is a zip streamed
 as it is written. Live progress is in `routes_events.py`.
@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from lipforge.api.downloads import object_response
 from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
 from lipforge.api.zipstream import ZipMember, zip_chunks
-from lipforge.jobs import batches
 from lipforge.jobs.joblog import read_stored_job_log
-from lipforge.jobs.scripts import (
+from lipforge.render import batches
+from lipforge.render.scripts import (
     MAX_SCRIPT_CHARS,
     ScriptRequest,
     archive_subtitles,

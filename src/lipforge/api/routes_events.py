@@ -6,7 +6,7 @@ what changed since, with progress coalesced to the latest figures per job, then 
 live events. Each connection opens with a `stream.open` event whose id is where the
 stream starts, so even a client that saw nothing can resume without a gap. FastAPI's
 `EventSourceResponse` pings every 15 s and sets `X-Accel-Buffering: no`; reading the
-database happens once per process in the event bus (`jobs/events.py`), never here.
+database happens once per process in the event bus (`events.py`), never here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from lipforge.api.schema import MAX_EVENT_ID, error_responses
 from lipforge.api.stopping import is_stopping, unless_stopping
-from lipforge.jobs.events import EventRecord, get_event_bus, latest_event_id
+from lipforge.events import EventRecord, get_event_bus, latest_event_id
 
 router = APIRouter()
 

@@ -121,9 +121,9 @@ def stop_worker_process(process: multiprocessing.Process | None) -> None:
 
 
 def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None, on_stop=None) -> None:
-    """Serve the API; with HeyGem ports, their listeners too (heygem/listener.py). `on_stop`
+    """Serve the API; with HeyGem ports, their listeners too (api/server.py). `on_stop`
     runs as soon as a stop signal arrives."""
-    from lipforge.heygem.listener import heygem_configs, serve_all
+    from lipforge.api.server import heygem_configs, serve_all
 
     companions = heygem_configs(api, settings, heygem_port, heygem_tts_port, _uvicorn_config)
     for line in companions.announcements:

@@ -22,10 +22,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from lipforge.config import Settings
+from lipforge.db import utc_now
 from lipforge.heygem.contract import result_name
 from lipforge.heygem.table import HeygemTask
 from lipforge.jobs.outputs import output_key
-from lipforge.jobs.tables import Job, JobStatus, utc_now
+from lipforge.jobs.tables import Job, JobStatus
 from lipforge.logs import log_event
 from lipforge.media.probe import MediaLimits, probe
 from lipforge.storage.backend import open_storage

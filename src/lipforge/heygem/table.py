@@ -11,8 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lipforge.db import Base
-from lipforge.jobs.tables import UTCDateTime
+from lipforge.db import Base, UTCDateTime
 
 
 class HeygemTask(Base):

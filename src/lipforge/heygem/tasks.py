@@ -24,17 +24,18 @@ from sqlalchemy.orm import sessionmaker
 
 from lipforge.assets.library import ingest_file
 from lipforge.config import Settings
+from lipforge.db import utc_now
+from lipforge.events import publish_event
 from lipforge.heygem.contract import AnswerCode, TaskStatus, envelope, result_name
 from lipforge.heygem.inputs import stage_input
 from lipforge.heygem.netguard import AddressPolicy, parse_networks
 from lipforge.heygem.results import STAGING_DIR_NAME, heygem_root, publish_result
 from lipforge.heygem.submit import SubmitRequest, check_code, parse_submit
 from lipforge.heygem.table import HeygemTask
-from lipforge.jobs.batches import DEFAULT_ENGINE, check_asset_kinds, plan_jobs
-from lipforge.jobs.events import publish_event
 from lipforge.jobs.queue import JobSpec, enqueue_jobs, new_id
-from lipforge.jobs.tables import RETRYABLE_STATUSES, Batch, Job, JobStatus, utc_now
+from lipforge.jobs.tables import RETRYABLE_STATUSES, Batch, Job, JobStatus
 from lipforge.logs import log_event
+from lipforge.render.batches import DEFAULT_ENGINE, check_asset_kinds, plan_jobs
 
 PROGRESS_STARTED = 10  # HeyGem's "inputs in" mark; rendering fills 10..95
 PROGRESS_RENDER_SPAN = 85

@@ -25,15 +25,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import Row, String, case, cast, delete, func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from lipforge.db import utc_now
 from lipforge.errors import ConflictError, NotFoundError
-from lipforge.jobs.events import publish_event
+from lipforge.events import publish_event
 from lipforge.jobs.tables import (
     RETRYABLE_STATUSES,
     Batch,
     Job,
     JobStatus,
     WorkerRow,
-    utc_now,
 )
 
 HEARTBEAT_INTERVAL_S = 5.0  # a running job's lease is renewed at least this often

@@ -1,34 +1,29 @@
-"""The `batches`, `jobs`, `events` and `workers` tables, and the job status values.
+"""The `batches`, `jobs` and `workers` tables, and the job status values.
 
 Only the declarations live here; every statement that reads or changes jobs is in
-`jobs/queue.py`, events are written through `jobs/events.py`. The schema itself is
+`jobs/queue.py`, events are written through `events.py`. The schema itself is
 created by the migration `0002_jobs.py` (keep the two in step).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lipforge.db import Base
-
-EventId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+from lipforge.db import Base, UTCDateTime
 
 
 class JobStatus(StrEnum):
@@ -41,31 +36,6 @@ class JobStatus(StrEnum):
 
 TERMINAL_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 RETRYABLE_STATUSES = (JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-class UTCDateTime(TypeDecorator):
-    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, _dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-    def process_result_value(self, value: datetime | None, _dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Batch(Base):
@@ -120,20 +90,6 @@ class Job(Base):
     stage: Mapped[str | None] = mapped_column(String(16), nullable=True)  # "speech" | "render"
     stage_done: Mapped[int] = mapped_column(Integer, default=0)  # sentences spoken so far
     stage_total: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class Event(Base):
-    """One state change; `id` is the SSE event id, increasing."""
-
-    __tablename__ = "events"
-    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused after a prune
-
-    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    kind: Mapped[str] = mapped_column(String(64))
-    batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
-    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    payload: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class WorkerRow(Base):

@@ -31,14 +31,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from lipforge.config import Settings
+from lipforge.db import utc_now
 from lipforge.disk import ensure_free_space
 from lipforge.errors import CancelledError, DiskFullError, LipforgeError
+from lipforge.events import prune_events
 from lipforge.jobs import queue
-from lipforge.jobs.events import prune_events
 from lipforge.jobs.joblog import append_job_log, fetch_job_log, publish_job_log
 from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import ClaimedJob, LeaseState
-from lipforge.jobs.tables import utc_now
 from lipforge.logs import log_event
 from lipforge.media.timing import SpeechTiming
 from lipforge.metrics import record_job_ended, record_worker_heartbeat
@@ -334,10 +334,10 @@ class Worker:
         )
 
     def _speak_first(self, job: ClaimedJob, monitor: JobMonitor):
-        """A scripted job's speech stage (`jobs/speech_stage.py`); other jobs pass through."""
+        """A scripted job's speech stage (`render/speech_stage.py`); other jobs pass through."""
         if job.script_text is None:
             return job, None
-        from lipforge.jobs.speech_stage import speak_for_job
+        from lipforge.render.speech_stage import speak_for_job
 
         log = lambda message: self._log(job, message)  # noqa: E731
         return speak_for_job(self.sessions, self.settings, job, monitor.should_cancel, log)

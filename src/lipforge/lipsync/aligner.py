@@ -58,7 +58,7 @@ def align_text(samples: np.ndarray, text: str, voice: str) -> tuple[Phone, ...]:
     """Phones of `text` (spoken by espeak-ng `voice`) placed on 16 kHz `samples`."""
     from scipy.signal import resample_poly
 
-    from lipforge.speech.espeaklib import synthesize
+    from lipforge.phonetics.espeaklib import synthesize
 
     synth, rate, synth_phones = synthesize(_speakable(text, voice), voice)
     if not synth_phones or len(synth) == 0:
@@ -84,7 +84,7 @@ def _speakable(text: str, voice: str) -> str:
     if not voice.startswith("cmn"):
         return text
     try:
-        from lipforge.speech.chinese import has_han, to_numbered_pinyin
+        from lipforge.phonetics.chinese import has_han, to_numbered_pinyin
 
         return to_numbered_pinyin(text) if has_han(text) else text
     except ImportError:  # without pypinyin, cmn-latn-pinyin still reads Han characters

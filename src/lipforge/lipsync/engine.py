@@ -85,9 +85,14 @@ def engine_names() -> list[str]:
 
 
 def _import_builtin_engines() -> None:
+    """Import every engine room under `lipsync/engines/` (each registers itself on import)."""
     import importlib
+    import pkgutil
 
-    for module in ("lipforge.lipsync.meshwarp", "lipforge.lipsync.wav2lip"):
+    from lipforge.lipsync import engines
+
+    for room in pkgutil.iter_modules(engines.__path__):
+        module = f"{engines.__name__}.{room.name}.engine"
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

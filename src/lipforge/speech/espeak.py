@@ -15,7 +15,7 @@ from typing import ClassVar
 import numpy as np
 
 from lipforge.media.timing import Phone
-from lipforge.speech import chinese
+from lipforge.phonetics import chinese
 from lipforge.speech.engines import EngineContext, Utterance, register_speech_engine
 from lipforge.speech.errors import SpeechEngineMissingError, SpeechLanguageError
 from lipforge.speech.voices import Voice
@@ -47,7 +47,7 @@ class EspeakEngine:
 
     @classmethod
     def missing_reason(cls) -> str | None:
-        from lipforge.speech import espeaklib
+        from lipforge.phonetics import espeaklib
 
         for name in espeaklib.LIBRARY_NAMES:
             try:
@@ -84,7 +84,7 @@ class EspeakEngine:
         return [(voice, run) for voice, run in out if any(c.isalnum() for c in run)]
 
     def _speak(self, espeak_voice: str, text: str):
-        from lipforge.speech import espeaklib
+        from lipforge.phonetics import espeaklib
 
         try:
             return tuple(espeaklib.synthesize(text, espeak_voice, rate_wpm=self.rate_wpm))

@@ -3,7 +3,7 @@
 `ModelPulls.start(name)` runs `pull.pull_model` in a daemon thread (a second start of
 the same model while it runs returns the running one) and publishes `model.progress`
 (at most every PROGRESS_EVENT_INTERVAL_S), then `model.pulled` or `model.failed`, through
-`lipforge.jobs.events.publish_event`, so they reach the SSE stream. A pull cut short by
+`lipforge.events.publish_event`, so they reach the SSE stream. A pull cut short by
 a restart resumes from its control file next time. No HTTP here (`api/routes_models.py`).
 """
 
@@ -99,7 +99,7 @@ class ModelPulls:
         self._publish("model.pulled", {"model": entry.name, "files": files})
 
     def _publish(self, kind: str, payload: dict) -> None:
-        from lipforge.jobs.events import publish_event
+        from lipforge.events import publish_event
 
         with self.sessions() as session:
             publish_event(session, kind, payload)

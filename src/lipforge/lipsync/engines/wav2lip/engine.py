@@ -20,7 +20,13 @@ import psutil
 
 from lipforge.errors import ModelMissingError
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, register_engine
-from lipforge.lipsync.facecrop import BoxSmoother, CropBox, crop_face, face_box, paste_face
+from lipforge.lipsync.engines.wav2lip.facecrop import (
+    BoxSmoother,
+    CropBox,
+    crop_face,
+    face_box,
+    paste_face,
+)
 from lipforge.media.audio import mel_window
 from lipforge.weights.registry import engine_model
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipforge.lipsync.visemes import MIN_CLOSED_FRAMES, PAUSE_MIN_S, viseme_tracks
+from lipforge.lipsync.engines.meshwarp.visemes import MIN_CLOSED_FRAMES, PAUSE_MIN_S, viseme_tracks
 from lipforge.media.audio import AudioFeatures
 
 MEL_FMIN_HZ = 55.0

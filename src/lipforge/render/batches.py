@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from lipforge.assets.library import get_asset
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
+from lipforge.db import utc_now
 from lipforge.errors import ConflictError, LipforgeError, NotFoundError
-from lipforge.jobs.events import latest_event_id, publish_event
+from lipforge.events import latest_event_id, publish_event
 from lipforge.jobs.joblog import job_log_key, job_log_path
 from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import (
@@ -38,9 +39,9 @@ from lipforge.jobs.queue import (
     pause_reasons,
     retry_job,
 )
-from lipforge.jobs.scripts import ScriptRequest, check_scripts, estimated_frames, script_job_specs
-from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus, utc_now
+from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus
 from lipforge.lipsync.engine import engine_names
+from lipforge.render.scripts import ScriptRequest, check_scripts, estimated_frames, script_job_specs
 from lipforge.storage.backend import ObjectInfo, open_storage
 
 FIT_MODES = ("loop", "pingpong", "trim")

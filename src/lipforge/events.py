@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, text
+from sqlalchemy import JSON, BigInteger, Integer, String, delete, func, insert, or_, select, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from lipforge.jobs.tables import Event, utc_now
+from lipforge.db import Base, UTCDateTime, utc_now
 
 NOTIFY_CHANNEL = "lipforge_events"
 SQLITE_POLL_INTERVAL_S = 0.05  # one indexed read; keeps the SSE delay well under 250 ms
@@ -34,6 +34,24 @@ GAP_WAIT_S = 5.0  # how long an id skipped by a slower transaction is looked for
 MAX_GAPS = 10_000
 MAX_PENDING_EVENTS = 5_000  # per subscription, after coalescing progress
 PROGRESS_INTERVAL_S = 0.1  # progress reaches one listener at most ~10 times a second
+
+EventId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class Event(Base):
+    """One state change; `id` is the SSE event id, increasing."""
+
+    __tablename__ = "events"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused after a prune
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    batch_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    job_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
 EVENTS = Event.__table__
 
 

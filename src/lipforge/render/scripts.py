@@ -4,7 +4,7 @@
 refuses an empty or over-long script and a voice that does not exist (naming it) before
 anything is queued; `script_job_specs` makes the jobs with unique output names
 (`<script>-<video>.mp4`); `estimated_frames` guesses a scripted job's length from its text
-until its speech exists. The speaking itself is `jobs/speech_stage.py`'s, in the worker.
+until its speech exists. The speaking itself is `render/speech_stage.py`'s, in the worker.
 """
 
 from __future__ import annotations

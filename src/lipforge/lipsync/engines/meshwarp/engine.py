@@ -14,8 +14,8 @@ from typing import ClassVar
 import numpy as np
 
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, register_engine
-from lipforge.lipsync.mouthshape import MouthPoses, mouth_poses
-from lipforge.lipsync.mouthwarp import MouthPose, measure_mouth, warp_mouth
+from lipforge.lipsync.engines.meshwarp.mouthshape import MouthPoses, mouth_poses
+from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
 
 SILENT_POSE = MouthPose(opening=0.0, spread=0.0)
 

@@ -1,0 +1,1 @@
+"""One room per lip-sync engine; each `<name>/engine.py` registers its engine when imported."""

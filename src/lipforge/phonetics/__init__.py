@@ -1,0 +1,1 @@
+"""Phonetics for speech/ and lipsync/ alike: libespeak-ng's timed phonemes, Han text to pinyin."""
