@@ -180,4 +180,4 @@ def test_timing_sentences_without_phones_take_the_aligned_path(tmp_path):
     phones, source = find_phones(heard, timing)
     assert source == "aligned" and [p.symbol for p in phones] == [p.symbol for p in truth]
     assert find_phones(heard, SpeechTiming((), truth, "en")) == (truth, "script")
-    assert find_phones(heard, None)[1] == "recognised"
+    assert find_phones(heard, None)[1] == "heard"

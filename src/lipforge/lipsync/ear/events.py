@@ -17,11 +17,12 @@ from lipforge.media.timing import Phone
 SWITCH_COST = 4.0  # log-probability paid for each change of class between two frames
 CLASS_BIAS = {"shut": 0.5}  # log-probability added to a class (a closure missed shows more)
 FLOOR = 1e-6
+SILENT_PEAK = 1e-4  # audio that never gets louder than this (-80 dBFS) is silence: no phones
 
 
 def hear_phones(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> tuple[Phone, ...]:
     """Phone-like events (see the module docstring) of 16 kHz mono float samples."""
-    if len(samples) < sample_rate // 20:
+    if len(samples) < sample_rate // 20 or np.max(np.abs(samples)) < SILENT_PEAK:
         return ()
     path = best_path(class_posteriors(samples, sample_rate))
     return events_of(path)
