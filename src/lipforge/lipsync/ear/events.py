@@ -14,8 +14,8 @@ from lipforge.lipsync.ear.model import CLASS_SYMBOLS, CLASSES, STEPS_PER_S, clas
 from lipforge.media.audio import SAMPLE_RATE
 from lipforge.media.timing import Phone
 
-SWITCH_COST = 4.0  # log-probability paid for each change of class between two frames
-CLASS_BIAS = {"shut": 0.5}  # log-probability added to a class (a closure missed shows more)
+SWITCH_COST = 2.0  # log-probability paid for each change of class between two frames
+CLASS_BIAS = {"shut": 1.0}  # log-probability added to a class (a closure missed shows more)
 FLOOR = 1e-6
 SILENT_PEAK = 1e-4  # audio that never gets louder than this (-80 dBFS) is silence: no phones
 

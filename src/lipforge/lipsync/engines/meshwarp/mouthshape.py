@@ -55,7 +55,7 @@ VISEME_OPENING_FLOOR = 0.5  # the jaw opens this share of the loudness envelope 
 # closed visemes (i, u, consonants), all of it on the open ones (a)
 RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
 # itself is not wide open (a misrecognised phone in a loud vowel is ignored)
-HEARD_CLOSURE_MAX_OPENING = 0.5  # a heard p/b/m shuts the lips only where the audio itself
+HEARD_CLOSURE_MAX_OPENING = 0.7  # a heard p/b/m shuts the lips only where the audio itself
 # is not wide open (a closure misheard in a loud vowel is ignored)
 SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
 SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
