@@ -10,6 +10,6 @@ package: nothing is downloaded. It knows nothing of faces, frames or how shapes 
 """
 
 from lipforge.lipsync.ear.events import hear_phones
-from lipforge.lipsync.ear.model import CLASSES, CLASS_SYMBOLS, class_posteriors
+from lipforge.lipsync.ear.model import CLASS_SYMBOLS, CLASSES, class_posteriors
 
 __all__ = ["CLASSES", "CLASS_SYMBOLS", "class_posteriors", "hear_phones"]
