@@ -287,7 +287,7 @@ class Worker:
         try:
             job, timing = self._speak_first(job, monitor)
             context = self._context(job, partial, held)
-            context = dataclasses.replace(context, timing=timing)
+            context = dataclasses.replace(context, timing=timing or self._words_of(context))
             self.run_job(context, monitor.on_progress, monitor.should_cancel)
             if monitor.state.should_stop:
                 raise CancelledError("cancelled")
@@ -341,6 +341,14 @@ class Worker:
 
         log = lambda message: self._log(job, message)  # noqa: E731
         return speak_for_job(self.sessions, self.settings, job, monitor.should_cancel, log)
+
+    def _words_of(self, context: JobContext) -> SpeechTiming | None:
+        """What the audio says (`render/transcript_stage.py`): its transcript, or a server's."""
+        from lipforge.render.transcript_stage import words_for_job
+
+        return words_for_job(
+            self.sessions, self.settings, context.job, context.audio_path, context.log
+        )
 
     def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> bool:
         """Publish the output if this attempt still holds the job; False when it lost it."""
