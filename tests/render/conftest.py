@@ -1,4 +1,5 @@
-"""Fixtures for the render stages: the transcription stand-in lives beside the speech tests."""
+"""Fixtures for the render stages: the transcription stand-in lives beside the speech tests,
+the job factory beside the queue's."""
 
 from __future__ import annotations
 
@@ -6,3 +7,4 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "speech"))
+sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))

@@ -5,18 +5,27 @@ audio's sha256 across restarts, aligned phone by phone; a failed server costs on
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 
 import numpy as np
 import pytest
+from jobs_factory import add_batch, add_placeholder_asset
 from transcribe_standin import Hearing, serve
 
 import media_factory as factory
 from lipforge.assets.library import ingest_file, set_transcript
 from lipforge.config import Settings
+from lipforge.events import events_since
+from lipforge.jobs import queue
+from lipforge.jobs.joblog import read_job_log
+from lipforge.jobs.worker import Worker, WorkerTuning
 from lipforge.lipsync.phonesource import find_phones
 from lipforge.media.audio import SAMPLE_RATE, load_audio
 from lipforge.render.transcript_stage import PIECE_MAX_S, cut_points, timing_for_audio
 from lipforge.speech.transcription import TranscriptionError
+
+FAST = WorkerTuning(heartbeat_interval_s=0.5, lease_s=5.0, idle_poll_s=0.05)
 
 BILABIAL_TEXT = "Bob met my mom by the big blue boat."
 
@@ -114,3 +123,63 @@ def test_long_audio_goes_in_pieces_cut_in_its_pauses(settings, sessions, tmp_pat
         (round(s.start_s * SAMPLE_RATE), round(s.end_s * SAMPLE_RATE)) for s in timing.sentences
     ]
     assert bounds == pieces
+
+
+# --- in the worker: the pipeline gets the words; a failed server is said in log and events ---
+
+
+def run_jobs(settings, sessions, batch_id):
+    """Run the worker until the batch's jobs end; the timing each job's render was given."""
+    given = {}
+
+    def render(context, on_progress, should_cancel):
+        given[context.job.id] = context.timing
+        on_progress(1, 1)
+        context.output_path.write_bytes(b"rendered")
+
+    worker = Worker(settings, sessions, run_job=render, tuning=FAST)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not all(
+        job.status in ("succeeded", "failed") for job in jobs_of(sessions, batch_id)
+    ):
+        time.sleep(0.05)
+    stop.set()
+    thread.join(30)
+    return given, jobs_of(sessions, batch_id)
+
+
+def jobs_of(sessions, batch_id):
+    with sessions() as session:
+        return queue.list_batch_jobs(session, batch_id)
+
+
+def test_a_job_renders_with_the_servers_words(settings, sessions, bilabial_wav):
+    audio = audio_asset(sessions, settings, bilabial_wav)
+    video = add_placeholder_asset(sessions, settings, "video", "face.mp4")
+    batch_id, (job_id,) = add_batch(sessions, 1, audio_id=audio.id, video_ids=[video])
+    with serve("speaches", Hearing(texts=[BILABIAL_TEXT])) as standin:
+        given, (job,) = run_jobs(with_server(settings, standin.url), sessions, batch_id)
+    assert job.status == "succeeded"
+    assert [s.text for s in given[job_id].sentences] == [BILABIAL_TEXT]
+    log = read_job_log(settings.data_dir.logs, job_id)
+    assert any("words: the transcription server" in line for line in log)
+
+
+def test_a_down_server_is_one_log_line_and_a_notice_and_the_job_still_renders(
+    settings, sessions, bilabial_wav
+):
+    audio = audio_asset(sessions, settings, bilabial_wav)
+    video = add_placeholder_asset(sessions, settings, "video", "face.mp4")
+    batch_id, (job_id,) = add_batch(sessions, 1, audio_id=audio.id, video_ids=[video])
+    with serve("openai", Hearing(status=500)) as standin:
+        given, (job,) = run_jobs(with_server(settings, standin.url), sessions, batch_id)
+    assert job.status == "succeeded" and given[job_id] is None
+    log = read_job_log(settings.data_dir.logs, job_id)
+    skipped = [line for line in log if "transcription skipped" in line]
+    assert len(skipped) == 1 and "answered 500: stand-in openai says 500" in skipped[0]
+    notices = [e for e in events_since(sessions, 0) if e.kind == "job.notice"]
+    assert [n.payload["notice"]["error"] for n in notices] == ["transcription_failed"]
+    assert notices[0].payload["notice"]["params"]["status"] == 500
