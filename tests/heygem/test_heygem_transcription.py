@@ -31,7 +31,7 @@ def test_an_easy_submit_job_is_transcribed_by_the_server(tmp_path, talking_head_
     given = []
 
     def render(context, on_progress, should_cancel):
-        given.append(context.timing)
+        given.append(context.words)
         context.output_path.write_bytes(b"rendered")
 
     with serve("whispercpp", hearing) as standin:

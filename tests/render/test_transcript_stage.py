@@ -133,7 +133,7 @@ def run_jobs(settings, sessions, batch_id):
     given = {}
 
     def render(context, on_progress, should_cancel):
-        given[context.job.id] = context.timing
+        given[context.job.id] = context.words
         on_progress(1, 1)
         context.output_path.write_bytes(b"rendered")
 

@@ -85,6 +85,7 @@ class JobContext:
     log: Callable[[str], None] = field(repr=False)
     original_names: dict[str, str] = field(default_factory=dict)  # stored name -> user's name
     timing: SpeechTiming | None = None  # when the audio was spoken from a script
+    words: SpeechTiming | None = None  # else what it says: a transcript, a server's (no subtitles)
 
     def in_user_terms(self, message: str) -> str:
         """`message` with the assets' stored paths and names replaced by the names users gave."""
@@ -113,7 +114,7 @@ def render_job(
         output_path=context.output_path,
         engine=context.job.engine,
         fit=context.job.fit,
-        timing=context.timing,
+        timing=context.timing or context.words,
     )
     result = render(request, on_progress, should_cancel)
     if context.timing is not None and context.timing.sentences:
@@ -287,7 +288,8 @@ class Worker:
         try:
             job, timing = self._speak_first(job, monitor)
             context = self._context(job, partial, held)
-            context = dataclasses.replace(context, timing=timing or self._words_of(context))
+            words = None if timing else self._words_of(context)
+            context = dataclasses.replace(context, timing=timing, words=words)
             self.run_job(context, monitor.on_progress, monitor.should_cancel)
             if monitor.state.should_stop:
                 raise CancelledError("cancelled")

@@ -81,7 +81,7 @@ def timing_for_audio(
     if asset.speech_timing:
         return SpeechTiming.from_json(asset.speech_timing)
     if asset.transcript and asset.transcript.strip():
-        return transcript_timing(asset.transcript, settings.transcribe_language)
+        return transcript_timing(asset.transcript, asset.duration_s, settings.transcribe_language)
     if not settings.transcribe_url:
         return None
     try:
@@ -91,9 +91,9 @@ def timing_for_audio(
         return None
 
 
-def transcript_timing(text: str, language: str = "") -> SpeechTiming:
+def transcript_timing(text: str, duration_s: float, language: str = "") -> SpeechTiming:
     """A user's transcript as one sentence over the whole audio; its phones are aligned later."""
-    return SpeechTiming((Sentence(text.strip(), 0.0, float("inf")),), None, language)
+    return SpeechTiming((Sentence(text.strip(), 0.0, duration_s),), None, language)
 
 
 def heard_timing(settings: Settings, sha256: str, audio_path: Path) -> SpeechTiming:
