@@ -3,14 +3,17 @@
 English and Mandarin sentences are spoken by libespeak-ng (its phoneme events are the
 ground truth), rendered with the default engine onto the test faces (the astronaut,
 720x1280 portrait and 512x512), and the output mouth is tracked with MediaPipe. Each render runs
-twice when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job) and
-from the audio alone (phones recognised, or loudness only). Printed per mode, over all
-cases: bilabial closures within +-1 frame (target >= 90 %), silent frames at rest and still
-(>= 95 %), mouth width on o/u vs i/e (>= 10 % narrower), loudness r (>= 0.8). The last line
-holds the figures. `--crops DIR` also writes mouth crops (PNG) of two cases on each face.
+four times when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job),
+from the audio alone (phones recognised, or loudness only), with a transcription server (the
+stand-in of tests/speech/transcribe_standin.py, answering the words as Whisper writes them,
+through render/transcript_stage.py) and with the user's transcript (both aligned to the
+audio). Printed per language and mode, then per mode over all cases: bilabial closures
+within +-1 frame (target >= 90 %), silent frames at rest and still (>= 95 %), mouth width
+on o/u vs i/e (>= 10 % narrower), loudness r (>= 0.8). The last line holds the figures.
+`--crops DIR` also writes mouth crops (PNG) of two cases on each face.
 
     .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick] [--case NAME]
-        [--face WxH]
+        [--face WxH] [--mode phones|audio|server|transcript]
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "lipsync"))
+sys.path.insert(0, str(ROOT / "tests" / "render"))
 
 from mouth_measure import decode_frames, face_axes, face_height, face_landmarks
 from viseme_measure import (
@@ -45,6 +49,7 @@ from viseme_measure import (
     synthesize_case,
     write_case_wav,
 )
+from word_sources import WORD_MODES, WordSources
 
 import media_factory as factory
 
@@ -80,6 +85,13 @@ CASES = (
 QUICK_CASES = ("en-bilabial", "zh-bilabial")
 FACES = ((720, 1280), (512, 512))  # portrait: face ~250 px tall; square: ~100 px
 EXTRA_VIDEO_S = 0.4
+MODES = ("phones", "audio", "server", "transcript")
+MODE_NAMES = {
+    "phones": "phones",
+    "audio": "audio-only",
+    "server": "audio+transcription server (stand-in)",
+    "transcript": "audio+transcript",
+}
 CROP_CASES = {"en-bilabial": (0.3, 3.0), "en-pause": (1.0, 3.4)}  # seconds shown in crops
 
 
@@ -89,16 +101,26 @@ def pipeline_takes_timing() -> bool:
     return "timing" in {f.name for f in dataclasses.fields(RenderRequest)}
 
 
-def render_case(case, face: tuple[int, int], work: Path, with_timing: bool):
+def case_timing(case, audio: Path, mode: str, words: WordSources | None):
+    """The timing a job gets in `mode`: phones (scripted), none (audio alone), or words."""
+    if mode == "phones":
+        return case.timing()
+    if mode in WORD_MODES and words is not None:
+        return words.timing(case.spec.parts, audio, case.duration_s, mode)
+    return None
+
+
+def render_case(case, face: tuple[int, int], work: Path, mode: str, words=None):
     from lipforge.lipsync.pipeline import RenderRequest, render
     from lipforge.media.audio import analyse_audio
 
-    tag = f"{case.spec.name}_{face[0]}x{face[1]}_{'timing' if with_timing else 'audio'}"
+    tag = f"{case.spec.name}_{face[0]}x{face[1]}_{mode}"
     audio = write_case_wav(case, work / f"{case.spec.name}.wav")
     head = work / f"head_{face[0]}x{face[1]}_{case.duration_s:.2f}.mp4"
     if not head.exists():
         factory.make_talking_head(head, case.duration_s + EXTRA_VIDEO_S, face)
-    extra = {"timing": case.timing()} if with_timing else {}
+    timing = case_timing(case, audio, mode, words)
+    extra = {"timing": timing} if timing is not None else {}
     request = RenderRequest(audio, head, work / f"{tag}.mp4", **extra)
     started = time.perf_counter()
     result = render(request)
@@ -156,27 +178,34 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="two cases, one face")
     parser.add_argument("--case", action="append", help="only these cases (by name)")
     parser.add_argument("--face", action="append", help="only these faces (WxH, e.g. 512x512)")
+    parser.add_argument("--mode", action="append", choices=MODES, help="only these modes")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     specs = [c for c in CASES if not args.quick or c.name in QUICK_CASES]
     specs = [c for c in specs if not args.case or c.name in args.case]
     faces = FACES[:1] if args.quick else FACES
     faces = [f for f in faces if not args.face or f"{f[0]}x{f[1]}" in args.face]
-    modes = [True, False] if pipeline_takes_timing() else [False]
-    by_mode: dict[bool, list[Measures]] = {mode: [] for mode in modes}
-    for spec in specs:
-        case = synthesize_case(spec)
-        for face in faces:
-            for with_timing in modes:
-                tag, measures, outputs, render_s = render_case(case, face, args.work, with_timing)
-                by_mode[with_timing].append(measures)
-                print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
-                if measures.missed:
-                    print(f"  open on: {' '.join(measures.missed)}")
-                if args.crops and spec.name in CROP_CASES:
-                    write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
-    lines = [summary("phones" if m else "audio-only", pooled(by_mode[m])) for m in modes]
-    print(" | ".join(lines))
+    modes = [*MODES] if pipeline_takes_timing() else ["audio"]
+    modes = [m for m in modes if not args.mode or m in args.mode]
+    by_row: dict[tuple[str, str], list[Measures]] = {}
+    with WordSources(args.work) as words:
+        for spec in specs:
+            case = synthesize_case(spec)
+            for face in faces:
+                for mode in modes:
+                    tag, measures, outputs, render_s = render_case(
+                        case, face, args.work, mode, words
+                    )
+                    by_row.setdefault((spec.language, mode), []).append(measures)
+                    print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
+                    if measures.missed:
+                        print(f"  open on: {' '.join(measures.missed)}")
+                    if args.crops and spec.name in CROP_CASES:
+                        write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
+    for (language, mode), results in sorted(by_row.items()):
+        print(summary(f"{language} {MODE_NAMES[mode]}", pooled(results)))
+    every = {m: [x for (_, mode), r in by_row.items() if mode == m for x in r] for m in modes}
+    print(" | ".join(summary(MODE_NAMES[m], pooled(every[m])) for m in modes))
 
 
 if __name__ == "__main__":
