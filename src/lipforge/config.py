@@ -126,6 +126,12 @@ class Settings:
     transcribe_timeout_s: float = 120.0  # overall deadline of one piece's request
 
     def __post_init__(self) -> None:
+        if self.transcribe_url and not self.transcribe_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"Config 'LIPFORGE_TRANSCRIBE_URL' has value {self.transcribe_url!r}. Give the "
+                "server's base URL ending in /v1, like http://asr-box:8000/v1.",
+                setting="LIPFORGE_TRANSCRIBE_URL",
+            )
         if self.transcribe_api_key_env:
             check_api_key_env(self.transcribe_api_key_env, "LIPFORGE_TRANSCRIBE_API_KEY_ENV")
 

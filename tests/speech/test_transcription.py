@@ -148,6 +148,8 @@ def test_a_key_variable_that_is_unset_or_lipforges_own_is_refused(monkeypatch):
         Settings.from_env({"LIPFORGE_TRANSCRIBE_API_KEY_ENV": "LIPFORGE_TOKEN"})
     with pytest.raises(ConfigError, match="NAME of an environment variable"):
         Settings.from_env({"LIPFORGE_TRANSCRIBE_API_KEY_ENV": "sk-abc def"})
+    with pytest.raises(ConfigError, match="base URL ending in /v1"):
+        Settings.from_env({"LIPFORGE_TRANSCRIBE_URL": "asr-box:8000/v1"})
 
 
 def test_a_server_that_is_down_fails_quickly():
