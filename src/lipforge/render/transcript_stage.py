@@ -34,6 +34,7 @@ from lipforge.config import Settings
 from lipforge.errors import LipforgeError
 from lipforge.events import publish_event
 from lipforge.jobs.queue import ClaimedJob
+from lipforge.logs import log_event
 from lipforge.media.audio import SAMPLE_RATE, load_audio
 from lipforge.media.timing import Sentence, SpeechTiming
 from lipforge.speech.transcription import TranscriptionError, TranscriptionServer
@@ -71,6 +72,8 @@ def words_for_job(
 
 
 def _words_source(asset: Asset) -> str:
+    if asset.speech_timing:
+        return "the audio's script"
     return "the audio's transcript" if asset.transcript else "the transcription server"
 
 
@@ -166,8 +169,13 @@ def _read_cache(path: Path) -> SpeechTiming | None:
 
 
 def _write_cache(path: Path, timing: SpeechTiming) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Keep the words for the next job of this audio; a full or read-only disk only costs that."""
     scratch = path.with_name(f".{uuid.uuid4().hex}.tmp")
     body = {"version": CACHE_VERSION, "timing": timing.to_json()}
-    scratch.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
-    os.replace(scratch, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+        os.replace(scratch, path)
+    except OSError as exc:
+        scratch.unlink(missing_ok=True)
+        log_event("transcript.cache_failed", 30, path=str(path), error=str(exc))
