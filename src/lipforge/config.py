@@ -113,7 +113,7 @@ class Settings:
     heygem_allow: tuple[str, ...] = ()
     heygem_fetch_allow: tuple[str, ...] = ()
     heygem_max_fetch_bytes: int = 2 * GIB  # per audio_url / video_url download
-    heygem_voice: str = ""  # the LipForge voice /v1/invoke speaks with (empty: espeak-zh)
+    heygem_voice: str = ""  # /v1/invoke's voice (empty: espeak by the text's language)
 
     @property
     def data_dir(self) -> DataDir:
