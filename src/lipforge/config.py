@@ -113,6 +113,8 @@ class Settings:
     heygem_allow: tuple[str, ...] = ()
     heygem_fetch_allow: tuple[str, ...] = ()
     heygem_max_fetch_bytes: int = 2 * GIB  # per audio_url / video_url download
+    heygem_fetch_deadline_s: float = 3600.0  # a whole audio_url / video_url download
+    heygem_fetch_min_rate_bps: float = 16 * 1024  # over 30 s windows
     heygem_voice: str = ""  # /v1/invoke's voice (empty: espeak by the text's language)
 
     @property

@@ -1,9 +1,12 @@
 """The HeyGem service: a submitted `code` becomes a LipForge batch of one job; a query reads it.
 
-`submit_task` parses the body, stages both inputs (paths under the root, guarded
-downloads), makes them assets through the asset library (probed on arrival: a broken
-file is refused here, with its reason), and in one transaction creates the batch (named
-with the code), its job and the `heygem_tasks` row. A code that is already queued,
+`submit_task` parses the body and answers at once, as HeyGem does: inputs that are paths
+under the root are staged and made assets through the asset library here (probed on
+arrival: a broken file is refused in the answer, with its reason); http(s) inputs are
+downloaded (guarded, with a deadline and a minimum rate) and probed in the background
+(`background.py`), with a `heygem_fetches` row that queries answer as status 1, or 3 with
+the reason when the download or probe fails. With both inputs in, one transaction creates
+the batch (named with the code), its job and the `heygem_tasks` row. A code that is already queued,
 running or done is answered again without a second job (a client retrying a submit
 whose answer it lost); a failed or cancelled one is submitted afresh. `query_task`
 answers HeyGem's `data` from the job. Both return HeyGem envelopes and raise only
@@ -15,23 +18,26 @@ from __future__ import annotations
 import shutil
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 from urllib.parse import quote
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from lipforge.assets.library import ingest_file
 from lipforge.config import Settings
 from lipforge.db import utc_now
+from lipforge.errors import LipforgeError
 from lipforge.events import publish_event
+from lipforge.heygem.background import run_in_background
 from lipforge.heygem.contract import AnswerCode, TaskStatus, envelope, result_name
-from lipforge.heygem.inputs import stage_input
+from lipforge.heygem.fetcher import fetch_limits
+from lipforge.heygem.inputs import is_url, stage_input
 from lipforge.heygem.netguard import AddressPolicy, parse_networks
 from lipforge.heygem.results import STAGING_DIR_NAME, heygem_root, publish_result
 from lipforge.heygem.submit import SubmitRequest, check_code, parse_submit
-from lipforge.heygem.table import HeygemTask
+from lipforge.heygem.table import HeygemFetch, HeygemTask
 from lipforge.jobs.queue import JobSpec, enqueue_jobs, new_id
 from lipforge.jobs.tables import RETRYABLE_STATUSES, Batch, Job, JobStatus
 from lipforge.logs import log_event
@@ -40,6 +46,8 @@ from lipforge.render.batches import DEFAULT_ENGINE, check_asset_kinds, plan_jobs
 PROGRESS_STARTED = 10  # HeyGem's "inputs in" mark; rendering fills 10..95
 PROGRESS_RENDER_SPAN = 85
 ASSET_SOURCE = "heygem"
+REQUIRED_INPUTS = ("audio_url", "video_url")
+STALE_MARGIN_S = 120.0  # a download row older than its deadlines and this was orphaned
 
 
 @dataclass(frozen=True)
@@ -60,12 +68,24 @@ def submit_task(ctx: HeygemContext, raw_body: bytes) -> dict:
     kept = _live_task(ctx.sessions, request.code)
     if kept is not None:
         return _accepted(kept, "this code was already submitted; its job is kept", request)
-    staging = ctx.settings.data_dir.root / STAGING_DIR_NAME / uuid.uuid4().hex
-    staging.mkdir(parents=True)
-    try:
-        audio, video = _ingest_inputs(ctx, request, staging)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    if _fetch_running(ctx, request.code):
+        return _fetching(request, "this code was already submitted; its inputs are downloading")
+    urls = tuple(field for field, value in _inputs(request) if is_url(value))
+    local = _ingest_fields(ctx, request, [f for f, _ in _inputs(request) if f not in urls])
+    if urls:
+        if not _start_fetch(ctx, request):
+            return _fetching(request, "this code was already submitted; its inputs are downloading")
+        run_in_background(partial(_fetch_then_create, ctx, request, urls, local))
+        return _fetching(request, "accepted; downloading the inputs, then queued in LipForge")
+    return _accepted(_create_task(ctx, request, local), "accepted; queued in LipForge", request)
+
+
+def _inputs(request: SubmitRequest) -> tuple[tuple[str, str], ...]:
+    return (("audio_url", request.audio_url), ("video_url", request.video_url))
+
+
+def _create_task(ctx: HeygemContext, request: SubmitRequest, assets: dict) -> HeygemTask:
+    audio, video = assets["audio_url"], assets["video_url"]
     check_asset_kinds([audio], [video])
     try:
         task = _create_job(ctx, request, audio, video)
@@ -74,7 +94,62 @@ def submit_task(ctx: HeygemContext, raw_body: bytes) -> dict:
         if task is None:
             raise
     log_event("heygem.submitted", code=request.code, job_id=task.job_id)
-    return _accepted(task, "accepted; queued in LipForge", request)
+    return task
+
+
+def _fetching(request: SubmitRequest, text: str) -> dict:
+    data = {"code": request.code, "job_id": None, "batch_id": None}
+    return envelope(AnswerCode.SUCCESS, _with_notes(text, request.notes), data)
+
+
+def _fetch_running(ctx: HeygemContext, code: str) -> bool:
+    with ctx.sessions() as session:
+        fetch = session.get(HeygemFetch, code)
+    return fetch is not None and _fetch_failure(ctx, fetch) is None
+
+
+def _start_fetch(ctx: HeygemContext, request: SubmitRequest) -> bool:
+    """Record the code as downloading (replacing a failed download); False if one runs."""
+    try:
+        with ctx.sessions.begin() as session:
+            session.execute(delete(HeygemFetch).where(HeygemFetch.code == request.code))
+            session.add(
+                HeygemFetch(code=request.code, created_at=utc_now(), notes="; ".join(request.notes))
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _fetch_then_create(ctx: HeygemContext, request: SubmitRequest, urls, local: dict) -> None:
+    """In the background: download and probe the http inputs, then create the job; a failure
+    is kept on the fetch row, which queries answer as status 3 with the reason."""
+    try:
+        assets = {**local, **_ingest_fields(ctx, request, list(urls))}
+        _create_task(ctx, request, assets)
+    except LipforgeError as exc:
+        _record_fetch_error(ctx, request.code, str(exc))
+    except Exception as exc:
+        _record_fetch_error(ctx, request.code, f"system error: {type(exc).__name__}: {exc}")
+        raise
+
+
+def _record_fetch_error(ctx: HeygemContext, code: str, reason: str) -> None:
+    with ctx.sessions.begin() as session:
+        fetch = session.get(HeygemFetch, code)
+        if fetch is not None:
+            fetch.error = reason
+    log_event("heygem.fetch_failed", code=code, error=reason)
+
+
+def _fetch_failure(ctx: HeygemContext, fetch: HeygemFetch) -> str | None:
+    """Why a download ended without a job, or None while it may still be running."""
+    if fetch.error:
+        return fetch.error
+    deadline_s = ctx.settings.heygem_fetch_deadline_s * len(REQUIRED_INPUTS) + STALE_MARGIN_S
+    if (utc_now() - fetch.created_at).total_seconds() > deadline_s:
+        return "the download of the inputs was interrupted (the server restarted); submit again"
+    return None
 
 
 def _accepted(task: HeygemTask, text: str, request: SubmitRequest) -> dict:
@@ -93,13 +168,24 @@ def _live_task(sessions: sessionmaker, code: str) -> HeygemTask | None:
     return task
 
 
-def _ingest_inputs(ctx: HeygemContext, request: SubmitRequest, staging: Path):
-    root, limit, policy = heygem_root(ctx.settings), ctx.settings.heygem_max_fetch_bytes, ctx.policy
-    assets = []
-    for field, value in (("audio_url", request.audio_url), ("video_url", request.video_url)):
-        path, name = stage_input(field, value, root, staging, policy, limit)
-        assets.append(ingest_file(path, name, ASSET_SOURCE, ctx.sessions, ctx.settings))
-    return assets[0], assets[1]
+def _ingest_fields(ctx: HeygemContext, request: SubmitRequest, fields: list[str]) -> dict:
+    """{field: asset} for the given input fields, staged (downloaded) and probed."""
+    if not fields:
+        return {}
+    settings = ctx.settings
+    limits = fetch_limits(settings.heygem_fetch_deadline_s, settings.heygem_fetch_min_rate_bps)
+    root, max_bytes, policy = heygem_root(settings), settings.heygem_max_fetch_bytes, ctx.policy
+    staging = settings.data_dir.root / STAGING_DIR_NAME / uuid.uuid4().hex
+    staging.mkdir(parents=True)
+    assets = {}
+    try:
+        for field, value in _inputs(request):
+            if field in fields:
+                path, name = stage_input(field, value, root, staging, policy, max_bytes, limits)
+                assets[field] = ingest_file(path, name, ASSET_SOURCE, ctx.sessions, settings)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return assets
 
 
 def _create_job(ctx: HeygemContext, request: SubmitRequest, audio, video) -> HeygemTask:
@@ -117,6 +203,7 @@ def _create_job(ctx: HeygemContext, request: SubmitRequest, audio, video) -> Hey
         publish_event(session, "batch.created", {"jobs": 1}, batch_id=batch.id)
         job = enqueue_jobs(session, batch.id, [spec], ctx.settings.max_attempts)[0]
         _drop_ended_task(session, request.code)
+        session.execute(delete(HeygemFetch).where(HeygemFetch.code == request.code))
         task = HeygemTask(
             code=request.code,
             job_id=job.id,
@@ -150,9 +237,12 @@ def query_task(ctx: HeygemContext, code: str | None, base_url: str) -> dict:
         return envelope(AnswerCode.BAD_PARAMETER, "code is missing: GET /easy/query?code=<code>")
     check_code(code)
     with ctx.sessions() as session:
+        fetch = session.get(HeygemFetch, code)
         task = session.get(HeygemTask, code)
         job = session.get(Job, task.job_id) if task is not None else None
         ahead = _jobs_ahead(session, job) if job is not None else 0
+    if fetch is not None:
+        return _fetch_answer(ctx, fetch)
     if task is None or job is None:
         return envelope(AnswerCode.TASK_NOT_FOUND, f"task not found: no job has code {code!r}")
     data = {"code": code, "job_id": job.id, "batch_id": task.batch_id, "result": ""}
@@ -165,6 +255,17 @@ def query_task(ctx: HeygemContext, code: str | None, base_url: str) -> dict:
         running = int(TaskStatus.RUNNING)
         data.update(status=running, progress=_progress(job), msg=_running(job, ahead))
     data["msg"] = _with_notes(data["msg"], tuple(filter(None, [task.notes])))
+    return envelope(AnswerCode.SUCCESS, "", data)
+
+
+def _fetch_answer(ctx: HeygemContext, fetch: HeygemFetch) -> dict:
+    data = {"code": fetch.code, "job_id": None, "batch_id": None, "result": "", "progress": 0}
+    failure = _fetch_failure(ctx, fetch)
+    if failure is None:
+        data.update(status=int(TaskStatus.RUNNING), msg="downloading the inputs")
+    else:
+        data.update(status=int(TaskStatus.FAILED), msg=failure)
+    data["msg"] = _with_notes(data["msg"], tuple(filter(None, [fetch.notes])))
     return envelope(AnswerCode.SUCCESS, "", data)
 
 
