@@ -5,6 +5,10 @@
 context's attempts), and turns every failure into a `SpeechServerError` whose message names
 the server and quotes what it said: "CosyVoice at http://gpu2:50000 answered 500 three
 times: out of memory". A 4xx other than 429 is not retried: the request itself is wrong.
+Each attempt is held to `transfer.TransferLimits` (a `BudgetTransport` under the client):
+the whole answer within the context's timeout, at least `MIN_ANSWER_RATE_BPS` once it
+flows, at most `answer_limit_bytes(text)` bytes; so an endless or trickling answer ends
+with a reason instead of filling memory or holding the job.
 The adapters (`cosyvoice.py`, `fishspeech.py`, `openaitts.py`) know their servers' shapes.
 """
 
@@ -18,10 +22,21 @@ import httpx
 from lipforge.speech.engines import EngineContext
 from lipforge.speech.errors import SpeechKeyMissingError, SpeechServerError
 from lipforge.speech.voices import Voice
+from lipforge.transfer import (
+    BUDGET_EXTENSION,
+    BudgetTransport,
+    TransferBudget,
+    TransferLimitError,
+    TransferLimits,
+)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_QUOTED_CHARS = 300
 CONNECT_TIMEOUT_S = 10.0
+MIN_ANSWER_RATE_BPS = 8 * 1024
+RATE_WINDOW_S = 20.0
+ANSWER_BYTES_PER_CHAR = 192_000  # one second of 48 kHz 32-bit audio for each character
+ANSWER_OVERHEAD_BYTES = 1024 * 1024  # headers, JSON error bodies, a container's metadata
 TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
 
 
@@ -43,6 +58,11 @@ def api_key_header(voice: Voice, label: str) -> dict[str, str]:
             variable=voice.api_key_env,
         )
     return {"Authorization": f"Bearer {key}"}
+
+
+def answer_limit_bytes(text: str) -> int:
+    """The most a TTS server may answer for `text`: far above any real speech of it."""
+    return ANSWER_OVERHEAD_BYTES + ANSWER_BYTES_PER_CHAR * len(text)
 
 
 def server_said(response: httpx.Response) -> str:
@@ -72,20 +92,33 @@ class TtsHttpClient:
         connect_s = min(CONNECT_TIMEOUT_S, context.timeout_s)
         timeout = httpx.Timeout(context.timeout_s, connect=connect_s)
         self._client = httpx.Client(
-            base_url=self.base_url, follow_redirects=True, timeout=timeout, headers=headers or {}
+            base_url=self.base_url,
+            follow_redirects=True,
+            timeout=timeout,
+            headers=headers or {},
+            transport=BudgetTransport(httpx.HTTPTransport()),
         )
 
     @property
     def where(self) -> str:
         return f"{self.label} at {self.base_url}"
 
-    def post(self, path: str, **request) -> httpx.Response:
+    def post(self, path: str, max_answer_bytes: int, **request) -> httpx.Response:
         """The first 2xx answer; SpeechServerError after a refusal or the last failed attempt."""
         attempts = max(1, self.context.attempts)
         failure, params = "", {}
         for attempt in range(1, attempts + 1):
             try:
-                response = self._client.post(path, **request)
+                response = self._client.post(
+                    path, extensions=self._budget(max_answer_bytes), **request
+                )
+            except TransferLimitError as exc:
+                raise SpeechServerError(
+                    f"{self.where} {exc}; its answer was not used.",
+                    server=self.label,
+                    url=self.base_url,
+                    reason=str(exc),
+                ) from exc
             except httpx.TimeoutException:
                 waited = f"{self.context.timeout_s:g} s"
                 failure = f"did not answer within {waited}, tried {times(attempts)}"
@@ -110,6 +143,12 @@ class TtsHttpClient:
             attempts=attempts,
             **params,
         )
+
+    def _budget(self, max_answer_bytes: int) -> dict:
+        timeout_s = self.context.timeout_s
+        window_s = min(RATE_WINDOW_S, timeout_s / 3)
+        limits = TransferLimits(timeout_s, MIN_ANSWER_RATE_BPS, window_s, max_answer_bytes)
+        return {BUDGET_EXTENSION: TransferBudget(limits)}
 
     def _refused(self, response: httpx.Response) -> SpeechServerError:
         return SpeechServerError(

@@ -1,5 +1,7 @@
 """What the HTTP speech engines share: the voice's URL check, its reference audio, the
-client, and the checks on the audio a server answers (empty, wrong rate, undecodable)."""
+client, and the checks on the audio a server answers (empty, undecodable, a sample rate no
+speech has, such as 0 or 1 Hz, refused with the server's name before it is resampled or
+cached)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,22 @@ from lipforge.speech.audio import AudioDecodeError
 from lipforge.speech.engines import EngineContext
 from lipforge.speech.errors import InvalidVoiceError, SpeechAudioError
 from lipforge.speech.httpclient import TtsHttpClient, api_key_header
-from lipforge.speech.voices import Voice
+from lipforge.speech.voices import SAMPLE_RATE_RANGE, Voice
 
 MIN_AUDIO_S = 0.05
+
+
+def check_rate(rate: int, server: str, url: str) -> None:
+    """SpeechAudioError unless `rate` is one speech is sampled at (the voices' own range)."""
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= rate <= high:
+        raise SpeechAudioError(
+            f"{server} at {url} answered audio at {rate} Hz, which is not a speech sample rate "
+            f"({low}-{high} Hz); the answer was not used. Check the server's output format.",
+            server=server,
+            url=url,
+            rate=rate,
+        )
 
 
 class RemoteEngine:
@@ -76,6 +91,7 @@ class RemoteEngine:
                 url=self.client.base_url,
                 reason=str(exc),
             ) from exc
+        check_rate(rate, self.label, self.client.base_url)
         if len(samples) < MIN_AUDIO_S * rate:
             raise SpeechAudioError(
                 f"{self.client.where} answered {len(samples) / rate:.3f} s of audio: too short "
