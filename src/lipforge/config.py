@@ -115,6 +115,8 @@ class Settings:
     heygem_max_fetch_bytes: int = 2 * GIB  # per audio_url / video_url download
     heygem_fetch_deadline_s: float = 3600.0  # a whole audio_url / video_url download
     heygem_fetch_min_rate_bps: float = 16 * 1024  # over 30 s windows
+    speech_key_env_prefix: str = ""  # when set, a voice's API-key variable must start with it
+    voice_url_allow: tuple[str, ...] = ()  # link-local/metadata networks voice URLs may reach
     heygem_voice: str = ""  # /v1/invoke's voice (empty: espeak by the text's language)
 
     @property

@@ -21,7 +21,8 @@ import httpx
 
 from lipforge.speech.engines import EngineContext
 from lipforge.speech.errors import SpeechKeyMissingError, SpeechServerError
-from lipforge.speech.voices import Voice
+from lipforge.speech.urlguard import VoiceUrlTransport, parse_allowed
+from lipforge.speech.voices import Voice, check_key_variable
 from lipforge.transfer import (
     BUDGET_EXTENSION,
     BudgetTransport,
@@ -37,6 +38,8 @@ MIN_ANSWER_RATE_BPS = 8 * 1024
 RATE_WINDOW_S = 20.0
 ANSWER_BYTES_PER_CHAR = 192_000  # one second of 48 kHz 32-bit audio for each character
 ANSWER_OVERHEAD_BYTES = 1024 * 1024  # headers, JSON error bodies, a container's metadata
+MIN_SECRET_CHARS = 3  # shorter keys are not searched for in messages
+REDACTED = "[redacted]"
 TIMES = {1: "once", 2: "twice", 3: "three times", 4: "four times", 5: "five times"}
 
 
@@ -44,10 +47,12 @@ def times(count: int) -> str:
     return TIMES.get(count, f"{count} times")
 
 
-def api_key_header(voice: Voice, label: str) -> dict[str, str]:
-    """`Authorization: Bearer <key>` from the env var the voice names; {} when it names none."""
+def api_key_header(voice: Voice, label: str, required_prefix: str = "") -> dict[str, str]:
+    """`Authorization: Bearer <key>` from the env var the voice names; {} when it names none.
+    LipForge's own secrets are never sent (`voices.check_key_variable`)."""
     if not voice.api_key_env:
         return {}
+    check_key_variable(voice, required_prefix)
     key = os.environ.get(voice.api_key_env)
     if not key:
         raise SpeechKeyMissingError(
@@ -96,15 +101,40 @@ class TtsHttpClient:
             follow_redirects=True,
             timeout=timeout,
             headers=headers or {},
-            transport=BudgetTransport(httpx.HTTPTransport()),
+            transport=BudgetTransport(VoiceUrlTransport(parse_allowed(context.url_allow))),
         )
+        self._secrets = [
+            value.removeprefix("Bearer ")
+            for name, value in (headers or {}).items()
+            if name.lower() == "authorization" and len(value) > len("Bearer ") + MIN_SECRET_CHARS
+        ]
 
     @property
     def where(self) -> str:
         return f"{self.label} at {self.base_url}"
 
     def post(self, path: str, max_answer_bytes: int, **request) -> httpx.Response:
-        """The first 2xx answer; SpeechServerError after a refusal or the last failed attempt."""
+        """The first 2xx answer; SpeechServerError after a refusal or the last failed attempt.
+        No message or param of the error holds the API key, even when the server echoed it."""
+        try:
+            return self._post(path, max_answer_bytes, **request)
+        except SpeechServerError as exc:
+            raise self._redacted(exc) from exc.__cause__
+
+    def _redacted(self, exc: SpeechServerError) -> SpeechServerError:
+        if not any(secret in str(exc) or secret in str(exc.params) for secret in self._secrets):
+            return exc
+        params = {key: self.redact(value) for key, value in exc.params.items()}
+        return type(exc)(self.redact(str(exc)), **params)
+
+    def redact(self, value):
+        if not isinstance(value, str):
+            return value
+        for secret in self._secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+
+    def _post(self, path: str, max_answer_bytes: int, **request) -> httpx.Response:
         attempts = max(1, self.context.attempts)
         failure, params = "", {}
         for attempt in range(1, attempts + 1):

@@ -42,7 +42,10 @@ class RemoteEngine:
         self.voice = voice
         self.context = context
         self.client = TtsHttpClient(
-            self.label, voice.url or "", context, api_key_header(voice, self.label)
+            self.label,
+            voice.url or "",
+            context,
+            api_key_header(voice, self.label, context.key_env_prefix),
         )
 
     @classmethod

@@ -86,6 +86,8 @@ def synthesize_script(
         storage=open_storage(settings),
         timeout_s=settings.speech_timeout_s,
         attempts=settings.speech_attempts,
+        key_env_prefix=settings.speech_key_env_prefix,
+        url_allow=settings.voice_url_allow,
     )
     cache = SentenceCache(settings.data_dir.root / "cache" / "speech")
     rate = settings.speech_sample_rate
