@@ -126,3 +126,16 @@ def test_an_open_listener_refuses_submits_from_a_foreign_web_page(tmp_path):
         refused = listener.post("/easy/submit", content=submit_body("x"))
         assert refused.status_code == 403 and refused.json()["error"] == "foreign_origin"
         assert listener.get("/easy/query?code=x").json()["code"] == 10004
+
+
+@pytest.mark.parametrize("code", ["好" * 84, "abc\u202egpj.exe", "-rf", ".hidden", "a\u2066b"])
+def test_codes_that_cannot_name_a_file_are_refused_at_submit(tmp_path, heygem_inputs, code):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        answer = api.post("/easy/submit", content=submit_body(code)).json()
+    assert answer["code"] == 10002 and answer["data"]["params"]["field"] == "code", answer
+
+
+def test_a_chinese_code_within_the_byte_limit_is_accepted(tmp_path, heygem_inputs):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        answer = api.post("/easy/submit", content=submit_body("课程" * 33)).json()  # 198 bytes
+    assert answer["code"] == 10000, answer
