@@ -77,3 +77,12 @@ def test_an_allowed_network_and_loopback_are_reached():
     with StandIn(echoing_app()) as server:  # 127.0.0.1: a TTS on this machine is normal
         with pytest.raises(SpeechServerError, match="refused the request with 400"):
             engine_for(Voice("l", "openai", url=server.url)).synthesize("Hi.", "en")
+
+
+@pytest.mark.parametrize("url", ["http://h:1/\x01x", "http://h:1/a b", "http://h\n:1", "http://:1"])
+def test_a_url_with_control_characters_is_refused_when_stored_and_when_used(sessions, url):
+    voice = Voice("ctl", "openai", url=url, speaker="nova")
+    with sessions.begin() as session, pytest.raises(InvalidVoiceError, match="URL"):
+        add_voice(session, voice)
+    with pytest.raises(InvalidVoiceError, match="URL"):
+        engine_for(voice)  # one stored before the check: a plain reason, never a 500

@@ -13,7 +13,7 @@ from lipforge.speech.audio import AudioDecodeError
 from lipforge.speech.engines import EngineContext
 from lipforge.speech.errors import InvalidVoiceError, SpeechAudioError
 from lipforge.speech.httpclient import TtsHttpClient, api_key_header
-from lipforge.speech.voices import SAMPLE_RATE_RANGE, Voice
+from lipforge.speech.voices import SAMPLE_RATE_RANGE, Voice, is_usable_url
 
 MIN_AUDIO_S = 0.05
 
@@ -41,6 +41,13 @@ class RemoteEngine:
     def __init__(self, voice: Voice, context: EngineContext) -> None:
         self.voice = voice
         self.context = context
+        if not is_usable_url(voice.url or ""):  # a voice stored before URLs were checked whole
+            raise InvalidVoiceError(
+                f"URL {voice.url!r} of voice {voice.name!r} is not a usable http(s) URL; "
+                "edit the voice.",
+                voice=voice.name,
+                url=voice.url,
+            )
         self.client = TtsHttpClient(
             self.label,
             voice.url or "",

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -34,6 +35,7 @@ from lipforge.speech.errors import (
 VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 URL = re.compile(r"^https?://[^/ \t\n\r\f\v]+")  # the same in Python, Rust and JS regex
+UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f]")  # controls and spaces, anywhere
 SPEED_RANGE = (0.25, 4.0)
 SAMPLE_RATE_RANGE = (8000, 192000)
 MAX_CONCURRENCY = 16
@@ -208,12 +210,22 @@ def _check_numbers_and_names(voice: Voice) -> None:
             voice=voice.name,
             concurrency=voice.concurrency,
         )
-    if voice.url is not None and not URL.match(voice.url):
+    if voice.url is not None and (not URL.match(voice.url) or not is_usable_url(voice.url)):
         raise InvalidVoiceError(
-            f"URL {voice.url!r} of voice {voice.name!r} must start with http:// or https://.",
+            f"URL {voice.url!r} of voice {voice.name!r} must start with http:// or https:// "
+            "and hold no spaces or control characters.",
             voice=voice.name,
             url=voice.url,
         )
+
+
+def is_usable_url(url: str) -> bool:
+    if UNSAFE_URL_CHARS.search(url):
+        return False
+    try:
+        return bool(httpx.URL(url).host)
+    except (httpx.InvalidURL, ValueError):
+        return False
 
 
 def check_key_variable(voice: Voice, required_prefix: str = "") -> None:
