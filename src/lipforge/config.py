@@ -117,6 +117,7 @@ class Settings:
     heygem_fetch_min_rate_bps: float = 16 * 1024  # over 30 s windows
     speech_key_env_prefix: str = ""  # when set, a voice's API-key variable must start with it
     voice_url_allow: tuple[str, ...] = ()  # link-local/metadata networks voice URLs may reach
+    heygem_forget: str = "failed"  # failed|all|none: finished codes answered once, then 10004
     heygem_voice: str = ""  # /v1/invoke's voice (empty: espeak by the text's language)
 
     @property

@@ -139,3 +139,36 @@ def test_a_chinese_code_within_the_byte_limit_is_accepted(tmp_path, heygem_input
     with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
         answer = api.post("/easy/submit", content=submit_body("课程" * 33)).json()  # 198 bytes
     assert answer["code"] == 10000, answer
+
+
+@pytest.mark.parametrize(("forget", "second"), [("failed", 10004), ("none", 10000)])
+def test_a_failed_code_answers_status_3_once_then_is_forgotten(
+    tmp_path, heygem_inputs, forget, second
+):
+    settings = Settings(data=tmp_path / "data", heygem_forget=forget)
+    with TestClient(create_app(settings)) as api:
+        job_id = api.post("/easy/submit", content=submit_body("once")).json()["data"]["job_id"]
+        assert api.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+        first = api.get("/easy/query", params={"code": "once"}).json()
+        assert first["code"] == 10000 and first["data"]["status"] == 3
+        assert api.get("/easy/query", params={"code": "once"}).json()["code"] == second
+        assert [b["name"] for b in api.get("/api/batches").json()["items"]] == ["once"]
+
+
+def test_the_queue_message_counts_rendering_jobs_and_says_the_wait(tmp_path, heygem_inputs):
+    from lipforge.jobs.tables import Job, JobStatus
+
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        first = api.post("/easy/submit", content=submit_body("first")).json()["data"]["job_id"]
+        api.post("/easy/submit", content=submit_body("second"))
+        with api.app.state.sessions.begin() as session:
+            job = session.get(Job, first)
+            job.status, job.fps, job.frames_total, job.frames_done = (
+                JobStatus.RUNNING,
+                10.0,
+                100,
+                50,
+            )
+        msg = api.get("/easy/query", params={"code": "second"}).json()["data"]["msg"]
+    assert "1 job(s) ahead (1 rendering, 0 waiting)" in msg, msg
+    assert "estimated wait about 5 s" in msg, msg

@@ -9,8 +9,12 @@ the reason when the download or probe fails. With both inputs in, one transactio
 the batch (named with the code), its job and the `heygem_tasks` row. A code that is already queued,
 running or done is answered again without a second job (a client retrying a submit
 whose answer it lost); a failed or cancelled one is submitted afresh. `query_task`
-answers HeyGem's `data` from the job. Both return HeyGem envelopes and raise only
-HeygemError/LipforgeError; the routes map anything else. Call them off the event loop.
+answers HeyGem's `data` from the job: a queued job's message counts the jobs rendering and
+waiting before it and estimates the wait from measured render speeds; a finished code
+answers its final status once and then 10004, as HeyGem forgot it (LIPFORGE_HEYGEM_FORGET:
+`failed`, the default, `all` or `none`), so clients that poll until 10004 stop. Both
+return HeyGem envelopes and raise only HeygemError/LipforgeError; the routes map anything
+else. Call them off the event loop.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from sqlalchemy.orm import sessionmaker
 from lipforge.assets.library import ingest_file
 from lipforge.config import Settings
 from lipforge.db import utc_now
-from lipforge.errors import LipforgeError
+from lipforge.errors import ConfigError, LipforgeError
 from lipforge.events import publish_event
 from lipforge.heygem.background import run_in_background
 from lipforge.heygem.contract import AnswerCode, TaskStatus, envelope, result_name
@@ -47,6 +51,9 @@ PROGRESS_STARTED = 10  # HeyGem's "inputs in" mark; rendering fills 10..95
 PROGRESS_RENDER_SPAN = 85
 ASSET_SOURCE = "heygem"
 REQUIRED_INPUTS = ("audio_url", "video_url")
+FORGET_POLICIES = ("failed", "all", "none")  # LIPFORGE_HEYGEM_FORGET
+FORGOTTEN = "forgotten"  # in a task's options: its final status was answered once
+RECENT_SPEED_JOBS = 20  # finished renders whose speed estimates the wait when none runs
 STALE_MARGIN_S = 120.0  # a download row older than its deadlines and this was orphaned
 
 
@@ -240,10 +247,10 @@ def query_task(ctx: HeygemContext, code: str | None, base_url: str) -> dict:
         fetch = session.get(HeygemFetch, code)
         task = session.get(HeygemTask, code)
         job = session.get(Job, task.job_id) if task is not None else None
-        ahead = _jobs_ahead(session, job) if job is not None else 0
+        ahead = _queue_ahead(session, job) if job is not None else None
     if fetch is not None:
         return _fetch_answer(ctx, fetch)
-    if task is None or job is None:
+    if task is None or job is None or task.options.get(FORGOTTEN):
         return envelope(AnswerCode.TASK_NOT_FOUND, f"task not found: no job has code {code!r}")
     data = {"code": code, "job_id": job.id, "batch_id": task.batch_id, "result": ""}
     if job.status == JobStatus.SUCCEEDED:
@@ -255,7 +262,32 @@ def query_task(ctx: HeygemContext, code: str | None, base_url: str) -> dict:
         running = int(TaskStatus.RUNNING)
         data.update(status=running, progress=_progress(job), msg=_running(job, ahead))
     data["msg"] = _with_notes(data["msg"], tuple(filter(None, [task.notes])))
+    if _forgets(ctx, data["status"]):
+        _forget_task(ctx, code)
     return envelope(AnswerCode.SUCCESS, "", data)
+
+
+def _forgets(ctx: HeygemContext, status: int) -> bool:
+    """True when a finished code answers its status this once, then 10004 (as HeyGem did)."""
+    policy = ctx.settings.heygem_forget
+    if policy not in FORGET_POLICIES:
+        raise ConfigError(
+            f"Config 'LIPFORGE_HEYGEM_FORGET' has value {policy!r}. Use one of: "
+            f"{', '.join(FORGET_POLICIES)}.",
+            value=policy,
+        )
+    if status == TaskStatus.FAILED:
+        return policy in ("failed", "all")
+    return status == TaskStatus.SUCCEEDED and policy == "all"
+
+
+def _forget_task(ctx: HeygemContext, code: str) -> None:
+    """Later queries of `code` answer 10004; its batch stays in LipForge's API and UI."""
+    with ctx.sessions.begin() as session:
+        task = session.get(HeygemTask, code)
+        if task is not None:
+            task.options = {**task.options, FORGOTTEN: True}
+        session.execute(delete(HeygemFetch).where(HeygemFetch.code == code))
 
 
 def _fetch_answer(ctx: HeygemContext, fetch: HeygemFetch) -> dict:
@@ -266,6 +298,8 @@ def _fetch_answer(ctx: HeygemContext, fetch: HeygemFetch) -> dict:
     else:
         data.update(status=int(TaskStatus.FAILED), msg=failure)
     data["msg"] = _with_notes(data["msg"], tuple(filter(None, [fetch.notes])))
+    if _forgets(ctx, data["status"]):
+        _forget_task(ctx, fetch.code)
     return envelope(AnswerCode.SUCCESS, "", data)
 
 
@@ -294,17 +328,57 @@ def _progress(job: Job) -> int:
     return PROGRESS_STARTED + int(PROGRESS_RENDER_SPAN * min(1.0, fraction))
 
 
-def _running(job: Job, ahead: int) -> str:
-    if job.status == JobStatus.QUEUED:
-        return f"waiting in the LipForge queue: {ahead} job(s) ahead"
-    return f"rendering: {job.frames_done}/{job.frames_total or '?'} frames"
-
-
-def _jobs_ahead(session, job: Job) -> int:
+def _running(job: Job, ahead: QueueAhead | None) -> str:
     if job.status != JobStatus.QUEUED:
-        return 0
-    query = select(func.count()).where(Job.status == JobStatus.QUEUED, Job.position < job.position)
-    return int(session.scalar(query) or 0)
+        return f"rendering: {job.frames_done}/{job.frames_total or '?'} frames"
+    ahead = ahead or QueueAhead(0, 0, None)
+    wait = "unknown" if ahead.wait_s is None else f"about {_duration(ahead.wait_s)}"
+    return (
+        f"waiting in the LipForge queue: {ahead.running + ahead.waiting} job(s) ahead "
+        f"({ahead.running} rendering, {ahead.waiting} waiting); estimated wait {wait}"
+    )
+
+
+@dataclass(frozen=True)
+class QueueAhead:
+    """What a queued job waits for: jobs rendering, jobs queued before it, and the wait."""
+
+    running: int
+    waiting: int
+    wait_s: float | None  # None when no render has measured a speed yet
+
+
+def _queue_ahead(session, job: Job) -> QueueAhead | None:
+    if job.status != JobStatus.QUEUED:
+        return None
+    running = session.scalars(select(Job).where(Job.status == JobStatus.RUNNING)).all()
+    before = Job.position < job.position
+    waiting_frames = select(func.count(), func.coalesce(func.sum(Job.frames_total), 0)).where(
+        Job.status == JobStatus.QUEUED, before
+    )
+    waiting, queued_frames = session.execute(waiting_frames).one()
+    speeds = [j.fps for j in running if j.fps] or _recent_speeds(session)
+    if not speeds:
+        return QueueAhead(len(running), int(waiting), None)
+    left = sum(max(0, j.frames_total - j.frames_done) for j in running) + int(queued_frames)
+    fps = sum(speeds) / len(speeds) * max(1, len(running))
+    return QueueAhead(len(running), int(waiting), left / fps)
+
+
+def _recent_speeds(session) -> list[float]:
+    query = (
+        select(Job.fps)
+        .where(Job.status == JobStatus.SUCCEEDED, Job.fps.is_not(None))
+        .order_by(Job.finished_at.desc())
+        .limit(RECENT_SPEED_JOBS)
+    )
+    return [fps for fps in session.scalars(query) if fps]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min"
 
 
 def _with_notes(text: str, notes: tuple[str, ...]) -> str:
