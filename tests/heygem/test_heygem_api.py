@@ -172,3 +172,16 @@ def test_the_queue_message_counts_rendering_jobs_and_says_the_wait(tmp_path, hey
         msg = api.get("/easy/query", params={"code": "second"}).json()["data"]["msg"]
     assert "1 job(s) ahead (1 rendering, 0 waiting)" in msg, msg
     assert "estimated wait about 5 s" in msg, msg
+
+
+def test_a_refused_input_is_named_as_the_client_sent_it(tmp_path, heygem_inputs):
+    (heygem_inputs / "garbage.wav").write_bytes(b"not audio at all")
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        body = submit_body("bad", audio_url="../temp/garbage.wav")
+        answer = api.post("/easy/submit", content=body).json()
+    assert answer["code"] == 10002, answer
+    assert "audio_url '../temp/garbage.wav'" in answer["msg"], answer["msg"]
+    assert (
+        "audio_url-garbage" not in answer["msg"]
+        and answer["data"]["params"]["field"] == "audio_url"
+    )

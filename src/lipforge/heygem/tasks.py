@@ -23,6 +23,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy import delete, func, select
@@ -189,10 +190,27 @@ def _ingest_fields(ctx: HeygemContext, request: SubmitRequest, fields: list[str]
         for field, value in _inputs(request):
             if field in fields:
                 path, name = stage_input(field, value, root, staging, policy, max_bytes, limits)
-                assets[field] = ingest_file(path, name, ASSET_SOURCE, ctx.sessions, settings)
+                assets[field] = _ingest_as_sent(ctx, path, name, field, value)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return assets
+
+
+def _ingest_as_sent(ctx: HeygemContext, path: Path, name: str, field: str, value: str):
+    """The staged file as an asset; a refusal names the path or URL the client sent, never
+    LipForge's staged copy (`audio_url-x.wav`)."""
+    try:
+        return ingest_file(path, name, ASSET_SOURCE, ctx.sessions, ctx.settings)
+    except LipforgeError as exc:
+        sent = f"{field} {value!r}"
+        params = {key: _as_sent(item, path, sent) for key, item in exc.params.items()}
+        raise type(exc)(_as_sent(str(exc), path, sent), **params, field=field) from exc
+
+
+def _as_sent(text, path: Path, sent: str):
+    if not isinstance(text, str):
+        return text
+    return text.replace(str(path), sent).replace(path.name, sent)
 
 
 def _create_job(ctx: HeygemContext, request: SubmitRequest, audio, video) -> HeygemTask:
