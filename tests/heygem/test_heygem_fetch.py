@@ -19,6 +19,7 @@ from lipforge.heygem.netguard import AddressPolicy, parse_networks
 ALLOW_127_0_0_2 = AddressPolicy(parse_networks(["127.0.0.2/32"], "test"))
 DEADLINE_S = 3.0
 SUBMITS = 8  # more than asyncio's default thread pool had free on the two-core test machine
+ANSWER_S = 5.0  # a loaded two-core machine; the trickle itself lasts 120 s
 
 
 def test_a_trickling_url_ends_at_its_deadline_with_a_reason(tmp_path):
@@ -53,11 +54,11 @@ def test_submit_answers_at_once_and_a_slow_download_fails_as_status_3(tmp_path, 
             started = time.monotonic()
             answer = api.post("/easy/submit", content=json.dumps(body)).json()
             assert answer["code"] == 10000, answer
-            assert time.monotonic() - started < 2.0, "the submit waited for the download"
+            assert time.monotonic() - started < ANSWER_S, "the submit waited for the download"
         started = time.monotonic()
         assert api.get("/api/assets").status_code == 200  # thread-backed routes still answer
         assert api.get("/easy/query", params={"code": "slow-0"}).json()["data"]["status"] == 1
-        assert time.monotonic() - started < 2.0
+        assert time.monotonic() - started < ANSWER_S
         ended = wait_for_status(api, f"slow-{SUBMITS - 1}", 3, 4 * DEADLINE_S + 20)
     assert "audio_url" in ended["msg"] or "trickle" in ended["msg"], ended
     assert "minimum" in ended["msg"] or "deadline" in ended["msg"], ended
