@@ -78,6 +78,7 @@ class Settings:
     auth_failure_window_s: float = 60.0
     session_max_age_s: float = 30 * 24 * 3600.0  # a browser login lasts this long
     header_timeout_s: float = 10.0  # a connection must finish sending its headers by then
+    body_timeout_s: float = 30.0  # a request body (tus uploads aside) must arrive whole by then
     max_upload_bytes: int = 10 * GIB
     min_free_disk_bytes: int = 1 * GIB
     upload_expiry_s: float = 24 * 3600.0
