@@ -3,7 +3,9 @@
 The port follows the API's rule: open on loopback; on any other address it needs the
 access token (`Authorization: Bearer`): the server's token, LIPFORGE_TOKEN, or the one
 kept in the data dir, unless --insecure-no-auth. It reads the same multiprocess run
-directory as `GET /metrics` on the API, so both answer the same figures.
+directory as `GET /metrics` on the API, so both answer the same figures. Like the main
+port, it throttles clients that give wrong tokens and closes connections slow to send
+their headers (LIPFORGE_HEADER_TIMEOUT_S).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ def start_metrics_port(
     if not settings.metrics_port:
         return None
     from lipforge.api.auth import is_loopback, load_or_create_token
+    from lipforge.api.throttle import FailureThrottle
     from lipforge.db import create_db_engine, session_factory
     from lipforge.metrics.exposition import start_metrics_server
 
@@ -29,7 +32,14 @@ def start_metrics_port(
         token = settings.token or load_or_create_token(settings)[0]
     sessions = session_factory(create_db_engine(settings.effective_database_url))
     try:
-        server = start_metrics_server(host, settings.metrics_port, sessions, token)
+        server = start_metrics_server(
+            host,
+            settings.metrics_port,
+            sessions,
+            token,
+            FailureThrottle.from_settings(settings),  # wrong tokens throttled as on the API
+            settings.header_timeout_s,
+        )
     except OSError as exc:
         raise ConfigError(
             f"--metrics-port {settings.metrics_port} on {host} cannot be used ({exc.strerror}). "
