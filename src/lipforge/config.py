@@ -85,6 +85,7 @@ class Settings:
     auth_failure_window_s: float = 60.0
     session_max_age_s: float = 30 * 24 * 3600.0  # a browser login lasts this long
     header_timeout_s: float = 10.0  # a connection must finish sending its headers by then
+    body_timeout_s: float = 30.0  # a request body (tus uploads aside) must arrive whole by then
     max_upload_bytes: int = 10 * GIB  # largest upload accepted (413 beyond)
     # below this free disk, uploads answer 507 and workers stop claiming
     min_free_disk_bytes: int = 1 * GIB
@@ -121,7 +122,12 @@ class Settings:
     # private networks or addresses HeyGem `*_url` inputs may be fetched from
     heygem_fetch_allow: tuple[str, ...] = ()
     heygem_max_fetch_bytes: int = 2 * GIB  # per audio_url / video_url download
-    heygem_voice: str = ""  # the LipForge voice /v1/invoke speaks with (empty: espeak-zh)
+    heygem_fetch_deadline_s: float = 3600.0  # a whole audio_url / video_url download
+    heygem_fetch_min_rate_bps: float = 16 * 1024  # over 30 s windows
+    speech_key_env_prefix: str = ""  # when set, a voice's API-key variable must start with it
+    voice_url_allow: tuple[str, ...] = ()  # link-local/metadata networks voice URLs may reach
+    heygem_forget: str = "failed"  # failed|all|none: finished codes answered once, then 10004
+    heygem_voice: str = ""  # /v1/invoke's voice (empty: espeak by the text's language)
     # a transcription server (OpenAI's /v1/audio/transcriptions: faster-whisper-server,
     # whisper.cpp, SenseVoice/FunASR wrappers) for audio that comes without its words
     transcribe_url: str = ""  # the base URL ending in /v1; empty: no server

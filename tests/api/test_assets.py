@@ -105,6 +105,15 @@ def test_range_past_the_end_is_416(api, ingest, talking_head_512):
     assert answer.headers["content-range"] == f"bytes */{size}"
 
 
+@pytest.mark.parametrize("header", ["items=0-1", "bytes=5-1", "bytes=abc", "bytes=-0"])
+def test_an_unusable_range_is_ignored_and_the_whole_file_answered(
+    api, ingest, talking_head_512, header
+):
+    content_url = f"/api/assets/{ingest(talking_head_512)}/content"
+    answer = api.get(content_url, headers={"Range": header})
+    assert answer.status_code == 200 and answer.content == talking_head_512.read_bytes()
+
+
 def test_delete_removes_the_asset_and_its_bytes(api, ingest, talking_head_512):
     asset_id = ingest(talking_head_512)
     assert api.delete(f"/api/assets/{asset_id}").status_code == 204
