@@ -13,6 +13,7 @@ from lipforge.assets.library import ingest_file
 from lipforge.jobs.tables import Job, JobStatus
 from lipforge.jobs.worker import Worker, WorkerTuning
 from lipforge.render import batches
+from lipforge.render.runner import RenderRunner
 from lipforge.render.scripts import ScriptRequest
 from lipforge.speech.engines import EngineContext, create_speech_engine
 from lipforge.speech.errors import SpeechAudioError, SpeechServerError
@@ -71,10 +72,11 @@ def test_a_stopping_worker_leaves_a_hanging_speech_stage_within_seconds(
             audio_asset_ids=[], video_asset_ids=[video.id],
             scripts=[ScriptRequest("大家好。", "gpu", "hello")],
         )  # fmt: skip
-        batch = batches.create_batch(sessions, request, max_attempts=2)["id"]
+        batch = batches.create_batch(sessions, request, max_attempts=2).batch.id
         tuning = WorkerTuning(progress_min_interval_s=0.1, cancel_poll_interval_s=0.2,
                               idle_poll_s=0.05)  # fmt: skip
-        worker, stop = Worker(settings, sessions, slots=1, tuning=tuning), threading.Event()
+        worker = Worker(settings, sessions, slots=1, run_job=RenderRunner(), tuning=tuning)
+        stop = threading.Event()
         thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
         thread.start()
         wait_until(lambda: job_status(sessions, batch) == JobStatus.RUNNING, 30)
