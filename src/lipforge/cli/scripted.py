@@ -33,8 +33,22 @@ class Outcome:
     elapsed_s: float = 0.0
 
 
-def output_stem(script: Path, video: Path, several_scripts: bool) -> str:
-    return f"{script.stem}__{video.stem}" if several_scripts else video.stem
+def output_names(scripts: list[Path], videos: list[Path]) -> list[list[str]]:
+    """Per script, per video: `<video>.mp4`, or `<script>__<video>.mp4` with several scripts,
+    by filenames.py's rule (Chinese kept, unsafe characters replaced, repeats numbered)."""
+    from lipforge.filenames import file_stem, unique_file_name
+
+    taken: set[str] = set()
+    names = []
+    for script_number, script in enumerate(scripts, start=1):
+        script_stem = file_stem(script.name) or f"script{script_number}"
+        row = []
+        for video_number, video in enumerate(videos, start=1):
+            video_stem = file_stem(video.name) or f"video{video_number}"
+            stem = f"{script_stem}__{video_stem}" if len(scripts) > 1 else video_stem
+            row.append(unique_file_name(stem, taken))
+        names.append(row)
+    return names
 
 
 def run_scripts(
@@ -60,20 +74,17 @@ def run_scripts(
         db_engine.dispose()
     out.mkdir(parents=True, exist_ok=True)
     outcomes = []
-    for script, text in zip(scripts, texts, strict=True):
-        outcomes += _run_script(script, text, voice, videos, out, engine, fit, settings, scripts)
+    names = output_names(scripts, videos)
+    for script, text, row in zip(scripts, texts, names, strict=True):
+        planned = [Outcome(script, v, out / name) for v, name in zip(videos, row, strict=True)]
+        outcomes += _run_script(script, text, voice, planned, engine, fit, settings)
     _summary(outcomes)
     return EXIT_SOME_FAILED if any(o.reason for o in outcomes) else 0
 
 
-def _run_script(script, text, voice, videos, out, engine, fit, settings, scripts) -> list[Outcome]:
+def _run_script(script, text, voice, outcomes, engine, fit, settings) -> list[Outcome]:
     from lipforge.speech.script import synthesize_script
 
-    several = len(scripts) > 1
-    outcomes = [
-        Outcome(script, video, out / f"{output_stem(script, video, several)}.mp4")
-        for video in videos
-    ]
     audio = settings.data_dir.root / "cache" / "speech-out" / f"{script.stem}-{voice.name}.wav"
     typer.echo(f"speaking {script.name} with {voice.name} ...")
     started = time.monotonic()

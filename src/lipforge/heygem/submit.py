@@ -14,11 +14,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from lipforge.filenames import safe_stem
 from lipforge.heygem.errors import BadParameterError
 
 REQUIRED_FIELDS = ("audio_url", "video_url", "code")
 KNOWN_FIELDS = frozenset({*REQUIRED_FIELDS, "watermark_switch", "digital_auth", "chaofen", "pn"})
 MAX_CODE_CHARS = 200
+MAX_CODE_BYTES = 200  # UTF-8: `<code>-r.mp4` stays within a 255-byte file name
 _BAD_CODE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
 UNHONOURED = {
     "chaofen": "chaofen=1 (super-resolution) is not available: the video keeps its resolution",
@@ -72,11 +74,14 @@ def parse_submit(raw: bytes) -> SubmitRequest:
 
 
 def check_code(code: str) -> None:
-    """A code names a file (`<code>-r.mp4`): no slashes, control characters, `.` or `..`."""
-    if len(code) > MAX_CODE_CHARS or _BAD_CODE_CHARS.search(code) or code in {".", ".."}:
+    """A code names a file (`<code>-r.mp4`) as is, so it must already obey filenames.py's rule
+    (any letters, Chinese too; none of `<>:"/\\|?*`, controls, a leading `-` or `.`)."""
+    too_long = len(code) > MAX_CODE_CHARS or len(code.encode()) > MAX_CODE_BYTES
+    if too_long or _BAD_CODE_CHARS.search(code) or safe_stem(code, MAX_CODE_BYTES) != code:
         raise BadParameterError(
             f"code {code[:MAX_CODE_CHARS]!r} cannot name a file: use at most "
-            f"{MAX_CODE_CHARS} characters without slashes or control characters (a UUID fits).",
+            f"{MAX_CODE_CHARS} characters ({MAX_CODE_BYTES} bytes in UTF-8) without slashes, "
+            '<>:"|?* or control characters, not starting with "-" or "." (a UUID fits).',
             field="code",
         )
 
