@@ -181,12 +181,15 @@ def create_batch(
     engine: str,
     fit: str,
     scripts: list[dict] | None = None,
+    asset_names: dict[str, str] | None = None,
 ) -> dict:
-    """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios."""
+    """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios;
+    `asset_names`: the local file name of each asset id (outputs are named after them)."""
     body = {
         "audio_asset_ids": audio_ids,
         "video_asset_ids": video_ids,
         "scripts": scripts or [],
+        "asset_names": asset_names or {},
         "engine": engine,
         "fit": fit,
     }

@@ -105,7 +105,8 @@ def submit(
             _print_refused(refused)
             console.print("Nothing left to render: no batch was made.", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT)
-        batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts)
+        names = {asset_id: path.name for path, asset_id in asset_ids.items()}
+        batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts, names)
         jobs_text = f"{len(batch['jobs'])} job(s)"
         console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
         reconnector = _reconnector(reconnect_s)
