@@ -95,9 +95,8 @@ async function addFile(page, file) {
 async function outcomeFor(page, name, timeoutMs = 60000) {
   const item = page.locator(`#upload-outcomes li[data-file="${name}"]`).first();
   await item.waitFor({ timeout: timeoutMs });
-  const code = item.locator("code.asset-id");
   return { text: await item.innerText(), outcome: await item.getAttribute("data-outcome"),
-    assetId: (await code.count()) ? await code.innerText() : null };
+    assetId: await item.getAttribute("data-asset") };
 }
 
 async function uploadWithRefresh(page) {
@@ -158,17 +157,29 @@ async function dropScriptFile(page, videoId) {
   const second = page.locator("#script-list .script").nth(1);
   await second.locator(".script-stats").filter({ hasText: "2" }).waitFor({ timeout: 10000 });
   const dropped = await second.locator("textarea").inputValue();
-  await page.locator(`#video-assets input[value="${videoId}"]`).check();
+  await chooseOnlyVideo(page, videoId);
   const summary = await page.locator("#batch-summary").innerText();
   await second.locator("button", { hasText: config.removeLabel }).click();
   return { dropped, summary };
 }
 
+// Fresh uploads come ticked: untick the others, tick this one.
+async function chooseOnlyVideo(page, videoId) {
+  for (const box of await page.locator("#video-assets input:checked").all()) {
+    if ((await box.getAttribute("value")) !== videoId) await box.uncheck();
+  }
+  await page.locator(`#video-assets input[value="${videoId}"]`).check();
+}
+
+async function tickedVideos(page) {
+  await page.locator("#video-assets input").first().waitFor({ timeout: 15000 });
+  return page.evaluate(() => [...document.querySelectorAll("#video-assets input:checked")].map((b) => b.value));
+}
+
 async function createBatch(page, videoId) {
   await page.locator("#library-title ~ button, #library-title + button").first().click().catch(() => null);
-  const box = page.locator(`#video-assets input[value="${videoId}"]`);
-  await box.waitFor({ timeout: 15000 });
-  await box.check();
+  await page.locator(`#video-assets input[value="${videoId}"]`).waitFor({ timeout: 15000 });
+  await chooseOnlyVideo(page, videoId);
   const summary = await page.locator("#batch-summary").innerText();
   await page.locator("#create-batch").click();
   await page.waitForURL(/#\/batches\/.+/, { timeout: 15000 });
@@ -278,6 +289,9 @@ async function chineseRun(page) {
     .first().getAttribute("class");
   await addFile(page, config.noFaceVideo);
   result.noFace = await outcomeFor(page, path.basename(config.noFaceVideo));
+  await page.waitForFunction((n) => document.querySelectorAll("#video-assets input:checked").length >= n, 2,
+    { timeout: 15000 }).catch(() => null);
+  result.ticked = await tickedVideos(page);
   result.scriptStats = await typeScript(page, config.script);
   result.previewSeconds = await previewFirstSentence(page);
   step("preview heard");
