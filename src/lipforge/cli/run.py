@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from lipforge.media.probe import MediaLimits
 
 FIT_HELP = "when the video is shorter than the audio: pingpong|loop|trim"
+INTERRUPTED_NOTE = "Interrupted; nothing half-written was left."
 
 
 @cache
@@ -92,6 +93,7 @@ def run(
     interrupted = _run_items(outcomes, audio, engine, fit, settings, timing)
     _print_summary(outcomes)
     if interrupted:
+        _console().print(INTERRUPTED_NOTE, highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED)
     if any(o.result is None for o in outcomes):
         raise typer.Exit(EXIT_SOME_FAILED)
