@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import httpx
 
+from lipforge.cli.exits import EXIT_AUTH, EXIT_DISK_FULL, EXIT_USAGE
 from lipforge.errors import LipforgeError
 
 REQUEST_TIMEOUT_S = 30.0
@@ -36,6 +37,7 @@ OPEN_EVENT = "stream.open"  # the server's first event on every connection
 DELETED_EVENT = "batch.deleted"
 PAUSE_EVENTS = ("worker.paused", "worker.resumed")
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+REFUSAL_EXIT_CODES = {401: EXIT_AUTH, 403: EXIT_AUTH, 507: EXIT_DISK_FULL}  # else 2 (usage)
 T = TypeVar("T")
 
 
@@ -51,6 +53,13 @@ class ServerUnreachableError(RemoteError):
     error): worth trying again, unlike a refusal."""
 
     code = "server_unreachable"
+
+
+class RemoteRefusedError(RemoteError):
+    """Raised when the server answered but refused (an unknown id, a name taken, a bad token):
+    exits as that refusal would here (2 usage, 5 token, 6 disk), never as "cannot reach" (7)."""
+
+    code = "remote_refused"
 
 
 class StreamBrokenError(Exception):
@@ -171,7 +180,14 @@ def _raise_for_refusal(response: httpx.Response) -> None:
         message = response.text
     if response.status_code == 401:
         message = f"{message} (pass --token or set LIPFORGE_TOKEN)"
-    raise RemoteError(f"The server refused {response.request.url.path}: {message}")
+    if response.status_code >= 500 and response.status_code != 507:
+        raise RemoteError(f"The server failed at {response.request.url.path}: {message}")
+    refused = RemoteRefusedError(
+        f"The server refused {response.request.url.path}: {message}",
+        status=response.status_code,
+    )
+    refused.exit_code = REFUSAL_EXIT_CODES.get(response.status_code, EXIT_USAGE)
+    raise refused
 
 
 def create_batch(

@@ -195,7 +195,7 @@ def _upload_missing(
 
 def _print_refused(refused: dict[Path, str]) -> None:
     for reason in refused.values():
-        _console().print(f"[red]refused[/] {reason}", highlight=False)
+        _console().print(f"[red]✗[/] {reason}", highlight=False)  # it names the file
 
 
 def _follow_and_collect(
