@@ -134,6 +134,8 @@ async function uploadWithRefresh(page) {
 async function typeScript(page, text) {
   const area = page.locator("#script-list textarea").first();
   await area.fill(text);
+  // the server's count (POST /api/scripts/plan) replaces the quick local guess
+  await page.locator('#script-list .script-stats[data-source="server"]').first().waitFor({ timeout: 10000 });
   return page.locator("#script-list .script-stats").first().innerText();
 }
 

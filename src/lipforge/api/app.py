@@ -24,6 +24,7 @@ from lipforge.api import (
     routes_machine,
     routes_metrics,
     routes_models,
+    routes_scripts,
     routes_uploads,
     routes_voice_preview,
     routes_voices,
@@ -56,6 +57,7 @@ ROUTE_MODULES = (
     routes_heygem,
     routes_voices,
     routes_voice_preview,
+    routes_scripts,
     routes_web,
 )
 

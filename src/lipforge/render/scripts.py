@@ -115,8 +115,47 @@ def estimated_speech_s(text: str) -> float:
     return han / HAN_CHARS_PER_S + (len(text) - han) / LATIN_CHARS_PER_S
 
 
+@dataclass(frozen=True)
+class ScriptPlan:
+    """What the worker will make of a script with a voice, before any speech: the pieces
+    (sentences, long ones cut at commas, as the speech stage cuts them) and the length."""
+
+    language: str
+    pieces: list[str]
+    sentences: int
+    estimated_s: float
+
+
+def plan_script(sessions: sessionmaker, text: str, voice_name: str, pause_s: float) -> ScriptPlan:
+    """The dry run behind the page's "N sentences, about M:SS": the server's own splitter."""
+    from lipforge.speech.engines import speech_engine_class
+    from lipforge.speech.sentences import max_piece_chars, script_language, split_script
+    from lipforge.speech.voices import get_voice
+
+    with sessions() as session:
+        voice = get_voice(session, voice_name)
+    language = script_language(text)
+    limit = speech_engine_class(voice.engine).max_input_chars
+    pieces = split_script(text, max_piece_chars(language, limit))
+    ends = sum(1 for piece in pieces if piece.ends_sentence)
+    seconds = round(_spoken_s(pieces, pause_s), 1)
+    return ScriptPlan(language, [piece.text for piece in pieces], ends, seconds)
+
+
+def _spoken_s(pieces, pause_s: float) -> float:
+    """Reading time of the pieces plus the speech stage's pauses (half after a comma cut)."""
+    ends = sum(1 for piece in pieces if piece.ends_sentence)
+    pauses_s = ends * pause_s + (len(pieces) - ends) * pause_s / 2
+    return estimated_speech_s("".join(piece.text for piece in pieces)) + pauses_s
+
+
 def estimated_frames(text: str, video: Asset, fit: str) -> int:
-    duration_s = estimated_speech_s(text)
+    """A scripted job's frames until its speech exists: the page's estimate at the video's rate."""
+    from lipforge.config import Settings
+    from lipforge.speech.sentences import max_piece_chars, script_language, split_script
+
+    pieces = split_script(text, max_piece_chars(script_language(text), MAX_SCRIPT_CHARS))
+    duration_s = _spoken_s(pieces, Settings.speech_pause_s)
     if fit == "trim":
         duration_s = min(duration_s, video.duration_s)
     return max(1, round(duration_s * (video.fps or 25.0)))
