@@ -137,7 +137,8 @@ class Reconnector:
 
 class BatchMeter:
     """The batch's progress weighted by frames, as `GET /api/batches/{id}` computes it, from
-    snapshots and live job events; what it shows never goes backwards.
+    snapshots and live job events; what it shows never goes backwards while the batch runs,
+    and once it has ended it is the server's own `progress`.
 
     A job whose frame count is not known yet weighs the server's estimate: the first
     snapshot's `frames_total` less the known jobs' frames, shared among the unknown ones.
@@ -156,6 +157,9 @@ class BatchMeter:
             known = sum(job.get("frames_total") or 0 for job in jobs)
             share = max(1.0, (batch["frames_total"] - known) / len(unknown))
             self.estimates.update(dict.fromkeys(unknown, share))
+        if is_finished(batch) and batch.get("progress") is not None:
+            self.shown = float(batch["progress"])  # the end agrees with the server's figure
+            return self.shown
         weights = [job.get("frames_total") or self.estimates.get(job["id"], 1.0) for job in jobs]
         done = sum(w * _job_fraction(job) for w, job in zip(weights, jobs, strict=True))
         fraction = done / sum(weights) if weights else 0.0
