@@ -60,16 +60,28 @@ function statePill(state) {
   return el("span", { class: `pill ${state}` }, stateWords(state));
 }
 
+// An ended batch where some jobs made a video and some did not is neither "failed" nor
+// "done": its badge says both counts ("2 个完成，1 个失败") and its bar is green for the
+// share that succeeded, red for the rest.
+function partlyDone(counts) {
+  return counts.succeeded > 0 && (counts.failed > 0 || counts.cancelled > 0);
+}
+
 function batchListItem(batch) {
-  const state = batchState(batch);
+  const counts = batchCounts(batch);
   const finished = batch.finished === true;
-  const fraction = finished ? 1 : batchProgress(batch);
-  const label = finished ? countsText(batchCounts(batch)) : formatPercent(fraction);
+  const state = finished && partlyDone(counts) ? "partial" : batchState(batch);
+  const total = Object.values(counts).reduce((sum, n) => sum + n, 0) || 1;
+  const fraction = state === "partial" ? counts.succeeded / total : finished ? 1 : batchProgress(batch);
+  const label = finished ? countsText(counts) : formatPercent(fraction);
+  const pill = state === "partial"
+    ? el("span", { class: "pill partial" }, countsText(counts, t("batches.countsJoin")))
+    : statePill(state);
   return el("li", { "data-batch": batch.id, "data-state": state, class: "batch-item" },
     el("div", { class: "row" },
       el("a", { href: `#/batches/${batch.id}`, class: batch.name ? "batch-link data" : "batch-link" },
         batchName(batch)),
-      statePill(state)),
+      pill),
     el("div", { class: "muted small" }, [t("batches.created", { date: formatDate(batch.created_at) }),
       countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
     progressBar(fraction, label, batchName(batch)));

@@ -24,6 +24,13 @@ const TUS_STORAGE_PREFIX = "tus::";
 const ACCEPTED_TYPES = ["audio/*", "video/*", ".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4a",
   ".mp3", ".wav", ".aac", ".flac", ".ogg", ".opus"];
 
+// Uppy's Chinese strings, mended where they read oddly together: one word for "done" (not
+// 上传完成 / 上传完毕 / 完成 at once), the button says what it does (it clears the list), and
+// no "剩余 1m 08s" (Uppy writes the time with English units and guesses wrongly right
+// after a resume; the percentage and the bytes stay).
+const ZH_LOCALE = { ...zhCN, strings: { ...zhCN.strings, complete: "上传完成", done: "清空列表",
+  xTimeLeft: "" } };
+
 // One Uppy for the page's lifetime: re-rendering the view re-mounts its Dashboard. Each
 // file carries the scope of the panel it was added in ("batch", "voice-reference"), so a
 // panel lists and hands on only its own uploads.
@@ -129,7 +136,7 @@ function createUppy() {
     id: UPPY_INSTANCE_ID,
     autoProceed: true,
     restrictions: { allowedFileTypes: ACCEPTED_TYPES },
-    locale: language() === "zh-CN" ? zhCN : undefined,
+    locale: language() === "zh-CN" ? ZH_LOCALE : undefined,
   });
   instance.use(Tus, {
     endpoint: UPLOAD_ENDPOINT,
