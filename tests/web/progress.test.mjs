@@ -113,3 +113,12 @@ test("a batch that ended partly done says both counts; a voice refusal names the
   const problems = translateError({ code: "bad_request", params: { problems: "name: too long" } });
   assert.equal(problems, "The request is not valid: name: too long.");
 });
+
+test("a dead speech server is named with its address and the cause", () => {
+  setLanguage("zh-CN");
+  const params = { server: "OpenAI-compatible TTS", url: "http://127.0.0.1:9/v1", attempts: 3,
+    reason: "[Errno 111] Connection refused" };
+  assert.equal(translateError({ code: "speech_server_failed", params }),
+    "无法连接语音合成服务 OpenAI-compatible TTS（http://127.0.0.1:9/v1，试了 3 次）：[Errno 111] Connection refused。请检查地址，以及它是否在运行。");
+  setLanguage("en");
+});

@@ -157,6 +157,11 @@ export function resultCard(job) {
 }
 
 // Rows keep their buttons while the state changes within one group (queued -> running).
+// Failures that come from the input file itself (errors.py's media errors): running the
+// job again on the same bytes ends the same way, so no "retry" is offered for them.
+const SAME_INPUT_FAILS_AGAIN = new Set(["no_face", "not_media", "corrupt_media", "bad_media",
+  "no_video_stream", "no_audio_stream", "empty_media", "resolution_too_large", "video_too_small",
+  "too_long"]);
 const ACTIONS_BY_STATE = { queued: "cancel", running: "cancel", failed: "retry", cancelled: "retry" };
 
 class JobRow {
@@ -199,7 +204,7 @@ class JobRow {
       this.actions.append(el("button", { class: "small", type: "button", "data-action": "cancel",
         onclick: () => act(() => api.cancelJob(job.id), this.refresh) }, t("common.cancel")));
     }
-    if (state === "failed" || state === "cancelled") {
+    if (state === "cancelled" || (state === "failed" && !SAME_INPUT_FAILS_AGAIN.has(job.error_code))) {
       this.actions.append(el("button", { class: "small", type: "button", "data-action": "retry",
         onclick: () => act(() => api.retryJob(job.id), this.refresh) }, t("common.retry")));
     }
