@@ -2,7 +2,9 @@
 
 `create_app(settings)` wires the database and the routers; it never runs a pipeline
 (the worker does). Each route module owns one resource; this module owns no route
-except through them.
+except through them. Answers are gzipped on the fly for clients that ask (JSON above all),
+except event streams, media, archives, binary downloads and what is already encoded (the
+UI's files go out precompressed, see routes_web.py), so Range requests keep working.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from lipforge import __version__
 from lipforge.api import (
@@ -61,6 +64,10 @@ ROUTE_MODULES = (
     routes_web,
 )
 
+GZIP_MIN_BYTES = 1024  # smaller answers fit a packet or two anyway
+GZIP_LEVEL = 6  # most of level 9's gain for a fraction of its CPU
+NEVER_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream")  # SSE, media...
+
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,
 # the worker process...): each is an async function `service(app) -> None` started as a
 # task after migrations and cancelled at shutdown. Add yours to this tuple.
@@ -103,6 +110,12 @@ def create_app(settings: Settings) -> FastAPI:
     # lines (CORS) sits outside them, so preflights and 401s get CORS headers.
     app.include_router(login_router)
     install_auth(app, settings)
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=GZIP_MIN_BYTES,
+        compresslevel=GZIP_LEVEL,
+        exclude_content_types=NEVER_COMPRESSED,
+    )
     app.add_middleware(HttpErrorLogMiddleware)
     app.add_middleware(HttpMetricsMiddleware)  # outermost: counts 401s and 421s too
     install_openapi(app, OPEN_PATHS)
