@@ -26,7 +26,8 @@ const WIDTHS = [390, 1440];
 // Words that stay as they are in Chinese: units, formats, product and engine names.
 const ALLOWED_WORDS = new Set(["lipforge", "mp4", "srt", "vtt", "gpu", "cpu", "b", "kib", "mib", "gib",
   "tib", "zip", "txt", "mov", "mkv", "webm", "wav", "mp3", "m4a", "flac", "ogg", "opus", "aac", "h",
-  "espeak", "meshwarp", "wav2lip", "piper", "cosyvoice", "fish-speech", "openai", "access_token", "http"]);
+  "espeak", "meshwarp", "wav2lip", "piper", "cosyvoice", "fish-speech", "openai", "access_token", "http",
+  "hz", "api", "cosyvoice-300m", "cosyvoice2", "alloy"]);
 const result = { steps: [], browserErrors: [], shots: {} };
 const started = Date.now();
 
@@ -167,9 +168,8 @@ async function dropScriptFile(page, videoId) {
 
 // Fresh uploads come ticked: untick the others, tick this one.
 async function chooseOnlyVideo(page, videoId) {
-  for (const box of await page.locator("#video-assets input:checked").all()) {
-    if ((await box.getAttribute("value")) !== videoId) await box.uncheck();
-  }
+  const others = page.locator(`#video-assets input:checked:not([value="${videoId}"])`);
+  while (await others.count()) await others.first().uncheck();
   await page.locator(`#video-assets input[value="${videoId}"]`).check();
 }
 

@@ -146,7 +146,7 @@ export function resultCard(job) {
     src: `${url}#t=0.1`, "aria-label": job.output_name });
   if (subs.vtt) {
     video.append(el("track", { kind: "subtitles", src: subs.vtt, srclang: job.language || lang,
-      label: t("job.srt"), default: true }));
+      label: t("job.subtitles"), default: true })); // a WebVTT track: not "SRT"
   }
   return el("li", { class: "result", "data-job": job.id },
     video,

@@ -32,8 +32,9 @@ function preview(asset, preload) {
     return el("div", { class: "audio-preview" }, el("audio", { controls: true, preload: "metadata",
       src, "aria-label": asset.original_name }));
   }
-  return el("video", { controls: true, muted: true, playsinline: true, preload, src,
-    "aria-label": asset.original_name });
+  // `#t=0.1`: with its metadata the browser then shows that frame, not a black box
+  return el("video", { controls: true, muted: true, playsinline: true, preload,
+    src: preload === "none" ? src : `${src}#t=0.1`, "aria-label": asset.original_name });
 }
 
 function assetCard(asset, selection, preload, onChange) {

@@ -62,6 +62,16 @@ const ALL_FIELDS = ["url", "sample_rate", "options.mode", "speaker", "model", "l
   "speed", "api_key_env", "options.instruct", "options.response_format", "reference_asset_id",
   "reference_text"];
 
+// Catalogue keys cannot hold dots (they are paths): "options.mode" is "options_mode" there.
+function catalogueKey(field) {
+  return field.replace(".", "_");
+}
+
+function hintFor(field) {
+  const key = `voices.fieldHints.${catalogueKey(field)}`;
+  return has(key) ? t(key) : null;
+}
+
 function fieldControl(name) {
   const id = `voice-${name.replace(".", "-")}`;
   if (name === "options.mode") {
@@ -131,11 +141,11 @@ function addForm(engines, onAdded) {
   let referenceAssetId = null;
   const wrappers = {};
   for (const key of ALL_FIELDS) {
-    const label = t(`voices.fields.${key}`);
+    const label = t(`voices.fields.${catalogueKey(key)}`);
     wrappers[key] = key === "reference_asset_id"
       ? el("div", { class: "field", "data-field": key }, el("span", { class: "label" }, label),
         uploadBox, referenceStatus)
-      : field(label, controls[key], has(`voices.fieldHints.${key}`) ? t(`voices.fieldHints.${key}`) : null);
+      : field(label, controls[key], hintFor(key));
     wrappers[key].dataset.field = key;
   }
   const shownFields = () => byName[engine.value]?.fields || ALL_FIELDS;
