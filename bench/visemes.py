@@ -32,11 +32,10 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "lipsync"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-from mouth_measure import decode_frames, face_axes, face_height, face_landmarks
-from viseme_measure import (
+from tests.lipsync.mouth_measure import decode_frames, face_axes, face_height, face_landmarks
+from tests.lipsync.viseme_measure import (
     FPS,
     TARGETS,
     CaseSpec,
@@ -45,8 +44,7 @@ from viseme_measure import (
     synthesize_case,
     write_case_wav,
 )
-
-import media_factory as factory
+from tests.support import media_factory as factory
 
 CASES = (
     CaseSpec(

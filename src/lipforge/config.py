@@ -66,29 +66,34 @@ class DataDir:
 class Settings:
     """Every tunable value, with its unit in its name. Env: LIPFORGE_<FIELD_NAME_UPPER>."""
 
+    # the data dir: database, uploads, assets, inbox, outputs, models, logs
     data: Path = Path("./lipforge-data")
     database_url: str = ""  # empty: SQLite at <data>/lipforge.db
-    host: str = DEFAULT_HOST
-    port: int = DEFAULT_PORT
+    host: str = DEFAULT_HOST  # address `serve` listens on; beyond loopback a token is required
+    port: int = DEFAULT_PORT  # port `serve` listens on
     token: str = ""  # empty: generated on first non-loopback start, kept in the data dir
+    # trust X-Forwarded-* (nginx, Caddy in front); a token is then required
     behind_proxy: bool = False
+    # other origins whose pages may call the API (`*` for any; never with the cookie)
     cors_origins: tuple[str, ...] = ()
     allowed_hosts: tuple[str, ...] = ()  # Host names an open server answers besides loopback
     auth_max_failures: int = 10  # failed logins/tokens per client address within the window
+    # the window of `auth_max_failures`; then 429 with Retry-After
     auth_failure_window_s: float = 60.0
     session_max_age_s: float = 30 * 24 * 3600.0  # a browser login lasts this long
     header_timeout_s: float = 10.0  # a connection must finish sending its headers by then
-    max_upload_bytes: int = 10 * GIB
+    max_upload_bytes: int = 10 * GIB  # largest upload accepted (413 beyond)
+    # below this free disk, uploads answer 507 and workers stop claiming
     min_free_disk_bytes: int = 1 * GIB
-    upload_expiry_s: float = 24 * 3600.0
-    max_unfinished_uploads_per_token: int = 20
-    max_duration_s: float = 3 * 3600.0
-    max_resolution_px: int = 4096
-    face_search_s: float = 10.0
+    upload_expiry_s: float = 24 * 3600.0  # unfinished uploads are removed after this long
+    max_unfinished_uploads_per_token: int = 20  # unfinished uploads one token may hold (429 beyond)
+    max_duration_s: float = 3 * 3600.0  # longest audio or video accepted
+    max_resolution_px: int = 4096  # largest video width or height accepted
+    face_search_s: float = 10.0  # how far into a video a face is looked for before it is refused
     inbox_settle_s: float = 3.0  # a dropped file is imported once unchanged this long
-    output_retention_s: float = 7 * 24 * 3600.0
-    max_attempts: int = 3
-    worker_slots: int = 1
+    output_retention_s: float = 7 * 24 * 3600.0  # finished outputs older than this are removed
+    max_attempts: int = 3  # claims of one job before it fails as `worker lost`
+    worker_slots: int = 1  # jobs one worker runs at once (one per GPU)
     metrics_port: int = 0  # 0: /metrics only on the API port; else also served alone on this port
     metrics_host: str = ""  # empty: the API's host (serve) or 127.0.0.1 (worker)
     speech_sample_rate: int = 24000  # every script's audio is resampled to this rate
@@ -102,15 +107,15 @@ class Settings:
     s3_endpoint_url: str = ""  # empty: boto3's own (AWS_ENDPOINT_URL, else AWS)
     s3_region: str = ""  # empty: AWS_REGION / AWS_DEFAULT_REGION, else us-east-1
     s3_access_key_id: str = ""  # empty: AWS_ACCESS_KEY_ID and boto3's other sources
-    s3_secret_access_key: str = ""
+    s3_secret_access_key: str = ""  # empty: AWS_SECRET_ACCESS_KEY and boto3's other sources
     s3_redirect_min_bytes: int = 0  # larger S3 downloads answer 307 to a presigned URL; 0 = never
-    s3_presign_expiry_s: float = 300.0
+    s3_presign_expiry_s: float = 300.0  # how long a presigned download URL stays valid
     s3_public_endpoint_url: str = ""  # the endpoint as clients reach it, for presigned URLs
     cache_max_bytes: int = 20 * GIB  # a worker's downloaded inputs (LRU by size)
-    # the HeyGem / Duix.Avatar drop-in (heygem/): its files' root (empty: <data>/heygem),
-    # networks whose clients may call it without a token, private addresses it may fetch
-    heygem_root: str = ""
+    heygem_root: str = ""  # the HeyGem files' root, HeyGem's /code/data (empty: <data>/heygem)
+    # client networks that may call the HeyGem ports without a token
     heygem_allow: tuple[str, ...] = ()
+    # private networks or addresses HeyGem `*_url` inputs may be fetched from
     heygem_fetch_allow: tuple[str, ...] = ()
     heygem_max_fetch_bytes: int = 2 * GIB  # per audio_url / video_url download
     heygem_voice: str = ""  # the LipForge voice /v1/invoke speaks with (empty: espeak-zh)

@@ -8,8 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from tests.support import media_factory as factory
 
-import media_factory as factory
 from lipforge.errors import (
     CancelledError,
     ConfigError,

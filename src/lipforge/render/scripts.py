@@ -18,7 +18,7 @@ from sqlalchemy.orm import sessionmaker
 from lipforge.assets.table import Asset
 from lipforge.errors import LipforgeError
 from lipforge.filenames import file_stem, joined_stem, safe_stem, unique_file_name
-from lipforge.jobs.queue import JobSpec
+from lipforge.render.spec import RenderSpec
 from lipforge.speech.sentences import HAN
 
 MAX_SCRIPT_CHARS = 20_000
@@ -78,7 +78,7 @@ def script_job_specs(
     engine: str,
     fit: str,
     taken: set[str],
-) -> list[JobSpec]:
+) -> list[RenderSpec]:
     """One job per (script, video) in request order; names unique among `taken` (updated,
     casefolded), made by filenames.py's rule."""
     specs = []
@@ -88,7 +88,7 @@ def script_job_specs(
             video_stem = file_stem(video.original_name) or video.id
             pair = [script_stem, video_stem] if len(scripts) > 1 else [video_stem, script_stem]
             specs.append(
-                JobSpec(
+                RenderSpec(
                     None,
                     video.id,
                     unique_file_name(joined_stem(pair), taken),
@@ -168,13 +168,14 @@ def subtitles_for_job(sessions: sessionmaker, job_id: str, kind: str) -> tuple[s
 
     with sessions() as session:
         job = get_job(session, job_id)
-        timing = _speech_timing(session, job)
+        spec = RenderSpec.from_json(job.spec)
+        timing = _speech_timing(session, spec)
     if timing is None:
-        state = "was not made from a script" if not job.script_text else "has no speech yet"
+        state = "was not made from a script" if not spec.script_text else "has no speech yet"
         raise ConflictError(
             f"Job {job_id} {state}, so it has no subtitles.", job_id=job_id, state=state
         )
-    return _subtitle_file(job, timing, kind)
+    return _subtitle_file(spec, timing, kind)
 
 
 def archive_subtitles(sessions: sessionmaker, batch_id: str) -> list[tuple[str, bytes]]:
@@ -185,26 +186,27 @@ def archive_subtitles(sessions: sessionmaker, batch_id: str) -> list[tuple[str, 
     files = []
     with sessions() as session:
         for job in list_batch_jobs(session, batch_id):
-            if job.status != JobStatus.SUCCEEDED or not job.script_text:
+            spec = RenderSpec.from_json(job.spec)
+            if job.status != JobStatus.SUCCEEDED or not spec.script_text:
                 continue
-            timing = _speech_timing(session, job)
+            timing = _speech_timing(session, spec)
             for kind in ("srt", "vtt") if timing is not None else ():
-                text, name = _subtitle_file(job, timing, kind)
+                text, name = _subtitle_file(spec, timing, kind)
                 files.append((name, text.encode()))
     return files
 
 
-def _speech_timing(session, job):
+def _speech_timing(session, spec: RenderSpec):
     """The sentence timing of the speech a scripted job was given, or None."""
     from lipforge.speech.assets import timing_of
 
-    asset = session.get(Asset, job.audio_asset_id) if job.audio_asset_id else None
+    asset = session.get(Asset, spec.audio_asset_id) if spec.audio_asset_id else None
     return timing_of(asset) if asset is not None else None
 
 
-def _subtitle_file(job, timing, kind: str) -> tuple[str, str]:
+def _subtitle_file(spec: RenderSpec, timing, kind: str) -> tuple[str, str]:
     """(text, `<output stem>.<kind>`) of a job's subtitles, `kind` srt or vtt."""
     from lipforge.media.subtitles import srt_text, vtt_text
 
     text = srt_text(timing.sentences) if kind == "srt" else vtt_text(timing.sentences)
-    return text, f"{job.output_name.rsplit('.', 1)[0]}.{kind}"
+    return text, f"{spec.output_name.rsplit('.', 1)[0]}.{kind}"
