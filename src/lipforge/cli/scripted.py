@@ -97,7 +97,13 @@ def _progress() -> Progress:
     """One bar per script's speech (sentences) and per video (frames, fps, time left), as
     `lipforge run --audio` and `submit` show them."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from lipforge.cli.progress import FpsColumn
 
