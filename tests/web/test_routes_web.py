@@ -87,4 +87,3 @@ def test_json_is_gzipped_on_the_fly_and_event_streams_are_not(client: TestClient
     assert spec.json()["openapi"].startswith("3.")
     plain = client.get("/openapi.json", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
-
