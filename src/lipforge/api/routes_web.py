@@ -82,7 +82,9 @@ def encoded_variant(path: Path, accept_encoding: str) -> tuple[Path, str | None]
 
 def accepted_codings(header: str) -> set[str]:
     """The content codings an Accept-Encoding header allows ("gzip;q=0" refuses gzip)."""
-    accepted, refused, wildcard = set(), set(), False
+    accepted: set[str] = set()
+    refused: set[str] = set()
+    wildcard = False
     for item in header.split(","):
         coding, _, params = item.strip().lower().partition(";")
         quality = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
