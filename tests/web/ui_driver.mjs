@@ -219,11 +219,21 @@ async function galleryVideoPlays(page) {
     v.muted = true;
     const track = v.querySelector("track");
     if (track) v.textTracks[0].mode = "showing";
-    await v.play();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // play() can be aborted while the card still settles on its #t=0.1 frame (AbortError):
+    // try again, a few times; how far it played is what the test checks
+    let aborted = 0;
+    for (let attempt = 0; attempt < 3 && v.currentTime <= 0.2; attempt += 1) {
+      try {
+        await v.play();
+      } catch (exc) {
+        if (exc.name !== "AbortError") throw exc;
+        aborted += 1;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    }
     const cues = v.textTracks[0]?.cues ? [...v.textTracks[0].cues].map((c) => c.text) : [];
     const card = v.closest(".result");
-    return { currentTime: v.currentTime, duration: v.duration, trackSrc: track?.getAttribute("src") || null,
+    return { currentTime: v.currentTime, duration: v.duration, aborted, trackSrc: track?.getAttribute("src") || null,
       cues, links: [...card.querySelectorAll("a")].map((a) => a.getAttribute("href")) };
   });
 }
