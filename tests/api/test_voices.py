@@ -55,3 +55,28 @@ def test_refusals_say_why(api):
     api.post("/api/voices", json={"name": "twice", "engine": "espeak", "language": "en"})
     again = api.post("/api/voices", json={"name": "twice", "engine": "espeak"})
     assert again.status_code == 409 and again.json()["error"] == "voice_exists"
+
+
+def test_each_engine_lists_the_fields_its_voices_take(api):
+    engines = {engine["name"]: engine for engine in api.get("/api/voices").json()["engines"]}
+    cosyvoice = engines["cosyvoice"]
+    assert {"url", "sample_rate", "speaker", "reference_asset_id", "options.mode"} <= set(
+        cosyvoice["fields"]
+    )
+    assert set(cosyvoice["required"]) == {"url", "sample_rate"}
+    assert {"model", "api_key_env", "url"} <= set(engines["openai"]["fields"])
+    assert "url" not in engines["espeak"]["fields"] and engines["espeak"]["required"] == []
+
+
+def test_a_refused_voice_names_what_it_needs_and_chinese_names_are_allowed(api):
+    cosyvoice = {"name": "克隆-x", "engine": "cosyvoice", "url": "http://127.0.0.1:9"}
+    no_rate = api.post("/api/voices", json={**cosyvoice, "speaker": "中文女"})
+    assert no_rate.status_code == 422 and no_rate.json()["params"]["needs"] == "sample_rate"
+    no_speaker = api.post("/api/voices", json={**cosyvoice, "sample_rate": 22050})
+    assert no_speaker.json()["params"]["needs"] == "speaker"
+    added = api.post("/api/voices", json={"name": "远程老师", "engine": "espeak", "language": "zh"})
+    assert added.status_code == 201, added.text
+    assert api.get("/api/voices/远程老师").json()["engine"] == "espeak"
+    for bad in ("-x", "_x", "a/b", "x\n"):
+        refused = api.post("/api/voices", json={"name": bad, "engine": "espeak"})
+        assert refused.status_code == 422, bad

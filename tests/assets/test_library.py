@@ -45,11 +45,13 @@ def test_same_bytes_twice_give_the_same_asset_and_one_file(
 ):
     first = ingest_file(copy_of(talking_head_512, "a.mp4"), "a.mp4", "upload", sessions, settings)
     again = copy_of(talking_head_512, "b.mp4")
-    second = ingest_file(again, "b.mp4", "upload", sessions, settings)
+    second = ingest_file(again, "王老师.mp4", "upload", sessions, settings)
     assert second.id == first.id
     assert not again.exists()
     assert count_rows(sessions) == 1
     assert len(list(settings.data_dir.assets.iterdir())) == 1
+    # the name the user gave this time wins: outputs are named after it
+    assert second.original_name == "王老师.mp4" == get_asset(sessions, first.id).original_name
 
 
 def test_a_duplicate_restores_a_missing_stored_file(settings, sessions, copy_of, talking_head_512):

@@ -49,3 +49,19 @@ def test_say_writes_the_wav_and_prints_its_subtitles(tmp_path):
         assert reader.getframerate() == 24000 and reader.getnframes() > 24000
     unknown = lipforge("say", "hello", "--voice", "nobody", "-o", str(out), data=tmp_path / "d")
     assert unknown.returncode == 2 and "No voice named 'nobody'" in unknown.stderr
+
+
+def test_a_taken_name_is_a_usage_error_and_chinese_names_are_kept(tmp_path):
+    data = tmp_path / "data"
+    taken = lipforge("voices", "add", "espeak-zh", "--engine", "espeak", data=data)
+    assert taken.returncode == 2, taken.stderr
+    added = lipforge(
+        "voices", "add", "远程老师", "--engine", "espeak", "--language", "zh", data=data
+    )
+    assert added.returncode == 0, added.stderr
+    assert "远程老师" in lipforge("voices", "list", data=data).stdout
+
+
+def test_version_is_printed(tmp_path):
+    shown = lipforge("--version", data=tmp_path / "data")
+    assert shown.returncode == 0 and shown.stdout.startswith("lipforge 0.")

@@ -123,6 +123,18 @@ def test_submit_exits_zero_when_everything_succeeds(
     assert again.returncode == 0, again.stdout + again.stderr
     assert "on server short.mp4" in again.stdout and "upload short.mp4" not in again.stdout
 
+    # issue 21: the same bytes under a Chinese name this time: the output follows the user
+    renamed = tmp_path / "王老师-竖屏.mp4"
+    renamed.write_bytes(clip.read_bytes())
+    chinese = run_cli(
+        tmp_path, "submit", "--server", served, "--audio", str(speech_en_wav),
+        "--video", str(renamed), "--fit", "loop", "--out", str(tmp_path / "zh"),
+    )  # fmt: skip
+    assert chinese.returncode == 0, chinese.stdout + chinese.stderr
+    assert [p.name for p in (tmp_path / "zh").iterdir()] == ["王老师-竖屏-speech_en.mp4"]
+    unknown = run_cli(tmp_path, "watch", "0" * 32, "--server", served)
+    assert unknown.returncode == 2, unknown.stderr  # the server answered 404: not "unreachable"
+
 
 def test_submit_refuses_a_missing_file_before_uploading(tmp_path):
     result = run_cli(

@@ -8,7 +8,6 @@ data dir; the follower and the meter alone against fakes (`httpx.MockTransport`)
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -90,7 +89,8 @@ def test_a_refused_file_is_listed_and_the_others_still_render(
     )  # fmt: skip
     output = finish(process)
     assert process.returncode == 1, output
-    assert re.search(rf"refused\s+{re.escape(broken_garbage.name)} was refused: ", output), output
+    assert f"✗ {broken_garbage.name} was refused: " in output, output
+    assert "refused garbage.mp4 was refused" not in output  # said once, not twice
     assert "1 of 1 job(s) succeeded; 1 file(s) refused" in output
     assert sorted(p.name for p in out.iterdir()) == ["good-speech_en.mp4"]
 
@@ -198,3 +198,18 @@ def test_the_batch_bar_shows_the_servers_weighted_progress_and_never_goes_back()
     assert meter.update(batch) == pytest.approx(0.3)  # (100 + 0) / 1200 would go backwards
     batch["jobs"][1]["frames_done"] = 1000
     assert meter.update(batch) == pytest.approx(1100 / 1200)
+
+
+def test_an_ended_batch_shows_the_servers_figure_and_a_failed_job_no_percentage():
+    from lipforge.cli.submit import _job_percent_text
+
+    meter = BatchMeter()
+    jobs = [_job("a", "running", 90, 100), _job("b", "running", 60, 100), _job("c", "queued")]
+    batch = {"id": "b", "frames_total": 300, "progress": 0.5, "jobs": jobs}
+    assert meter.update(batch) == pytest.approx(0.5)
+    jobs[0].update(status="succeeded", frames_done=100)
+    jobs[1].update(status="succeeded", frames_done=100)
+    jobs[2].update(status="failed", frames_total=100, frames_done=1)
+    batch["progress"] = 0.67  # what GET /api/batches/{id} answers for 2 done, 1 failed at once
+    assert meter.update(batch) == pytest.approx(0.67)
+    assert _job_percent_text(jobs[2]).strip() == "✗" and _job_percent_text(jobs[0]) == "100%"

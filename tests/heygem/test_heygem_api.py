@@ -82,6 +82,21 @@ def test_unknown_and_missing_codes(tmp_path):
         assert bad_code["code"] == 10002 and "code" in bad_code["msg"]
 
 
+@pytest.mark.parametrize("code", ["-rf", ".hidden", "a:b", "what?", "讲" * 70])
+def test_codes_that_cannot_name_a_file_everywhere_are_refused(tmp_path, code):
+    """`<code>-r.mp4` is written as is: the naming rule of every output must already hold."""
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        answer = api.post("/easy/submit", content=submit_body(code)).json()
+    assert answer["code"] == 10002 and "cannot name a file" in answer["msg"]
+
+
+def test_a_chinese_code_names_its_result(tmp_path, heygem_inputs):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        answer = api.post("/easy/submit", content=submit_body("第一课-王老师")).json()
+        query = api.get("/easy/query", params={"code": "第一课-王老师"}).json()
+    assert answer["code"] == 10000 and query["code"] == 10000
+
+
 def test_the_routes_are_in_the_openapi_document(tmp_path):
     with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
         paths = api.get("/openapi.json").json()["paths"]

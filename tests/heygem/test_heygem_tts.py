@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from lipforge.api.app import create_app
+from lipforge.api.companions import companion_app
 from lipforge.api.routes_heygem_tts import MAX_BODY_BYTES
 from lipforge.api.routes_heygem_tts import router as tts_router
-from lipforge.api.companions import companion_app
 from lipforge.config import Settings
 from lipforge.render.scripts import MAX_SCRIPT_CHARS
 

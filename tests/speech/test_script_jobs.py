@@ -150,22 +150,26 @@ def test_subtitles_are_served_for_a_scripted_job(settings, sessions, small_video
 def test_a_thousand_character_chinese_script_becomes_a_video_with_subtitles(
     tmp_path, make_talking_head
 ):
-    video = make_talking_head(tmp_path / "teacher.mp4", 2.0, (192, 192), fps=4)
+    video = make_talking_head(tmp_path / "王老师.mp4", 2.0, (192, 192), fps=4)
     sentence = "光合作用是植物利用阳光，把水和二氧化碳变成葡萄糖和氧气的过程。"
     script = (sentence * (1000 // len(sentence) + 1))[:1000]
-    (tmp_path / "lesson.txt").write_text(script, encoding="utf-8")
+    (tmp_path / "第一课.txt").write_text(script, encoding="utf-8")
     env = {**os.environ, "LIPFORGE_DATA": str(tmp_path / "data")}
     (tmp_path / "data").mkdir(exist_ok=True)
     with migrated_sessions(f"sqlite:///{tmp_path / 'data' / 'lipforge.db'}") as sessions:
         with sessions.begin() as session:
             add_voice(session, Voice("fast-zh", "espeak", language="zh", speed=2.5))
     run = subprocess.run(
-        [LIPFORGE, "run", "--text-file", str(tmp_path / "lesson.txt"),
+        [LIPFORGE, "run", "--text-file", str(tmp_path / "第一课.txt"),
          "--voice", "fast-zh", "--video", str(video), "--out", str(tmp_path / "out")],
         env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
-    output, srt = tmp_path / "out" / "teacher.mp4", tmp_path / "out" / "teacher.srt"
+    # bars as `run --audio` and `submit` draw them: sentences, then frames with fps
+    bars = [line for line in run.stdout.splitlines() if "━" in line]
+    assert any("第一课.txt" in line and "sentences" in line for line in bars), run.stdout
+    assert any("王老师.mp4" in line and "frames" in line and "fps" in line for line in bars)
+    output, srt = tmp_path / "out" / "王老师.mp4", tmp_path / "out" / "王老师.srt"
     cues = read_subtitle_track(output)
     blocks = srt.read_text(encoding="utf-8").strip().split("\n\n")
     assert len(cues) == len(blocks) >= 30

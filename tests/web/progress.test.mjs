@@ -14,6 +14,7 @@ import {
 } from "../../src/lipforge/web/src/i18n.js";
 import {
   batchFraction,
+  countsText,
   failureReason,
   jobDetail,
   jobFraction,
@@ -100,4 +101,24 @@ test("scripts split into sentences like the server, with an estimated duration",
   assert.ok(zh > 3 && zh < 8, String(zh));
   assert.equal(scriptLanguage("今天我们学 lip sync。"), "zh");
   assert.equal(scriptLanguage("Hello everyone. Today we look at lip sync."), "en");
+});
+
+test("a batch that ended partly done says both counts; a voice refusal names the field", () => {
+  setLanguage("zh-CN");
+  assert.equal(countsText({ succeeded: 2, failed: 1 }, "，"), "2 个完成，1 个失败");
+  const needs = translateError({ code: "invalid_voice", params: { voice: "克隆-x", needs: "sample_rate" } });
+  assert.equal(needs, "音色 克隆-x 还需要填写：采样率（Hz）。");
+  setLanguage("en");
+  assert.equal(countsText({ succeeded: 2, failed: 1 }, ", "), "2 done, 1 failed");
+  const problems = translateError({ code: "bad_request", params: { problems: "name: too long" } });
+  assert.equal(problems, "The request is not valid: name: too long.");
+});
+
+test("a dead speech server is named with its address and the cause", () => {
+  setLanguage("zh-CN");
+  const params = { server: "OpenAI-compatible TTS", url: "http://127.0.0.1:9/v1", attempts: 3,
+    reason: "[Errno 111] Connection refused" };
+  assert.equal(translateError({ code: "speech_server_failed", params }),
+    "无法连接语音合成服务 OpenAI-compatible TTS（http://127.0.0.1:9/v1，试了 3 次）：[Errno 111] Connection refused。请检查地址，以及它是否在运行。");
+  setLanguage("en");
 });

@@ -3,6 +3,7 @@ outside the build can be read."""
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,37 @@ def test_no_file_outside_the_build_is_served(dist: Path, client: TestClient) -> 
         response = client.get(path)
         assert response.status_code == 404, path
         assert "not for the web" not in response.text
+
+
+def test_built_files_go_out_precompressed_as_the_browser_asks(
+    dist: Path, client: TestClient
+) -> None:
+    """Issue 21: the build's .br/.gz copies, `Vary`, the long cache kept, Range still works."""
+    source = ("export const greeting = '你好';\n" * 400).encode()
+    (dist / "ui").mkdir(parents=True)
+    (dist / "ui" / "main-AB12.js").write_bytes(source)
+    (dist / "ui" / "main-AB12.js.gz").write_bytes(gzip.compress(source))
+    (dist / "ui" / "main-AB12.js.br").write_bytes(b"brotli stand-in")
+    url = "/ui/main-AB12.js"
+    brotli = client.get(url, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert brotli.headers["content-encoding"] == "br" and brotli.content == b"brotli stand-in"
+    assert "javascript" in brotli.headers["content-type"]
+    assert "immutable" in brotli.headers["cache-control"]
+    assert brotli.headers["vary"] == "Accept-Encoding"
+    zipped = client.get(url, headers={"Accept-Encoding": "gzip, br;q=0"})
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.content == source  # decoded
+    assert int(zipped.headers["content-length"]) < len(source) / 4
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.content == source
+    ranged = client.get(url, headers={"Accept-Encoding": "identity", "Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.content == source[:10]
+    assert client.get("/ui/main-AB12.js.gz").status_code == 404  # only as an encoding
+
+
+def test_json_is_gzipped_on_the_fly_and_event_streams_are_not(client: TestClient) -> None:
+    spec = client.get("/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert spec.headers["content-encoding"] == "gzip"
+    assert int(spec.headers["content-length"]) < len(spec.content) / 3
+    assert spec.json()["openapi"].startswith("3.")
+    plain = client.get("/openapi.json", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers

@@ -216,6 +216,8 @@ def test_chinese_workflow_from_upload_to_gallery(
     resumed = [int(r["offset"]) for r in after if r["method"] == "PATCH"]
     assert resumed and resumed[0] > 0, f"the upload started again from zero: {after}"
     assert upload["assetId"] and upload["outcome"] == "asset"
+    assert upload["assetId"] not in upload["text"], "an asset id is not for people"
+    assert set(result["ticked"]) == {upload["assetId"], result["noFace"]["assetId"]}
 
     garbage = result["garbage"]
     assert garbage["outcome"] == "refused" and "被拒绝" in garbage["text"], garbage

@@ -2,7 +2,9 @@
 
 `create_app(settings)` wires the database and the routers; it never runs a pipeline
 (the worker does). Each route module owns one resource; this module owns no route
-except through them.
+except through them. Answers are gzipped on the fly for clients that ask (JSON above all),
+except event streams, media, archives, binary downloads and what is already encoded (the
+UI's files go out precompressed, see routes_web.py), so Range requests keep working.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 
 from lipforge import __version__
 from lipforge.api import (
@@ -24,6 +27,7 @@ from lipforge.api import (
     routes_machine,
     routes_metrics,
     routes_models,
+    routes_scripts,
     routes_uploads,
     routes_voice_preview,
     routes_voices,
@@ -58,8 +62,13 @@ ROUTE_MODULES = (
     routes_heygem,
     routes_voices,
     routes_voice_preview,
+    routes_scripts,
     routes_web,
 )
+
+GZIP_MIN_BYTES = 1024  # smaller answers fit a packet or two anyway
+GZIP_LEVEL = 6  # most of level 9's gain for a fraction of its CPU
+NEVER_COMPRESSED = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream")  # SSE, media...
 
 # Long-running companions of the API process (inbox watcher, upload cleaner, retention,
 # the worker process...): each is an async function `service(app) -> None` started as a
@@ -105,6 +114,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(login_router)
     install_auth(app, settings)
     app.add_middleware(BodyDeadlineMiddleware, deadline_s=settings.body_timeout_s)
+    app.add_middleware(
+        GZipMiddleware,
+        minimum_size=GZIP_MIN_BYTES,
+        compresslevel=GZIP_LEVEL,
+        exclude_content_types=NEVER_COMPRESSED,
+    )
     app.add_middleware(HttpErrorLogMiddleware)
     app.add_middleware(HttpMetricsMiddleware)  # outermost: counts 401s and 421s too
     install_openapi(app, OPEN_PATHS)

@@ -16,13 +16,13 @@ import mimetypes
 import re
 from collections.abc import Iterator
 from email.utils import format_datetime
-from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from lipforge.config import Settings
 from lipforge.errors import NotFoundError
+from lipforge.filenames import content_disposition
 from lipforge.http_range import FALLBACK_MEDIA_TYPE, ranged_file_response
 from lipforge.storage.backend import ObjectInfo, Storage, open_storage
 
@@ -63,7 +63,7 @@ def _streamed(
         "Accept-Ranges": "bytes",
         "ETag": info.etag if info.etag.startswith('"') else f'"{info.etag}"',
         "Last-Modified": format_datetime(info.modified_at, usegmt=True),
-        "Content-Disposition": _inline_disposition(name),
+        "Content-Disposition": content_disposition(name),
         "Cache-Control": "private, max-age=0",
     }
     wanted = _wanted_range(request, info, headers)
@@ -113,10 +113,3 @@ def _object_chunks(storage: Storage, key: str, start: int, length: int) -> Itera
             yield chunk
     finally:
         reader.close()
-
-
-def _inline_disposition(name: str) -> str:
-    quoted = quote(name)
-    if quoted != name:
-        return f"inline; filename*=utf-8''{quoted}"
-    return f'inline; filename="{name}"'

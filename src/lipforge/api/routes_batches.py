@@ -24,6 +24,7 @@ from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
 from lipforge.api.views import BatchPage, BatchView, JobLogView, JobView
 from lipforge.api.zipstream import ZipMember, zip_chunks
 from lipforge.assets.library import MAX_TRANSCRIPT_CHARS
+from lipforge.filenames import content_disposition
 from lipforge.jobs.joblog import read_stored_job_log
 from lipforge.render import batches
 from lipforge.render.scripts import (
@@ -99,6 +100,11 @@ class BatchBody(BaseModel):
         "Kept on the audio asset (PATCH /api/assets/{id} changes it).",
         max_length=batches.MAX_JOBS_PER_BATCH,
     )
+    asset_names: dict[str, str] = Field(
+        default_factory=dict,
+        description="The file name the user gave each asset this time (asset id -> name); "
+        "outputs are named after it rather than after the asset's stored name.",
+    )
 
 
 @router.post("/api/batches", status_code=201, responses=error_responses(404, 422))
@@ -112,6 +118,7 @@ async def create_batch_route(request: Request, body: BatchBody) -> BatchView:
         name=body.name,
         scripts=[ScriptRequest(s.text, s.voice, s.name) for s in body.scripts],
         transcripts=body.transcripts,
+        asset_names=body.asset_names,
     )
     created = await asyncio.to_thread(
         batches.create_batch, state.sessions, batch_request, state.settings.max_attempts
@@ -297,5 +304,5 @@ async def _subtitles(request: Request, job_id: str, kind: str, media_type: str) 
     text, name = await asyncio.to_thread(
         subtitles_for_job, request.app.state.sessions, job_id, kind
     )
-    headers = {"Content-Disposition": f'inline; filename="{name}"'}
+    headers = {"Content-Disposition": content_disposition(name)}
     return Response(text, media_type=f"{media_type}; charset=utf-8", headers=headers)

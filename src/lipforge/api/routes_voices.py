@@ -84,6 +84,8 @@ def _engines() -> list[dict]:
                 "max_input_chars": engine.max_input_chars,
                 "needs_url": engine.needs_url,
                 "missing": engine.missing_reason(),
+                "fields": list(engine.voice_fields),
+                "required": list(engine.required_fields),
             }
         )
     return out

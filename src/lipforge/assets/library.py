@@ -3,9 +3,10 @@
 `ingest_file` is the one way bytes become an asset, whatever brought them (a tus
 upload, the inbox folder, `lipforge import`): it probes the file with the media layer
 (a refusal raises that layer's MediaError and leaves the file where it was), hashes
-it, gives back the existing asset when the same bytes are already known (and removes
-the duplicate), and otherwise moves the file into the store (`lipforge.storage`: the data
-dir or a bucket) under a key the server chooses (`assets/<id><ext>`), never a name a client
+it, gives back the existing asset when the same bytes are already known (it removes the
+duplicate, and the name given this time becomes the asset's name, so outputs follow the
+user), and otherwise moves the file into the store (`lipforge.storage`: the data dir or a
+bucket) under a key the server chooses (`assets/<id><ext>`), never a name a client
 gave. This module does not serve HTTP and does not watch folders (see `inbox.py`).
 """
 
@@ -31,6 +32,7 @@ from lipforge.storage.backend import Storage, open_storage, put_file
 
 HASH_CHUNK_BYTES = 1024 * 1024
 MAX_ORIGINAL_NAME_CHARS = 255
+UNNAMED = "unnamed"
 SAFE_EXTENSION = re.compile(r"^\.[a-z0-9]{1,8}$")
 EXTENSION_BY_CONTAINER = {
     "mov": ".mov",
@@ -68,7 +70,7 @@ def ingest_file(
     if existing is not None:
         _keep_one_copy(storage, path, asset_key(existing))
         log_event("asset.duplicate", asset_id=existing.id, original_name=original_name)
-        return existing
+        return _named_this_time(sessions, existing, clean_original_name(original_name))
     name = clean_original_name(original_name)
     asset_id = uuid.uuid4().hex
     relative_path = asset_id + _extension_for(name, info.container)
@@ -211,7 +213,7 @@ def clean_original_name(name: str) -> str:
     """The last path component of a client-given name, without control characters."""
     base = displayable_name(name.replace("\\", "/")).rsplit("/", 1)[-1].strip()
     if base in {"", ".", ".."}:
-        return "unnamed"
+        return UNNAMED
     return base[-MAX_ORIGINAL_NAME_CHARS:]
 
 
@@ -221,6 +223,19 @@ def _extension_for(name: str, container: str) -> str:
         return suffix
     first_format = (container or "").split(",")[0].strip().lower()
     return EXTENSION_BY_CONTAINER.get(first_format, "")
+
+
+def _named_this_time(sessions: sessionmaker, asset: Asset, name: str) -> Asset:
+    """The known asset under the name the user gave this time (outputs are named after it)."""
+    if name in {asset.original_name, UNNAMED}:
+        return asset
+    with sessions.begin() as session:
+        row = session.get(Asset, asset.id)
+        if row is None:  # deleted meanwhile: the caller still gets the asset it found
+            return asset
+        row.original_name = name
+    asset.original_name = name
+    return asset
 
 
 def _find_by_sha256(sessions: sessionmaker, digest: str) -> Asset | None:

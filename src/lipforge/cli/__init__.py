@@ -53,6 +53,23 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 TYPE_METAVARS = {"str": "TEXT", "int": "INTEGER", "float": "NUMBER", "path": "PATH"}
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"lipforge {version('lipforge')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="print the version"
+    ),
+) -> None:
+    """LipForge: lip-sync face videos to speech or scripts, here (run) or on a server (submit)."""
+
+
 def _register_commands() -> None:
     for name in COMMAND_MODULES:
         try:

@@ -57,6 +57,9 @@ def import_files(
                 typer.echo(f"{asset_id}\t{path}")
     finally:
         engine.dispose()
+    from lipforge.cli.datadir import where_written
+
+    typer.echo(f"(into the {where_written(settings)})", err=True)
     if refused:
         raise typer.Exit(EXIT_SOME_FAILED)
 

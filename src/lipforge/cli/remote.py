@@ -20,6 +20,7 @@ from typing import TypeVar
 
 import httpx
 
+from lipforge.cli.exits import EXIT_AUTH, EXIT_DISK_FULL, EXIT_USAGE
 from lipforge.errors import LipforgeError
 from lipforge.retry import NO_JITTER, Backoff, RetryBudget
 
@@ -38,6 +39,7 @@ OPEN_EVENT = "stream.open"  # the server's first event on every connection
 DELETED_EVENT = "batch.deleted"
 PAUSE_EVENTS = ("worker.paused", "worker.resumed")
 TERMINAL_STATES = frozenset({"succeeded", "failed", "cancelled"})
+REFUSAL_EXIT_CODES = {401: EXIT_AUTH, 403: EXIT_AUTH, 507: EXIT_DISK_FULL}  # else 2 (usage)
 T = TypeVar("T")
 
 
@@ -53,6 +55,13 @@ class ServerUnreachableError(RemoteError):
     error): worth trying again, unlike a refusal."""
 
     code = "server_unreachable"
+
+
+class RemoteRefusedError(RemoteError):
+    """Raised when the server answered but refused (an unknown id, a name taken, a bad token):
+    exits as that refusal would here (2 usage, 5 token, 6 disk), never as "cannot reach" (7)."""
+
+    code = "remote_refused"
 
 
 class StreamBrokenError(Exception):
@@ -130,7 +139,8 @@ class Reconnector:
 
 class BatchMeter:
     """The batch's progress weighted by frames, as `GET /api/batches/{id}` computes it, from
-    snapshots and live job events; what it shows never goes backwards.
+    snapshots and live job events; what it shows never goes backwards while the batch runs,
+    and once it has ended it is the server's own `progress`.
 
     A job whose frame count is not known yet weighs the server's estimate: the first
     snapshot's `frames_total` less the known jobs' frames, shared among the unknown ones.
@@ -149,6 +159,9 @@ class BatchMeter:
             known = sum(job.get("frames_total") or 0 for job in jobs)
             share = max(1.0, (batch["frames_total"] - known) / len(unknown))
             self.estimates.update(dict.fromkeys(unknown, share))
+        if is_finished(batch) and batch.get("progress") is not None:
+            self.shown = float(batch["progress"])  # the end agrees with the server's figure
+            return self.shown
         weights = [job.get("frames_total") or self.estimates.get(job["id"], 1.0) for job in jobs]
         done = sum(w * _job_fraction(job) for w, job in zip(weights, jobs, strict=True))
         fraction = done / sum(weights) if weights else 0.0
@@ -173,7 +186,14 @@ def _raise_for_refusal(response: httpx.Response) -> None:
         message = response.text
     if response.status_code == 401:
         message = f"{message} (pass --token or set LIPFORGE_TOKEN)"
-    raise RemoteError(f"The server refused {response.request.url.path}: {message}")
+    if response.status_code >= 500 and response.status_code != 507:
+        raise RemoteError(f"The server failed at {response.request.url.path}: {message}")
+    refused = RemoteRefusedError(
+        f"The server refused {response.request.url.path}: {message}",
+        status=response.status_code,
+    )
+    refused.exit_code = REFUSAL_EXIT_CODES.get(response.status_code, EXIT_USAGE)
+    raise refused
 
 
 def create_batch(
@@ -184,13 +204,16 @@ def create_batch(
     fit: str,
     scripts: list[dict] | None = None,
     transcripts: dict[str, str] | None = None,
+    asset_names: dict[str, str] | None = None,
 ) -> dict:
     """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios;
-    `transcripts`: what audios say, by asset id."""
+    `transcripts`: what audios say, by asset id; `asset_names`: the local file name of each
+    asset id (outputs are named after them)."""
     body = {
         "audio_asset_ids": audio_ids,
         "video_asset_ids": video_ids,
         "scripts": scripts or [],
+        "asset_names": asset_names or {},
         "engine": engine,
         "fit": fit,
     }

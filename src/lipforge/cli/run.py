@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from lipforge.media.probe import MediaLimits
 
 FIT_HELP = "when the video is shorter than the audio: pingpong|loop|trim"
+INTERRUPTED_NOTE = "Interrupted; nothing half-written was left."
 
 
 @cache
@@ -92,6 +93,7 @@ def run(
     interrupted = _run_items(outcomes, audio, engine, fit, settings, timing)
     _print_summary(outcomes)
     if interrupted:
+        _console().print(INTERRUPTED_NOTE, highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED)
     if any(o.result is None for o in outcomes):
         raise typer.Exit(EXIT_SOME_FAILED)
@@ -108,14 +110,13 @@ def _check_audio(audio: Path, limits: MediaLimits) -> None:
 
 
 def _assign_outputs(outcomes: list[ItemOutcome], out: Path) -> None:
+    """`OUT/<video>.mp4` by filenames.py's rule (the server's too); `-2`, `-3` for repeats."""
+    from lipforge.filenames import file_stem, unique_file_name
+
     taken: set[str] = set()
-    for outcome in outcomes:
-        stem, suffix = outcome.video.stem, 1
-        while stem in taken:
-            suffix += 1
-            stem = f"{outcome.video.stem}-{suffix}"
-        taken.add(stem)
-        outcome.output = out / f"{stem}.mp4"
+    for number, outcome in enumerate(outcomes, start=1):
+        stem = file_stem(outcome.video.name) or f"video{number}"
+        outcome.output = out / unique_file_name(stem, taken)
 
 
 def _transcript_timing(path: Path | None):

@@ -13,14 +13,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from lipforge.config import Settings
 from lipforge.errors import LipforgeError
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 EXIT_SOME_FAILED = 1
 EXIT_INTERRUPTED = 130
+INTERRUPTED_NOTE = "Interrupted; nothing half-written was left."
 
 
 @dataclass
@@ -33,8 +38,22 @@ class Outcome:
     elapsed_s: float = 0.0
 
 
-def output_stem(script: Path, video: Path, several_scripts: bool) -> str:
-    return f"{script.stem}__{video.stem}" if several_scripts else video.stem
+def output_names(scripts: list[Path], videos: list[Path]) -> list[list[str]]:
+    """Per script, per video: `<video>.mp4`, or `<script>__<video>.mp4` with several scripts,
+    by filenames.py's rule (Chinese kept, unsafe characters replaced, repeats numbered)."""
+    from lipforge.filenames import file_stem, unique_file_name
+
+    taken: set[str] = set()
+    names = []
+    for script_number, script in enumerate(scripts, start=1):
+        script_stem = file_stem(script.name) or f"script{script_number}"
+        row = []
+        for video_number, video in enumerate(videos, start=1):
+            video_stem = file_stem(video.name) or f"video{video_number}"
+            stem = f"{script_stem}__{video_stem}" if len(scripts) > 1 else video_stem
+            row.append(unique_file_name(stem, taken))
+        names.append(row)
+    return names
 
 
 def run_scripts(
@@ -60,54 +79,81 @@ def run_scripts(
         db_engine.dispose()
     out.mkdir(parents=True, exist_ok=True)
     outcomes = []
-    for script, text in zip(scripts, texts, strict=True):
-        outcomes += _run_script(script, text, voice, videos, out, engine, fit, settings, scripts)
+    names = output_names(scripts, videos)
+    try:
+        with _progress() as progress:
+            for script, text, row in zip(scripts, texts, names, strict=True):
+                planned = [Outcome(script, v, out / n) for v, n in zip(videos, row, strict=True)]
+                options = (engine, fit, settings)
+                outcomes += _run_script(script, text, voice, planned, options, progress)
+    except KeyboardInterrupt:  # the pipeline removed the partial file of the current video
+        typer.echo(INTERRUPTED_NOTE)
+        return EXIT_INTERRUPTED
     _summary(outcomes)
     return EXIT_SOME_FAILED if any(o.reason for o in outcomes) else 0
 
 
-def _run_script(script, text, voice, videos, out, engine, fit, settings, scripts) -> list[Outcome]:
+def _progress() -> Progress:
+    """One bar per script's speech (sentences) and per video (frames, fps, time left), as
+    `lipforge run --audio` and `submit` show them."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from lipforge.cli.progress import FpsColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        FpsColumn(),
+        TimeRemainingColumn(),
+    )
+    return Progress(*columns, console=Console(), transient=False)
+
+
+def _run_script(script, text, voice, outcomes, render_options, progress) -> list[Outcome]:
     from lipforge.speech.script import synthesize_script
 
-    several = len(scripts) > 1
-    outcomes = [
-        Outcome(script, video, out / f"{output_stem(script, video, several)}.mp4")
-        for video in videos
-    ]
+    engine, fit, settings = render_options
     audio = settings.data_dir.root / "cache" / "speech-out" / f"{script.stem}-{voice.name}.wav"
-    typer.echo(f"speaking {script.name} with {voice.name} ...")
+    task = progress.add_task(f"{script.name} ({voice.name})", total=None, unit="sentences")
     started = time.monotonic()
+
+    def report(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
     try:
-        speech = synthesize_script(voice, text, audio, settings, _speech_progress(script))
+        speech = synthesize_script(voice, text, audio, settings, report)
     except LipforgeError as exc:
-        typer.echo(f"✗ {script.name}: {exc}", err=True)
+        progress.console.print(f"[red]✗ {script.name}:[/] {exc}", highlight=False)
         for outcome in outcomes:
             outcome.reason = f"speech failed: {exc}"
         return outcomes
-    typer.echo(
-        f"  {speech.duration_s:.1f} s of speech, {len(speech.timing.sentences)} sentences, "
-        f"{speech.pieces_synthesized} synthesized ({time.monotonic() - started:.1f} s)"
+    progress.console.print(
+        f"{script.name}: {speech.duration_s:.1f} s of speech, {len(speech.timing.sentences)} "
+        f"sentences, {speech.pieces_synthesized} synthesized ({time.monotonic() - started:.1f} s)",
+        highlight=False,
     )
     try:
         for outcome in outcomes:
-            _render(outcome, audio, speech.timing, engine, fit, settings)
+            _render(outcome, audio, speech.timing, render_options, progress)
     finally:
         audio.unlink(missing_ok=True)
     return outcomes
 
 
-def _speech_progress(script: Path):
-    def report(done: int, total: int) -> None:
-        if total and (done == total or done % 10 == 0):
-            typer.echo(f"  {script.name}: {done}/{total} sentences")
-
-    return report
-
-
-def _render(outcome: Outcome, audio: Path, timing, engine: str, fit: str, settings) -> None:
+def _render(outcome: Outcome, audio: Path, timing, render_options, progress) -> None:
     from lipforge.lipsync.pipeline import RenderRequest, render
     from lipforge.media.subtitles import add_subtitle_track, write_sidecars
 
+    engine, fit, settings = render_options
     request = RenderRequest.from_settings(
         settings,
         audio_path=audio,
@@ -117,14 +163,11 @@ def _render(outcome: Outcome, audio: Path, timing, engine: str, fit: str, settin
         fit=fit,
         timing=timing,
     )
+    task = progress.add_task(outcome.output.name, total=None, unit="frames")
     started = time.monotonic()
-    last = {"at": 0.0, "done": -1}
 
     def report(done: int, total: int) -> None:
-        due = time.monotonic() - last["at"] >= 2 or done == total
-        if due and done != last["done"]:
-            last.update(at=time.monotonic(), done=done)
-            typer.echo(f"  {outcome.output.name}: {done}/{total} frames")
+        progress.update(task, completed=done, total=total)
 
     try:
         result = render(request, report)
@@ -133,7 +176,7 @@ def _render(outcome: Outcome, audio: Path, timing, engine: str, fit: str, settin
         outcome.frames = result.frame_count
     except LipforgeError as exc:
         outcome.reason = str(exc)
-        typer.echo(f"✗ {outcome.video.name}: {exc}", err=True)
+        progress.console.print(f"[red]✗ {outcome.video.name}:[/] {exc}", highlight=False)
     finally:
         outcome.elapsed_s = time.monotonic() - started
 

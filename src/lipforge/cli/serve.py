@@ -97,8 +97,12 @@ def serve(
     # On SIGTERM/Ctrl-C the worker is told at once (its job goes back to the queue) rather
     # than after the API's graceful shutdown, which may last GRACEFUL_SHUTDOWN_S.
     on_stop = worker.terminate if worker is not None else None
+    from lipforge.cli.datadir import registered_server
+
+    shown_host = f"[{settings.host}]" if ":" in settings.host else settings.host
     try:
-        run_api(api, settings, heygem_port, heygem_tts_port, on_stop)
+        with registered_server(settings, f"http://{shown_host}:{settings.port}"):
+            run_api(api, settings, heygem_port, heygem_tts_port, on_stop)
     finally:
         stop_worker_process(worker)
 

@@ -112,7 +112,12 @@ def submit(
             console.print("Nothing left to render: no batch was made.", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT)
         transcripts = {asset_ids[p]: text for p, text in words.items() if p in asset_ids}
-        batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts, transcripts)
+        names: dict[str, str] = {}  # the first of several paths with the same bytes names it
+        for path, asset_id in asset_ids.items():
+            names.setdefault(asset_id, path.name)
+        batch = create_batch(
+            client, audio_ids, video_ids, engine, fit, scripts, transcripts, asset_names=names
+        )
         jobs_text = f"{len(batch['jobs'])} job(s)"
         console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
         reconnector = _reconnector(reconnect_s)
@@ -201,7 +206,7 @@ def _upload_missing(
 
 def _print_refused(refused: dict[Path, str]) -> None:
     for reason in refused.values():
-        _console().print(f"[red]refused[/] {reason}", highlight=False)
+        _console().print(f"[red]✗[/] {reason}", highlight=False)  # it names the file
 
 
 def _follow_and_collect(
@@ -255,7 +260,7 @@ class _BatchBars:
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[percent]}"),
             TextColumn("{task.fields[state]}"),
             TimeRemainingColumn(),
             console=_console(),
@@ -274,7 +279,9 @@ class _BatchBars:
         from lipforge.cli.remote import TERMINAL_STATES
 
         if self._batch_task is None:
-            self._batch_task = self._progress.add_task(f"batch {batch['id']}", total=None, state="")
+            self._batch_task = self._progress.add_task(
+                f"batch {batch['id']}", total=None, state="", percent=""
+            )
         fraction = self.meter.update(batch)
         ended = sum(job["status"] in TERMINAL_STATES for job in batch["jobs"])
         state = f"{ended}/{len(batch['jobs'])} ended"
@@ -282,19 +289,34 @@ class _BatchBars:
             state += f" - queue paused: {'; '.join(batch['paused_reasons'])}"
         steps = self.BATCH_STEPS
         self._progress.update(
-            self._batch_task, total=steps, completed=round(fraction * steps), state=state
+            self._batch_task,
+            total=steps,
+            completed=round(fraction * steps),
+            state=state,
+            percent=f"{fraction * 100:>3.0f}%",
         )
         for job in batch["jobs"]:
             task = self._tasks.get(job["id"])
             if task is None:
-                task = self._progress.add_task(job["output_name"], total=None, state="")
+                task = self._progress.add_task(job["output_name"], total=None, state="", percent="")
                 self._tasks[job["id"]] = task
             self._progress.update(
                 task,
                 total=job.get("frames_total") or None,
                 completed=job.get("frames_done") or 0,
                 state=_job_state_text(job),
+                percent=_job_percent_text(job),
             )
+
+
+def _job_percent_text(job: dict) -> str:
+    """The job's share done, or a mark for one that ended without an output (no "1 %")."""
+    if job["status"] in ("failed", "cancelled"):
+        return "  ✗"
+    if job["status"] == "succeeded":
+        return "100%"
+    total = job.get("frames_total") or 0
+    return f"{min(1.0, (job.get('frames_done') or 0) / total) * 100:>3.0f}%" if total else "  -"
 
 
 def _job_state_text(job: dict) -> str:

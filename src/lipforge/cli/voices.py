@@ -148,12 +148,15 @@ def add_command(
     }
     if server:
         _add_remote(body, reference_audio, server, token)
+        place = f"on the server {server}"
     else:
-        _add_local(body, reference_audio, data)
-    typer.echo(f"added voice {name} ({engine})")
+        from lipforge.cli.datadir import where_written
+
+        place = "in the " + where_written(_add_local(body, reference_audio, data))
+    typer.echo(f"added voice {name} ({engine}) {place}")
 
 
-def _add_local(body: dict, reference_audio: Path | None, data: Path | None) -> None:
+def _add_local(body: dict, reference_audio: Path | None, data: Path | None) -> Settings:
     from lipforge.cli.importer import import_one
     from lipforge.speech.voices import Voice, add_voice
 
@@ -164,6 +167,7 @@ def _add_local(body: dict, reference_audio: Path | None, data: Path | None) -> N
             add_voice(session, Voice(**body, reference_asset_id=reference_id))
     finally:
         db_engine.dispose()
+    return settings
 
 
 def _add_remote(body: dict, reference_audio: Path | None, server: str, token: str | None) -> None:
@@ -192,13 +196,16 @@ def remove_command(
 
         with open_client(server, token) as client:
             call_api(client, "DELETE", f"/api/voices/{quote(name, safe='')}")
+        place = f"on the server {server}"
     else:
+        from lipforge.cli.datadir import where_written
         from lipforge.speech.voices import remove_voice
 
-        _settings, sessions, engine = open_sessions(data)
+        settings, sessions, engine = open_sessions(data)
         try:
             with sessions.begin() as session:
                 remove_voice(session, name)
         finally:
             engine.dispose()
-    typer.echo(f"removed voice {name}")
+        place = "from the " + where_written(settings)
+    typer.echo(f"removed voice {name} {place}")

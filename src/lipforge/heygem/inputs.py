@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+from lipforge.filenames import file_stem
 from lipforge.heygem.contract import CONTAINER_MOUNT
 from lipforge.heygem.errors import InputRefusedError
 from lipforge.heygem.fetcher import DEFAULT_FETCH_LIMITS, fetch_url
@@ -28,6 +29,7 @@ from lipforge.transfer import TransferLimits
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 TEMP_DIR_NAME = "temp"
+_PLAIN_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
 
 def is_url(value: str) -> bool:
@@ -95,7 +97,9 @@ def resolve_root_path(field: str, value: str, root: Path) -> Path:
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-100:] or "file"
+    """A staged copy's name by filenames.py's rule (Chinese kept), its extension kept."""
+    suffix = PurePosixPath(name).suffix
+    return (file_stem(name) or "file") + (suffix if _PLAIN_SUFFIX.match(suffix) else "")
 
 
 __all__ = ["AddressPolicy", "is_url", "resolve_root_path", "stage_input", "TEMP_DIR_NAME"]

@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from lipforge.filenames import safe_stem
 from lipforge.heygem.errors import BadParameterError
 
 REQUIRED_FIELDS = ("audio_url", "video_url", "code")
@@ -73,14 +74,16 @@ def parse_submit(raw: bytes) -> SubmitRequest:
 
 
 def check_code(code: str) -> None:
-    """A code names a file (`<code>-r.mp4`): at most MAX_CODE_BYTES of UTF-8, no slashes,
-    control or direction characters, and no leading `-` (an option) or `.` (hidden)."""
+    """A code names a file (`<code>-r.mp4`) as is, so it must already obey filenames.py's rule
+    (any letters, Chinese too; none of `<>:"/\\|?*`, controls or direction marks, no leading `-`
+    or `.`) and fit MAX_CODE_BYTES of UTF-8."""
     size = len(code.encode("utf-8", "surrogatepass"))
-    if size > MAX_CODE_BYTES or _BAD_CODE_CHARS.search(code) or code.startswith(("-", ".")):
+    unsafe = _BAD_CODE_CHARS.search(code) or safe_stem(code, MAX_CODE_BYTES) != code
+    if size > MAX_CODE_BYTES or unsafe:
         raise BadParameterError(
             f"code {code[:MAX_CODE_BYTES]!r} cannot name a file: use at most "
             f"{MAX_CODE_BYTES} bytes (UTF-8; a Chinese character takes 3) without slashes, "
-            "control or direction characters, not starting with '-' or '.' (a UUID fits).",
+            '<>:"|?*, control or direction characters, not starting with "-" or "." (a UUID fits).',
             field="code",
             limit=MAX_CODE_BYTES,
         )

@@ -2,18 +2,22 @@
 
 Each `Sentence` of a `SpeechTiming` is one cue. Lines are wrapped by display width (a Han
 character counts two columns): Chinese at 16 characters a line, Latin text at 42, into
-lines of about equal length, at spaces where there are some. `add_subtitle_track` remuxes an MP4 (no
+lines of about equal length, at spaces where there are some, and in Chinese only between
+words (jieba's bundled dictionary, pinned; nothing is downloaded), so "今天" or "训练集"
+never breaks across lines. `add_subtitle_track` remuxes an MP4 (no
 re-encoding) with a `mov_text` stream, which players show as a switchable subtitle track.
 This module knows nothing of speech engines or jobs.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 from lipforge.media.timing import Sentence
@@ -21,6 +25,7 @@ from lipforge.media.timing import Sentence
 LINE_COLUMNS = 42  # Latin text: ~42 characters a line
 HAN_LINE_COLUMNS = 32  # Chinese: 16 characters a line (a Han character is two columns)
 CLOSING_MARKS = frozenset("，。、；：！？」』）》”’,.;:!?)")
+EXTRA_LINES_FOR_WORDS = 1  # a cue may take one more line rather than break a word
 CUE_TIME_BASE = Fraction(1, 1000)
 ISO639_2 = {"zh": "chi", "en": "eng", "ja": "jpn", "ko": "kor", "fr": "fre", "de": "ger"}
 ASS_HEADER = (
@@ -41,14 +46,22 @@ def display_width(text: str) -> int:
 def wrap_line(text: str, columns: int | None = None) -> list[str]:
     """`text` in balanced lines of at most `columns` display columns (32 for Chinese, 42 else).
 
-    Breaks at spaces in Latin text, between characters in Chinese; a closing mark (，。！)
-    never starts a line.
+    Breaks at spaces in Latin text, between words in Chinese (between characters only when a
+    word is wider than a line); a closing mark (，。！) never starts a line.
     """
-    tokens = _tokens(text.strip())
     width = display_width(text.strip())
     if columns is None:
         columns = HAN_LINE_COLUMNS if _mostly_wide(text) else LINE_COLUMNS
-    line_count = max(1, -(-width // columns))
+    fewest = max(1, -(-width // columns))
+    for tokens in (_tokens(text.strip(), _word_starts(text.strip())), _tokens(text.strip())):
+        for line_count in range(fewest, fewest + EXTRA_LINES_FOR_WORDS + 1):
+            lines = _balanced(tokens, width, columns, line_count)
+            if all(display_width(line) <= columns for line in lines):
+                return lines
+    return lines
+
+
+def _balanced(tokens: list[str], width: int, columns: int, line_count: int) -> list[str]:
     target = min(columns, -(-width // line_count))
     lines: list[str] = []
     current = ""
@@ -72,18 +85,55 @@ def _mostly_wide(text: str) -> bool:
     return wide * 2 >= len(text.strip() or " ")
 
 
-def _tokens(text: str) -> list[str]:
-    """Words with their leading space for Latin text, single characters for wide text;
-    closing punctuation stays with what it closes."""
+def _tokens(text: str, word_starts: frozenset[int] | None = None) -> list[str]:
+    """Words with their leading space for Latin text; for wide text, its words (characters
+    when `word_starts` is None); closing punctuation stays with what it closes."""
     tokens: list[str] = []
-    for char in text:
+    for index, char in enumerate(text):
+        inside_word = word_starts is not None and index not in word_starts
         if tokens and char in CLOSING_MARKS:
+            tokens[-1] += char
+        elif _is_wide(char) and tokens and _is_wide(tokens[-1][-1]) and inside_word:
             tokens[-1] += char
         elif _is_wide(char) or not tokens or char == " " or _is_wide(tokens[-1][-1]):
             tokens.append(char)
         else:
             tokens[-1] += char
     return tokens
+
+
+def _word_starts(text: str) -> frozenset[int]:
+    """The offsets where a word begins, by jieba's dictionary (every offset without it)."""
+    cut = _word_cutter()
+    if cut is None:
+        return frozenset(range(len(text)))
+    words = cut(text)
+    starts, offset = set(), 0
+    for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if not _clause_tail(word, following, index):
+            starts.add(offset)
+        offset += len(word)
+    return frozenset(starts)
+
+
+def _clause_tail(word: str, following: str, index: int) -> bool:
+    """A lone Han character closing a clause ("训练集，" cut as 训练 / 集 by a dictionary that
+    lacks 训练集) stays with the word before it rather than open a line."""
+    ends_clause = not following or following[0] in CLOSING_MARKS
+    return index > 0 and len(word) == 1 and _is_wide(word) and ends_clause
+
+
+@cache
+def _word_cutter() -> Callable[[str], list[str]] | None:
+    """jieba's dictionary cut, loaded once per process (about a second), quiet."""
+    try:
+        import jieba
+    except ImportError:  # a trimmed install: lines break between characters, as before
+        return None
+    jieba.setLogLevel(logging.WARNING)
+    tokenizer = jieba.Tokenizer()
+    return lambda text: list(tokenizer.cut(text, HMM=False))
 
 
 def _is_wide(char: str) -> bool:

@@ -13,7 +13,6 @@ nothing of HTTP.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
@@ -21,12 +20,13 @@ from pathlib import Path, PurePath
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lipforge.assets.library import get_asset, set_transcript
+from lipforge.assets.library import UNNAMED, clean_original_name, get_asset, set_transcript
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
 from lipforge.db import utc_now
 from lipforge.errors import ConflictError, LipforgeError, NotFoundError
 from lipforge.events import latest_event_id, publish_event
+from lipforge.filenames import file_stem, joined_stem, unique_file_name
 from lipforge.jobs.joblog import job_log_key, job_log_path
 from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import (
@@ -51,7 +51,6 @@ MAX_JOBS_PER_BATCH = 500
 MAX_BATCH_NAME_CHARS = 255
 NAME_FROM_SCRIPT_CHARS = 40
 OUTPUT_SUFFIX = ".mp4"
-_UNSAFE_NAME_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class InvalidBatchError(LipforgeError):
@@ -78,6 +77,7 @@ class BatchRequest:
     name: str = ""
     scripts: Sequence[ScriptRequest] = ()  # spoken by the worker, each x every video
     transcripts: Mapping[str, str] | None = None  # audio asset id -> what it says (issue 18)
+    asset_names: Mapping[str, str] = field(default_factory=dict)  # id -> name given this time
 
 
 @dataclass(frozen=True)
@@ -170,33 +170,20 @@ def check_asset_kinds(audios: Sequence[Asset], videos: Sequence[Asset]) -> None:
 def plan_jobs(audios: Sequence[Asset], videos: Sequence[Asset], fit: str) -> list[PlannedJob]:
     """One job per (audio, video) pair in request order, each with a unique output name."""
     pairs = [(audio, video) for audio in audios for video in videos]
-    names: set[str] = set()
+    taken: set[str] = set()
     planned = []
     for audio, video in pairs:
-        name = _unique_name(_output_stem(audio, video, len(audios), len(videos)), names)
-        names.add(name)
+        name = unique_file_name(_output_stem(audio, video, len(audios)), taken, OUTPUT_SUFFIX)
         planned.append(PlannedJob(audio, video, name, estimate_frames(audio, video, fit)))
     return planned
 
 
-def _output_stem(audio: Asset, video: Asset, audio_count: int, video_count: int) -> str:
-    video_stem = _safe_stem(video.original_name) or video.id
-    audio_stem = _safe_stem(audio.original_name) or audio.id
-    if audio_count > 1:
-        return f"{audio_stem}-{video_stem}"
-    return f"{video_stem}-{audio_stem}"
-
-
-def _safe_stem(original_name: str) -> str:
-    stem = PurePath(original_name.replace("\\", "/")).stem
-    return _UNSAFE_NAME_CHARS.sub("_", stem).strip("._")[:80]
-
-
-def _unique_name(stem: str, taken: set[str]) -> str:
-    name, counter = f"{stem}{OUTPUT_SUFFIX}", 2
-    while name in taken:
-        name, counter = f"{stem}-{counter}{OUTPUT_SUFFIX}", counter + 1
-    return name
+def _output_stem(audio: Asset, video: Asset, audio_count: int) -> str:
+    """`<video>-<audio>`, or `<audio>-<video>` when several audios share one video
+    (filenames.py's rule; an asset id only when a name has nothing usable left)."""
+    video_stem = file_stem(video.original_name) or video.id
+    audio_stem = file_stem(audio.original_name) or audio.id
+    return joined_stem([audio_stem, video_stem] if audio_count > 1 else [video_stem, audio_stem])
 
 
 def estimate_frames(audio: Asset, video: Asset, fit: str) -> int:
@@ -279,8 +266,9 @@ def output_path(outputs_dir: Path, job: Job) -> Path | None:
 def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: int) -> BatchState:
     """Check the request, make the batch and one queued job per output; answers its state."""
     check_shape(request, engine_names())
-    audios = [_asset_for_batch(sessions, asset_id) for asset_id in request.audio_asset_ids]
-    videos = [_asset_for_batch(sessions, asset_id) for asset_id in request.video_asset_ids]
+    names = request.asset_names
+    audios = [_asset_for_batch(sessions, asset_id, names) for asset_id in request.audio_asset_ids]
+    videos = [_asset_for_batch(sessions, asset_id, names) for asset_id in request.video_asset_ids]
     check_asset_kinds(audios, videos)
     check_scripts(sessions, request.scripts)
     record_transcripts(sessions, request)
@@ -289,10 +277,8 @@ def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: in
         RenderSpec(job.audio.id, job.video.id, job.output_name, request.engine, request.fit)
         for job in planned
     ]
-    taken = {job.output_name for job in planned}
-    specs += script_job_specs(
-        request.scripts, videos, request.engine, request.fit, taken, _safe_stem
-    )
+    taken = {job.output_name.casefold() for job in planned}
+    specs += script_job_specs(request.scripts, videos, request.engine, request.fit, taken)
     batch = Batch(
         id=new_id(),
         created_at=utc_now(),
@@ -351,9 +337,11 @@ def rename_batch(sessions: sessionmaker, batch_id: str, name: str) -> BatchState
     return get_batch_state(sessions, batch_id)
 
 
-def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
+def _asset_for_batch(sessions: sessionmaker, asset_id: str, names: Mapping[str, str]) -> Asset:
+    """The asset, under the name the user gave it this time if the request says one (the
+    object is detached from its session: the new name names outputs, it is not stored)."""
     try:
-        return get_asset(sessions, asset_id)
+        asset = get_asset(sessions, asset_id)
     except NotFoundError:
         raise BatchAssetMissingError(
             f"No asset with id {asset_id!r}. Upload the file first; the asset list shows "
@@ -361,6 +349,10 @@ def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
             id=asset_id,
             reason="no_asset",
         ) from None
+    given = clean_original_name(names.get(asset_id, ""))
+    if given != UNNAMED:
+        asset.original_name = given
+    return asset
 
 
 def get_batch_state(sessions: sessionmaker, batch_id: str) -> BatchState:

@@ -3,7 +3,8 @@
 `ScriptRequest(text, voice, name)` is one script as a client sends it. `check_scripts`
 refuses an empty or over-long script and a voice that does not exist (naming it) before
 anything is queued; `script_job_specs` makes the jobs with unique output names
-(`<script>-<video>.mp4`); `estimated_frames` guesses a scripted job's length from its text
+(`<video>-<script>.mp4`, or `<script>-<video>.mp4` when there are several scripts);
+`estimated_frames` guesses a scripted job's length from its text
 until its speech exists. The speaking itself is `render/speech_stage.py`'s, in the worker.
 """
 
@@ -16,12 +17,14 @@ from sqlalchemy.orm import sessionmaker
 
 from lipforge.assets.table import Asset
 from lipforge.errors import LipforgeError
+from lipforge.filenames import file_stem, joined_stem, safe_stem, unique_file_name
 from lipforge.render.spec import RenderSpec
 from lipforge.speech.sentences import HAN
 
 MAX_SCRIPT_CHARS = 20_000
 HAN_CHARS_PER_S = 4.5  # Mandarin read aloud
 LATIN_CHARS_PER_S = 14.0  # English read aloud
+SCRIPT_FILE_SUFFIXES = (".txt", ".md")  # dropped from a script's name in output names
 
 
 class InvalidScriptError(LipforgeError):
@@ -75,28 +78,20 @@ def script_job_specs(
     engine: str,
     fit: str,
     taken: set[str],
-    stem_of,
 ) -> list[RenderSpec]:
-    """One job per (script, video) in request order; names unique among `taken` (updated)."""
+    """One job per (script, video) in request order; names unique among `taken` (updated,
+    casefolded), made by filenames.py's rule."""
     specs = []
     for number, script in enumerate(scripts, start=1):
-        script_stem = stem_of(script.name) or f"script{number}"
+        script_stem = _script_stem(script.name) or f"script{number}"
         for video in videos:
-            video_stem = stem_of(video.original_name) or video.id
-            stem = (
-                f"{script_stem}-{video_stem}"
-                if len(scripts) > 1
-                else (f"{video_stem}-{script_stem}")
-            )
-            name, counter = f"{stem}.mp4", 2
-            while name in taken:
-                name, counter = f"{stem}-{counter}.mp4", counter + 1
-            taken.add(name)
+            video_stem = file_stem(video.original_name) or video.id
+            pair = [script_stem, video_stem] if len(scripts) > 1 else [video_stem, script_stem]
             specs.append(
                 RenderSpec(
                     None,
                     video.id,
-                    name,
+                    unique_file_name(joined_stem(pair), taken),
                     engine,
                     fit,
                     script_text=script.text,
@@ -107,13 +102,60 @@ def script_job_specs(
     return specs
 
 
+def _script_stem(name: str) -> str:
+    """A script's name as part of a file name: "第一课.txt" and "第一课" give "第一课"."""
+    for suffix in SCRIPT_FILE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return file_stem(name)
+    return safe_stem(name)
+
+
 def estimated_speech_s(text: str) -> float:
     han = len(HAN.findall(text))
     return han / HAN_CHARS_PER_S + (len(text) - han) / LATIN_CHARS_PER_S
 
 
+@dataclass(frozen=True)
+class ScriptPlan:
+    """What the worker will make of a script with a voice, before any speech: the pieces
+    (sentences, long ones cut at commas, as the speech stage cuts them) and the length."""
+
+    language: str
+    pieces: list[str]
+    sentences: int
+    estimated_s: float
+
+
+def plan_script(sessions: sessionmaker, text: str, voice_name: str, pause_s: float) -> ScriptPlan:
+    """The dry run behind the page's "N sentences, about M:SS": the server's own splitter."""
+    from lipforge.speech.engines import speech_engine_class
+    from lipforge.speech.sentences import max_piece_chars, script_language, split_script
+    from lipforge.speech.voices import get_voice
+
+    with sessions() as session:
+        voice = get_voice(session, voice_name)
+    language = script_language(text)
+    limit = speech_engine_class(voice.engine).max_input_chars
+    pieces = split_script(text, max_piece_chars(language, limit))
+    ends = sum(1 for piece in pieces if piece.ends_sentence)
+    seconds = round(_spoken_s(pieces, pause_s), 1)
+    return ScriptPlan(language, [piece.text for piece in pieces], ends, seconds)
+
+
+def _spoken_s(pieces, pause_s: float) -> float:
+    """Reading time of the pieces plus the speech stage's pauses (half after a comma cut)."""
+    ends = sum(1 for piece in pieces if piece.ends_sentence)
+    pauses_s = ends * pause_s + (len(pieces) - ends) * pause_s / 2
+    return estimated_speech_s("".join(piece.text for piece in pieces)) + pauses_s
+
+
 def estimated_frames(text: str, video: Asset, fit: str) -> int:
-    duration_s = estimated_speech_s(text)
+    """A scripted job's frames until its speech exists: the page's estimate at the video's rate."""
+    from lipforge.config import Settings
+    from lipforge.speech.sentences import max_piece_chars, script_language, split_script
+
+    pieces = split_script(text, max_piece_chars(script_language(text), MAX_SCRIPT_CHARS))
+    duration_s = _spoken_s(pieces, Settings.speech_pause_s)
     if fit == "trim":
         duration_s = min(duration_s, video.duration_s)
     return max(1, round(duration_s * (video.fps or 25.0)))

@@ -9,21 +9,19 @@ timing back (None for an audio that was not spoken from a script).
 
 from __future__ import annotations
 
-import re
 import uuid
-from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
 from lipforge.assets.library import ingest_file
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
+from lipforge.filenames import file_stem
 from lipforge.media.timing import SpeechTiming
 from lipforge.speech.script import CancelCheck, ProgressCallback, SpeechResult, synthesize_script
 from lipforge.speech.voices import get_voice
 
 SPEECH_SOURCE = "speech"
-_UNSAFE = re.compile(r"[^\w.-]+")
 
 
 def speak_to_asset(
@@ -41,7 +39,7 @@ def speak_to_asset(
     scratch = scratch_dir / f"{uuid.uuid4().hex}.wav"
     try:
         result = synthesize_script(voice, text, scratch, settings, on_progress, should_cancel)
-        file_name = f"{_UNSAFE.sub('_', Path(name).stem)[:80] or 'script'}-{voice.name}.wav"
+        file_name = f"{file_stem(name) or 'script'}-{voice.name}.wav"
         asset = ingest_file(scratch, file_name, SPEECH_SOURCE, sessions, settings)
     finally:
         scratch.unlink(missing_ok=True)

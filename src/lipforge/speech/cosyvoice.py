@@ -70,6 +70,18 @@ class CosyVoiceEngine(RemoteEngine):
     languages: ClassVar[tuple[str, ...]] = ("zh", "en", "ja", "ko", "yue")
     max_input_chars: ClassVar[int] = 300
     voice_shapes: ClassVar[list[dict]] = VOICE_SHAPES
+    voice_fields: ClassVar[tuple[str, ...]] = (
+        "url",
+        "sample_rate",
+        "options.mode",
+        "speaker",
+        "reference_asset_id",
+        "reference_text",
+        "options.instruct",
+        "api_key_env",
+        "speed",
+    )
+    required_fields: ClassVar[tuple[str, ...]] = ("url", "sample_rate")
 
     @classmethod
     def check_voice(cls, voice: Voice) -> None:
@@ -93,12 +105,14 @@ class CosyVoiceEngine(RemoteEngine):
                 f"CosyVoice voice {voice.name!r} in mode {mode} needs {hint}.",
                 voice=voice.name,
                 mode=mode,
+                needs=field if not getattr(voice, field) else "reference_asset_id",
             )
         if not voice.sample_rate:
             raise InvalidVoiceError(
                 f"CosyVoice answers raw PCM at its model's rate: state it with --sample-rate "
                 f"(22050 for CosyVoice-300M, 24000 for CosyVoice2) for voice {voice.name!r}.",
                 voice=voice.name,
+                needs="sample_rate",
             )
 
     def synthesize(self, text: str, language: str) -> Utterance:

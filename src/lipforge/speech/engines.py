@@ -70,6 +70,10 @@ class SpeechEngine(Protocol):
     needs_url: ClassVar[bool]  # True for engines that talk to a server
     # JSON-schema branches a voice of this engine matches one of (what check_voice accepts)
     voice_shapes: ClassVar[list[dict]]
+    # the voice fields it reads ("url", "sample_rate", "options.mode", ...), for forms, and
+    # those a voice must always give
+    voice_fields: ClassVar[tuple[str, ...]]
+    required_fields: ClassVar[tuple[str, ...]]
 
     @classmethod
     def check_voice(cls, voice: Voice) -> None:

@@ -35,6 +35,7 @@ class VoiceExistsError(LipforgeError):
 
     code = "voice_exists"
     http_status = 409
+    exit_code = 2  # a usage error: choose another name
 
 
 class InvalidVoiceError(LipforgeError):
@@ -56,6 +57,7 @@ class BuiltinVoiceError(LipforgeError):
 
     code = "builtin_voice"
     http_status = 409
+    exit_code = 2  # a usage error: choose another name
 
 
 class EmptyScriptError(LipforgeError):

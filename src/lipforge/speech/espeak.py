@@ -32,6 +32,8 @@ class EspeakEngine:
     max_input_chars: ClassVar[int] = 1000
     needs_url: ClassVar[bool] = False
     voice_shapes: ClassVar[list[dict]] = [{"properties": {"language": {"enum": ["", *languages]}}}]
+    voice_fields: ClassVar[tuple[str, ...]] = ("language", "speed")
+    required_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, voice: Voice, context: EngineContext) -> None:
         self.voice = voice

@@ -25,6 +25,14 @@ class FishSpeechEngine(RemoteEngine):
     label = "fish-speech"
     languages: ClassVar[tuple[str, ...]] = ("zh", "en", "ja", "ko", "fr", "de", "es", "ar", "ru")
     max_input_chars: ClassVar[int] = 500
+    voice_fields: ClassVar[tuple[str, ...]] = (
+        "url",
+        "speaker",
+        "reference_asset_id",
+        "reference_text",
+        "api_key_env",
+        "speed",
+    )
 
     def synthesize(self, text: str, language: str) -> Utterance:
         body: dict = {"text": text, "format": "wav", "normalize": True, "references": []}

@@ -59,8 +59,9 @@ def api_key_header(voice: Voice, label: str, required_prefix: str = "") -> dict[
     if not key:
         raise SpeechKeyMissingError(
             f"Voice {voice.name!r} reads its {label} API key from the environment variable "
-            f"{voice.api_key_env}, which is not set for the server/worker process. Set it and "
-            "restart.",
+            f"{voice.api_key_env}, which is not set where the speech is made: export it in "
+            "this shell for `lipforge say` and `lipforge run`, or in the environment of "
+            "`lipforge serve` and its workers (then restart them).",
             voice=voice.name,
             variable=voice.api_key_env,
         )

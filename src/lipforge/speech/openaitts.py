@@ -26,6 +26,14 @@ class OpenAISpeechEngine(RemoteEngine):
     label = "OpenAI-compatible TTS"
     languages: ClassVar[tuple[str, ...]] = ("*",)
     max_input_chars: ClassVar[int] = 4096
+    voice_fields: ClassVar[tuple[str, ...]] = (
+        "url",
+        "model",
+        "speaker",
+        "api_key_env",
+        "speed",
+        "options.response_format",
+    )
 
     def synthesize(self, text: str, language: str) -> Utterance:
         response_format = self.voice.options.get("response_format") or "wav"

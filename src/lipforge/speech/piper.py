@@ -46,6 +46,8 @@ class PiperEngine:
     languages: ClassVar[tuple[str, ...]] = ("en",)
     max_input_chars: ClassVar[int] = 1000
     needs_url: ClassVar[bool] = False
+    voice_fields: ClassVar[tuple[str, ...]] = ("model", "speed")
+    required_fields: ClassVar[tuple[str, ...]] = ()
     voice_shapes: ClassVar[list[dict]] = [
         {
             "properties": {

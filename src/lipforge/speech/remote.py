@@ -37,6 +37,8 @@ class RemoteEngine:
     label = "TTS server"
     needs_url = True
     voice_shapes: list[dict] = [{"properties": {"url": {"type": "string"}}, "required": ["url"]}]
+    voice_fields: tuple[str, ...] = ("url", "speaker", "api_key_env", "speed")
+    required_fields: tuple[str, ...] = ("url",)
 
     def __init__(self, voice: Voice, context: EngineContext) -> None:
         self.voice = voice
@@ -63,6 +65,7 @@ class RemoteEngine:
                 "(--url http://host:port).",
                 voice=voice.name,
                 engine=cls.name,
+                needs="url",
             )
 
     @classmethod

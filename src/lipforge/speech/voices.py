@@ -32,7 +32,7 @@ from lipforge.speech.errors import (
     VoiceNotFoundError,
 )
 
-VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+VOICE_NAME = re.compile(r"^[^\W_][\w.-]{0,63}$")  # letters of any script (远程老师), digits
 ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 URL = re.compile(r"^https?://[^/ \t\n\r\f\v]+")  # the same in Python, Rust and JS regex
 UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f]")  # controls and spaces, anywhere
@@ -162,10 +162,12 @@ def remove_voice(session: Session, name: str) -> None:
 
 def check_voice(session: Session, voice: Voice) -> None:
     """Refuse a voice whose name, engine or options cannot work, saying which and why."""
-    if not VOICE_NAME.match(voice.name):
+    if not VOICE_NAME.fullmatch(voice.name):
         raise InvalidVoiceError(
-            f"Voice name {voice.name!r}: use 1-64 letters, digits, '.', '_' or '-'.",
+            f"Voice name {voice.name!r}: use 1-64 letters (of any script), digits, '.', '_' "
+            "or '-', starting with a letter or digit.",
             voice=voice.name,
+            needs="name",
         )
     if voice.engine not in speech_engine_names():
         speech_engine_class(voice.engine)  # raises, naming the known engines

@@ -85,6 +85,7 @@ export const api = {
   removeVoice: (name) => request("DELETE", `/api/voices/${enc(name)}`),
   voicePreviewUrl: (name) => `/api/voices/${enc(name)}/preview`,
   createBatch: (options) => request("POST", "/api/batches", options),
+  planScript: (text, voice) => request("POST", "/api/scripts/plan", { text, voice }),
   renameBatch: (id, name) => request("PATCH", `/api/batches/${enc(id)}`, { name }),
   listBatches: (limit = 50) => request("GET", `/api/batches?limit=${limit}`),
   getBatch: (id) => request("GET", `/api/batches/${enc(id)}`),

@@ -60,16 +60,28 @@ function statePill(state) {
   return el("span", { class: `pill ${state}` }, stateWords(state));
 }
 
+// An ended batch where some jobs made a video and some did not is neither "failed" nor
+// "done": its badge says both counts ("2 个完成，1 个失败") and its bar is green for the
+// share that succeeded, red for the rest.
+function partlyDone(counts) {
+  return counts.succeeded > 0 && (counts.failed > 0 || counts.cancelled > 0);
+}
+
 function batchListItem(batch) {
-  const state = batchState(batch);
+  const counts = batchCounts(batch);
   const finished = batch.finished === true;
-  const fraction = finished ? 1 : batchProgress(batch);
-  const label = finished ? countsText(batchCounts(batch)) : formatPercent(fraction);
+  const state = finished && partlyDone(counts) ? "partial" : batchState(batch);
+  const total = Object.values(counts).reduce((sum, n) => sum + n, 0) || 1;
+  const fraction = state === "partial" ? counts.succeeded / total : finished ? 1 : batchProgress(batch);
+  const label = finished ? countsText(counts) : formatPercent(fraction);
+  const pill = state === "partial"
+    ? el("span", { class: "pill partial" }, countsText(counts, t("batches.countsJoin")))
+    : statePill(state);
   return el("li", { "data-batch": batch.id, "data-state": state, class: "batch-item" },
     el("div", { class: "row" },
       el("a", { href: `#/batches/${batch.id}`, class: batch.name ? "batch-link data" : "batch-link" },
         batchName(batch)),
-      statePill(state)),
+      pill),
     el("div", { class: "muted small" }, [t("batches.created", { date: formatDate(batch.created_at) }),
       countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
     progressBar(fraction, label, batchName(batch)));
@@ -134,7 +146,7 @@ export function resultCard(job) {
     src: `${url}#t=0.1`, "aria-label": job.output_name });
   if (subs.vtt) {
     video.append(el("track", { kind: "subtitles", src: subs.vtt, srclang: job.language || lang,
-      label: t("job.srt"), default: true }));
+      label: t("job.subtitles"), default: true })); // a WebVTT track: not "SRT"
   }
   return el("li", { class: "result", "data-job": job.id },
     video,
@@ -145,6 +157,11 @@ export function resultCard(job) {
 }
 
 // Rows keep their buttons while the state changes within one group (queued -> running).
+// Failures that come from the input file itself (errors.py's media errors): running the
+// job again on the same bytes ends the same way, so no "retry" is offered for them.
+const SAME_INPUT_FAILS_AGAIN = new Set(["no_face", "not_media", "corrupt_media", "bad_media",
+  "no_video_stream", "no_audio_stream", "empty_media", "resolution_too_large", "video_too_small",
+  "too_long"]);
 const ACTIONS_BY_STATE = { queued: "cancel", running: "cancel", failed: "retry", cancelled: "retry" };
 
 class JobRow {
@@ -187,7 +204,7 @@ class JobRow {
       this.actions.append(el("button", { class: "small", type: "button", "data-action": "cancel",
         onclick: () => act(() => api.cancelJob(job.id), this.refresh) }, t("common.cancel")));
     }
-    if (state === "failed" || state === "cancelled") {
+    if (state === "cancelled" || (state === "failed" && !SAME_INPUT_FAILS_AGAIN.has(job.error_code))) {
       this.actions.append(el("button", { class: "small", type: "button", "data-action": "retry",
         onclick: () => act(() => api.retryJob(job.id), this.refresh) }, t("common.retry")));
     }

@@ -145,6 +145,7 @@ export function translateError({ code, params, message } = {}) {
     const named = { ...(params || {}) };
     if (named.what && has(`things.${named.what}`)) named.what = t(`things.${named.what}`);
     if (named.status && has(`job.states.${named.status}`)) named.status = t(`job.states.${named.status}`);
+    if (named.needs && has(`voices.fields.${named.needs}`)) named.needs = t(`voices.fields.${named.needs}`);
     const text = t(key, named);
     if (!/\{\w+\}/.test(text)) return text;
   }

@@ -33,8 +33,9 @@ function preview(asset, preload) {
     return el("div", { class: "audio-preview" }, el("audio", { controls: true, preload: "metadata",
       src, "aria-label": asset.original_name }));
   }
-  return el("video", { controls: true, muted: true, playsinline: true, preload, src,
-    "aria-label": asset.original_name });
+  // `#t=0.1`: with its metadata the browser then shows that frame, not a black box
+  return el("video", { controls: true, muted: true, playsinline: true, preload,
+    src: preload === "none" ? src : `${src}#t=0.1`, "aria-label": asset.original_name });
 }
 
 // An audio's "what it says" box: its words make the mouth shapes phoneme-true.
@@ -104,8 +105,21 @@ export function defaultBatchName(scripts, audios) {
   return audios.length ? stem(audios[0].original_name) : "";
 }
 
+// A fresh upload is ticked for the batch: every video, and an audio while none is chosen.
+function tickUploaded(state) {
+  for (const id of [...state.justUploaded]) {
+    if (state.video.some((a) => a.id === id)) state.videoSel.add(id);
+    else if (state.audio.some((a) => a.id === id) && !state.audioSel.size) state.audioSel.add(id);
+    else if (!state.audio.some((a) => a.id === id)) continue;
+    state.justUploaded.delete(id);
+  }
+}
+
 export function renderLibrary(root) {
-  const state = { audio: [], video: [], audioSel: new Set(), videoSel: new Set() };
+  // givenNames: the file name each upload had (id -> name), so outputs follow what the user
+  // called it this time; justUploaded: ids to tick once the library has them.
+  const state = { audio: [], video: [], audioSel: new Set(), videoSel: new Set(),
+    givenNames: new Map(), justUploaded: new Set() };
   const audioList = el("ul", { class: "assets", id: "audio-assets" });
   const videoList = el("ul", { class: "assets", id: "video-assets" });
   const engine = optionSelect("engine", ENGINES, "batch.engines");
@@ -147,6 +161,7 @@ export function renderLibrary(root) {
     const [audio, video] = await Promise.all([api.listAssets("audio"), api.listAssets("video")]);
     state.audio = itemsOf(audio, "assets");
     state.video = itemsOf(video, "assets");
+    tickUploaded(state);
     drawList(audioList, state.audio, state.audioSel, t("assets.noAudio"));
     drawList(videoList, state.video, state.videoSel, t("assets.noVideo"));
     updateSummary();
@@ -162,6 +177,8 @@ export function renderLibrary(root) {
         engine: engine.value,
         fit: fit.value,
         name: name.value.trim() || defaultBatchName(scriptList, chosenAudios()),
+        asset_names: Object.fromEntries([...state.audioSel, ...state.videoSel]
+          .filter((id) => state.givenNames.has(id)).map((id) => [id, state.givenNames.get(id)])),
       };
       if (scriptList.length) body.scripts = scriptList;
       const batch = await api.createBatch(body);
@@ -172,7 +189,11 @@ export function renderLibrary(root) {
     }
   });
 
-  const stopUploads = mountUploadPanel(uploadBox, { onAsset: () => load().catch(() => null) });
+  const stopUploads = mountUploadPanel(uploadBox, { onAsset: (assetId, outcome) => {
+    state.givenNames.set(assetId, outcome.name);
+    state.justUploaded.add(assetId);
+    load().catch(() => null);
+  } });
   scripts = mountScriptsPanel(scriptsBox, updateSummary);
   const side = el("aside", { class: "side" });
   root.append(

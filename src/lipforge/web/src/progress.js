@@ -72,7 +72,7 @@ export function failureReason(job) {
   return translateError({ code, params: job.error_params || job.error?.params || {}, message });
 }
 
-export function countsText(counts) {
+export function countsText(counts, separator = " · ") {
   return STATES.filter((s) => counts[s] > 0)
-    .map((s) => t(`batches.counts.${s}`, { count: counts[s] })).join(" · ");
+    .map((s) => t(`batches.counts.${s}`, { count: counts[s] })).join(separator);
 }

@@ -12,6 +12,7 @@ const HAN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/g;
 const HAN_PER_S = 4.2;
 const WORDS_PER_S = 2.6;
 const PAUSE_S = 0.35;
+const PLAN_DELAY_MS = 400; // ask the server once typing pauses
 
 export function splitSentences(text) {
   const out = [];
@@ -81,6 +82,7 @@ class ScriptEntry {
     this.voice.addEventListener("change", () => {
       this.voiceChosen = true;
       panel.changed();
+      this.askPlan();
     });
     this.node.addEventListener("dragover", (event) => event.preventDefault());
     this.node.addEventListener("drop", (event) => {
@@ -103,11 +105,36 @@ class ScriptEntry {
     const sentences = splitSentences(this.text.value);
     clear(this.sentences).append(...sentences.map((s) => el("li", {}, s)));
     if (!this.voiceChosen) this.matchVoice();
-    this.stats.textContent = sentences.length
-      ? `${t("scripts.sentences", { count: sentences.length })} · ${t("scripts.estimate",
-        { duration: formatDuration(estimateSeconds(this.text.value)) })}` : "";
+    this.showStats(sentences, estimateSeconds(this.text.value), false);
     this.previewButton.disabled = !sentences.length || !this.voice.value;
     this.panel.changed();
+    this.askPlan();
+  }
+
+  showStats(pieces, seconds, fromServer) {
+    this.stats.dataset.source = fromServer ? "server" : "local";
+    this.stats.textContent = pieces.length
+      ? `${t("scripts.sentences", { count: pieces.length })} · ${t("scripts.estimate",
+        { duration: formatDuration(seconds) })}` : "";
+  }
+
+  // The server's own split (long sentences cut at commas) and estimate replace the quick
+  // local guess, so the box says what the batch will then show.
+  askPlan() {
+    clearTimeout(this.planTimer);
+    const text = this.text.value.trim();
+    const voice = this.voice.value;
+    if (!text || !voice) return;
+    this.planTimer = setTimeout(async () => {
+      try {
+        const plan = await api.planScript(text, voice);
+        if (this.text.value.trim() !== text || this.voice.value !== voice) return;
+        clear(this.sentences).append(...plan.pieces.map((s) => el("li", {}, s)));
+        this.showStats(plan.pieces, plan.estimated_s, true);
+      } catch {
+        // the local guess stays; the batch itself will say what is wrong
+      }
+    }, PLAN_DELAY_MS);
   }
 
   // Until the user picks a voice, follow the script's language (a Chinese voice for Chinese).

@@ -24,7 +24,18 @@ const TUS_STORAGE_PREFIX = "tus::";
 const ACCEPTED_TYPES = ["audio/*", "video/*", ".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4a",
   ".mp3", ".wav", ".aac", ".flac", ".ogg", ".opus"];
 
-// One Uppy for the page's lifetime: re-rendering the view re-mounts its Dashboard.
+// Uppy's Chinese strings, mended where they read oddly together: one word for "done" (not
+// 上传完成 / 上传完毕 / 完成 at once), the button says what it does (it clears the list), and
+// no "剩余 1m 08s" (Uppy writes the time with English units and guesses wrongly right
+// after a resume; the percentage and the bytes stay).
+const ZH_LOCALE = { ...zhCN, strings: { ...zhCN.strings, complete: "上传完成", done: "清空列表",
+  xTimeLeft: "" } };
+
+// One Uppy for the page's lifetime: re-rendering the view re-mounts its Dashboard. Each
+// file carries the scope of the panel it was added in ("batch", "voice-reference"), so a
+// panel lists and hands on only its own uploads.
+const DEFAULT_SCOPE = "batch";
+let currentScope = DEFAULT_SCOPE;
 let uppy = null;
 const outcomes = [];
 const outcomeListeners = new Set();
@@ -89,7 +100,11 @@ async function onUploadSuccess(file, response) {
   let outcome = { assetId, refusal: null };
   if (!assetId) outcome = await waitForOutcome(response.uploadURL);
   if (outcome.refusal) markRefused(file, outcome.refusal);
-  recordOutcome({ name: file.name, size: file.size, ...outcome });
+  recordOutcome({ name: file.name, size: file.size, scope: scopeOf(file), ...outcome });
+}
+
+function scopeOf(file) {
+  return file?.meta?.lipforgeScope || DEFAULT_SCOPE;
 }
 
 function onUploadError(file, error, response) {
@@ -107,7 +122,7 @@ function onUploadError(file, error, response) {
       refusal.message = body.slice(0, 300);
     }
   }
-  recordOutcome({ name: file.name, size: file.size, assetId: null, refusal });
+  recordOutcome({ name: file.name, size: file.size, scope: scopeOf(file), assetId: null, refusal });
 }
 
 export function refusalText(refusal) {
@@ -121,7 +136,7 @@ function createUppy() {
     id: UPPY_INSTANCE_ID,
     autoProceed: true,
     restrictions: { allowedFileTypes: ACCEPTED_TYPES },
-    locale: language() === "zh-CN" ? zhCN : undefined,
+    locale: language() === "zh-CN" ? ZH_LOCALE : undefined,
   });
   instance.use(Tus, {
     endpoint: UPLOAD_ENDPOINT,
@@ -134,10 +149,11 @@ function createUppy() {
   });
   instance.on("upload-success", (file, response) => {
     onUploadSuccess(file, response).catch((exc) =>
-      recordOutcome({ name: file.name, size: file.size, assetId: null,
+      recordOutcome({ name: file.name, size: file.size, scope: scopeOf(file), assetId: null,
         refusal: { code: "upload_failed", params: {}, message: exc.message } }));
   });
   instance.on("upload-error", onUploadError);
+  instance.on("file-added", (file) => instance.setFileMeta(file.id, { lipforgeScope: currentScope }));
   return instance;
 }
 
@@ -214,21 +230,33 @@ function renderInterrupted(box) {
 
 function renderOutcome(outcome) {
   const what = outcome.assetId
-    ? el("span", { class: "ok" }, `✓ ${t("upload.asset")} `, el("code", { class: "asset-id" }, outcome.assetId))
+    ? el("span", { class: "ok" }, `✓ ${t("upload.asset")}`)
     : el("span", { class: "bad" }, `✗ ${t("upload.refused", { reason: refusalText(outcome.refusal) })}`);
-  return el("li", { "data-file": outcome.name, "data-outcome": outcome.assetId ? "asset" : "refused" },
+  return el("li", { "data-file": outcome.name, "data-outcome": outcome.assetId ? "asset" : "refused",
+    "data-asset": outcome.assetId || null },
     el("strong", { class: "file-name" }, outcome.name), " ",
     el("span", { class: "muted" }, formatBytes(outcome.size)), " — ", what);
 }
 
-export function mountUploadPanel(container, { onAsset, note, height = 300 } = {}) {
+// Completed files another panel added leave Uppy's list, so they never show here as ours.
+function dropOtherScopes(instance, scope) {
+  for (const file of instance.getFiles()) {
+    if (scopeOf(file) !== scope && file.progress?.uploadComplete) instance.removeFile(file.id);
+  }
+}
+
+export function mountUploadPanel(container, { onAsset, note, height = 300, scope = DEFAULT_SCOPE } = {}) {
   const dashboardTarget = el("div", { class: "uppy-target" });
   const interruptedBox = el("div", { class: "interrupted-box" });
   const outcomeList = el("ul", { class: "outcomes", id: "upload-outcomes", "aria-live": "polite" });
   container.append(interruptedBox, dashboardTarget, outcomeList);
-  for (const outcome of outcomes) outcomeList.append(renderOutcome(outcome));
+  for (const outcome of outcomes.filter((o) => (o.scope || DEFAULT_SCOPE) === scope)) {
+    outcomeList.append(renderOutcome(outcome));
+  }
 
   const instance = getUppy();
+  currentScope = scope;
+  dropOtherScopes(instance, scope);
   const previous = instance.getPlugin("Dashboard");
   if (previous) instance.removePlugin(previous);
   instance.use(Dashboard, {
@@ -244,6 +272,7 @@ export function mountUploadPanel(container, { onAsset, note, height = 300 } = {}
   const refresh = () => renderInterrupted(interruptedBox);
   instance.on("file-added", refresh);
   const stop = onUploadOutcome((outcome) => {
+    if ((outcome.scope || DEFAULT_SCOPE) !== scope) return;
     outcomeList.prepend(renderOutcome(outcome));
     refresh();
     if (outcome.assetId && onAsset) onAsset(outcome.assetId, outcome);

@@ -1,10 +1,12 @@
 // The Voices page: the list of voices (engine, server, speaker, built-in or not) with
-// "test this voice" and remove, and the form to add one: engine, server URL, speaker and,
-// for cloning engines, a reference audio uploaded with tus plus its transcript.
+// "test this voice" and remove, and the form to add one: the fields the chosen engine takes
+// (GET /api/voices names them per engine; required ones marked), for cloning engines a
+// reference audio uploaded with tus plus its transcript, and a refusal shown in the form
+// in the reader's language with the server's own words beneath.
 
 import { api, errorText, fetchAudio, itemsOf } from "./api.js";
 import { clear, el, field, toast } from "./dom.js";
-import { language, t } from "./i18n.js";
+import { has, language, t } from "./i18n.js";
 import { mountUploadPanel } from "./upload.js";
 
 const KNOWN_ENGINES = ["espeak", "piper", "cosyvoice", "fish-speech", "openai"];
@@ -17,14 +19,16 @@ function testLine(voice) {
 function voiceRow(voice, reload) {
   const player = el("audio", { controls: true, hidden: true, class: "preview-player" });
   const test = el("button", { type: "button", class: "small", "data-action": "test" }, t("voices.test"));
+  const failure = el("div", { class: "form-error small", role: "alert", hidden: true });
   test.addEventListener("click", async () => {
     test.disabled = true;
+    failure.hidden = true;
     try {
       player.src = await fetchAudio(api.voicePreviewUrl(voice.name), { text: testLine(voice) });
       player.hidden = false;
       await player.play().catch(() => null);
     } catch (exc) {
-      toast(errorText(exc), "bad");
+      showFailure(failure, exc, {}); // stays until the next try: a toast would be gone in seconds
     } finally {
       test.disabled = false;
     }
@@ -49,45 +53,137 @@ function voiceRow(voice, reload) {
     el("div", { class: "row" }, el("strong", { class: "file-name" }, voice.name),
       voice.builtin ? el("span", { class: "pill succeeded" }, t("voices.builtin")) : null),
     el("dl", { class: "facts small" }, facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { class: "file-name" }, v)])),
-    el("div", { class: "actions" }, test, remove), player);
+    el("div", { class: "actions" }, test, remove), failure, player);
+}
+
+// The voice fields the form can show; each engine says which it takes (GET /api/voices).
+const COSYVOICE_MODES = ["", "sft", "zero_shot", "cross_lingual", "instruct2"];
+const ALL_FIELDS = ["url", "sample_rate", "options.mode", "speaker", "model", "language",
+  "speed", "api_key_env", "options.instruct", "options.response_format", "reference_asset_id",
+  "reference_text"];
+
+// Catalogue keys cannot hold dots (they are paths): "options.mode" is "options_mode" there.
+function catalogueKey(field) {
+  return field.replace(".", "_");
+}
+
+function hintFor(field) {
+  const key = `voices.fieldHints.${catalogueKey(field)}`;
+  return has(key) ? t(key) : null;
+}
+
+function fieldControl(name) {
+  const id = `voice-${name.replace(".", "-")}`;
+  if (name === "options.mode") {
+    return el("select", { name, id }, COSYVOICE_MODES.map((mode) =>
+      el("option", { value: mode }, t(`voices.modes.${mode || "auto"}`))));
+  }
+  if (name === "language") {
+    return el("select", { name, id }, ["", "zh", "en"].map((lang) =>
+      el("option", { value: lang }, lang ? t(`voices.languages.${lang}`) : t("voices.languages.auto"))));
+  }
+  if (name === "sample_rate") {
+    return el("input", { type: "number", name, id, min: 8000, max: 48000, step: 1, inputmode: "numeric" });
+  }
+  if (name === "speed") return el("input", { type: "number", name, id, min: 0.5, max: 2, step: 0.05, value: 1 });
+  if (name === "reference_text") return el("textarea", { name, id, rows: 2 });
+  const type = name === "url" ? "url" : "text";
+  return el("input", { type, name, id, autocomplete: "off",
+    placeholder: name === "url" ? "http://127.0.0.1:50000" : null });
+}
+
+// The request body from the shown fields: empty ones left out, options nested.
+function voiceBody(name, engine, controls, shown, referenceAssetId) {
+  const body = { name: name.value.trim(), engine: engine.value };
+  const options = {};
+  for (const key of shown) {
+    if (key === "reference_asset_id") {
+      if (referenceAssetId) body.reference_asset_id = referenceAssetId;
+      continue;
+    }
+    const raw = controls[key].value.trim();
+    if (!raw) continue;
+    const value = ["sample_rate", "speed"].includes(key) ? Number(raw) : raw;
+    if (key.startsWith("options.")) options[key.slice("options.".length)] = value;
+    else body[key] = value;
+  }
+  if (Object.keys(options).length) body.options = options;
+  return body;
+}
+
+// The server's reason in the reader's language, and its own words beneath (it names values).
+function showFailure(box, exc, controls) {
+  clear(box);
+  box.hidden = false;
+  box.append(el("strong", {}, errorText(exc)));
+  const detail = exc?.message && exc.message !== errorText(exc) ? exc.message : null;
+  if (detail) box.append(el("div", { class: "small server-says" }, t("voices.serverSays", { detail })));
+  const needs = exc?.params?.needs;
+  const control = needs === "name" ? controls.name : controls[needs];
+  if (control) {
+    control.setAttribute("aria-invalid", "true");
+    control.focus();
+  }
 }
 
 function addForm(engines, onAdded) {
-  const name = el("input", { type: "text", name: "name", required: true, pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,63}",
-    autocomplete: "off" });
-  const engine = el("select", { name: "engine" }, engines.map((e) => el("option", { value: e }, e)));
-  const url = el("input", { type: "url", name: "url", placeholder: "http://127.0.0.1:50000" });
-  const speaker = el("input", { type: "text", name: "speaker" });
-  const referenceText = el("textarea", { name: "reference_text", rows: 2 });
+  const byName = Object.fromEntries(engines.map((e) => [e.name, e]));
+  const name = el("input", { type: "text", name: "name", required: true, maxlength: 64,
+    autocomplete: "off", id: "voice-name" });
+  const engine = el("select", { name: "engine", id: "voice-engine" },
+    engines.map((e) => el("option", { value: e.name }, e.name)));
+  const controls = Object.fromEntries(ALL_FIELDS.filter((key) => key !== "reference_asset_id")
+    .map((key) => [key, fieldControl(key)]));
+  controls.name = name;
   const referenceStatus = el("p", { class: "muted small", "aria-live": "polite" });
   const uploadBox = el("div", { class: "reference-upload" });
+  const failure = el("div", { class: "form-error", role: "alert", id: "voice-error", hidden: true });
   let referenceAssetId = null;
+  const wrappers = {};
+  for (const key of ALL_FIELDS) {
+    const label = t(`voices.fields.${catalogueKey(key)}`);
+    wrappers[key] = key === "reference_asset_id"
+      ? el("div", { class: "field", "data-field": key }, el("span", { class: "label" }, label),
+        uploadBox, referenceStatus)
+      : field(label, controls[key], hintFor(key));
+    wrappers[key].dataset.field = key;
+  }
+  const shownFields = () => byName[engine.value]?.fields || ALL_FIELDS;
+  const showFields = () => {
+    const shown = new Set(shownFields());
+    const required = new Set(byName[engine.value]?.required || []);
+    for (const [key, wrapper] of Object.entries(wrappers)) {
+      wrapper.hidden = !shown.has(key);
+      if (controls[key]) controls[key].required = required.has(key);
+      wrapper.classList.toggle("required", required.has(key));
+    }
+  };
+  engine.addEventListener("change", showFields);
   const submit = el("button", { type: "submit", class: "primary" }, t("voices.add"));
   const form = el("form", { class: "voice-form", id: "voice-form" },
-    el("div", { class: "form" }, field(t("voices.name"), name), field(t("voices.engine"), engine),
-      field(t("voices.url"), url), field(t("voices.speaker"), speaker)),
-    el("div", { class: "field" }, el("span", { class: "label" }, t("voices.reference")), uploadBox, referenceStatus),
-    field(t("voices.referenceText"), referenceText),
-    submit);
+    el("div", { class: "form" },
+      field(t("voices.name"), name, t("voices.nameHint")), field(t("voices.engine"), engine),
+      ALL_FIELDS.filter((key) => !key.startsWith("reference")).map((key) => wrappers[key])),
+    wrappers.reference_asset_id, wrappers.reference_text, failure, submit);
+  showFields();
+  form.addEventListener("input", (event) => event.target.removeAttribute?.("aria-invalid"));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const body = { name: name.value.trim(), engine: engine.value };
-    if (url.value.trim()) body.url = url.value.trim();
-    if (speaker.value.trim()) body.speaker = speaker.value.trim();
-    if (referenceAssetId) body.reference_asset_id = referenceAssetId;
-    if (referenceText.value.trim()) body.reference_text = referenceText.value.trim();
+    failure.hidden = true;
+    const body = voiceBody(name, engine, controls, shownFields(), referenceAssetId);
     try {
       await api.addVoice(body);
       toast(t("voices.added", { name: body.name }));
       form.reset();
+      showFields();
       referenceAssetId = null;
       referenceStatus.textContent = "";
       onAdded();
     } catch (exc) {
-      toast(errorText(exc), "bad");
+      showFailure(failure, exc, controls);
     }
   });
-  const stop = mountUploadPanel(uploadBox, { height: 180, onAsset: (assetId) => {
+  const stop = mountUploadPanel(uploadBox, { height: 180, scope: "voice-reference", onAsset: (assetId) => {
     referenceAssetId = assetId;
     referenceStatus.textContent = t("voices.referenceReady");
   } });
@@ -111,8 +207,9 @@ export function renderVoices(root) {
     return page;
   };
   load().then((page) => {
-    const offered = (page?.engines || []).filter((e) => !e.missing).map((e) => e.name ?? e);
-    const engines = offered.length ? offered : KNOWN_ENGINES;
+    const offered = (page?.engines || []).filter((e) => !e.missing)
+      .map((e) => (typeof e === "string" ? { name: e } : e));
+    const engines = offered.length ? offered : KNOWN_ENGINES.map((name) => ({ name }));
     const { form, stop } = addForm(engines, () => load().catch(() => null));
     formBox.append(form);
     stopUpload = stop;
