@@ -105,7 +105,7 @@ def test_a_trickling_answer_is_cut_off_under_the_minimum_rate():
     hearing = Hearing(texts=["a" * 200], trickle_bps=20.0)
     with serve("speaches", hearing) as standin:
         started = time.monotonic()
-        with pytest.raises(TranscriptionError, match="bytes/s, under the minimum"):
+        with pytest.raises(TranscriptionError, match="under the minimum of 512 bytes/s"):
             server_for(standin.url, speech_attempts=1).transcribe(PIECE)
         assert time.monotonic() - started < 5.0  # the whole answer would take 11 s
 
