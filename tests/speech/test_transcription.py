@@ -144,8 +144,9 @@ def test_a_key_variable_that_is_unset_or_lipforges_own_is_refused(monkeypatch):
     monkeypatch.delenv("ASR_KEY", raising=False)
     with pytest.raises(TranscriptionKeyMissingError, match="ASR_KEY"):
         server_for("http://127.0.0.1:9", transcribe_api_key_env="ASR_KEY")
-    with pytest.raises(ConfigError, match="LipForge's own settings"):
-        Settings.from_env({"LIPFORGE_TRANSCRIBE_API_KEY_ENV": "LIPFORGE_TOKEN"})
+    for own in ("LIPFORGE_TOKEN", "lipforge_s3_secret_access_key", "AWS_SECRET_ACCESS_KEY"):
+        with pytest.raises(ConfigError, match="LipForge's own settings or credentials"):
+            Settings.from_env({"LIPFORGE_TRANSCRIBE_API_KEY_ENV": own})
     with pytest.raises(ConfigError, match="NAME of an environment variable"):
         Settings.from_env({"LIPFORGE_TRANSCRIBE_API_KEY_ENV": "sk-abc def"})
     with pytest.raises(ConfigError, match="base URL ending in /v1"):
