@@ -9,7 +9,7 @@ for every language espeak-ng speaks (PocketSphinx's wheel has only an English di
 acoustic model), needs no model download, and its phone set is the one the script path uses.
 Sentence timings, when a TTS server reported them, bound each sentence's search; a whole
 transcript without them is aligned in one pass within a diagonal band, up to
-`MAX_ALIGN_S` of audio (longer audio returns None: the caller recognises phones instead).
+`MAX_ALIGN_S` of audio (longer audio returns None: the caller listens with the ear instead).
 """
 
 from __future__ import annotations
