@@ -13,8 +13,14 @@ width on o/u vs i/e (narrower by), loudness r; against the targets of the phones
 rest >= 95 %, rounding >= 8 %, r >= 0.7). The last line holds the figures. `--crops DIR`
 also writes mouth crops (PNG) of two cases on each face.
 
+`--talking` runs the talking-source cases instead (issue 17): the still head first made to
+speak other speech (its mouth opened to that speech's loudness, or a LipForge output with its
+phones), then rendered with the new speech and its phones. Printed: rest in the new speech's
+pauses (closed or at the still head's own mouth, and still), closures, rounding, r with the
+new speech (>= 0.7) and r with the old one (|r| <= 0.2).
+
     .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick] [--case NAME]
-        [--face WxH] [--audio-only]
+        [--face WxH] [--talking] [--audio-only]
 """
 
 from __future__ import annotations
@@ -36,11 +42,11 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "lipsync"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-from mouth_measure import decode_frames, face_axes, face_height, face_landmarks
-from viseme_measure import (
+from tests.lipsync.mouth_measure import decode_frames, face_axes, face_height, face_landmarks
+from tests.lipsync.talking_sources import fitted, make_talking_source, measure_talking
+from tests.lipsync.viseme_measure import (
     FPS,
     TARGETS,
     CaseSpec,
@@ -49,8 +55,7 @@ from viseme_measure import (
     synthesize_case,
     write_case_wav,
 )
-
-import media_factory as factory
+from tests.support import media_factory as factory
 
 CASES = (
     CaseSpec(
@@ -86,6 +91,24 @@ FACES = ((720, 1280), (512, 512))  # portrait: face ~250 px tall; square: ~100 p
 EXTRA_VIDEO_S = 0.4
 AUDIO_ALONE_TARGETS = {"closures": 0.60, "silence_rest": 0.95, "rounding": 0.08, "loudness_r": 0.7}
 CROP_CASES = {"en-bilabial": (0.3, 3.0), "en-pause": (1.0, 3.4)}  # seconds shown in crops
+
+
+# Talking sources: the presenter speaks OLD_SPEECH (with short pauses that fall elsewhere than
+# the new speech's) in the source; the new speech is one of these cases.
+OLD_SPEECH = CaseSpec(
+    "old-lecture",
+    "en-us",
+    (
+        "Hello everyone, today we will talk about the moon, the stars and the planets.",
+        "Look at the sky tonight, and you will see all of them shining above the city lights.",
+    ),
+    pause_s=0.2,
+)
+TALKING_CASES = ("en-bilabial", "en-rounding", "zh-bilabial")
+TALKING_QUICK = ("en-bilabial",)
+TALKING_KINDS = ("loudness", "rerender")  # how the source was made to talk
+TALKING_TARGETS = {"closures": 0.90, "silence_rest": 0.95, "rounding": 0.10, "loudness_r": 0.70}
+OLD_R_MAX = 0.2
 
 
 def pipeline_takes_timing() -> bool:
@@ -154,6 +177,59 @@ def summary(mode: str, figures: dict[str, float], targets: dict[str, float]) -> 
     )
 
 
+def render_talking(case, old, face: tuple[int, int], kind: str, work: Path):
+    """The still head made to speak `old` (by `kind`), rendered again with `case`."""
+    from lipforge.lipsync.pipeline import RenderRequest, render
+
+    seconds = case.duration_s + EXTRA_VIDEO_S
+    still = work / f"head_{face[0]}x{face[1]}_{seconds:.2f}.mp4"
+    if not still.exists():
+        factory.make_talking_head(still, seconds, face)
+    old = fitted(old, seconds)
+    source = make_talking_source(still, old, work, kind == "rerender", f"_{case.spec.name}")
+    audio = write_case_wav(case, work / f"{case.spec.name}.wav")
+    tag = f"talking-{kind}_{case.spec.name}_{face[0]}x{face[1]}"
+    started = time.perf_counter()
+    render(RenderRequest(audio, source, work / f"{tag}.mp4", timing=case.timing(), fit="trim"))
+    render_s = time.perf_counter() - started
+    old_audio = write_case_wav(old, work / f"old_{old.spec.name}.wav")
+    measured, outputs = measure_talking(case, old, work / f"{tag}.mp4", still, audio, old_audio)
+    return tag, measured, outputs, render_s
+
+
+def talking_summary(results) -> str:
+    figures = pooled([m.new for m in results])
+    marks = {k: "ok" if figures[k] >= TALKING_TARGETS[k] else "MISS" for k in TALKING_TARGETS}
+    worst_old = max(abs(m.old_r) for m in results)
+    return (
+        f"talking: closures={figures['closures']:.1%} ({marks['closures']}) "
+        f"silence_rest={figures['silence_rest']:.1%} ({marks['silence_rest']}) "
+        f"rounding={figures['rounding']:+.1%} ({marks['rounding']}) "
+        f"r_new={figures['loudness_r']:.2f} ({marks['loudness_r']}) "
+        f"max|r_old|={worst_old:.2f} ({'ok' if worst_old <= OLD_R_MAX else 'MISS'})"
+    )
+
+
+def run_talking(args) -> None:
+    names = TALKING_QUICK if args.quick else TALKING_CASES
+    names = [n for n in names if not args.case or n in args.case]
+    faces = [f for f in FACES[:1] if not args.face or f"{f[0]}x{f[1]}" in args.face]
+    old = synthesize_case(OLD_SPEECH, lead_s=0.05)
+    results = []
+    for spec in [c for c in CASES if c.name in names]:
+        case = synthesize_case(spec)
+        for face in faces:
+            for kind in TALKING_KINDS:
+                tag, measured, outputs, render_s = render_talking(case, old, face, kind, args.work)
+                results.append(measured)
+                print(f"{tag}: {measured.line()}; render {render_s:.1f} s", flush=True)
+                if measured.new.missed:
+                    print(f"  open on: {' '.join(measured.new.missed)}")
+                if args.crops and spec.name in CROP_CASES:
+                    write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
+    print(talking_summary(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/lipforge-visemes"))
@@ -161,9 +237,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="two cases, one face")
     parser.add_argument("--case", action="append", help="only these cases (by name)")
     parser.add_argument("--face", action="append", help="only these faces (WxH, e.g. 512x512)")
+    parser.add_argument("--talking", action="store_true", help="talking-source cases")
     parser.add_argument("--audio-only", action="store_true", help="only the audio-alone renders")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.talking:
+        run_talking(args)
+        return
     specs = [c for c in CASES if not args.quick or c.name in QUICK_CASES]
     specs = [c for c in specs if not args.case or c.name in args.case]
     faces = FACES[:1] if args.quick else FACES

@@ -18,9 +18,9 @@ from pathlib import Path
 import av
 import httpx
 import pytest
+from tests.support.serving import free_port
 
 from lipforge.cli.remote import follow_batch
-from serving import free_port
 
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 60.0

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.pg_database import fresh_pg_url  # noqa: E402
 
 from lipforge.api.app import create_app
+from lipforge.api.companions import companion_app
 from lipforge.api.routes_heygem import router as heygem_router
-from lipforge.api.server import companion_app
 from lipforge.config import Settings
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
-from pg_database import fresh_pg_url  # noqa: E402
 
 TOKEN = "heygem-test-token-0123456789"
 

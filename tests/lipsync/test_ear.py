@@ -14,8 +14,8 @@ import logging
 
 import numpy as np
 import pytest
-from audio_input import features, silence
 from scipy.signal import resample_poly
+from tests.lipsync.audio_input import features, silence
 
 from lipforge.lipsync.ear import CLASSES, class_posteriors, hear_phones
 from lipforge.lipsync.ear.model import MODEL_PATH, STEPS_PER_S

@@ -2,21 +2,30 @@
 
 Each engine gets a models dir prepared by its entry in `MODEL_SETUPS` (meshwarp needs
 nothing; wav2lip gets the tiny ONNX model of `tiny_wav2lip`). A new engine must add its
-entry, or `test_every_registered_engine_is_covered` fails.
+entry, or `test_every_registered_engine_is_covered` fails. Every engine is started with
+only the audio features it declares in `needs` (the others are None, as in a render).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_input import features
 from skimage import data as skdata
-from tiny_wav2lip import install_tiny_wav2lip
+from tests.lipsync.audio_input import features
+from tests.lipsync.tiny_wav2lip import install_tiny_wav2lip
 
-from lipforge.lipsync.engine import ENGINES, AudioFeatures, FrameBatch, create_engine, engine_names
+from lipforge.lipsync.engine import (
+    ENGINES,
+    AudioFeatures,
+    FrameBatch,
+    Need,
+    create_engine,
+    engine_names,
+)
 from lipforge.lipsync.faces import FaceTracker
 from lipforge.media.audio import SAMPLE_RATE
 
@@ -56,11 +65,18 @@ def astronaut_landmarks() -> np.ndarray:
     return results[-1][1]
 
 
-def speech_like_audio(frame_count: int) -> AudioFeatures:
-    """A voiced buzz switching on and off four times a second: real features, no file."""
+def speech_like_audio(frame_count: int, needs: frozenset[Need]) -> AudioFeatures:
+    """A voiced buzz switching on and off four times a second: real features, no file.
+
+    Only the features in `needs` are kept, as the pipeline computes only those."""
     t = np.arange(int(frame_count / FPS * SAMPLE_RATE)) / SAMPLE_RATE
     buzz = sum(np.sin(2 * np.pi * 140 * k * t) / k for k in range(1, 20))
-    return features(0.2 * buzz * (np.sin(2 * np.pi * 4 * t) > 0), fps=FPS, frames=frame_count)
+    audio = features(0.2 * buzz * (np.sin(2 * np.pi * 4 * t) > 0), fps=FPS, frames=frame_count)
+    return dataclasses.replace(
+        audio,
+        mel=audio.mel if Need.MEL in needs else None,
+        loudness=audio.loudness if Need.LOUDNESS in needs else None,
+    )
 
 
 def numbered_frames(count: int) -> list[np.ndarray]:
@@ -76,7 +92,7 @@ def run(name: str, models_dir: Path, batches: list[FrameBatch], frames: int) -> 
     engine = create_engine(name)
     engine.load(models_dir)
     try:
-        engine.start(speech_like_audio(frames))
+        engine.start(speech_like_audio(frames, engine.needs))
         return [frame for batch in batches for frame in engine.process(batch)]
     finally:
         engine.close()
@@ -102,6 +118,11 @@ def test_engine_is_registered_under_its_name(engine_name: str):
     assert type(engine) is ENGINES[engine_name]
     assert engine.name == engine_name
     assert isinstance(engine.model_names, tuple)
+
+
+def test_engine_declares_the_audio_features_it_reads(engine_name: str):
+    needs = create_engine(engine_name).needs
+    assert isinstance(needs, frozenset) and needs <= set(Need)
 
 
 def test_one_frame_out_per_frame_in_same_size_same_order(
@@ -174,6 +195,6 @@ def test_an_engine_can_render_again_after_close(engine_name, models_dir, astrona
     batch = batches_of(numbered_frames(2), [astronaut_landmarks] * 2, size=2)[0]
     for _ in range(2):
         engine.load(models_dir)
-        engine.start(speech_like_audio(2))
+        engine.start(speech_like_audio(2, engine.needs))
         assert len(engine.process(batch)) == 2
         engine.close()

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from tests.support import media_factory as factory
 
-import media_factory as factory
 from lipforge.errors import (
     CancelledError,
     ConfigError,
@@ -20,7 +21,7 @@ from lipforge.errors import (
     NotMediaError,
     NoVideoStreamError,
 )
-from lipforge.lipsync.engine import ENGINES
+from lipforge.lipsync.engine import ENGINES, Need
 from lipforge.lipsync.pipeline import RenderRequest, render
 from lipforge.media.audio import load_audio
 
@@ -172,6 +173,7 @@ class _CrashOnSecondBatch:
 
     name = "test-crash"
     model_names = ()
+    needs = frozenset()
 
     def load(self, models_dir: Path) -> None:
         self.batches = 0
@@ -192,7 +194,7 @@ class _CrashOnSecondBatch:
 @pytest.fixture
 def test_engines():
     """Registers this module's engines for one test only, so no other suite sees them."""
-    added = {cls.name: cls for cls in (_CrashOnSecondBatch, _RecordLandmarks)}
+    added = {cls.name: cls for cls in (_CrashOnSecondBatch, _RecordLandmarks, _RecordAudio)}
     ENGINES.update(added)
     yield
     for name in added:
@@ -222,6 +224,7 @@ class _RecordLandmarks:
 
     name = "test-record"
     model_names = ()
+    needs = frozenset()
     seen: dict[int, np.ndarray | None] = {}
 
     def load(self, models_dir: Path) -> None:
@@ -252,6 +255,74 @@ def test_repeated_frames_reuse_the_first_pass_landmarks(tmp_path, speech_en_wav,
         source = fit_index(index, 50, fit)
         assert seen[source] is not None
         np.testing.assert_array_equal(seen[index], seen[source])
+
+
+class _RecordAudio:
+    """Passes frames through and keeps the audio features the pipeline started it with."""
+
+    name = "test-audio"
+    model_names = ()
+    needs: frozenset[Need] = frozenset()
+    heard = None
+
+    def load(self, models_dir: Path) -> None:
+        _RecordAudio.heard = None
+
+    def start(self, audio) -> None:
+        _RecordAudio.heard = audio
+
+    def process(self, batch):
+        return batch.frames
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def phone_searches(monkeypatch) -> list[int]:
+    """The real phone source, counted: one entry (the samples' length) per search."""
+    from lipforge.lipsync import phonesource
+
+    calls: list[int] = []
+    real = phonesource.find_phones
+
+    def counted(samples, timing):
+        calls.append(len(samples))
+        return real(samples, timing)
+
+    monkeypatch.setattr(phonesource, "find_phones", counted)
+    return calls
+
+
+@pytest.mark.usefixtures("test_engines")
+@pytest.mark.parametrize(
+    "needs", [frozenset(), frozenset({Need.MEL}), frozenset(Need)], ids=["none", "mel", "all"]
+)
+def test_the_engine_gets_the_audio_features_it_needs_and_no_others(
+    tmp_path, short_speech, talking_head_512, needs, monkeypatch, phone_searches
+):
+    monkeypatch.setattr(_RecordAudio, "needs", needs)
+    render(_request(short_speech, talking_head_512, tmp_path, engine="test-audio"))
+    heard = _RecordAudio.heard
+    assert heard.samples.size == len(load_audio(short_speech))
+    assert (heard.mel is not None) == (Need.MEL in needs)
+    assert (heard.loudness is not None) == (Need.LOUDNESS in needs)
+    assert heard.phone_source == ("recognised" if Need.PHONES in needs else "")
+    assert len(phone_searches) == (Need.PHONES in needs)
+
+
+@pytest.mark.parametrize("engine, searches", [("meshwarp", 1), ("wav2lip", 0)])
+def test_phones_are_recognised_only_for_an_engine_that_reads_them(
+    tmp_path, short_speech, talking_head_512, engine, searches, phone_searches
+):
+    from tests.lipsync.tiny_wav2lip import install_tiny_wav2lip
+
+    models_dir = tmp_path / "models"
+    install_tiny_wav2lip(models_dir)
+    request = _request(short_speech, talking_head_512, tmp_path, engine=engine)
+    result = render(dataclasses.replace(request, models_dir=models_dir))
+    assert result.frame_count > 0
+    assert len(phone_searches) == searches
 
 
 def test_browser_recording_drives_itself(tmp_path):

@@ -13,10 +13,10 @@ import dataclasses
 
 import numpy as np
 import pytest
-from audio_input import features, silence
-from mouth_measure import decode_frames, face_landmarks
 from scipy.signal import resample_poly
-from viseme_measure import CaseSpec, measure_output, synthesize_case, write_case_wav
+from tests.lipsync.audio_input import features, silence
+from tests.lipsync.mouth_measure import decode_frames, face_landmarks
+from tests.lipsync.viseme_measure import CaseSpec, measure_output, synthesize_case, write_case_wav
 
 from lipforge.lipsync.aligner import align_text
 from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses

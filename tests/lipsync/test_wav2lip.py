@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_wav2lip import install_tiny_wav2lip
+from tests.lipsync.tiny_wav2lip import install_tiny_wav2lip
 
 from lipforge.errors import ModelMissingError
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, create_engine
 from lipforge.lipsync.engines.wav2lip.engine import faces_from_output, prepare_faces
+from lipforge.lipsync.engines.wav2lip.mel import mel_window
 
 FPS = 25.0
 
@@ -66,6 +67,18 @@ def test_faces_input_is_masked_crop_plus_reference_in_bgr():
     assert np.array_equal(back[0], crop)
 
 
+def test_mel_window_steps_and_padding():
+    mel = np.tile(np.arange(100, dtype=np.float32), (80, 1))
+    window = mel_window(mel, 3, 25.0)
+    assert window.shape == (80, 16)
+    assert window[0, 0] == int(3 * 80 / 25.0)
+    assert mel_window(mel, 7, 29.97)[0, 0] == int(7 * 80 / 29.97)
+    tail = mel_window(mel, 29, 25.0)  # starts at step 92: 8 real steps, 8 of silence
+    assert tail.shape == (80, 16)
+    assert list(tail[0, :8]) == list(range(92, 100))
+    assert np.all(tail[:, 8:] == -4.0)
+
+
 def test_process_pastes_the_model_face_into_the_lower_face_only(engine):
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (240, 320, 3), dtype=np.uint8) for _ in range(6)]
@@ -95,7 +108,7 @@ def test_batches_larger_than_the_memory_budget_are_split(engine):
 @pytest.mark.slow
 def test_render_with_wav2lip_end_to_end(tmp_path, speech_en_wav, make_talking_head):
     import av
-    from mouth_measure import MOUTH_CORNERS, decode_frames, face_landmarks
+    from tests.lipsync.mouth_measure import MOUTH_CORNERS, decode_frames, face_landmarks
 
     from lipforge.lipsync.pipeline import RenderRequest, render
     from lipforge.media.audio import analyse_audio
@@ -174,6 +187,7 @@ def test_a_batch_with_wav2lip_runs_on_the_worker(tmp_path, speech_en_wav, talkin
     from lipforge.assets.library import ingest_file
     from lipforge.config import Settings
     from lipforge.jobs.worker import Worker
+    from lipforge.render.runner import RenderRunner
 
     settings = Settings(data=tmp_path / "data")
     install_tiny_wav2lip(settings.data_dir.models)
@@ -187,7 +201,9 @@ def test_a_batch_with_wav2lip_runs_on_the_worker(tmp_path, speech_en_wav, talkin
         body = {"audio_asset_ids": [ids[0]], "video_asset_ids": [ids[1]], "engine": "wav2lip"}
         batch = client.post("/api/batches", json=body).json()
         stop = threading.Event()
-        worker = threading.Thread(target=Worker(settings, sessions).run, args=(stop,))
+        worker = threading.Thread(
+            target=Worker(settings, sessions, run_job=RenderRunner()).run, args=(stop,)
+        )
         worker.start()
         try:
             deadline = time.monotonic() + 300

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.support import media_factory as factory
 
-import media_factory as factory
 from lipforge.errors import CorruptMediaError, NoAudioStreamError, NotMediaError
 from lipforge.media.audio import (
     analyse_audio,
     load_audio,
     loudness_envelope,
-    mel_window,
     melspectrogram,
 )
 
@@ -96,18 +95,6 @@ def test_mel_matches_librosa_wav2lip_recipe(reference):
     assert mel.shape == expected.shape == (80, 1 + len(reference) // 200)
     assert np.abs(mel - expected).max() < 1e-3
     assert mel.min() >= -4 and mel.max() <= 4
-
-
-def test_mel_window_steps_and_padding():
-    mel = np.tile(np.arange(100, dtype=np.float32), (80, 1))
-    window = mel_window(mel, 3, 25.0)
-    assert window.shape == (80, 16)
-    assert window[0, 0] == int(3 * 80 / 25.0)
-    assert mel_window(mel, 7, 29.97)[0, 0] == int(7 * 80 / 29.97)
-    tail = mel_window(mel, 29, 25.0)  # starts at step 92: 8 real steps, 8 of silence
-    assert tail.shape == (80, 16)
-    assert list(tail[0, :8]) == list(range(92, 100))
-    assert np.all(tail[:, 8:] == -4.0)
 
 
 def test_loudness_follows_bursts_and_silence():

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from tests.support.serving import free_port as _free_port
 
 from lipforge import gpus
 from lipforge.api.app import create_app
@@ -24,7 +25,7 @@ from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch
 from lipforge.metrics.collectors import GpuCollector
 from lipforge.metrics.exposition import start_metrics_server
-from serving import free_port as _free_port
+from lipforge.render.spec import RenderSpec
 
 TOKEN = "metrics-test-token-0123456789"
 DCGM_NAMES = {
@@ -82,7 +83,7 @@ def test_jobs_by_state_and_queue_depth_come_from_the_database(api):
         batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
         session.add(batch)
         session.flush()
-        specs = [queue.JobSpec("a" * 32, "v" * 32, f"out{n}.mp4") for n in range(3)]
+        specs = [RenderSpec("a" * 32, "v" * 32, f"out{n}.mp4") for n in range(3)]
         queue.enqueue_jobs(session, batch.id, specs)
     queue.claim_next_job(sessions, "metrics-test-worker", lease_s=60)
     page = samples(api.get("/metrics").text)
@@ -107,7 +108,7 @@ def test_upload_bytes_are_counted(api):
 
 
 def test_download_bytes_are_counted_by_route(api, speech_en_wav):
-    from uploads.helpers import send_file, wait_for_result
+    from tests.uploads.helpers import send_file, wait_for_result
 
     url = send_file(api, speech_en_wav)
     asset_id = wait_for_result(api, url[url.index("/api/uploads/") :])["asset_id"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from standins import (
+from tests.speech.standins import (
     Behaviour,
     Recorder,
     StandIn,

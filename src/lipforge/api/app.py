@@ -107,14 +107,14 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-async def _lipforge_error_response(_request: Request, exc: LipforgeError) -> JSONResponse:
+async def _lipforge_error_response(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LipforgeError)  # registered for LipforgeError only
     return JSONResponse(exc.to_json(), status_code=exc.http_status)
 
 
-async def _validation_error_response(
-    _request: Request, exc: RequestValidationError
-) -> JSONResponse:
+async def _validation_error_response(_request: Request, exc: Exception) -> JSONResponse:
     """A malformed body or query answered in the project's shape, naming each bad field."""
+    assert isinstance(exc, RequestValidationError)  # registered for it only
     problems = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"

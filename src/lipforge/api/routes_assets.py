@@ -7,7 +7,7 @@ import`); there is no route that creates one directly.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -25,7 +25,8 @@ from lipforge.assets.table import Asset
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 SHA256_HEX = r"^[0-9a-f]{64}$"
-AssetKind = Literal[ASSET_KINDS]
+AssetKind = Literal["audio", "video"]
+assert get_args(AssetKind) == ASSET_KINDS, "AssetKind must list the library's ASSET_KINDS"
 CONTENT_TYPES = ("video/*", "audio/*", "application/octet-stream")
 
 router = APIRouter()

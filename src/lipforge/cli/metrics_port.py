@@ -8,6 +8,8 @@ directory as `GET /metrics` on the API, so both answer the same figures.
 
 from __future__ import annotations
 
+from functools import partial
+
 from lipforge.config import DEFAULT_HOST, Settings
 from lipforge.errors import ConfigError
 
@@ -20,6 +22,7 @@ def start_metrics_port(
         return None
     from lipforge.api.auth import is_loopback, load_or_create_token
     from lipforge.db import create_db_engine, session_factory
+    from lipforge.jobs.readings import read_queue_figures
     from lipforge.metrics.exposition import start_metrics_server
 
     host = settings.metrics_host or default_host or DEFAULT_HOST
@@ -28,8 +31,9 @@ def start_metrics_port(
     elif token is None:
         token = settings.token or load_or_create_token(settings)[0]
     sessions = session_factory(create_db_engine(settings.effective_database_url))
+    read_queue = partial(read_queue_figures, sessions)
     try:
-        server = start_metrics_server(host, settings.metrics_port, sessions, token)
+        server = start_metrics_server(host, settings.metrics_port, read_queue, token)
     except OSError as exc:
         raise ConfigError(
             f"--metrics-port {settings.metrics_port} on {host} cannot be used ({exc.strerror}). "

@@ -102,8 +102,9 @@ def serve(
 def start_worker_process(settings: Settings) -> multiprocessing.Process | None:
     """Start the job worker in its own process, started again if it dies (jobs/process.py)."""
     from lipforge.jobs.process import start_worker_supervisor
+    from lipforge.render.runner import RenderRunner
 
-    return start_worker_supervisor(settings)
+    return start_worker_supervisor(settings, RenderRunner())
 
 
 def stop_worker_process(process: multiprocessing.Process | None) -> None:
@@ -121,9 +122,10 @@ def stop_worker_process(process: multiprocessing.Process | None) -> None:
 
 
 def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None, on_stop=None) -> None:
-    """Serve the API; with HeyGem ports, their listeners too (api/server.py). `on_stop`
-    runs as soon as a stop signal arrives."""
-    from lipforge.api.server import heygem_configs, serve_all
+    """Serve the API; with HeyGem ports, their listeners too (api/companions.py, served by
+    api/server.py). `on_stop` runs as soon as a stop signal arrives."""
+    from lipforge.api.companions import heygem_configs
+    from lipforge.api.server import serve_all
 
     companions = heygem_configs(api, settings, heygem_port, heygem_tts_port, _uvicorn_config)
     for line in companions.announcements:

@@ -32,10 +32,11 @@ from lipforge.heygem.netguard import AddressPolicy, parse_networks
 from lipforge.heygem.results import STAGING_DIR_NAME, heygem_root, publish_result
 from lipforge.heygem.submit import SubmitRequest, check_code, parse_submit
 from lipforge.heygem.table import HeygemTask
-from lipforge.jobs.queue import JobSpec, enqueue_jobs, new_id
+from lipforge.jobs.queue import enqueue_jobs, new_id
 from lipforge.jobs.tables import RETRYABLE_STATUSES, Batch, Job, JobStatus
 from lipforge.logs import log_event
-from lipforge.render.batches import DEFAULT_ENGINE, check_asset_kinds, plan_jobs
+from lipforge.render.batches import check_asset_kinds, plan_jobs
+from lipforge.render.spec import DEFAULT_ENGINE, RenderSpec
 
 PROGRESS_STARTED = 10  # HeyGem's "inputs in" mark; rendering fills 10..95
 PROGRESS_RENDER_SPAN = 85
@@ -104,7 +105,7 @@ def _ingest_inputs(ctx: HeygemContext, request: SubmitRequest, staging: Path):
 
 def _create_job(ctx: HeygemContext, request: SubmitRequest, audio, video) -> HeygemTask:
     planned = plan_jobs([audio], [video], request.fit)[0]
-    spec = JobSpec(audio.id, video.id, result_name(request.code), DEFAULT_ENGINE, request.fit)
+    spec = RenderSpec(audio.id, video.id, result_name(request.code), DEFAULT_ENGINE, request.fit)
     batch = Batch(
         id=new_id(),
         created_at=utc_now(),

@@ -3,14 +3,18 @@
 An engine turns batches of video frames (with their tracked face landmarks and the
 audio features for each frame) into the same number of output frames. It checks its
 weights in `load` before any frame is decoded, keeps its sessions for the whole
-render, and frees them in `close`. Engines register by name with `@register_engine`;
-nothing else in the code branches on an engine's name. This module holds no engine.
+render, and frees them in `close`. Each engine declares in `needs` which audio features
+(`Need`) it reads; the pipeline computes only those (phone recognition, seconds per
+minute of audio, runs only for an engine that asks for phones). Engines register by name
+with `@register_engine`; nothing else in the code branches on an engine's name. This
+module holds no engine; the engines live in `lipsync/engines/<name>/`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import ClassVar, Protocol
 
@@ -24,10 +28,19 @@ __all__ = [
     "AudioFeatures",
     "Engine",
     "FrameBatch",
+    "Need",
     "create_engine",
     "engine_names",
     "register_engine",
 ]
+
+
+class Need(Enum):
+    """A feature of the driving audio an engine reads; what it does not need is None."""
+
+    MEL = "mel"  # AudioFeatures.mel: Wav2Lip's log-mel spectrogram
+    LOUDNESS = "loudness"  # AudioFeatures.loudness: the per-frame loudness envelope
+    PHONES = "phones"  # AudioFeatures.phones: from the script, an aligned transcript or recognised
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class Engine(Protocol):
 
     name: ClassVar[str]
     model_names: ClassVar[tuple[str, ...]]  # registry names of the weights it needs; () = none
+    needs: ClassVar[frozenset[Need]]  # the audio features `start` reads; the rest are None
 
     def load(self, models_dir: Path) -> None:
         """Open sessions; raise ModelMissingError (naming the pull) if weights are absent."""

@@ -30,7 +30,7 @@ from lipforge.errors import (
     NoAudioStreamError,
     NoVideoStreamError,
 )
-from lipforge.lipsync.engine import AudioFeatures, Engine, FrameBatch, create_engine
+from lipforge.lipsync.engine import AudioFeatures, Engine, FrameBatch, Need, create_engine
 from lipforge.media.audio import analyse_audio
 from lipforge.media.encode import VideoWriter
 from lipforge.media.probe import MediaInfo, MediaLimits, probe
@@ -99,7 +99,7 @@ def render(
         engine.load(request.models_dir or Settings().data_dir.models)
         reader = VideoReader(request.video_path)
         try:
-            audio = with_phones(analyse_audio(request.audio_path, float(reader.fps)), request)
+            audio = driving_audio(request, engine.needs, float(reader.fps))
             engine.start(audio)
             total = _planned_frames(request.fit, audio, video_info)
             run = _Run(request, reader, engine, audio, total)
@@ -117,6 +117,14 @@ def render(
         height=reader.height - reader.height % 2,
         warnings=tuple(video_info.warnings + audio_info.warnings),
     )
+
+
+def driving_audio(request: RenderRequest, needs: frozenset[Need], fps: float) -> AudioFeatures:
+    """The driving audio's features that the engine says it needs, and no others."""
+    audio = analyse_audio(
+        request.audio_path, fps, mel=Need.MEL in needs, loudness=Need.LOUDNESS in needs
+    )
+    return with_phones(audio, request) if Need.PHONES in needs else audio
 
 
 def with_phones(audio: AudioFeatures, request: RenderRequest) -> AudioFeatures:

@@ -1,9 +1,13 @@
-"""The driving audio: decode to 16 kHz mono float32, Wav2Lip's mel spectrogram, loudness per frame.
+"""The driving audio: decode to 16 kHz mono float32, its log-mel spectrogram, loudness per frame.
 
 `melspectrogram` reproduces Wav2Lip's `audio.py` (librosa STFT with reflect padding,
 slaney mel filters, pre-emphasis, dB with ref 20 dB / min -100 dB, symmetric
-normalisation to ±4, clipped) with numpy and scipy only. `analyse_audio` bundles
-everything an engine needs into `AudioFeatures`. Encoding audio is in `encode.py`.
+normalisation to ±4, clipped) with numpy and scipy only; it stays here, below the
+engines, because wav2lip, meshwarp's spectrum features and the phone aligner all read
+it (Wav2Lip's own per-frame window is in `lipsync/engines/wav2lip/mel.py`).
+`analyse_audio` computes the features an engine asks for into `AudioFeatures`; it does
+not know engines (the pipeline maps an engine's needs to its flags). Encoding audio is
+in `encode.py`.
 """
 
 from __future__ import annotations
@@ -34,7 +38,6 @@ REF_LEVEL_DB = 20.0
 MIN_LEVEL_DB = -100.0
 MAX_ABS_VALUE = 4.0
 MEL_STEPS_PER_S = SAMPLE_RATE / HOP_LENGTH  # 80
-MEL_WINDOW_STEPS = 16
 STFT_BLOCK_FRAMES = 4096
 LOUDNESS_RANGE_DB = 45.0
 LOUDNESS_PEAK_PERCENTILE = 98.0
@@ -47,15 +50,16 @@ class AudioFeatures:
 
     `phones` are the IPA phones spoken, with times, when the pipeline knows them (from the
     script's synthesis, an aligned transcript, or the built-in ear; `phone_source` says
-    which), else None: engines then follow the loudness and spectrum alone.
+    which), else None: engines then follow the loudness and spectrum alone. `mel`,
+    `loudness` and `phones` are None when the render's engine did not ask for them.
     """
 
     samples: np.ndarray  # 16 kHz mono float32
     sample_rate: int
     fps: float
     frame_count: int
-    mel: np.ndarray  # (80, T) Wav2Lip mel spectrogram, 80 steps per second
-    loudness: np.ndarray  # (frame_count,) per-frame loudness envelope in [0, 1]
+    mel: np.ndarray | None = None  # (80, T) Wav2Lip mel spectrogram, 80 steps per second
+    loudness: np.ndarray | None = None  # (frame_count,) per-frame loudness envelope in [0, 1]
     phones: tuple[Phone, ...] | None = None
     phone_source: str = ""  # "script" | "aligned" | "heard" | "" (none)
 
@@ -148,19 +152,6 @@ def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
     return np.where(mels >= _MIN_LOG_MEL, logpart, linear)
 
 
-def mel_window(mel: np.ndarray, frame_index: int, fps: float) -> np.ndarray:
-    """The (80, 16) mel steps for video frame `frame_index`, starting at int(i * 80 / fps).
-
-    Past the end of the audio the window is padded with silence (-4).
-    """
-    start = int(frame_index * MEL_STEPS_PER_S / fps)
-    window = mel[:, start : start + MEL_WINDOW_STEPS]
-    if window.shape[1] < MEL_WINDOW_STEPS:
-        pad = MEL_WINDOW_STEPS - window.shape[1]
-        window = np.pad(window, ((0, 0), (0, pad)), constant_values=-MAX_ABS_VALUE)
-    return window
-
-
 def loudness_envelope(
     samples: np.ndarray, sample_rate: int, fps: float, frame_count: int
 ) -> np.ndarray:
@@ -186,8 +177,18 @@ def frame_count_for(sample_count: int, sample_rate: int, fps: float) -> int:
     return max(1, round(sample_count / sample_rate * fps))
 
 
-def analyse_audio(path: Path, fps: float, frame_count: int | None = None) -> AudioFeatures:
-    """Load `path` and compute everything an engine needs, indexed by video frame at `fps`."""
+def analyse_audio(
+    path: Path,
+    fps: float,
+    frame_count: int | None = None,
+    *,
+    mel: bool = True,
+    loudness: bool = True,
+) -> AudioFeatures:
+    """Load `path` and compute the features asked for, indexed by video frame at `fps`.
+
+    A feature not asked for (`mel=False`, `loudness=False`) is left None and costs nothing.
+    """
     samples = load_audio(path, SAMPLE_RATE)
     if frame_count is None:
         frame_count = frame_count_for(len(samples), SAMPLE_RATE, fps)
@@ -196,6 +197,6 @@ def analyse_audio(path: Path, fps: float, frame_count: int | None = None) -> Aud
         sample_rate=SAMPLE_RATE,
         fps=float(fps),
         frame_count=frame_count,
-        mel=melspectrogram(samples),
-        loudness=loudness_envelope(samples, SAMPLE_RATE, fps, frame_count),
+        mel=melspectrogram(samples) if mel else None,
+        loudness=loudness_envelope(samples, SAMPLE_RATE, fps, frame_count) if loudness else None,
     )

@@ -1,10 +1,11 @@
 """The metrics text answer, and the standalone `--metrics-port` server.
 
-`render_metrics(sessions)` adds up every process of this run (multiprocess mode, when a
-run directory is set; else this process's own values), the database readings and the
-GPU gauges, in Prometheus text format. It is blocking (a database read): call it from
-a thread. `start_metrics_server` serves only `/metrics` on its own port from a thread,
-with the same rule as the API: open on loopback, the bearer token beyond it.
+`render_metrics(read_queue)` adds up every process of this run (multiprocess mode, when a
+run directory is set; else this process's own values), the queue readings (`read_queue`,
+handed in by the caller; None leaves them out) and the GPU gauges, in Prometheus text
+format. It is blocking (a database read): call it from a thread. `start_metrics_server`
+serves only `/metrics` on its own port from a thread, with the same rule as the API: open
+on loopback, the bearer token beyond it.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy.orm import sessionmaker
 
-from lipforge.metrics.collectors import DatabaseCollector, GpuCollector
+from lipforge.metrics.collectors import GpuCollector, QueueCollector, QueueReader
 from lipforge.metrics.instruments import instruments
 from lipforge.metrics.multiproc import forget_dead_processes, run_dir, tidy_lock
 
@@ -49,7 +49,7 @@ class _Collected:
         return iter(self.metrics)
 
 
-def render_metrics(sessions: sessionmaker | None) -> bytes:
+def render_metrics(read_queue: QueueReader | None) -> bytes:
     """Blocking: the whole metrics page in Prometheus text format."""
     sources: list = []
     path = run_dir()
@@ -60,8 +60,8 @@ def render_metrics(sessions: sessionmaker | None) -> bytes:
         sources.append(_Collected(collected))
     else:
         sources.append(instruments().registry)
-    if sessions is not None:
-        sources.append(DatabaseCollector(sessions))
+    if read_queue is not None:
+        sources.append(QueueCollector(read_queue))
     sources.append(GpuCollector())
     return generate_latest(_Sources(sources))
 
@@ -79,7 +79,7 @@ class _ThreadingServer6(_ThreadingServer):
     address_family = socket.AF_INET6
 
 
-def metrics_wsgi_app(sessions: sessionmaker | None, token: str | None):
+def metrics_wsgi_app(read_queue: QueueReader | None, token: str | None):
     """A WSGI app answering GET /metrics (bearer token checked when `token` is set)."""
 
     def app(environ, start_response):
@@ -92,7 +92,7 @@ def metrics_wsgi_app(sessions: sessionmaker | None, token: str | None):
                 [("Content-Type", "text/plain"), ("WWW-Authenticate", "Bearer")],
             )
             return [b"A valid access token is required: send 'Authorization: Bearer <token>'.\n"]
-        body = render_metrics(sessions)
+        body = render_metrics(read_queue)
         start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE)])
         return [body]
 
@@ -107,11 +107,11 @@ def _bearer_matches(header: str, token: str) -> bool:
 
 
 def start_metrics_server(
-    host: str, port: int, sessions: sessionmaker | None, token: str | None
+    host: str, port: int, read_queue: QueueReader | None, token: str | None
 ) -> _ThreadingServer:
     """Serve GET /metrics on host:port from a daemon thread; `.shutdown()` stops it."""
     server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
-    app = metrics_wsgi_app(sessions, token)
+    app = metrics_wsgi_app(read_queue, token)
     server = make_server(host.strip("[]"), port, app, server_class, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics-server", daemon=True).start()
     return server

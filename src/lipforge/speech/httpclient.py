@@ -10,11 +10,13 @@ The adapters (`cosyvoice.py`, `fishspeech.py`, `openaitts.py`) know their server
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
 import httpx
 
+from lipforge.retry import NO_JITTER, Backoff
 from lipforge.speech.engines import EngineContext
 from lipforge.speech.errors import SpeechKeyMissingError, SpeechServerError
 from lipforge.speech.voices import Voice
@@ -82,6 +84,7 @@ class TtsHttpClient:
     def post(self, path: str, **request) -> httpx.Response:
         """The first 2xx answer; SpeechServerError after a refusal or the last failed attempt."""
         attempts = max(1, self.context.attempts)
+        backoff = Backoff(self.context.backoff_s, max_delay_s=math.inf, jitter=NO_JITTER)
         failure, params = "", {}
         for attempt in range(1, attempts + 1):
             try:
@@ -102,7 +105,7 @@ class TtsHttpClient:
                 failure = f"answered {response.status_code} {times(attempts)}: {said}"
                 params = {"status": response.status_code, "detail": said}
             if attempt < attempts:
-                time.sleep(self.context.backoff_s * 2 ** (attempt - 1))
+                time.sleep(backoff.delay_s(attempt))
         raise SpeechServerError(
             f"{self.where} {failure}",
             server=self.label,

@@ -12,7 +12,7 @@ import httpx
 
 from lipforge.errors import CancelledError
 from lipforge.weights.errors import DownloadError, RetryableFetchError
-from lipforge.weights.fetch import CHUNK_BYTES, backoff_s
+from lipforge.weights.fetch import BACKOFF, CHUNK_BYTES
 from lipforge.weights.ratelimit import TokenBucket
 from lipforge.weights.remote import IDENTITY_HEADERS, RemoteFile, encoding_of
 from lipforge.weights.request import DownloadRun
@@ -30,7 +30,8 @@ def fetch_stream(run: DownloadRun, remote: RemoteFile, part: Path) -> int:
             error = exc
         except httpx.TransportError as exc:
             error = exc
-        time.sleep(backoff_s(attempt))
+        if attempt < run.request.max_attempts:  # no wait after the last try
+            time.sleep(BACKOFF.delay_s(attempt))
     raise DownloadError(
         f"Could not fetch {remote.url} in one stream after {run.request.max_attempts} "
         f"attempts: {error}. The server does not offer byte ranges, so it cannot resume."

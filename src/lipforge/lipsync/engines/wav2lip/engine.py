@@ -19,7 +19,7 @@ import numpy as np
 import psutil
 
 from lipforge.errors import ModelMissingError
-from lipforge.lipsync.engine import AudioFeatures, FrameBatch, register_engine
+from lipforge.lipsync.engine import AudioFeatures, FrameBatch, Need, register_engine
 from lipforge.lipsync.engines.wav2lip.facecrop import (
     BoxSmoother,
     CropBox,
@@ -27,7 +27,7 @@ from lipforge.lipsync.engines.wav2lip.facecrop import (
     face_box,
     paste_face,
 )
-from lipforge.media.audio import mel_window
+from lipforge.lipsync.engines.wav2lip.mel import mel_window
 from lipforge.weights.registry import engine_model
 
 FACE_SIZE_PX = 96
@@ -90,6 +90,7 @@ class Wav2LipEngine:
 
     name: ClassVar[str] = "wav2lip"
     model_names: ClassVar[tuple[str, ...]] = ("wav2lip_gan",)
+    needs: ClassVar[frozenset[Need]] = frozenset({Need.MEL})
 
     def __init__(self) -> None:
         self._session = None
