@@ -3,13 +3,17 @@
 English and Mandarin sentences are spoken by libespeak-ng (its phoneme events are the
 ground truth), rendered with the default engine onto the test faces (the astronaut,
 720x1280 portrait and 512x512), and the output mouth is tracked with MediaPipe. Each render runs
-twice when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job) and
-from the audio alone (no transcript: the built-in ear, `lipsync/ear`). The ear never heard
+four times when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job),
+from the audio alone (no transcript: the built-in ear, `lipsync/ear`), with a transcription
+server (the stand-in of tests/speech/transcribe_standin.py, answering the words as Whisper
+writes them, through render/transcript_stage.py) and with the user's transcript (both aligned
+to the audio). The ear never heard
 these sentences: it trains on sentences composed from word lists (`scripts/ear_corpus.py`),
 and `scripts/train_ear.py` refuses any that is one of these. Printed per mode and language,
 over all cases: bilabial closures within +-1 frame, silent frames at rest and still, mouth
 width on o/u vs i/e (narrower by), loudness r; against the targets of the phones (closures
->= 90 %, rest >= 95 %, rounding >= 10 %, r >= 0.8) or of the audio alone (closures >= 60 %,
+>= 90 %, rest >= 95 %, rounding >= 10 %, r >= 0.8; also for a server and a transcript) or of
+the audio alone (closures >= 60 %,
 rest >= 95 %, rounding >= 8 %, r >= 0.7). The last line holds the figures. `--crops DIR`
 also writes mouth crops (PNG) of two cases on each face.
 
@@ -20,7 +24,7 @@ pauses (closed or at the still head's own mouth, and still), closures, rounding,
 new speech (>= 0.7) and r with the old one (|r| <= 0.2).
 
     .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick] [--case NAME]
-        [--face WxH] [--talking] [--audio-only]
+        [--face WxH] [--talking] [--mode phones|audio|server|transcript]
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from tests.lipsync.viseme_measure import (
     synthesize_case,
     write_case_wav,
 )
+from tests.render.word_sources import WORD_MODES, WordSources
 from tests.support import media_factory as factory
 
 CASES = (
@@ -90,6 +95,13 @@ QUICK_CASES = ("en-bilabial", "zh-bilabial")
 FACES = ((720, 1280), (512, 512))  # portrait: face ~250 px tall; square: ~100 px
 EXTRA_VIDEO_S = 0.4
 AUDIO_ALONE_TARGETS = {"closures": 0.60, "silence_rest": 0.95, "rounding": 0.08, "loudness_r": 0.7}
+MODES = ("phones", "audio", "server", "transcript")
+MODE_NAMES = {
+    "phones": "phones",
+    "audio": "audio alone",
+    "server": "audio+transcription server (stand-in)",
+    "transcript": "audio+transcript",
+}
 CROP_CASES = {"en-bilabial": (0.3, 3.0), "en-pause": (1.0, 3.4)}  # seconds shown in crops
 
 
@@ -117,16 +129,26 @@ def pipeline_takes_timing() -> bool:
     return "timing" in {f.name for f in dataclasses.fields(RenderRequest)}
 
 
-def render_case(case, face: tuple[int, int], work: Path, with_timing: bool):
+def case_timing(case, audio: Path, mode: str, words: WordSources | None):
+    """The timing a job gets in `mode`: phones (scripted), none (audio alone), or words."""
+    if mode == "phones":
+        return case.timing()
+    if mode in WORD_MODES and words is not None:
+        return words.timing(case.spec.parts, audio, case.duration_s, mode)
+    return None
+
+
+def render_case(case, face: tuple[int, int], work: Path, mode: str, words=None):
     from lipforge.lipsync.pipeline import RenderRequest, render
     from lipforge.media.audio import analyse_audio
 
-    tag = f"{case.spec.name}_{face[0]}x{face[1]}_{'timing' if with_timing else 'audio'}"
+    tag = f"{case.spec.name}_{face[0]}x{face[1]}_{mode}"
     audio = write_case_wav(case, work / f"{case.spec.name}.wav")
     head = work / f"head_{face[0]}x{face[1]}_{case.duration_s:.2f}.mp4"
     if not head.exists():
         factory.make_talking_head(head, case.duration_s + EXTRA_VIDEO_S, face)
-    extra = {"timing": case.timing()} if with_timing else {}
+    timing = case_timing(case, audio, mode, words)
+    extra = {"timing": timing} if timing is not None else {}
     request = RenderRequest(audio, head, work / f"{tag}.mp4", **extra)
     started = time.perf_counter()
     result = render(request)
@@ -238,7 +260,7 @@ def main() -> None:
     parser.add_argument("--case", action="append", help="only these cases (by name)")
     parser.add_argument("--face", action="append", help="only these faces (WxH, e.g. 512x512)")
     parser.add_argument("--talking", action="store_true", help="talking-source cases")
-    parser.add_argument("--audio-only", action="store_true", help="only the audio-alone renders")
+    parser.add_argument("--mode", action="append", choices=MODES, help="only these modes")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if args.talking:
@@ -248,28 +270,31 @@ def main() -> None:
     specs = [c for c in specs if not args.case or c.name in args.case]
     faces = FACES[:1] if args.quick else FACES
     faces = [f for f in faces if not args.face or f"{f[0]}x{f[1]}" in args.face]
-    modes = [True, False] if pipeline_takes_timing() and not args.audio_only else [False]
-    by_row: dict[tuple[bool, str], list[Measures]] = {}
-    for spec in specs:
-        case = synthesize_case(spec)
-        for face in faces:
-            for with_timing in modes:
-                tag, measures, outputs, render_s = render_case(case, face, args.work, with_timing)
-                by_row.setdefault((with_timing, spec.language), []).append(measures)
-                print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
-                if measures.missed:
-                    print(f"  open on: {' '.join(measures.missed)}")
-                if args.crops and spec.name in CROP_CASES:
-                    write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
-    lines = [
-        summary(
-            f"{language} {'phones' if with_timing else 'audio alone'}",
-            pooled(results),
-            TARGETS if with_timing else AUDIO_ALONE_TARGETS,
-        )
-        for (with_timing, language), results in sorted(by_row.items(), key=lambda r: r[0][1])
-    ]
-    print(" | ".join(lines))
+    modes = [*MODES] if pipeline_takes_timing() else ["audio"]
+    modes = [m for m in modes if not args.mode or m in args.mode]
+    by_row: dict[tuple[str, str], list[Measures]] = {}
+    with WordSources(args.work) as words:
+        for spec in specs:
+            case = synthesize_case(spec)
+            for face in faces:
+                for mode in modes:
+                    tag, measures, outputs, render_s = render_case(
+                        case, face, args.work, mode, words
+                    )
+                    by_row.setdefault((spec.language, mode), []).append(measures)
+                    print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
+                    if measures.missed:
+                        print(f"  open on: {' '.join(measures.missed)}")
+                    if args.crops and spec.name in CROP_CASES:
+                        write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
+    for (language, mode), results in sorted(by_row.items()):
+        print(summary(f"{language} {MODE_NAMES[mode]}", pooled(results), mode_targets(mode)))
+    every = {m: [x for (_, mode), r in by_row.items() if mode == m for x in r] for m in modes}
+    print(" | ".join(summary(MODE_NAMES[m], pooled(every[m]), mode_targets(m)) for m in modes))
+
+
+def mode_targets(mode: str) -> dict[str, float]:
+    return AUDIO_ALONE_TARGETS if mode == "audio" else TARGETS
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ anything on disk except through `DataDir.ensure()`.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from lipforge.errors import ConfigError
 GIB = 1024**3
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
+OWN_ENV_PREFIX = "LIPFORGE_"
+ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ class Settings:
     auth_failure_window_s: float = 60.0
     session_max_age_s: float = 30 * 24 * 3600.0  # a browser login lasts this long
     header_timeout_s: float = 10.0  # a connection must finish sending its headers by then
+    body_timeout_s: float = 30.0  # a request body (tus uploads aside) must arrive whole by then
     max_upload_bytes: int = 10 * GIB  # largest upload accepted (413 beyond)
     # below this free disk, uploads answer 507 and workers stop claiming
     min_free_disk_bytes: int = 1 * GIB
@@ -118,7 +122,29 @@ class Settings:
     # private networks or addresses HeyGem `*_url` inputs may be fetched from
     heygem_fetch_allow: tuple[str, ...] = ()
     heygem_max_fetch_bytes: int = 2 * GIB  # per audio_url / video_url download
-    heygem_voice: str = ""  # the LipForge voice /v1/invoke speaks with (empty: espeak-zh)
+    heygem_fetch_deadline_s: float = 3600.0  # a whole audio_url / video_url download
+    heygem_fetch_min_rate_bps: float = 16 * 1024  # over 30 s windows
+    speech_key_env_prefix: str = ""  # when set, a voice's API-key variable must start with it
+    voice_url_allow: tuple[str, ...] = ()  # link-local/metadata networks voice URLs may reach
+    heygem_forget: str = "failed"  # failed|all|none: finished codes answered once, then 10004
+    heygem_voice: str = ""  # /v1/invoke's voice (empty: espeak by the text's language)
+    # a transcription server (OpenAI's /v1/audio/transcriptions: faster-whisper-server,
+    # whisper.cpp, SenseVoice/FunASR wrappers) for audio that comes without its words
+    transcribe_url: str = ""  # the base URL ending in /v1; empty: no server
+    transcribe_model: str = "whisper-1"
+    transcribe_api_key_env: str = ""  # the NAME of the variable holding its key; empty: none
+    transcribe_language: str = ""  # ISO-639-1 hint ("en", "zh"); empty: the server detects it
+    transcribe_timeout_s: float = 120.0  # overall deadline of one piece's request
+
+    def __post_init__(self) -> None:
+        if self.transcribe_url and not self.transcribe_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"Config 'LIPFORGE_TRANSCRIBE_URL' has value {self.transcribe_url!r}. Give the "
+                "server's base URL ending in /v1, like http://asr-box:8000/v1.",
+                setting="LIPFORGE_TRANSCRIBE_URL",
+            )
+        if self.transcribe_api_key_env:
+            check_api_key_env(self.transcribe_api_key_env, "LIPFORGE_TRANSCRIBE_API_KEY_ENV")
 
     @property
     def data_dir(self) -> DataDir:
@@ -145,6 +171,27 @@ class Settings:
         return cls(**values)
 
 
+def check_api_key_env(name: str, setting: str) -> None:
+    """Refuse a key variable name that is not a name, or that is one of LipForge's own settings.
+
+    A setting that names "the variable holding a key" must not point at LIPFORGE_TOKEN or
+    another LIPFORGE_* value: that would send LipForge's own secrets to a remote server.
+    """
+    if not ENV_VAR_NAME.match(name):
+        raise ConfigError(
+            f"Config {setting!r} has value {name[:4]!r}... It takes the NAME of an environment "
+            "variable (like ASR_API_KEY), not the key itself.",
+            setting=setting,
+        )
+    if name.upper().startswith(OWN_ENV_PREFIX):
+        raise ConfigError(
+            f"Config {setting!r} names {name}, one of LipForge's own settings. Put the key in a "
+            "variable of its own (like ASR_API_KEY).",
+            setting=setting,
+            variable=name,
+        )
+
+
 def _parse(name: str, raw: str, type_name: object) -> object:
     type_text = str(type_name)
     label = f"Config 'LIPFORGE_{name.upper()}' has value {raw!r}."
@@ -168,4 +215,4 @@ def _parse(name: str, raw: str, type_name: object) -> object:
     return raw
 
 
-__all__ = ["DataDir", "Settings", "GIB", "DEFAULT_HOST", "DEFAULT_PORT"]
+__all__ = ["DataDir", "Settings", "check_api_key_env", "GIB", "DEFAULT_HOST", "DEFAULT_PORT"]

@@ -407,3 +407,16 @@ def wait_until_finished(api, batch_id: str, timeout_s: float) -> dict:
             return snapshot
         time.sleep(0.5)
     raise AssertionError(f"batch {batch_id} did not finish in {timeout_s} s: {snapshot}")
+
+
+def test_a_batch_takes_what_each_audio_says(api, sessions):
+    audios = [add_asset(sessions, "audio", f"part{i}.wav") for i in (1, 2)]
+    video = add_asset(sessions, "video", "teacher.mp4")
+    said = {audios[0]: "Bob met my mom.", audios[1]: "妈妈买了面包。"}
+    response = create(api, audios, [video], transcripts=said)
+    assert response.status_code == 201
+    assert {a: api.get(f"/api/assets/{a}").json()["transcript"] for a in audios} == said
+    stranger = create(api, audios[:1], [video], transcripts={video: "not an audio of it"})
+    assert stranger.status_code == 422
+    assert stranger.json()["params"]["reason"] == "transcript_not_in_batch"
+    assert api.get(f"/api/assets/{video}").json()["transcript"] is None

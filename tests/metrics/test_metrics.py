@@ -156,6 +156,31 @@ def test_standalone_metrics_port_asks_for_the_token_when_given_one():
         server.server_close()
 
 
+def test_standalone_metrics_port_throttles_wrong_tokens_and_drops_slow_headers():
+    import socket
+    import time
+
+    from lipforge.api.throttle import FailureThrottle
+
+    port = _free_port()
+    server = start_metrics_server("127.0.0.1", port, None, TOKEN, FailureThrottle(3, 60.0), 1.0)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        wrong = {"Authorization": "Bearer wrong"}
+        assert [httpx.get(url, headers=wrong).status_code for _ in range(3)] == [401] * 3
+        throttled = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            slow.settimeout(5.0)
+            started = time.monotonic()
+            assert slow.recv(100) == b""  # closed: the headers never ended
+            assert time.monotonic() - started < 3.0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 COUNTING_PROCESS = """
 import sys
 from lipforge.metrics import record_job_ended, record_upload_bytes

@@ -23,6 +23,7 @@ from lipforge.api.downloads import object_response
 from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
 from lipforge.api.views import BatchPage, BatchView, JobLogView, JobView
 from lipforge.api.zipstream import ZipMember, zip_chunks
+from lipforge.assets.library import MAX_TRANSCRIPT_CHARS
 from lipforge.jobs.joblog import read_stored_job_log
 from lipforge.render import batches
 from lipforge.render.scripts import (
@@ -92,6 +93,12 @@ class BatchBody(BaseModel):
     engine: str = DEFAULT_ENGINE
     fit: str = DEFAULT_FIT
     name: str = ""
+    transcripts: dict[str, Annotated[str, Field(max_length=MAX_TRANSCRIPT_CHARS)]] = Field(
+        default_factory=dict,
+        description="What each audio says, by its asset id: its words drive the mouth shapes. "
+        "Kept on the audio asset (PATCH /api/assets/{id} changes it).",
+        max_length=batches.MAX_JOBS_PER_BATCH,
+    )
 
 
 @router.post("/api/batches", status_code=201, responses=error_responses(404, 422))
@@ -104,6 +111,7 @@ async def create_batch_route(request: Request, body: BatchBody) -> BatchView:
         fit=body.fit,
         name=body.name,
         scripts=[ScriptRequest(s.text, s.voice, s.name) for s in body.scripts],
+        transcripts=body.transcripts,
     )
     created = await asyncio.to_thread(
         batches.create_batch, state.sessions, batch_request, state.settings.max_attempts

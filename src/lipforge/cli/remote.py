@@ -183,8 +183,10 @@ def create_batch(
     engine: str,
     fit: str,
     scripts: list[dict] | None = None,
+    transcripts: dict[str, str] | None = None,
 ) -> dict:
-    """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios."""
+    """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios;
+    `transcripts`: what audios say, by asset id."""
     body = {
         "audio_asset_ids": audio_ids,
         "video_asset_ids": video_ids,
@@ -192,7 +194,13 @@ def create_batch(
         "engine": engine,
         "fit": fit,
     }
+    if transcripts:
+        body["transcripts"] = transcripts
     return call_api(client, "POST", "/api/batches", json=body)
+
+
+def set_asset_transcript(client: httpx.Client, asset_id: str, text: str) -> dict:
+    return call_api(client, "PATCH", f"/api/assets/{asset_id}", json={"transcript": text})
 
 
 def find_asset_by_sha256(client: httpx.Client, sha256: str) -> dict | None:

@@ -10,6 +10,7 @@ the worker loop in `jobs/`.
 from __future__ import annotations
 
 import multiprocessing
+import socket
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,7 @@ import typer
 from lipforge.cli import app
 from lipforge.cli.metrics_port import start_metrics_port
 from lipforge.config import Settings
+from lipforge.errors import ConfigError
 
 if TYPE_CHECKING:
     import uvicorn
@@ -81,6 +83,8 @@ def serve(
     )
     access, created = serve_access(settings, insecure_no_auth)
     check_exposure(settings, access, insecure_no_auth)
+    check_ports_free(settings.host, {"--port": settings.port, "--heygem-port": heygem_port,
+                                     "--heygem-tts-port": heygem_tts_port})  # fmt: skip
     settings.data_dir.ensure()
     configure_logging(settings.data_dir.logs)
     migrate(settings.effective_database_url)
@@ -97,6 +101,27 @@ def serve(
         run_api(api, settings, heygem_port, heygem_tts_port, on_stop)
     finally:
         stop_worker_process(worker)
+
+
+def check_ports_free(host: str, ports: dict[str, int | None]) -> None:
+    """ConfigError naming the option whose port another program holds, before anything starts
+    (uvicorn would only exit with a traceback once the worker had been started)."""
+    for option, port in ports.items():
+        if not port:
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"Cannot listen on {host}:{port} ({exc.strerror}): another program "
+                    f"(another LipForge?) holds it. Stop it or choose another {option}.",
+                    host=host,
+                    port=port,
+                    option=option,
+                ) from None
 
 
 def start_worker_process(settings: Settings) -> multiprocessing.Process | None:

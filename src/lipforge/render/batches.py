@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lipforge.assets.library import get_asset
+from lipforge.assets.library import get_asset, set_transcript
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
 from lipforge.db import utc_now
@@ -77,6 +77,7 @@ class BatchRequest:
     fit: str = DEFAULT_FIT
     name: str = ""
     scripts: Sequence[ScriptRequest] = ()  # spoken by the worker, each x every video
+    transcripts: Mapping[str, str] | None = None  # audio asset id -> what it says (issue 18)
 
 
 @dataclass(frozen=True)
@@ -282,6 +283,7 @@ def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: in
     videos = [_asset_for_batch(sessions, asset_id) for asset_id in request.video_asset_ids]
     check_asset_kinds(audios, videos)
     check_scripts(sessions, request.scripts)
+    record_transcripts(sessions, request)
     planned = plan_jobs(audios, videos, request.fit) if audios else []
     specs = [
         RenderSpec(job.audio.id, job.video.id, job.output_name, request.engine, request.fit)
@@ -305,6 +307,24 @@ def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: in
         publish_event(session, "batch.created", {"jobs": len(specs)}, batch_id=batch.id)
         enqueue_jobs(session, batch.id, specs, max_attempts)
     return get_batch_state(sessions, batch.id)
+
+
+# --- transcripts (issue 18): what each audio says travels with the audio asset ------------
+
+
+def record_transcripts(sessions: sessionmaker, request: BatchRequest) -> None:
+    """Set the transcripts the request gives on its audio assets (a later one replaces)."""
+    transcripts = request.transcripts or {}
+    strangers = sorted(set(transcripts) - set(request.audio_asset_ids))
+    if strangers:
+        raise InvalidBatchError(
+            f"transcripts names {strangers[0]!r}, which is not one of this batch's "
+            "audio_asset_ids. Key each transcript by its audio's asset id.",
+            id=strangers[0],
+            reason="transcript_not_in_batch",
+        )
+    for asset_id, text in transcripts.items():
+        set_transcript(sessions, asset_id, text)
 
 
 def default_batch_name(audios: Sequence[Asset], scripts: Sequence[ScriptRequest]) -> str:

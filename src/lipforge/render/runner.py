@@ -11,7 +11,7 @@ It answers the output's file name; publishing it is the worker's. No SQL here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lipforge.config import Settings
@@ -34,6 +34,7 @@ class RenderContext:
     log: Callable[[str], None] = field(repr=False)
     in_user_terms: Callable[[str], str] = field(repr=False)
     timing: SpeechTiming | None = None  # when the audio was spoken from a script
+    words: SpeechTiming | None = None  # else what it says: a transcript, a server's (no subtitles)
 
 
 RenderFunction = Callable[[RenderContext, ProgressCallback, CancelCheck], None]
@@ -52,7 +53,7 @@ def render_with_pipeline(
         output_path=context.output_path,
         engine=context.spec.engine,
         fit=context.spec.fit,
-        timing=context.timing,
+        timing=context.timing or context.words,
     )
     result = render(request, on_progress, should_cancel)
     if context.timing is not None and context.timing.sentences:
@@ -82,8 +83,21 @@ class RenderRunner:
             from lipforge.render.speech_stage import speak_for_job
 
             spec, timing = speak_for_job(work, spec, should_cancel)
-        self.render(render_context(work, spec, timing), on_progress, should_cancel)
+        context = render_context(work, spec, timing)
+        if timing is None:
+            context = replace(context, words=words_of_audio(work, spec, context.audio_path))
+        self.render(context, on_progress, should_cancel)
         return spec.output_name
+
+
+def words_of_audio(work: JobWork, spec: RenderSpec, audio_path: Path) -> SpeechTiming | None:
+    """What the audio says (`render/transcript_stage.py`): its transcript, or a server's."""
+    from lipforge.render.transcript_stage import words_for_job
+
+    assert spec.audio_asset_id is not None  # render_context refused a job without audio
+    return words_for_job(
+        work.sessions, work.settings, work.job, spec.audio_asset_id, audio_path, work.log
+    )
 
 
 def render_context(work: JobWork, spec: RenderSpec, timing: SpeechTiming | None) -> RenderContext:

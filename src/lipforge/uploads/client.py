@@ -293,6 +293,12 @@ class TusUploader:
     def close(self) -> None:
         self.http.close()
 
+    def set_transcript(self, asset_id: str, text: str) -> None:
+        """Tell the server what an uploaded audio says (PATCH /api/assets/{id})."""
+        url = f"{self.server.rstrip('/')}/api/assets/{asset_id}"
+        response = self._retrying(lambda: self._request("PATCH", url, json={"transcript": text}))
+        self._expect(response, 200, "PATCH")
+
     def upload(
         self, path: Path, progress: ProgressCallback | None = None, parallel: int | None = 1
     ) -> str:

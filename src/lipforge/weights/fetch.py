@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 
 from lipforge.retry import FULL_JITTER, Backoff, RetryBudget, pause
+from lipforge.transfer import TransferLimitError
 from lipforge.weights.errors import (
     DownloadError,
     RangeIgnoredSignal,
@@ -122,6 +123,8 @@ def fetch_once(ctx: FetchContext, segment: Segment, remote: RemoteFile) -> None:
         with ctx.client.stream("GET", remote.resolved_url, headers=headers) as response:
             answered_first, answered_last = check_range_response(response, remote, first, last)
             stream_into(ctx, segment, response, skip_bytes=first - answered_first)
+    except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
+        raise DownloadError(f"{remote.resolved_url}: {exc}") from exc
     except httpx.TransportError as exc:
         raise RetryableFetchError(f"{remote.resolved_url}: {type(exc).__name__} {exc}") from exc
     if segment.written <= min(last, answered_last, segment.end - 1) and not ctx.stop.is_set():

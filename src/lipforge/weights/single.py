@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from lipforge.errors import CancelledError
+from lipforge.transfer import TransferLimitError
 from lipforge.weights.errors import DownloadError, RetryableFetchError
 from lipforge.weights.fetch import BACKOFF, CHUNK_BYTES
 from lipforge.weights.ratelimit import TokenBucket
@@ -26,6 +27,8 @@ def fetch_stream(run: DownloadRun, remote: RemoteFile, part: Path) -> int:
     for attempt in range(1, run.request.max_attempts + 1):
         try:
             return _fetch_once(run, remote, part)
+        except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
+            raise DownloadError(f"Could not fetch {remote.url}: {exc}.") from exc
         except RetryableFetchError as exc:
             error = exc
         except httpx.TransportError as exc:
