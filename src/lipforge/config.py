@@ -134,7 +134,7 @@ class Settings:
     # a transcription server (OpenAI's /v1/audio/transcriptions: faster-whisper-server,
     # whisper.cpp, SenseVoice/FunASR wrappers) for audio that comes without its words
     transcribe_url: str = ""  # the base URL ending in /v1; empty: no server
-    transcribe_model: str = "whisper-1"
+    transcribe_model: str = "whisper-1"  # the `model` field sent with each piece
     transcribe_api_key_env: str = ""  # the NAME of the variable holding its key; empty: none
     transcribe_language: str = ""  # ISO-639-1 hint ("en", "zh"); empty: the server detects it
     transcribe_timeout_s: float = 120.0  # overall deadline of one piece's request
