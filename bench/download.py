@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "weights"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-import fileserver  # noqa: E402
-from fileserver import Behaviour, FileServer  # noqa: E402
+from tests.weights import fileserver  # noqa: E402
+from tests.weights.fileserver import Behaviour, FileServer  # noqa: E402
 
 MIB = 1024 * 1024
 KILL_AT_FRACTION = 0.5

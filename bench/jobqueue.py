@@ -43,6 +43,7 @@ from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory, utc_now
 from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch
+from lipforge.render.spec import RenderSpec
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LATENCY_TARGET_P95_S = 0.250
@@ -62,10 +63,10 @@ def queue_run_s(url: str, jobs: int) -> float:
         batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
         session.add(batch)
         session.flush()
-        specs = [queue.JobSpec("a" * 32, "v" * 32, f"o{i}.mp4") for i in range(jobs)]
+        specs = [RenderSpec("a" * 32, "v" * 32, f"o{i}.mp4") for i in range(jobs)]
         queue.enqueue_jobs(session, batch.id, specs)
     while (job := queue.claim_next_job(sessions, "bench")) is not None:
-        queue.finish_job(sessions, job, lambda: None)
+        queue.finish_job(sessions, job, f"{job.batch_id}/p.mp4", lambda: None)
     elapsed_s = time.perf_counter() - started
     engine.dispose()
     return elapsed_s
@@ -115,12 +116,12 @@ def write_progress(url: str) -> None:
         batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
         session.add(batch)
         session.flush()
-        queue.enqueue_jobs(session, batch.id, [queue.JobSpec("a" * 32, "v" * 32, "p.mp4")])
+        queue.enqueue_jobs(session, batch.id, [RenderSpec("a" * 32, "v" * 32, "p.mp4")])
     job = queue.claim_next_job(sessions, "bench-writer", lease_s=600)
     for frame in range(1, PROGRESS_WRITES + 1):
         queue.record_progress(sessions, job, frame, PROGRESS_WRITES, 25.0, lease_s=600)
         time.sleep(PROGRESS_INTERVAL_S)
-    queue.finish_job(sessions, job, lambda: None)
+    queue.finish_job(sessions, job, f"{job.batch_id}/p.mp4", lambda: None)
 
 
 async def sse_client(client: httpx.AsyncClient, url: str, opened: asyncio.Queue, delays: list):

@@ -32,9 +32,9 @@ import av
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-import media_factory as factory
+from tests.support import media_factory as factory
 
 SHORT_S = 20.0
 LONG_S = 120.0

@@ -19,9 +19,9 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR]  # bench/queue.py
-sys.path.insert(0, str(BENCH_DIR.parent / "tests" / "speech"))  # shadows the stdlib queue
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-from standins import Behaviour, Recorder, StandIn, cosyvoice_app  # noqa: E402
+from tests.speech.standins import Behaviour, Recorder, StandIn, cosyvoice_app  # noqa: E402
 
 from lipforge.config import Settings  # noqa: E402
 from lipforge.speech.script import synthesize_script  # noqa: E402

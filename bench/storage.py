@@ -7,7 +7,7 @@
    and `download` (parallel ranged GETs), against a plain local copy of the same file
    (`shutil.copyfile` + fsync) measured in the same run. Prints MiB/s and put/copy,
    get/copy.
-2. Jobs: --jobs no-op jobs (tests/jobs/noop_worker.py: 3 "frames" of --frame-s each, a
+2. Jobs: --jobs no-op jobs (tests/support/noop_worker.py: 3 "frames" of --frame-s each, a
    tiny output) on PostgreSQL with the bucket as the store (inputs through each worker's
    input cache, outputs by staged multipart upload), run by 1 worker process, then by 2
    (each with its own data dir). Prints jobs/s and the 2-over-1 ratio.
@@ -36,20 +36,22 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "storage"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-from seaweed import running_seaweed
+from tests.storage.seaweed import running_seaweed
+from tests.support.polling import wait_until  # noqa: E402
 
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory, utc_now
 from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch, Job
+from lipforge.render.spec import RenderSpec
 from lipforge.storage.backend import open_storage, put_file
 
 MIB = 1024 * 1024
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-NOOP_WORKER = ROOT / "tests" / "jobs" / "noop_worker.py"
+NOOP_WORKER = ROOT / "tests" / "support" / "noop_worker.py"
 JOBS_TIMEOUT_S = 600.0
 
 
@@ -153,7 +155,7 @@ def jobs_per_s(sessions, env, work: Path, workers: int, jobs: int, assets, frame
             batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
             session.add(batch)
             session.flush()
-            specs = [queue.JobSpec(*assets, f"o{i}.mp4", "meshwarp", "loop") for i in range(jobs)]
+            specs = [RenderSpec(*assets, f"o{i}.mp4", "meshwarp", "loop") for i in range(jobs)]
             started = time.perf_counter()
             queue.enqueue_jobs(session, batch.id, specs)
         wait_for(lambda: all_succeeded(sessions, batch.id), f"{jobs} jobs to finish")
@@ -181,12 +183,7 @@ def all_succeeded(sessions, batch_id: str) -> bool:
 
 
 def wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + JOBS_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
+    wait_until(condition, what, JOBS_TIMEOUT_S)
 
 
 def main() -> None:

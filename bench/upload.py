@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,8 +34,9 @@ import httpx
 
 from lipforge.uploads.client import CHUNK_BYTES, TusUploader, UploadRefusedError
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "uploads"))
-from throttle import ThrottledProxy  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
+from tests.support.serving import free_port  # noqa: E402
+from tests.uploads.throttle import ThrottledProxy  # noqa: E402
 
 MIB = 1024 * 1024
 DEFAULT_SIZE_MIB = 1024
@@ -62,12 +62,6 @@ def copy_baseline_s(source: Path, target: Path) -> float:
         writer.flush()
         os.fsync(writer.fileno())
     return time.perf_counter() - started
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen:

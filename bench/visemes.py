@@ -3,14 +3,28 @@
 English and Mandarin sentences are spoken by libespeak-ng (its phoneme events are the
 ground truth), rendered with the default engine onto the test faces (the astronaut,
 720x1280 portrait and 512x512), and the output mouth is tracked with MediaPipe. Each render runs
-twice when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job) and
-from the audio alone (phones recognised, or loudness only). Printed per mode, over all
-cases: bilabial closures within +-1 frame (target >= 90 %), silent frames at rest and still
-(>= 95 %), mouth width on o/u vs i/e (>= 10 % narrower), loudness r (>= 0.8). The last line
-holds the figures. `--crops DIR` also writes mouth crops (PNG) of two cases on each face.
+four times when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job),
+from the audio alone (no transcript: the built-in ear, `lipsync/ear`), with a transcription
+server (the stand-in of tests/speech/transcribe_standin.py, answering the words as Whisper
+writes them, through render/transcript_stage.py) and with the user's transcript (both aligned
+to the audio). The ear never heard
+these sentences: it trains on sentences composed from word lists (`scripts/ear_corpus.py`),
+and `scripts/train_ear.py` refuses any that is one of these. Printed per mode and language,
+over all cases: bilabial closures within +-1 frame, silent frames at rest and still, mouth
+width on o/u vs i/e (narrower by), loudness r; against the targets of the phones (closures
+>= 90 %, rest >= 95 %, rounding >= 10 %, r >= 0.8; also for a server and a transcript) or of
+the audio alone (closures >= 60 %,
+rest >= 95 %, rounding >= 8 %, r >= 0.7). The last line holds the figures. `--crops DIR`
+also writes mouth crops (PNG) of two cases on each face.
+
+`--talking` runs the talking-source cases instead (issue 17): the still head first made to
+speak other speech (its mouth opened to that speech's loudness, or a LipForge output with its
+phones), then rendered with the new speech and its phones. Printed: rest in the new speech's
+pauses (closed or at the still head's own mouth, and still), closures, rounding, r with the
+new speech (>= 0.7) and r with the old one (|r| <= 0.2).
 
     .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick] [--case NAME]
-        [--face WxH]
+        [--face WxH] [--talking] [--mode phones|audio|server|transcript]
 """
 
 from __future__ import annotations
@@ -32,11 +46,11 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "lipsync"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-from mouth_measure import decode_frames, face_axes, face_height, face_landmarks
-from viseme_measure import (
+from tests.lipsync.mouth_measure import decode_frames, face_axes, face_height, face_landmarks
+from tests.lipsync.talking_sources import fitted, make_talking_source, measure_talking
+from tests.lipsync.viseme_measure import (
     FPS,
     TARGETS,
     CaseSpec,
@@ -45,8 +59,8 @@ from viseme_measure import (
     synthesize_case,
     write_case_wav,
 )
-
-import media_factory as factory
+from tests.render.word_sources import WORD_MODES, WordSources
+from tests.support import media_factory as factory
 
 CASES = (
     CaseSpec(
@@ -80,7 +94,33 @@ CASES = (
 QUICK_CASES = ("en-bilabial", "zh-bilabial")
 FACES = ((720, 1280), (512, 512))  # portrait: face ~250 px tall; square: ~100 px
 EXTRA_VIDEO_S = 0.4
+AUDIO_ALONE_TARGETS = {"closures": 0.60, "silence_rest": 0.95, "rounding": 0.08, "loudness_r": 0.7}
+MODES = ("phones", "audio", "server", "transcript")
+MODE_NAMES = {
+    "phones": "phones",
+    "audio": "audio alone",
+    "server": "audio+transcription server (stand-in)",
+    "transcript": "audio+transcript",
+}
 CROP_CASES = {"en-bilabial": (0.3, 3.0), "en-pause": (1.0, 3.4)}  # seconds shown in crops
+
+
+# Talking sources: the presenter speaks OLD_SPEECH (with short pauses that fall elsewhere than
+# the new speech's) in the source; the new speech is one of these cases.
+OLD_SPEECH = CaseSpec(
+    "old-lecture",
+    "en-us",
+    (
+        "Hello everyone, today we will talk about the moon, the stars and the planets.",
+        "Look at the sky tonight, and you will see all of them shining above the city lights.",
+    ),
+    pause_s=0.2,
+)
+TALKING_CASES = ("en-bilabial", "en-rounding", "zh-bilabial")
+TALKING_QUICK = ("en-bilabial",)
+TALKING_KINDS = ("loudness", "rerender")  # how the source was made to talk
+TALKING_TARGETS = {"closures": 0.90, "silence_rest": 0.95, "rounding": 0.10, "loudness_r": 0.70}
+OLD_R_MAX = 0.2
 
 
 def pipeline_takes_timing() -> bool:
@@ -89,16 +129,26 @@ def pipeline_takes_timing() -> bool:
     return "timing" in {f.name for f in dataclasses.fields(RenderRequest)}
 
 
-def render_case(case, face: tuple[int, int], work: Path, with_timing: bool):
+def case_timing(case, audio: Path, mode: str, words: WordSources | None):
+    """The timing a job gets in `mode`: phones (scripted), none (audio alone), or words."""
+    if mode == "phones":
+        return case.timing()
+    if mode in WORD_MODES and words is not None:
+        return words.timing(case.spec.parts, audio, case.duration_s, mode)
+    return None
+
+
+def render_case(case, face: tuple[int, int], work: Path, mode: str, words=None):
     from lipforge.lipsync.pipeline import RenderRequest, render
     from lipforge.media.audio import analyse_audio
 
-    tag = f"{case.spec.name}_{face[0]}x{face[1]}_{'timing' if with_timing else 'audio'}"
+    tag = f"{case.spec.name}_{face[0]}x{face[1]}_{mode}"
     audio = write_case_wav(case, work / f"{case.spec.name}.wav")
     head = work / f"head_{face[0]}x{face[1]}_{case.duration_s:.2f}.mp4"
     if not head.exists():
         factory.make_talking_head(head, case.duration_s + EXTRA_VIDEO_S, face)
-    extra = {"timing": case.timing()} if with_timing else {}
+    timing = case_timing(case, audio, mode, words)
+    extra = {"timing": timing} if timing is not None else {}
     request = RenderRequest(audio, head, work / f"{tag}.mp4", **extra)
     started = time.perf_counter()
     result = render(request)
@@ -139,14 +189,67 @@ def pooled(results: list[Measures]) -> dict[str, float]:
     }
 
 
-def summary(mode: str, figures: dict[str, float]) -> str:
-    marks = {k: "ok" if figures[k] >= TARGETS[k] else "MISS" for k in TARGETS}
+def summary(mode: str, figures: dict[str, float], targets: dict[str, float]) -> str:
+    marks = {k: "ok" if figures[k] >= targets[k] else "MISS" for k in targets}
     return (
         f"{mode}: closures={figures['closures']:.1%} ({marks['closures']}) "
         f"silence_rest={figures['silence_rest']:.1%} ({marks['silence_rest']}) "
         f"rounding={figures['rounding']:+.1%} ({marks['rounding']}) "
         f"loudness_r={figures['loudness_r']:.2f} ({marks['loudness_r']})"
     )
+
+
+def render_talking(case, old, face: tuple[int, int], kind: str, work: Path):
+    """The still head made to speak `old` (by `kind`), rendered again with `case`."""
+    from lipforge.lipsync.pipeline import RenderRequest, render
+
+    seconds = case.duration_s + EXTRA_VIDEO_S
+    still = work / f"head_{face[0]}x{face[1]}_{seconds:.2f}.mp4"
+    if not still.exists():
+        factory.make_talking_head(still, seconds, face)
+    old = fitted(old, seconds)
+    source = make_talking_source(still, old, work, kind == "rerender", f"_{case.spec.name}")
+    audio = write_case_wav(case, work / f"{case.spec.name}.wav")
+    tag = f"talking-{kind}_{case.spec.name}_{face[0]}x{face[1]}"
+    started = time.perf_counter()
+    render(RenderRequest(audio, source, work / f"{tag}.mp4", timing=case.timing(), fit="trim"))
+    render_s = time.perf_counter() - started
+    old_audio = write_case_wav(old, work / f"old_{old.spec.name}.wav")
+    measured, outputs = measure_talking(case, old, work / f"{tag}.mp4", still, audio, old_audio)
+    return tag, measured, outputs, render_s
+
+
+def talking_summary(results) -> str:
+    figures = pooled([m.new for m in results])
+    marks = {k: "ok" if figures[k] >= TALKING_TARGETS[k] else "MISS" for k in TALKING_TARGETS}
+    worst_old = max(abs(m.old_r) for m in results)
+    return (
+        f"talking: closures={figures['closures']:.1%} ({marks['closures']}) "
+        f"silence_rest={figures['silence_rest']:.1%} ({marks['silence_rest']}) "
+        f"rounding={figures['rounding']:+.1%} ({marks['rounding']}) "
+        f"r_new={figures['loudness_r']:.2f} ({marks['loudness_r']}) "
+        f"max|r_old|={worst_old:.2f} ({'ok' if worst_old <= OLD_R_MAX else 'MISS'})"
+    )
+
+
+def run_talking(args) -> None:
+    names = TALKING_QUICK if args.quick else TALKING_CASES
+    names = [n for n in names if not args.case or n in args.case]
+    faces = [f for f in FACES[:1] if not args.face or f"{f[0]}x{f[1]}" in args.face]
+    old = synthesize_case(OLD_SPEECH, lead_s=0.05)
+    results = []
+    for spec in [c for c in CASES if c.name in names]:
+        case = synthesize_case(spec)
+        for face in faces:
+            for kind in TALKING_KINDS:
+                tag, measured, outputs, render_s = render_talking(case, old, face, kind, args.work)
+                results.append(measured)
+                print(f"{tag}: {measured.line()}; render {render_s:.1f} s", flush=True)
+                if measured.new.missed:
+                    print(f"  open on: {' '.join(measured.new.missed)}")
+                if args.crops and spec.name in CROP_CASES:
+                    write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
+    print(talking_summary(results))
 
 
 def main() -> None:
@@ -156,27 +259,42 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="two cases, one face")
     parser.add_argument("--case", action="append", help="only these cases (by name)")
     parser.add_argument("--face", action="append", help="only these faces (WxH, e.g. 512x512)")
+    parser.add_argument("--talking", action="store_true", help="talking-source cases")
+    parser.add_argument("--mode", action="append", choices=MODES, help="only these modes")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.talking:
+        run_talking(args)
+        return
     specs = [c for c in CASES if not args.quick or c.name in QUICK_CASES]
     specs = [c for c in specs if not args.case or c.name in args.case]
     faces = FACES[:1] if args.quick else FACES
     faces = [f for f in faces if not args.face or f"{f[0]}x{f[1]}" in args.face]
-    modes = [True, False] if pipeline_takes_timing() else [False]
-    by_mode: dict[bool, list[Measures]] = {mode: [] for mode in modes}
-    for spec in specs:
-        case = synthesize_case(spec)
-        for face in faces:
-            for with_timing in modes:
-                tag, measures, outputs, render_s = render_case(case, face, args.work, with_timing)
-                by_mode[with_timing].append(measures)
-                print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
-                if measures.missed:
-                    print(f"  open on: {' '.join(measures.missed)}")
-                if args.crops and spec.name in CROP_CASES:
-                    write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
-    lines = [summary("phones" if m else "audio-only", pooled(by_mode[m])) for m in modes]
-    print(" | ".join(lines))
+    modes = [*MODES] if pipeline_takes_timing() else ["audio"]
+    modes = [m for m in modes if not args.mode or m in args.mode]
+    by_row: dict[tuple[str, str], list[Measures]] = {}
+    with WordSources(args.work) as words:
+        for spec in specs:
+            case = synthesize_case(spec)
+            for face in faces:
+                for mode in modes:
+                    tag, measures, outputs, render_s = render_case(
+                        case, face, args.work, mode, words
+                    )
+                    by_row.setdefault((spec.language, mode), []).append(measures)
+                    print(f"{tag}: {measures.line()}; render {render_s:.1f} s", flush=True)
+                    if measures.missed:
+                        print(f"  open on: {' '.join(measures.missed)}")
+                    if args.crops and spec.name in CROP_CASES:
+                        write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
+    for (language, mode), results in sorted(by_row.items()):
+        print(summary(f"{language} {MODE_NAMES[mode]}", pooled(results), mode_targets(mode)))
+    every = {m: [x for (_, mode), r in by_row.items() if mode == m for x in r] for m in modes}
+    print(" | ".join(summary(MODE_NAMES[m], pooled(every[m]), mode_targets(m)) for m in modes))
+
+
+def mode_targets(mode: str) -> dict[str, float]:
+    return AUDIO_ALONE_TARGETS if mode == "audio" else TARGETS
 
 
 if __name__ == "__main__":

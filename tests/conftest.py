@@ -1,22 +1,19 @@
 """Shared fixtures: generated test media, made once per test session under a tmp dir.
 
 Clip fixtures are short (2 s) so tests stay fast on 2 cores; make your own with the
-`make_talking_head` / `make_speech` fixtures (the functions of `tests/media_factory.py`).
+`make_talking_head` / `make_speech` fixtures (the functions of `tests/support/media_factory.py`).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 from skimage import data as skdata
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import media_factory as factory  # noqa: E402
-from database import migrated_sessions  # noqa: E402
 from lipforge.config import Settings  # noqa: E402
+from tests.support import media_factory as factory  # noqa: E402
+from tests.support.database import migrated_sessions  # noqa: E402
 
 CLIP_S = 2.0
 

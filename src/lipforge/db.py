@@ -17,7 +17,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from filelock import FileLock
-from sqlalchemy import DateTime, Engine, TypeDecorator, create_engine, event, make_url
+from sqlalchemy import DateTime, Engine, Table, TypeDecorator, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -69,6 +69,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def table_of(model: type[Base]) -> Table:
+    """The `Table` a declarative class maps (for statements on the table itself)."""
+    table = model.__table__
+    assert isinstance(table, Table), f"{model.__name__} maps no plain table"
+    return table
 
 
 def session_factory(engine: Engine) -> sessionmaker:

@@ -14,11 +14,11 @@ import uuid
 from pathlib import Path
 
 import uvicorn
+from tests.support.serving import free_port
 
 from lipforge.assets.table import Asset
 from lipforge.db import utc_now
 from lipforge.jobs import queue
-from serving import free_port
 
 SERVER_START_TIMEOUT_S = 20.0
 
@@ -70,13 +70,14 @@ class FakeWorker:
         return queue.record_progress(self.sessions, job, done, total, fps=50.0)
 
     def succeed(self, job: queue.ClaimedJob, content: bytes) -> bool:
-        target = self.outputs_dir / job.output_relpath
+        relpath = f"{job.batch_id}/{job.spec['output_name']}"
+        target = self.outputs_dir / relpath
 
         def commit_output() -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
 
-        return queue.finish_job(self.sessions, job, commit_output)
+        return queue.finish_job(self.sessions, job, relpath, commit_output)
 
     def fail(self, job: queue.ClaimedJob, message: str) -> bool:
         return queue.fail_job(self.sessions, job, "no_face", message)

@@ -105,6 +105,15 @@ def test_range_past_the_end_is_416(api, ingest, talking_head_512):
     assert answer.headers["content-range"] == f"bytes */{size}"
 
 
+@pytest.mark.parametrize("header", ["items=0-1", "bytes=5-1", "bytes=abc", "bytes=-0"])
+def test_an_unusable_range_is_ignored_and_the_whole_file_answered(
+    api, ingest, talking_head_512, header
+):
+    content_url = f"/api/assets/{ingest(talking_head_512)}/content"
+    answer = api.get(content_url, headers={"Range": header})
+    assert answer.status_code == 200 and answer.content == talking_head_512.read_bytes()
+
+
 def test_delete_removes_the_asset_and_its_bytes(api, ingest, talking_head_512):
     asset_id = ingest(talking_head_512)
     assert api.delete(f"/api/assets/{asset_id}").status_code == 204
@@ -118,3 +127,31 @@ def test_assets_need_the_token(api, four_assets):
     anonymous = api.get("/api/assets", headers={"Authorization": ""})
     assert anonymous.status_code == 401
     assert four_assets[0] not in anonymous.text
+
+
+def test_an_audio_carries_what_it_says(api, ingest, speech_zh_wav):
+    asset_id = ingest(speech_zh_wav)
+    assert api.get(f"/api/assets/{asset_id}").json()["transcript"] is None
+    said = "大家好。今天我们学习月亮和星星。"
+    changed = api.patch(f"/api/assets/{asset_id}", json={"transcript": f"  {said}\n"})
+    assert changed.status_code == 200 and changed.json()["transcript"] == said
+    assert api.get(f"/api/assets/{asset_id}").json()["transcript"] == said
+    listed = api.get("/api/assets", params={"kind": "audio"}).json()["items"]
+    assert [item["transcript"] for item in listed] == [said]
+    cleared = api.patch(f"/api/assets/{asset_id}", json={"transcript": ""})
+    assert cleared.json()["transcript"] is None
+
+
+def test_a_transcript_is_refused_on_a_video_when_too_long_or_unknown(
+    api, ingest, talking_head_512, speech_en_wav
+):
+    video, audio = ingest(talking_head_512), ingest(speech_en_wav)
+    on_video = api.patch(f"/api/assets/{video}", json={"transcript": "hello"})
+    assert on_video.status_code == 422
+    assert on_video.json()["error"] == "invalid_transcript"
+    assert on_video.json()["params"]["reason"] == "not_audio"
+    too_long = api.patch(f"/api/assets/{audio}", json={"transcript": "a" * 20_001})
+    assert too_long.status_code == 422
+    assert api.get(f"/api/assets/{audio}").json()["transcript"] is None
+    assert api.patch(f"/api/assets/{'f' * 32}", json={"transcript": "x"}).status_code == 404
+    assert api.patch(f"/api/assets/{audio}", json={"script": "x"}).status_code == 422

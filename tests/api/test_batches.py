@@ -267,8 +267,8 @@ def test_archive_holds_exactly_the_succeeded_outputs(api, lecture, worker):
     assert "content-length" not in response.headers  # streamed as written
     archive = zipfile.ZipFile(io.BytesIO(response.content))
     assert archive.testzip() is None
-    assert archive.namelist() == [first.output_name, third.output_name]
-    assert archive.read(third.output_name) == b"third video bytes" * 1000
+    assert archive.namelist() == [first.spec["output_name"], third.spec["output_name"]]
+    assert archive.read(third.spec["output_name"]) == b"third video bytes" * 1000
     assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_STORED}
 
 
@@ -315,7 +315,7 @@ def test_delete_removes_the_batch_its_jobs_and_outputs(api, lecture, worker):
     done = worker.claim()
     worker.succeed(done, b"mp4")
     running = worker.claim()
-    output = api.app.state.settings.data_dir.outputs / done.output_relpath
+    output = api.app.state.settings.data_dir.outputs / batch["id"] / done.spec["output_name"]
     assert output.exists()
     assert api.delete(f"/api/batches/{batch['id']}").status_code == 204
     assert not output.exists() and not output.parent.exists()
@@ -350,6 +350,7 @@ def test_bad_items_fail_alone_with_their_reasons(
 ):
     from lipforge.assets.library import asset_path, ingest_file
     from lipforge.jobs.worker import Worker
+    from lipforge.render.runner import RenderRunner
 
     state = api.app.state
 
@@ -368,7 +369,7 @@ def test_bad_items_fail_alone_with_their_reasons(
     batch = create(api, [audio.id], video_ids).json()
 
     stop = threading.Event()
-    worker = Worker(state.settings, state.sessions, slots=1)
+    worker = Worker(state.settings, state.sessions, slots=1, run_job=RenderRunner())
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
@@ -406,3 +407,16 @@ def wait_until_finished(api, batch_id: str, timeout_s: float) -> dict:
             return snapshot
         time.sleep(0.5)
     raise AssertionError(f"batch {batch_id} did not finish in {timeout_s} s: {snapshot}")
+
+
+def test_a_batch_takes_what_each_audio_says(api, sessions):
+    audios = [add_asset(sessions, "audio", f"part{i}.wav") for i in (1, 2)]
+    video = add_asset(sessions, "video", "teacher.mp4")
+    said = {audios[0]: "Bob met my mom.", audios[1]: "妈妈买了面包。"}
+    response = create(api, audios, [video], transcripts=said)
+    assert response.status_code == 201
+    assert {a: api.get(f"/api/assets/{a}").json()["transcript"] for a in audios} == said
+    stranger = create(api, audios[:1], [video], transcripts={video: "not an audio of it"})
+    assert stranger.status_code == 422
+    assert stranger.json()["params"]["reason"] == "transcript_not_in_batch"
+    assert api.get(f"/api/assets/{video}").json()["transcript"] is None

@@ -16,10 +16,10 @@ import fastapi.routing
 import httpx
 import pytest
 from batch_helpers import FakeWorker, LiveServer, add_asset
+from tests.support.serving import free_port
 
 from lipforge.api.app import create_app
 from lipforge.config import Settings
-from serving import free_port
 
 TOKEN = "events-test-token-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -305,8 +305,7 @@ def test_progress_of_a_worker_process_reaches_sse_clients_of_another_api_process
     from datetime import datetime
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
-    from pg_database import fresh_pg_url
+    from tests.support.pg_database import fresh_pg_url
 
     from lipforge.assets.library import ingest_file
     from lipforge.db import create_db_engine, migrate, session_factory

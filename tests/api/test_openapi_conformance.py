@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from serving import lipforge_serve
+from tests.support.serving import lipforge_serve
 
 BIN = Path(sys.executable).parent
 TOKEN = "conformance-test-token-0123456789"

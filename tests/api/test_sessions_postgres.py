@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
-
-from pg_database import fresh_pg_url  # noqa: E402
+from tests.support.pg_database import fresh_pg_url  # noqa: E402
 
 from lipforge.api.sessions import close_session, open_session, session_is_valid  # noqa: E402
 from lipforge.db import create_db_engine, migrate, session_factory  # noqa: E402

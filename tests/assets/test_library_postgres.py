@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
+from tests.support.pg_database import fresh_pg_url  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
-
-from pg_database import fresh_pg_url  # noqa: E402
-
-from lipforge.assets.library import delete_asset, ingest_file, list_assets  # noqa: E402
+from lipforge.assets.library import (  # noqa: E402
+    delete_asset,
+    ingest_file,
+    list_assets,
+    set_transcript,
+)
 from lipforge.config import Settings  # noqa: E402
 from lipforge.db import create_db_engine, migrate, session_factory  # noqa: E402
 
@@ -44,3 +43,12 @@ def test_ingest_dedupe_list_and_delete_on_postgres(
     assert [a.id for a in list_assets(sessions, kind="video")[0]] == [video.id]
     delete_asset(sessions, settings, video.id)
     assert list_assets(sessions)[1] == 1
+
+
+def test_an_audio_keeps_its_transcript_on_postgres(pg_library, copy_of, speech_zh_wav):
+    settings, sessions = pg_library
+    audio = ingest_file(copy_of(speech_zh_wav), "talk.wav", "upload", sessions, settings)
+    said = "大家好。今天我们学习月亮和星星。"
+    assert set_transcript(sessions, audio.id, said).transcript == said
+    assert list_assets(sessions, kind="audio")[0][0].transcript == said
+    assert set_transcript(sessions, audio.id, None).transcript is None

@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-import media_factory as factory
+from tests.support import media_factory as factory
 
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 

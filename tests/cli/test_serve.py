@@ -13,8 +13,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-
-from serving import free_port
+from tests.support.serving import free_port
 
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 30.0

@@ -8,8 +8,7 @@ import time
 
 import httpx
 import pytest
-
-from serving import lipforge_serve
+from tests.support.serving import lipforge_serve
 
 HEADER_TIMEOUT_S = 1.0
 SILENT_CONNECTIONS = 60

@@ -123,3 +123,23 @@ def test_ctrl_c_during_start_up_prints_no_traceback(tmp_path, delay_s):
     _stdout, stderr = process.communicate(timeout=60)
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
     assert process.returncode in (0, 130, -signal.SIGINT), stderr
+
+
+@pytest.mark.parametrize("option", ["--port", "--heygem-port"])
+def test_serve_on_a_port_in_use_says_so_without_a_traceback(tmp_path, option):
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        ports = (
+            ["--port", str(taken)] if option == "--port" else ["--port", "0", option, str(taken)]
+        )
+        result = subprocess.run(
+            [LIPFORGE, "serve", "--data", str(tmp_path / "data"), *ports],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "Traceback" not in output and f"127.0.0.1:{taken}" in output and option in output

@@ -18,9 +18,9 @@ from pathlib import Path
 import av
 import httpx
 import pytest
+from tests.support.serving import free_port
 
 from lipforge.cli.remote import follow_batch
-from serving import free_port
 
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 60.0
@@ -207,3 +207,46 @@ def test_follower_falls_back_to_polling_when_the_stream_is_broken():
 
 def _copy_job(batch: dict) -> dict:
     return dict(batch["jobs"][0])
+
+
+@pytest.mark.slow
+def test_submit_sends_what_the_audio_says_and_the_worker_follows_it(
+    served, tmp_path, speech_zh_wav, make_talking_head
+):
+    clip = make_talking_head(tmp_path / "short.mp4", 1.0, (256, 256))
+    said = tmp_path / "said.txt"
+    said.write_text("大家好。今天我们学习月亮和星星。\n", encoding="utf-8")
+    result = run_cli(
+        tmp_path, "submit", "--server", served, "--audio", str(speech_zh_wav),
+        "--transcript", str(said), "--video", str(clip), "--out", str(tmp_path / "results"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    batch_id = re.search(r"Batch ([0-9a-f]{32})", result.stdout).group(1)
+    (job,) = httpx.get(f"{served}/api/batches/{batch_id}").json()["jobs"]
+    audio = httpx.get(f"{served}/api/assets/{job['audio_asset_id']}").json()
+    assert audio["transcript"] == "大家好。今天我们学习月亮和星星。"
+    log = httpx.get(f"{served}/api/jobs/{job['id']}/log").text
+    assert "words: the audio's transcript" in log
+
+
+def test_upload_keeps_the_transcript_with_its_audio(served, tmp_path, speech_en_wav):
+    said = tmp_path / "said.txt"
+    said.write_text("Hello everyone. Today we will talk about the moon.", encoding="utf-8")
+    result = run_cli(
+        tmp_path, "upload", str(speech_en_wav), "--transcript", str(said), "--server", served
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    asset_id = re.search(r"asset ([0-9a-f]{32}) \(with its transcript\)", result.stdout).group(1)
+    asset = httpx.get(f"{served}/api/assets/{asset_id}").json()
+    assert asset["transcript"] == "Hello everyone. Today we will talk about the moon."
+
+
+def test_more_transcripts_than_audios_is_refused_before_uploading(tmp_path, speech_en_wav):
+    said = tmp_path / "said.txt"
+    said.write_text("hello", encoding="utf-8")
+    result = run_cli(
+        tmp_path, "upload", str(speech_en_wav), "--transcript", str(said),
+        "--transcript", str(said), "--server", "http://127.0.0.1:9",
+    )  # fmt: skip
+    assert result.returncode == 2 and "one transcript per audio" in result.stderr
+    assert "Traceback" not in result.stderr

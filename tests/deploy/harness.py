@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from serving import free_port
+from tests.support.serving import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED_CONF = REPO / "deploy" / "nginx" / "lipforge.conf"

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import os
+import shutil
 import ssl
 import statistics
 import struct
@@ -30,6 +31,7 @@ import pytest
 from lipforge.db import create_db_engine, session_factory, utc_now
 from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch
+from lipforge.render.spec import RenderSpec
 
 from .harness import (
     TOKEN,
@@ -115,13 +117,13 @@ def write_progress(url: str, started: threading.Event) -> None:
         batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
         session.add(batch)
         session.flush()
-        queue.enqueue_jobs(session, batch.id, [queue.JobSpec("a" * 32, "v" * 32, "p.mp4")])
+        queue.enqueue_jobs(session, batch.id, [RenderSpec("a" * 32, "v" * 32, "p.mp4")])
     job = queue.claim_next_job(sessions, "deploy-test-writer", lease_s=600)
     started.wait(30)
     for frame in range(1, PROGRESS_WRITES + 1):
         queue.record_progress(sessions, job, frame, PROGRESS_WRITES, 25.0, lease_s=600)
         time.sleep(PROGRESS_INTERVAL_S)
-    queue.finish_job(sessions, job, lambda: None)
+    queue.finish_job(sessions, job, f"{job.batch_id}/p.mp4", lambda: None)
     engine.dispose()
 
 
@@ -190,7 +192,20 @@ def upload_data_file(data: Path) -> Path | None:
     return files[0] if files else None
 
 
-def test_one_gib_upload_resumes_through_the_other_process_when_one_is_killed(stack):
+@pytest.fixture(scope="module")  # module scope: set up before the stack, not after it
+def tus_js_client() -> None:
+    """Skip (before the stack starts) when Node or tests/js/node_modules is missing."""
+    if shutil.which("node") is None:
+        pytest.skip(
+            "node is not installed: apt-get install nodejs npm, then (cd tests/js && npm ci)"
+        )
+    if not (JS_DIR / "node_modules" / "tus-js-client").is_dir():
+        pytest.skip(
+            "tus-js-client is not installed: run (cd tests/js && npm ci) or scripts/test.sh"
+        )
+
+
+def test_one_gib_upload_resumes_through_the_other_process_when_one_is_killed(tus_js_client, stack):
     """Runs last in this module: it kills the first API process."""
     first, second = stack["apis"]
     source = stack["root"] / "lecture-1gib.wav"

@@ -50,3 +50,9 @@ def test_exec_start_is_a_command_line_lipforge_accepts(unit_dir, unit):
         [*shlex.split(exec_start), "--help"], capture_output=True, text=True, timeout=120
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_api_unit_raises_the_file_descriptor_limit(unit_dir):
+    lines = (unit_dir / "lipforge-api.service").read_text().splitlines()
+    limits = [int(line.split("=", 1)[1]) for line in lines if line.startswith("LimitNOFILE=")]
+    assert limits and limits[0] >= 65536  # each connection and open upload holds one

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.support.pg_database import fresh_pg_url  # noqa: E402
 
 from lipforge.api.app import create_app
+from lipforge.api.companions import companion_app
 from lipforge.api.routes_heygem import router as heygem_router
-from lipforge.api.server import companion_app
 from lipforge.config import Settings
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
-from pg_database import fresh_pg_url  # noqa: E402
 
 TOKEN = "heygem-test-token-0123456789"
 
@@ -126,3 +122,62 @@ def test_an_open_listener_refuses_submits_from_a_foreign_web_page(tmp_path):
         refused = listener.post("/easy/submit", content=submit_body("x"))
         assert refused.status_code == 403 and refused.json()["error"] == "foreign_origin"
         assert listener.get("/easy/query?code=x").json()["code"] == 10004
+
+
+@pytest.mark.parametrize("code", ["好" * 84, "abc\u202egpj.exe", "-rf", ".hidden", "a\u2066b"])
+def test_codes_that_cannot_name_a_file_are_refused_at_submit(tmp_path, heygem_inputs, code):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        answer = api.post("/easy/submit", content=submit_body(code)).json()
+    assert answer["code"] == 10002 and answer["data"]["params"]["field"] == "code", answer
+
+
+def test_a_chinese_code_within_the_byte_limit_is_accepted(tmp_path, heygem_inputs):
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        answer = api.post("/easy/submit", content=submit_body("课程" * 33)).json()  # 198 bytes
+    assert answer["code"] == 10000, answer
+
+
+@pytest.mark.parametrize(("forget", "second"), [("failed", 10004), ("none", 10000)])
+def test_a_failed_code_answers_status_3_once_then_is_forgotten(
+    tmp_path, heygem_inputs, forget, second
+):
+    settings = Settings(data=tmp_path / "data", heygem_forget=forget)
+    with TestClient(create_app(settings)) as api:
+        job_id = api.post("/easy/submit", content=submit_body("once")).json()["data"]["job_id"]
+        assert api.post(f"/api/jobs/{job_id}/cancel").status_code == 200
+        first = api.get("/easy/query", params={"code": "once"}).json()
+        assert first["code"] == 10000 and first["data"]["status"] == 3
+        assert api.get("/easy/query", params={"code": "once"}).json()["code"] == second
+        assert [b["name"] for b in api.get("/api/batches").json()["items"]] == ["once"]
+
+
+def test_the_queue_message_counts_rendering_jobs_and_says_the_wait(tmp_path, heygem_inputs):
+    from lipforge.jobs.tables import Job, JobStatus
+
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        first = api.post("/easy/submit", content=submit_body("first")).json()["data"]["job_id"]
+        api.post("/easy/submit", content=submit_body("second"))
+        with api.app.state.sessions.begin() as session:
+            job = session.get(Job, first)
+            job.status, job.fps, job.frames_total, job.frames_done = (
+                JobStatus.RUNNING,
+                10.0,
+                100,
+                50,
+            )
+        msg = api.get("/easy/query", params={"code": "second"}).json()["data"]["msg"]
+    assert "1 job(s) ahead (1 rendering, 0 waiting)" in msg, msg
+    assert "estimated wait about 5 s" in msg, msg
+
+
+def test_a_refused_input_is_named_as_the_client_sent_it(tmp_path, heygem_inputs):
+    (heygem_inputs / "garbage.wav").write_bytes(b"not audio at all")
+    with TestClient(create_app(Settings(data=tmp_path / "data"))) as api:
+        body = submit_body("bad", audio_url="../temp/garbage.wav")
+        answer = api.post("/easy/submit", content=body).json()
+    assert answer["code"] == 10002, answer
+    assert "audio_url '../temp/garbage.wav'" in answer["msg"], answer["msg"]
+    assert (
+        "audio_url-garbage" not in answer["msg"]
+        and answer["data"]["params"]["field"] == "audio_url"
+    )

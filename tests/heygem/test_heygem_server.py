@@ -20,8 +20,7 @@ import httpx
 import pytest
 from heygem_client import HeyGemClient
 from heygem_files import serve_files
-
-from serving import free_port
+from tests.support.serving import free_port
 
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
 START_TIMEOUT_S = 60.0

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from pg_database import fresh_pg_url  # noqa: E402
+from tests.support.pg_database import fresh_pg_url  # noqa: E402
 
 
 @pytest.fixture

@@ -14,10 +14,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from jobs_factory import add_batch, add_placeholder_asset
 from sqlalchemy import inspect
+from tests.support.database import migrated_sessions
+from tests.support.jobs_factory import add_batch, add_placeholder_asset, output_relpath
 
-from database import migrated_sessions
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate
 from lipforge.events import EventBus, publish_event
@@ -25,7 +25,7 @@ from lipforge.jobs import queue
 from lipforge.jobs.tables import JobStatus
 
 pytestmark = pytest.mark.postgres
-NOOP_WORKER = Path(__file__).parent / "noop_worker.py"
+NOOP_WORKER = Path(__file__).parents[1] / "support" / "noop_worker.py"
 
 
 @pytest.fixture
@@ -85,7 +85,7 @@ def test_fence_and_reaper_on_postgres(pg_sessions):
     stale = queue.claim_next_job(pg_sessions, "lost", lease_s=-1)
     assert queue.reap_stale_jobs(pg_sessions) == [(stale.id, "queued")]
     fresh = queue.claim_next_job(pg_sessions, "new", lease_s=-1)
-    assert queue.finish_job(pg_sessions, stale, lambda: None) is False
+    assert queue.finish_job(pg_sessions, stale, output_relpath(stale), lambda: None) is False
     assert queue.reap_stale_jobs(pg_sessions) == [(fresh.id, "failed")]
     with pg_sessions() as session:
         job = queue.get_job(session, fresh.id)

@@ -7,7 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from jobs_factory import add_batch
+from tests.support.jobs_factory import add_batch, output_relpath
 
 from lipforge.db import utc_now
 from lipforge.errors import ConflictError, NotFoundError
@@ -84,13 +84,22 @@ def test_a_stale_attempt_cannot_finish_after_the_job_was_reaped(sessions):
 
     published: list[str] = []
     assert queue.renew_lease(sessions, stale).held is False
-    assert queue.finish_job(sessions, stale, lambda: published.append("stale")) is False
+    assert (
+        queue.finish_job(sessions, stale, output_relpath(stale), lambda: published.append("stale"))
+        is False
+    )
     assert queue.fail_job(sessions, stale, "x", "stale failure") is False
-    assert queue.finish_job(sessions, fresh, lambda: published.append("fresh")) is True
-    assert queue.finish_job(sessions, fresh, lambda: published.append("again")) is False
+    assert (
+        queue.finish_job(sessions, fresh, output_relpath(fresh), lambda: published.append("fresh"))
+        is True
+    )
+    assert (
+        queue.finish_job(sessions, fresh, output_relpath(fresh), lambda: published.append("again"))
+        is False
+    )
     assert published == ["fresh"]
     row = job_row(sessions, fresh.id)
-    assert (row.status, row.attempt, row.output_relpath) == ("succeeded", 2, fresh.output_relpath)
+    assert (row.status, row.attempt, row.output_relpath) == ("succeeded", 2, output_relpath(fresh))
 
 
 def test_a_failing_output_commit_records_nothing(sessions):
@@ -101,7 +110,7 @@ def test_a_failing_output_commit_records_nothing(sessions):
         raise OSError("disk gone")
 
     with pytest.raises(OSError):
-        queue.finish_job(sessions, job, broken_rename)
+        queue.finish_job(sessions, job, output_relpath(job), broken_rename)
     assert job_row(sessions, job.id).status == "running"
     assert "job.succeeded" not in kinds_for(sessions, job.id)
 
@@ -152,7 +161,10 @@ def test_cancel_of_a_running_job_is_seen_by_its_worker(sessions):
     assert queue.job_control(sessions, job).cancel_requested
     assert queue.renew_lease(sessions, job).should_stop
     published: list[str] = []
-    assert queue.finish_job(sessions, job, lambda: published.append("late")) is False
+    assert (
+        queue.finish_job(sessions, job, output_relpath(job), lambda: published.append("late"))
+        is False
+    )
     assert published == []
     assert queue.mark_cancelled(sessions, job)
     row = job_row(sessions, job.id)
@@ -162,7 +174,7 @@ def test_cancel_of_a_running_job_is_seen_by_its_worker(sessions):
 def test_cancel_of_a_finished_job_is_a_conflict_and_unknown_ids_are_not_found(sessions):
     add_batch(sessions, 1)
     job = queue.claim_next_job(sessions, "w")
-    queue.finish_job(sessions, job, lambda: None)
+    queue.finish_job(sessions, job, output_relpath(job), lambda: None)
     with sessions.begin() as session, pytest.raises(ConflictError, match="already succeeded"):
         queue.cancel_job(session, job.id)
     with sessions.begin() as session, pytest.raises(NotFoundError):
@@ -172,7 +184,7 @@ def test_cancel_of_a_finished_job_is_a_conflict_and_unknown_ids_are_not_found(se
 def test_cancel_batch_stops_queued_and_running_and_keeps_finished(sessions):
     batch_id, ids = add_batch(sessions, 3)
     done = queue.claim_next_job(sessions, "w")
-    queue.finish_job(sessions, done, lambda: None)
+    queue.finish_job(sessions, done, output_relpath(done), lambda: None)
     queue.claim_next_job(sessions, "w")
     with sessions.begin() as session:
         jobs = queue.cancel_batch(session, batch_id)
@@ -209,11 +221,11 @@ def test_release_returns_a_job_without_using_up_an_attempt(sessions):
 def test_delete_batch_removes_jobs_and_a_running_worker_loses_its_hold(sessions):
     batch_id, _ = add_batch(sessions, 2)
     finished = queue.claim_next_job(sessions, "w")
-    queue.finish_job(sessions, finished, lambda: None)
+    queue.finish_job(sessions, finished, output_relpath(finished), lambda: None)
     running = queue.claim_next_job(sessions, "w")
     with sessions.begin() as session:
         outputs = queue.delete_batch(session, batch_id)
-    assert outputs == [finished.output_relpath]
+    assert outputs == [output_relpath(finished)]
     assert queue.renew_lease(sessions, running).held is False
     with sessions() as session:
         assert queue.list_batch_jobs(session, batch_id) == []
@@ -223,7 +235,7 @@ def test_every_state_change_is_an_event_with_increasing_ids(sessions):
     batch_id, [job_id] = add_batch(sessions, 1)
     job = queue.claim_next_job(sessions, "w")
     queue.record_progress(sessions, job, 1, 2, fps=1.0)
-    queue.finish_job(sessions, job, lambda: None)
+    queue.finish_job(sessions, job, output_relpath(job), lambda: None)
     events = events_since(sessions, 0, batch_id=batch_id)
     assert [e.id for e in events] == sorted(e.id for e in events)
     job_kinds = [e.kind for e in events if e.job_id == job_id]

@@ -17,7 +17,9 @@ from pathlib import Path
 import av
 import httpx
 import pytest
-from jobs_factory import add_batch
+from tests.support.jobs_factory import add_batch
+from tests.support.polling import wait_until
+from tests.support.serving import free_port
 
 from lipforge.assets.library import ingest_file
 from lipforge.config import Settings
@@ -25,7 +27,7 @@ from lipforge.db import create_db_engine, migrate, session_factory
 from lipforge.events import events_since
 from lipforge.jobs import queue
 from lipforge.jobs.worker import PARTIAL_DIR_NAME, Worker
-from serving import free_port
+from lipforge.render.runner import RenderRunner
 
 pytestmark = pytest.mark.slow
 LIPFORGE = str(Path(sys.executable).parent / "lipforge")
@@ -100,12 +102,7 @@ def jobs_of(sessions, batch_id: str):
 
 
 def wait_for(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out waiting for {what}")
+    return wait_until(condition, what, timeout_s)
 
 
 def running_with_frames(sessions, batch_id: str):
@@ -125,7 +122,7 @@ def assert_each_job_finished_once(settings, sessions, batch_id: str, count: int)
     succeeded = Counter(e.job_id for e in events_since(sessions, 0) if e.kind == "job.succeeded")
     assert succeeded == Counter(j.id for j in jobs)
     outputs = sorted(p.name for p in (settings.data_dir.outputs / batch_id).iterdir())
-    assert outputs == sorted(j.output_name for j in jobs)
+    assert outputs == sorted(j.spec["output_name"] for j in jobs)
     for job in jobs:
         with av.open(str(settings.data_dir.outputs / job.output_relpath)) as container:
             assert container.streams.video[0].frames > 0
@@ -205,7 +202,7 @@ def test_cancelling_a_real_render_stops_it_within_two_seconds(library):
     settings, sessions, audio, video = library
     batch_id, [job_id] = add_batch(sessions, 1, audio_id=audio, video_ids=[video])
     stop = threading.Event()
-    worker = Worker(settings, sessions)  # the real pipeline, default timing
+    worker = Worker(settings, sessions, run_job=RenderRunner())  # the real pipeline
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:

@@ -16,7 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from jobs_factory import add_batch, add_placeholder_asset
+from tests.support.jobs_factory import add_batch, add_placeholder_asset
+from tests.support.polling import wait_until
 
 from lipforge.db import utc_now
 from lipforge.errors import CancelledError, NoFaceError
@@ -24,7 +25,8 @@ from lipforge.events import events_since
 from lipforge.jobs import queue
 from lipforge.jobs.joblog import read_job_log
 from lipforge.jobs.tables import Job
-from lipforge.jobs.worker import PARTIAL_DIR_NAME, JobContext, Worker, WorkerTuning
+from lipforge.jobs.worker import PARTIAL_DIR_NAME, Worker, WorkerTuning
+from lipforge.render.runner import RenderContext, RenderRunner
 
 FAST = WorkerTuning(
     heartbeat_interval_s=0.5,
@@ -37,17 +39,12 @@ FAST = WorkerTuning(
 
 
 def wait_for(condition: Callable[[], object], timeout_s: float = 10.0) -> object:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"condition not met within {timeout_s} s")
+    return wait_until(condition, "the condition", timeout_s)
 
 
 def fake_render(frames: int = 10, frame_s: float = 0.01, fail_on: str | None = None):
-    def run(context: JobContext, on_progress, should_cancel) -> None:
-        if fail_on and context.job.output_name.startswith(fail_on):
+    def run(context: RenderContext, on_progress, should_cancel) -> None:
+        if fail_on and context.spec.output_name.startswith(fail_on):
             name = context.video_path.name  # the pipeline names the file it was given
             raise NoFaceError(
                 f"no face found in {name} between 0 s and 10 s", file=name, seconds=10
@@ -64,7 +61,8 @@ def fake_render(frames: int = 10, frame_s: float = 0.01, fail_on: str | None = N
 
 class RunningWorker:
     def __init__(self, settings, sessions, run_job, slots: int = 1, tuning=FAST) -> None:
-        self.worker = Worker(settings, sessions, slots=slots, run_job=run_job, tuning=tuning)
+        runner = RenderRunner(run_job)
+        self.worker = Worker(settings, sessions, slots=slots, run_job=runner, tuning=tuning)
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.worker.run, args=(self.stop,), daemon=True)
 
@@ -128,7 +126,7 @@ def test_a_failing_item_fails_alone_with_its_reason(settings, sessions, assets):
     batch_id, ids = add_batch(sessions, 3, audio_id=audio, video_ids=[video] * 3)
     with RunningWorker(settings, sessions, fake_render(fail_on="out1")):
         wait_for(lambda: all_finished(sessions, batch_id))
-    statuses = {job.output_name: job for job in jobs_of(sessions, batch_id)}
+    statuses = {job.spec["output_name"]: job for job in jobs_of(sessions, batch_id)}
     assert statuses["out0.mp4"].status == statuses["out2.mp4"].status == "succeeded"
     failed = statuses["out1.mp4"]
     assert (failed.status, failed.error_code) == ("failed", "no_face")
@@ -145,7 +143,7 @@ def test_a_missing_asset_or_a_crashing_runner_fails_the_job_not_the_worker(
     missing_batch, [missing] = add_batch(sessions, 1, audio_id="f" * 32, video_ids=[video])
 
     def crashing(context, on_progress, should_cancel):
-        if context.job.output_name == "boom0.mp4":
+        if context.spec.output_name == "boom0.mp4":
             raise ZeroDivisionError("division by zero")
         fake_render()(context, on_progress, should_cancel)
 
@@ -218,7 +216,9 @@ def test_a_worker_that_loses_its_lease_publishes_nothing(settings, sessions, ass
     batch_id, [job_id] = add_batch(sessions, 1, audio_id=audio, video_ids=[video])
     with RunningWorker(settings, sessions, fake_render(frames=10_000, frame_s=0.02)) as worker:
         wait_for(lambda: jobs_of(sessions, batch_id)[0].frames_done > 3)
-        worker.run_job = fake_render()  # for the next attempt; the first keeps running
+        worker.run_job = RenderRunner(
+            fake_render()
+        )  # for the next attempt; the first keeps running
         later = utc_now() + timedelta(seconds=60)
         assert queue.reap_stale_jobs(sessions, now=later) == [(job_id, "queued")]
         wait_for(lambda: all_finished(sessions, batch_id))
@@ -263,7 +263,9 @@ def test_unheld_partial_files_are_removed_and_held_ones_kept(settings, sessions,
     stale = partial_dir / f"{held.id}-a{held.attempt - 1 or 9}.mp4.tmp"
     kept.write_bytes(b"x")
     stale.write_bytes(b"x")
-    Worker(settings, sessions, run_job=fake_render(), tuning=FAST).remove_unheld_partials()
+    Worker(
+        settings, sessions, run_job=RenderRunner(fake_render()), tuning=FAST
+    ).remove_unheld_partials()
     assert partial_files(settings) == [kept]
 
 
@@ -275,10 +277,10 @@ def test_retention_removes_outputs_past_their_age(settings, sessions, assets):
     [job] = jobs_of(sessions, batch_id)
     output = settings.data_dir.outputs / job.output_relpath
     assert output.exists()
-    Worker(settings, sessions, run_job=fake_render()).apply_retention()
+    Worker(settings, sessions, run_job=RenderRunner(fake_render())).apply_retention()
     assert output.exists()
     expired = settings.with_overrides(output_retention_s=0.0)
-    Worker(expired, sessions, run_job=fake_render()).apply_retention()
+    Worker(expired, sessions, run_job=RenderRunner(fake_render())).apply_retention()
     assert not output.exists()
     [job] = jobs_of(sessions, batch_id)
     assert (job.status, job.output_relpath) == ("succeeded", None)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_input import features
 from skimage import data as skdata
-from tiny_wav2lip import install_tiny_wav2lip
+from tests.lipsync.audio_input import features
+from tests.lipsync.tiny_wav2lip import install_tiny_wav2lip
 
 from lipforge.lipsync.engine import (
     ENGINES,

@@ -7,10 +7,10 @@ import mediapipe as mp
 import numpy as np
 import pytest
 from skimage import data as skdata
+from tests.support.media_factory import astronaut_canvas, jitter_matrix, moving_frames
 
 from lipforge.errors import NoFaceError
 from lipforge.lipsync.faces import FaceTracker
-from media_factory import astronaut_canvas, jitter_matrix, moving_frames
 
 FPS = 25.0
 NOSE_TIP, UPPER_LIP = 1, 13

@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 from skimage import data as skdata
+from tests.support import media_factory as factory
 
-import media_factory as factory
 from lipforge.cli.probe import count_faces
 from lipforge.errors import NoFaceError
 from lipforge.lipsync.facegeometry import has_human_layout

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from audio_input import features, silence
-from mouth_measure import (
+from skimage import data as skdata
+from tests.lipsync.audio_input import features, silence
+from tests.lipsync.mouth_measure import (
     INNER_LOWER_LIP_MID,
     INNER_UPPER_LIP_MID,
     face_landmarks,
@@ -18,7 +19,6 @@ from mouth_measure import (
     lower_face_mask,
     mouth_opening,
 )
-from skimage import data as skdata
 
 from lipforge.lipsync.engine import FrameBatch, create_engine
 from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses

@@ -16,7 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from mouth_measure import (
+from tests.lipsync.mouth_measure import (
     CHIN,
     INNER_LOWER_LIP_MID,
     INNER_MOUTH_CORNERS,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tiny_wav2lip import install_tiny_wav2lip
+from tests.lipsync.tiny_wav2lip import install_tiny_wav2lip
 
 from lipforge.errors import ModelMissingError
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, create_engine
@@ -108,7 +108,7 @@ def test_batches_larger_than_the_memory_budget_are_split(engine):
 @pytest.mark.slow
 def test_render_with_wav2lip_end_to_end(tmp_path, speech_en_wav, make_talking_head):
     import av
-    from mouth_measure import MOUTH_CORNERS, decode_frames, face_landmarks
+    from tests.lipsync.mouth_measure import MOUTH_CORNERS, decode_frames, face_landmarks
 
     from lipforge.lipsync.pipeline import RenderRequest, render
     from lipforge.media.audio import analyse_audio
@@ -187,6 +187,7 @@ def test_a_batch_with_wav2lip_runs_on_the_worker(tmp_path, speech_en_wav, talkin
     from lipforge.assets.library import ingest_file
     from lipforge.config import Settings
     from lipforge.jobs.worker import Worker
+    from lipforge.render.runner import RenderRunner
 
     settings = Settings(data=tmp_path / "data")
     install_tiny_wav2lip(settings.data_dir.models)
@@ -200,7 +201,9 @@ def test_a_batch_with_wav2lip_runs_on_the_worker(tmp_path, speech_en_wav, talkin
         body = {"audio_asset_ids": [ids[0]], "video_asset_ids": [ids[1]], "engine": "wav2lip"}
         batch = client.post("/api/batches", json=body).json()
         stop = threading.Event()
-        worker = threading.Thread(target=Worker(settings, sessions).run, args=(stop,))
+        worker = threading.Thread(
+            target=Worker(settings, sessions, run_job=RenderRunner()).run, args=(stop,)
+        )
         worker.start()
         try:
             deadline = time.monotonic() + 300

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from mouth_measure import (
+from tests.lipsync.mouth_measure import (
     INNER_LOWER_LIP_MID,
     INNER_UPPER_LIP_MID,
     MOUTH_CORNERS,
@@ -231,6 +231,6 @@ def _rounding(phones: tuple[Phone, ...], width: np.ndarray, frames_of) -> float:
 
 
 def write_case_wav(case: Case, path: Path) -> Path:
-    import media_factory as factory
+    from tests.support import media_factory as factory
 
     return factory.write_wav(path, case.samples, case.sample_rate)

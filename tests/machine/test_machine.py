@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 
 from lipforge import gpus
 from lipforge.api.app import create_app
+from lipforge.jobs.readings import read_machine_queue
 from lipforge.machine import machine_snapshot
 
 
 def test_snapshot_reports_this_machine(settings, sessions) -> None:
-    snapshot = machine_snapshot(sessions, settings)
+    snapshot = machine_snapshot(settings, lambda: read_machine_queue(sessions))
     assert 0 < snapshot["memory_used_bytes"] < snapshot["memory_total_bytes"]
     assert 0 < snapshot["disk_free_bytes"] <= snapshot["disk_total_bytes"]
     assert 0.0 <= snapshot["cpu_percent"] <= 100.0 * snapshot["cpu_count"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests.support import media_factory as factory
 
-import media_factory as factory
 from lipforge.errors import (
     CorruptMediaError,
     EmptyMediaError,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.support import media_factory as factory
 
-import media_factory as factory
 from lipforge.errors import ConfigError, CorruptMediaError, NotMediaError, NoVideoStreamError
 from lipforge.media.video import VideoReader, check_fit, fit_index, fitted_frames
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from tests.support.serving import free_port as _free_port
 
 from lipforge import gpus
 from lipforge.api.app import create_app
@@ -24,7 +25,7 @@ from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch
 from lipforge.metrics.collectors import GpuCollector
 from lipforge.metrics.exposition import start_metrics_server
-from serving import free_port as _free_port
+from lipforge.render.spec import RenderSpec
 
 TOKEN = "metrics-test-token-0123456789"
 DCGM_NAMES = {
@@ -82,7 +83,7 @@ def test_jobs_by_state_and_queue_depth_come_from_the_database(api):
         batch = Batch(id=queue.new_id(), created_at=utc_now(), options={})
         session.add(batch)
         session.flush()
-        specs = [queue.JobSpec("a" * 32, "v" * 32, f"out{n}.mp4") for n in range(3)]
+        specs = [RenderSpec("a" * 32, "v" * 32, f"out{n}.mp4") for n in range(3)]
         queue.enqueue_jobs(session, batch.id, specs)
     queue.claim_next_job(sessions, "metrics-test-worker", lease_s=60)
     page = samples(api.get("/metrics").text)
@@ -107,7 +108,7 @@ def test_upload_bytes_are_counted(api):
 
 
 def test_download_bytes_are_counted_by_route(api, speech_en_wav):
-    from uploads.helpers import send_file, wait_for_result
+    from tests.uploads.helpers import send_file, wait_for_result
 
     url = send_file(api, speech_en_wav)
     asset_id = wait_for_result(api, url[url.index("/api/uploads/") :])["asset_id"]
@@ -150,6 +151,31 @@ def test_standalone_metrics_port_asks_for_the_token_when_given_one():
         assert answer.status_code == 200
         samples(answer.text)
         assert httpx.get(f"http://127.0.0.1:{port}/other").status_code == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_standalone_metrics_port_throttles_wrong_tokens_and_drops_slow_headers():
+    import socket
+    import time
+
+    from lipforge.api.throttle import FailureThrottle
+
+    port = _free_port()
+    server = start_metrics_server("127.0.0.1", port, None, TOKEN, FailureThrottle(3, 60.0), 1.0)
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        wrong = {"Authorization": "Bearer wrong"}
+        assert [httpx.get(url, headers=wrong).status_code for _ in range(3)] == [401] * 3
+        throttled = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) > 0
+        with socket.create_connection(("127.0.0.1", port)) as slow:
+            slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            slow.settimeout(5.0)
+            started = time.monotonic()
+            assert slow.recv(100) == b""  # closed: the headers never ended
+            assert time.monotonic() - started < 3.0
     finally:
         server.shutdown()
         server.server_close()

@@ -13,8 +13,10 @@
   {"error": {"message", "type", "param", "code"}}.
 
 `Behaviour` makes any of them fail the first N requests with 500, answer slowly, answer an
-empty body or another sample rate; `Recorder` keeps what each request carried and how
-many ran at once. `StandIn(app)` serves an app on a port the OS picks, in a thread.
+empty body or another sample rate; fish-speech can also send an endless body, trickle its
+answer, or declare an impossible rate (0 or 1 Hz) in its WAV header; `Recorder` keeps what
+each request carried and how many ran at once. `StandIn(app)` serves an app on a port the
+OS picks, in a thread.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import asyncio
 import base64
 import io
 import socket
+import struct
 import threading
 import time
 import wave
@@ -46,6 +49,9 @@ class Behaviour:
     rate: int = 22050  # the model's rate
     rate_header: int | None = None  # X-Custom-Header-sampleRate (CosyVoice builds that send it)
     max_text_length: int = 0  # fish-speech --max-text-length
+    endless: bool = False  # fish-speech: a body that never ends
+    trickle_s: float = 0.0  # fish-speech: one byte of the answer every this many seconds
+    declared_rate: int | None = None  # fish-speech: the rate its WAV header states
 
 
 @dataclass
@@ -95,6 +101,25 @@ async def _behave(behaviour: Behaviour, recorder: Recorder, seen: dict) -> None:
         recorder.leave()
     if behaviour.always_fail or number <= behaviour.fail_first:
         raise RuntimeError("CUDA out of memory")
+
+
+def declare_rate(wav: bytes, rate: int) -> bytes:
+    """The WAV with `rate` written into its header (the wave module refuses to write 0 Hz)."""
+    header = bytearray(wav[:44])
+    struct.pack_into("<II", header, 24, rate, rate * 2)
+    return bytes(header) + wav[44:]
+
+
+async def _misbehave(behaviour: Behaviour, body: bytes):
+    if behaviour.endless:
+        block = body[:44] + bytes(64 * 1024)
+        while True:
+            yield block
+            block = bytes(64 * 1024)
+            await asyncio.sleep(0)
+    for index in range(len(body)):
+        yield body[index : index + 1]
+        await asyncio.sleep(behaviour.trickle_s)
 
 
 def cosyvoice_app(behaviour: Behaviour, recorder: Recorder) -> FastAPI:
@@ -183,7 +208,11 @@ def fish_speech_app(behaviour: Behaviour, recorder: Recorder) -> FastAPI:
             if behaviour.empty
             else wav_bytes(voiced(req["text"], behaviour.rate), behaviour.rate)
         )
+        if behaviour.declared_rate is not None:
+            body = declare_rate(body, behaviour.declared_rate)
         headers = {"Content-Disposition": f"attachment; filename=audio.{req.get('format', 'wav')}"}
+        if behaviour.endless or behaviour.trickle_s:
+            return StreamingResponse(_misbehave(behaviour, body), media_type="audio/wav")
         return Response(body, media_type="audio/wav", headers=headers)
 
     return app

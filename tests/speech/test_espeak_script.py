@@ -123,3 +123,10 @@ def test_piper_speaks_english_and_refuses_chinese(settings):
     with pytest.raises(SpeechLanguageError) as refused:
         speak(settings, PIPER_EN, "你好，世界。")
     assert refused.value.params["language"] == "zh"
+
+
+def test_a_symbol_read_as_a_word_is_spoken_not_refused_as_empty(settings):
+    result = speak(settings, ESPEAK_EN, "©", "copyright.wav")
+    assert result.duration_s > 0.6 and {"k", "p", "ɹ"} <= set(phones_of(result))
+    with pytest.raises(EmptyScriptError):
+        speak(settings, ESPEAK_EN, "…!?", "nothing.wav")

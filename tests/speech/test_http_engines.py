@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from standins import (
+from tests.speech.standins import (
     Behaviour,
     Recorder,
     StandIn,
@@ -173,13 +173,13 @@ def test_openai_sends_its_fields_and_the_key_from_the_env_and_follows_redirects(
     behaviour, recorder = Behaviour(rate=24000), Recorder()
     with StandIn(openai_app(behaviour, recorder, key="sk-test")) as server:
         voice = Voice("oa", "openai", url=f"{server.url}/old", model="tts-1-hd", speaker="nova",
-                      speed=1.25, api_key_env="LIPFORGE_TEST_TTS_KEY")  # fmt: skip
-        monkeypatch.delenv("LIPFORGE_TEST_TTS_KEY", raising=False)
-        with pytest.raises(SpeechKeyMissingError, match="LIPFORGE_TEST_TTS_KEY"):
+                      speed=1.25, api_key_env="TEST_TTS_KEY")  # fmt: skip
+        monkeypatch.delenv("TEST_TTS_KEY", raising=False)
+        with pytest.raises(SpeechKeyMissingError, match="TEST_TTS_KEY"):
             engine_for(voice)
-        monkeypatch.setenv("LIPFORGE_TEST_TTS_KEY", "sk-test")
+        monkeypatch.setenv("TEST_TTS_KEY", "sk-test")
         utterance = engine_for(voice).synthesize("Good morning.", "en")
-        monkeypatch.setenv("LIPFORGE_TEST_TTS_KEY", "sk-wrong")
+        monkeypatch.setenv("TEST_TTS_KEY", "sk-wrong")
         with pytest.raises(SpeechServerError) as refused:
             engine_for(voice).synthesize("Good morning.", "en")
     assert recorder.requests == [

@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from standins import Behaviour, Recorder, StandIn, cosyvoice_app
+from tests.speech.standins import Behaviour, Recorder, StandIn, cosyvoice_app
+from tests.support.database import migrated_sessions
 
-from database import migrated_sessions
 from lipforge.api.app import create_app
+from lipforge.api.views import BatchView
 from lipforge.assets.library import ingest_file
 from lipforge.assets.table import Asset
 from lipforge.events import events_since
@@ -30,6 +31,7 @@ from lipforge.jobs.joblog import read_job_log
 from lipforge.jobs.worker import Worker, WorkerTuning
 from lipforge.media.subtitles import read_subtitle_track
 from lipforge.render import batches
+from lipforge.render.runner import RenderRunner
 from lipforge.render.scripts import ScriptRequest
 from lipforge.speech.voices import Voice, add_voice
 
@@ -50,14 +52,14 @@ def small_videos(tmp_path_factory, make_talking_head):
 
 
 def run_until_ended(settings, sessions, batch_id: str) -> dict:
-    worker = Worker(settings, sessions, slots=1, tuning=FAST)
+    worker = Worker(settings, sessions, slots=1, run_job=RenderRunner(), tuning=FAST)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + BATCH_TIMEOUT_S
         while time.monotonic() < deadline:
-            snapshot = batches.get_batch_snapshot(sessions, batch_id)
+            snapshot = BatchView.of(batches.get_batch_state(sessions, batch_id)).model_dump()
             if snapshot["finished"]:
                 return snapshot
             time.sleep(0.2)
@@ -85,7 +87,7 @@ def test_three_scripts_by_two_videos_with_one_failing_server(settings, sessions,
                 ScriptRequest("你好。", "gpu2", "cloned"),
             ],
         )
-        created = batches.create_batch(sessions, request, max_attempts=1)
+        created = BatchView.of(batches.create_batch(sessions, request, max_attempts=1)).model_dump()
         assert [job["output_name"] for job in created["jobs"]] == [
             "lesson-anna.mp4", "lesson-ben.mp4", "morning-anna.mp4", "morning-ben.mp4",
             "cloned-anna.mp4", "cloned-ben.mp4",
@@ -124,7 +126,7 @@ def test_three_scripts_by_two_videos_with_one_failing_server(settings, sessions,
 def test_subtitles_are_served_for_a_scripted_job(settings, sessions, small_videos):
     video = ingest_file(_copy(small_videos[0], settings), "anna.mp4", "upload", sessions, settings)
     request = batches.BatchRequest([], [video.id], scripts=[ScriptRequest(SCRIPT_EN, "espeak-en")])
-    created = batches.create_batch(sessions, request, max_attempts=1)
+    created = BatchView.of(batches.create_batch(sessions, request, max_attempts=1)).model_dump()
     with TestClient(create_app(settings)) as client:
         job_id = created["jobs"][0]["id"]
         early = client.get(f"/api/jobs/{job_id}/subtitles.srt")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from standins import StandIn, voiced, wav_bytes
+from tests.speech.standins import StandIn, voiced, wav_bytes
 
 from lipforge.api.app import create_app
 from lipforge.config import Settings

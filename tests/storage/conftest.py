@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from seaweed import Seaweed, running_seaweed, s3_settings  # noqa: E402
+from tests.storage.seaweed import Seaweed, running_seaweed, s3_settings  # noqa: E402
 
 from lipforge.config import Settings  # noqa: E402
 

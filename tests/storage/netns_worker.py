@@ -17,7 +17,8 @@ from pathlib import Path
 from lipforge.config import Settings
 from lipforge.errors import CancelledError
 from lipforge.jobs.process import run_worker_process
-from lipforge.jobs.worker import JobContext, WorkerTuning
+from lipforge.jobs.worker import WorkerTuning
+from lipforge.render.runner import RenderContext, RenderRunner
 
 FRAMES = 5
 TUNING = WorkerTuning(
@@ -39,7 +40,7 @@ def main() -> None:
     data_dir = Path(sys.argv[1])
     frame_s = float(sys.argv[2]) if len(sys.argv) > 2 else 0.25
 
-    def run(context: JobContext, on_progress, should_cancel) -> None:
+    def run(context: RenderContext, on_progress, should_cancel) -> None:
         for frame in range(FRAMES):
             if should_cancel():
                 raise CancelledError("cancelled")
@@ -51,7 +52,7 @@ def main() -> None:
         context.output_path.write_bytes(body)
 
     settings = Settings.from_env().with_overrides(data=data_dir)
-    run_worker_process(settings, tuning=TUNING, run_job=run)
+    run_worker_process(settings, RenderRunner(run), tuning=TUNING)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from seaweed import s3_settings
+from tests.storage.seaweed import s3_settings
 
 from lipforge.storage.backend import open_storage
 

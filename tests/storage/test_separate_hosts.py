@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -24,15 +23,14 @@ from netns import Namespace, Relay, netns_available
 from netns_worker import output_bytes
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from tests.support.pg_database import fresh_pg_url  # noqa: E402
+from tests.support.polling import wait_until
+from tests.uploads.helpers import send_file, wait_for_result
 
 from lipforge.api.app import create_app
 from lipforge.config import Settings
 from lipforge.jobs import queue
 from lipforge.jobs.tables import Job
-from uploads.helpers import send_file, wait_for_result
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
-from pg_database import fresh_pg_url  # noqa: E402
 
 pytestmark = pytest.mark.postgres
 
@@ -69,13 +67,8 @@ def jobs_of(sessions, batch_id: str) -> list[Job]:
         return list(session.scalars(select(Job).where(Job.batch_id == batch_id)))
 
 
-def wait_until(condition, what: str, timeout_s: float = WAIT_S):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
+def wait_for(condition, what: str, timeout_s: float = WAIT_S):
+    return wait_until(condition, what, timeout_s, interval_s=0.1)
 
 
 def test_a_batch_splits_across_two_hosts_and_a_killed_workers_job_finishes_once(
@@ -118,7 +111,7 @@ def test_a_batch_splits_across_two_hosts_and_a_killed_workers_job_finishes_once(
                     data.mkdir(parents=True)
                     ns_env = worker_env(seaweed, url, pg_url, pg_relay, s3_relay)
                     workers[host] = start_worker(ns, host, data, ns_env)
-                wait_until(lambda: len(_worker_hosts(sessions)) == 2, "both workers to start")
+                wait_for(lambda: len(_worker_hosts(sessions)) == 2, "both workers to start")
                 run_batch_and_kill_one(client, workers, audios, talking_head_512, seaweed, bucket,
                                        prefix, tmp_path)  # fmt: skip
         finally:
@@ -156,7 +149,7 @@ def run_batch_and_kill_one(client, workers, audios, video_path, seaweed, bucket,
         running = [job for job in mine if job.status == "running" and job.frames_done >= 1]
         return running[0] if done and running else None
 
-    victim = wait_until(victim_mid_second_job, "gpu-box-1 to be in the middle of a second job")
+    victim = wait_for(victim_mid_second_job, "gpu-box-1 to be in the middle of a second job")
     os.killpg(workers["gpu-box-1"].pid, signal.SIGKILL)
     workers["gpu-box-1"].wait(10)
 
@@ -165,7 +158,7 @@ def run_batch_and_kill_one(client, workers, audios, video_path, seaweed, bucket,
         over = all(job.status in ("succeeded", "failed", "cancelled") for job in jobs)
         return jobs if over else None
 
-    jobs = wait_until(batch_over, "the batch to finish")
+    jobs = wait_for(batch_over, "the batch to finish")
     assert [job.status for job in jobs] == ["succeeded"] * JOBS, [job.error_message for job in jobs]
     again = next(job for job in jobs if job.id == victim.id)
     assert again.attempt == 2 and again.worker_id.startswith("gpu-box-2:")
@@ -174,7 +167,7 @@ def run_batch_and_kill_one(client, workers, audios, video_path, seaweed, bucket,
         text = "\n".join(client.get(f"/api/jobs/{victim.id}/log").json()["lines"])
         return text if "succeeded: " in text else None
 
-    log = wait_until(log_of_victim, "the job's log with its success", timeout_s=10)
+    log = wait_for(log_of_victim, "the job's log with its success", timeout_s=10)
     for line in ("attempt 1 of 3 started on gpu-box-1:", "its worker stopped answering",
                  "attempt 2 of 3 started on gpu-box-2:", "succeeded: "):  # fmt: skip
         assert line in log, f"the job's log, read by the API, lacks {line!r}:\n{log}"

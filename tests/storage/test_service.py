@@ -19,20 +19,21 @@ from dataclasses import replace
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from seaweed import s3_settings
+from tests.storage.seaweed import s3_settings
+from tests.uploads.helpers import send_file, wait_for_result
 
 from lipforge.api.app import create_app
 from lipforge.assets.library import asset_key, get_asset
-from lipforge.jobs.worker import JobContext, Worker, WorkerTuning
+from lipforge.jobs.worker import Worker, WorkerTuning
+from lipforge.render.runner import RenderContext, RenderRunner
 from lipforge.storage.backend import open_storage
-from uploads.helpers import send_file, wait_for_result
 
 TOKEN = "storage-test-token-0123456789"
 TUNING = WorkerTuning(idle_poll_s=0.05, reap_interval_s=0.5, progress_min_interval_s=0.05)
 WAIT_S = 60.0
 
 
-def hash_inputs(context: JobContext, on_progress, should_cancel) -> None:
+def hash_inputs(context: RenderContext, on_progress, should_cancel) -> None:
     """Stands in for a render: the output names the bytes the worker got for its inputs."""
     inputs = (context.audio_path, context.video_path)
     digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in inputs]
@@ -49,7 +50,8 @@ def client(store_settings):
 
 def run_worker_until_done(client, batch_id: str, run_job=hash_inputs) -> dict:
     state = client.app.state
-    worker = Worker(state.settings, state.sessions, 2, run_job=run_job, tuning=TUNING)
+    runner = RenderRunner(run_job)
+    worker = Worker(state.settings, state.sessions, 2, run_job=runner, tuning=TUNING)
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     thread.start()
@@ -165,7 +167,7 @@ def test_an_output_whose_job_was_cancelled_at_the_end_is_never_published(
         "/api/batches", json={"audio_asset_ids": [audio], "video_asset_ids": [video]}
     ).json()
 
-    def write_then_cancel(context: JobContext, on_progress, should_cancel) -> None:
+    def write_then_cancel(context: RenderContext, on_progress, should_cancel) -> None:
         hash_inputs(context, on_progress, should_cancel)
         assert client.post(f"/api/jobs/{context.job.id}/cancel").status_code == 200
 

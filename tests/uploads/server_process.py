@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from serving import free_port
+from tests.support.serving import free_port
 
 HERE = Path(__file__).parent
 START_TIMEOUT_S = 90.0  # importing the app takes seconds; more on a loaded machine

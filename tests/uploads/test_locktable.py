@@ -9,10 +9,10 @@ import time
 import pytest
 from sqlalchemy import update
 
-from database import migrated_sessions
 from lipforge.processes import make_worker_id
 from lipforge.uploads import locktable
 from lipforge.uploads.locktable import LOCKS
+from tests.support.database import migrated_sessions
 
 LEASE_S = 10.0
 ELSEWHERE = "gpu-box-7:4242:1700000000000:4026531836/abc"  # a live-looking process on another host

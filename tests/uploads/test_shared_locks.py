@@ -5,22 +5,18 @@ one ends a stalled PATCH held by the other, and a killed holder does not block t
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.pg_database import fresh_pg_url  # noqa: E402
+
 from .server_process import ServerProcess
 from .test_tus_faults import OCTETS, create_upload, offset_of, open_patch
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "jobs"))
-
-from pg_database import fresh_pg_url  # noqa: E402
 
 TAKEOVER_LIMIT_S = 1.5  # the holder's watcher looks every 0.1 s; the rest is HTTP and the database
 

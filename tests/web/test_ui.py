@@ -26,8 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from serving import free_port as _free_port
+from tests.support.serving import free_port as _free_port
 
 REPO = Path(__file__).resolve().parents[2]
 WEB_DIR = REPO / "src" / "lipforge" / "web"

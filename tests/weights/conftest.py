@@ -6,7 +6,7 @@ import hashlib
 import random
 
 import pytest
-from fileserver import Behaviour, FileServer
+from tests.weights.fileserver import Behaviour, FileServer
 
 FILE_PATH = "/models/model.onnx"
 FILE_BYTES = 3 * 1024 * 1024 + 12_345

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from fileserver import Behaviour, FileServer
+from tests.weights.fileserver import Behaviour, FileServer
 
 from lipforge.weights.store import control_path, part_path
 

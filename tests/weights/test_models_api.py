@@ -7,7 +7,7 @@ import random
 import time
 
 from fastapi.testclient import TestClient
-from fileserver import Behaviour, FileServer
+from tests.weights.fileserver import Behaviour, FileServer
 
 from lipforge.api.app import create_app
 from lipforge.config import Settings

@@ -6,7 +6,7 @@ import hashlib
 import random
 
 import pytest
-from fileserver import FileServer
+from tests.weights.fileserver import FileServer
 from typer.testing import CliRunner
 
 from lipforge.cli import _register_commands, app

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fileserver import FileServer
+from tests.weights.fileserver import FileServer
 
 from conftest import FILE_BYTES, FILE_PATH
 from lipforge.errors import CancelledError, DiskFullError

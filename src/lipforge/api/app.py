@@ -30,6 +30,8 @@ from lipforge.api import (
     routes_web,
 )
 from lipforge.api.auth import OPEN_PATHS, install_auth
+from lipforge.api.bodydeadline import BodyDeadlineMiddleware
+from lipforge.api.dberrors import install_db_error_handlers
 from lipforge.api.http_metrics import HttpMetricsMiddleware
 from lipforge.api.login import router as login_router
 from lipforge.api.refusals import install_refusals
@@ -94,6 +96,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.add_exception_handler(LipforgeError, _lipforge_error_response)
     app.add_exception_handler(RequestValidationError, _validation_error_response)
+    install_db_error_handlers(app)
     install_refusals(app)
     for module in ROUTE_MODULES:
         app.include_router(module.router)
@@ -101,20 +104,21 @@ def create_app(settings: Settings) -> FastAPI:
     # lines (CORS) sits outside them, so preflights and 401s get CORS headers.
     app.include_router(login_router)
     install_auth(app, settings)
+    app.add_middleware(BodyDeadlineMiddleware, deadline_s=settings.body_timeout_s)
     app.add_middleware(HttpErrorLogMiddleware)
     app.add_middleware(HttpMetricsMiddleware)  # outermost: counts 401s and 421s too
     install_openapi(app, OPEN_PATHS)
     return app
 
 
-async def _lipforge_error_response(_request: Request, exc: LipforgeError) -> JSONResponse:
+async def _lipforge_error_response(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LipforgeError)  # registered for LipforgeError only
     return JSONResponse(exc.to_json(), status_code=exc.http_status)
 
 
-async def _validation_error_response(
-    _request: Request, exc: RequestValidationError
-) -> JSONResponse:
+async def _validation_error_response(_request: Request, exc: Exception) -> JSONResponse:
     """A malformed body or query answered in the project's shape, naming each bad field."""
+    assert isinstance(exc, RequestValidationError)  # registered for it only
     problems = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "request"

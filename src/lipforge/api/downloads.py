@@ -71,7 +71,7 @@ def _streamed(
         headers["Content-Range"] = f"bytes */{info.size_bytes}"
         return Response(status_code=416, headers=headers)
     start, length, status = 0, info.size_bytes, 200
-    if wanted is not None:
+    if isinstance(wanted, tuple):
         start, end = wanted
         length, status = end - start + 1, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{info.size_bytes}"

@@ -44,4 +44,5 @@ class TooManyFailuresError(LipforgeError):
 
     @property
     def retry_after_s(self) -> int:
-        return int(self.params.get("retry_after_s") or 1)
+        wait_s = self.params.get("retry_after_s")
+        return int(wait_s) if isinstance(wait_s, int | float) and wait_s > 0 else 1

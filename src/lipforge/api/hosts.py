@@ -42,7 +42,7 @@ def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def _came_through_socket(scope: Scope) -> bool:
     server = scope.get("server")
-    return bool(server) and _ip(str(server[0]).strip("[]")) is not None
+    return server is not None and _ip(str(server[0]).strip("[]")) is not None
 
 
 def host_allowed(settings: Settings, host_header: str) -> bool:

@@ -68,8 +68,9 @@ def _match(tag: str) -> str | None:
 def page_language(request: Request) -> str:
     """?lang=, else the UI's remembered choice (cookie), else Accept-Language, else English."""
     for candidate in (request.query_params.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
-        if candidate and _match(candidate):
-            return _match(candidate)
+        matched = _match(candidate) if candidate else None
+        if matched:
+            return matched
     for part in request.headers.get("accept-language", "").split(","):
         found = _match(part.split(";")[0])
         if found:

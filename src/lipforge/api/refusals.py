@@ -30,7 +30,8 @@ def allowed_methods(app: FastAPI, request: Request) -> list[str]:
     return methods
 
 
-async def http_exception_response(request: Request, exc: HTTPException) -> JSONResponse:
+async def http_exception_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)  # registered for HTTPException only
     status = exc.status_code
     headers = dict(exc.headers or {})
     params: dict[str, object] = {"method": request.method, "path": request.url.path[:200]}

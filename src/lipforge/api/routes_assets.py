@@ -1,4 +1,5 @@
-"""Routes for assets: list (filter by kind, paging, newest first), get, delete, content with Range.
+"""Routes for assets: list (filter by kind, paging, newest first), get, delete, content with Range,
+and PATCH an audio's transcript (what it says).
 
 Assets are made by `assets.library.ingest_file` (tus uploads, the inbox, `lipforge
 import`); there is no route that creates one directly.
@@ -7,25 +8,29 @@ import`); there is no route that creates one directly.
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 from lipforge.api.downloads import object_response
 from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
 from lipforge.assets.library import (
     ASSET_KINDS,
+    MAX_TRANSCRIPT_CHARS,
     asset_key,
     delete_asset,
     get_asset,
     list_assets,
+    set_transcript,
 )
 from lipforge.assets.table import Asset
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 SHA256_HEX = r"^[0-9a-f]{64}$"
-AssetKind = Literal[ASSET_KINDS]
+AssetKind = Literal["audio", "video"]
+assert get_args(AssetKind) == ASSET_KINDS, "AssetKind must list the library's ASSET_KINDS"
 CONTENT_TYPES = ("video/*", "audio/*", "application/octet-stream")
 
 router = APIRouter()
@@ -46,6 +51,7 @@ def asset_json(asset: Asset) -> dict:
         "has_audio": asset.has_audio,
         "source": asset.source,
         "created_at": asset.created_at.isoformat(),
+        "transcript": asset.transcript,
         "content_url": f"/api/assets/{asset.id}/content",
     }
 
@@ -74,6 +80,22 @@ async def list_assets_route(
 @router.get("/api/assets/{asset_id}", responses=error_responses(404))
 async def get_asset_route(request: Request, asset_id: str) -> dict:
     asset = await asyncio.to_thread(get_asset, request.app.state.sessions, asset_id)
+    return asset_json(asset)
+
+
+class AssetChange(BaseModel):
+    """What a client may change on an asset: an audio's transcript (null or "" forgets it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcript: Annotated[str | None, Field(max_length=MAX_TRANSCRIPT_CHARS)] = None
+
+
+@router.patch("/api/assets/{asset_id}", responses=error_responses(404, 422))
+async def patch_asset_route(request: Request, asset_id: str, change: AssetChange) -> dict:
+    """Set what an audio says; the worker aligns its words to the audio (mouth shapes)."""
+    sessions = request.app.state.sessions
+    asset = await asyncio.to_thread(set_transcript, sessions, asset_id, change.transcript)
     return asset_json(asset)
 
 

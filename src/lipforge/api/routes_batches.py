@@ -1,9 +1,10 @@
 """Routes for batches and jobs: create, list, poll, cancel, retry, delete; outputs, archive, logs.
 
 Handlers parse the request, call the batch service (`render/batches.py`) in a thread,
-and answer; errors are `LipforgeError`s that the app maps to `{"error", "message"}`.
-Outputs are served with HTTP Range (previews); the batch archive is a zip streamed
-as it is written. Live progress is in `routes_events.py`.
+and answer through a view of `api/views.py` (each route's response model); errors are
+`LipforgeError`s that the app maps to `{"error", "message"}`. Outputs are served with
+HTTP Range (previews); the batch archive is a zip streamed as it is written. Live progress
+is in `routes_events.py`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lipforge.api.downloads import object_response
 from lipforge.api.schema import MAX_PAGE_OFFSET, error_responses, file_responses
+from lipforge.api.views import BatchPage, BatchView, JobLogView, JobView
 from lipforge.api.zipstream import ZipMember, zip_chunks
+from lipforge.assets.library import MAX_TRANSCRIPT_CHARS
 from lipforge.jobs.joblog import read_stored_job_log
 from lipforge.render import batches
 from lipforge.render.scripts import (
@@ -29,6 +32,7 @@ from lipforge.render.scripts import (
     archive_subtitles,
     subtitles_for_job,
 )
+from lipforge.render.spec import DEFAULT_ENGINE, DEFAULT_FIT
 from lipforge.storage.backend import open_storage
 
 router = APIRouter()
@@ -86,13 +90,19 @@ class BatchBody(BaseModel):
     audio_asset_ids: list[str] = Field(default_factory=list)
     video_asset_ids: list[str] = Field(default_factory=list)
     scripts: list[ScriptBody] = Field(default_factory=list)
-    engine: str = batches.DEFAULT_ENGINE
-    fit: str = batches.DEFAULT_FIT
+    engine: str = DEFAULT_ENGINE
+    fit: str = DEFAULT_FIT
     name: str = ""
+    transcripts: dict[str, Annotated[str, Field(max_length=MAX_TRANSCRIPT_CHARS)]] = Field(
+        default_factory=dict,
+        description="What each audio says, by its asset id: its words drive the mouth shapes. "
+        "Kept on the audio asset (PATCH /api/assets/{id} changes it).",
+        max_length=batches.MAX_JOBS_PER_BATCH,
+    )
 
 
 @router.post("/api/batches", status_code=201, responses=error_responses(404, 422))
-async def create_batch_route(request: Request, body: BatchBody) -> dict:
+async def create_batch_route(request: Request, body: BatchBody) -> BatchView:
     state = request.app.state
     batch_request = batches.BatchRequest(
         audio_asset_ids=body.audio_asset_ids,
@@ -101,10 +111,12 @@ async def create_batch_route(request: Request, body: BatchBody) -> dict:
         fit=body.fit,
         name=body.name,
         scripts=[ScriptRequest(s.text, s.voice, s.name) for s in body.scripts],
+        transcripts=body.transcripts,
     )
-    return await asyncio.to_thread(
+    created = await asyncio.to_thread(
         batches.create_batch, state.sessions, batch_request, state.settings.max_attempts
     )
+    return BatchView.of(created)
 
 
 @router.get("/api/batches", responses=error_responses(422))
@@ -112,13 +124,16 @@ async def list_batches_route(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     offset: Annotated[int, Query(ge=0, le=MAX_PAGE_OFFSET)] = 0,
-) -> dict:
-    return await asyncio.to_thread(batches.list_batches, request.app.state.sessions, limit, offset)
+) -> BatchPage:
+    sessions = request.app.state.sessions
+    states, total = await asyncio.to_thread(batches.list_batches, sessions, limit, offset)
+    return BatchPage.of(states, total, limit, offset)
 
 
 @router.get("/api/batches/{batch_id}", responses=error_responses(404))
-async def get_batch_route(request: Request, batch_id: str) -> dict:
-    return await asyncio.to_thread(batches.get_batch_snapshot, request.app.state.sessions, batch_id)
+async def get_batch_route(request: Request, batch_id: str) -> BatchView:
+    sessions = request.app.state.sessions
+    return BatchView.of(await asyncio.to_thread(batches.get_batch_state, sessions, batch_id))
 
 
 class RenameBody(BaseModel):
@@ -132,15 +147,18 @@ class RenameBody(BaseModel):
 
 
 @router.patch("/api/batches/{batch_id}", responses=error_responses(404, 422))
-async def rename_batch_route(request: Request, batch_id: str, body: RenameBody) -> dict:
+async def rename_batch_route(request: Request, batch_id: str, body: RenameBody) -> BatchView:
     """Rename a batch (names start as the script's opening words or the audio's file name)."""
     sessions = request.app.state.sessions
-    return await asyncio.to_thread(batches.rename_batch, sessions, batch_id, body.name)
+    return BatchView.of(
+        await asyncio.to_thread(batches.rename_batch, sessions, batch_id, body.name)
+    )
 
 
 @router.post("/api/batches/{batch_id}/cancel", responses=error_responses(404))
-async def cancel_batch_route(request: Request, batch_id: str) -> dict:
-    return await asyncio.to_thread(batches.cancel_whole_batch, request.app.state.sessions, batch_id)
+async def cancel_batch_route(request: Request, batch_id: str) -> BatchView:
+    sessions = request.app.state.sessions
+    return BatchView.of(await asyncio.to_thread(batches.cancel_whole_batch, sessions, batch_id))
 
 
 @router.delete(
@@ -193,21 +211,24 @@ async def batch_archive_route(request: Request, batch_id: str) -> StreamingRespo
 
 
 @router.get("/api/jobs/{job_id}", responses=error_responses(404))
-async def get_job_route(request: Request, job_id: str) -> dict:
-    return await asyncio.to_thread(batches.get_job_snapshot, request.app.state.sessions, job_id)
+async def get_job_route(request: Request, job_id: str) -> JobView:
+    sessions = request.app.state.sessions
+    return JobView.of(await asyncio.to_thread(batches.get_job_row, sessions, job_id))
 
 
 @router.post("/api/jobs/{job_id}/cancel", responses=error_responses(404, 409))
-async def cancel_job_route(request: Request, job_id: str) -> dict:
-    return await asyncio.to_thread(batches.cancel_one_job, request.app.state.sessions, job_id)
+async def cancel_job_route(request: Request, job_id: str) -> JobView:
+    sessions = request.app.state.sessions
+    return JobView.of(await asyncio.to_thread(batches.cancel_one_job, sessions, job_id))
 
 
 @router.post("/api/jobs/{job_id}/retry", responses=error_responses(404, 409))
-async def retry_job_route(request: Request, job_id: str) -> dict:
+async def retry_job_route(request: Request, job_id: str) -> JobView:
     state = request.app.state
-    return await asyncio.to_thread(
+    retried = await asyncio.to_thread(
         batches.retry_one_job, state.sessions, job_id, state.settings.max_attempts
     )
+    return JobView.of(retried)
 
 
 @router.get(
@@ -234,16 +255,16 @@ async def job_log_route(
     request: Request,
     job_id: str,
     tail: Annotated[int | None, Query(ge=0, le=MAX_LOG_TAIL_LINES)] = None,
-) -> dict:
+) -> JobLogView:
     """The job's log lines, oldest first; `?tail=N` keeps the last N."""
     state = request.app.state
-    await asyncio.to_thread(batches.get_job_snapshot, state.sessions, job_id)
+    await asyncio.to_thread(batches.get_job_row, state.sessions, job_id)
     storage = open_storage(state.settings)
     logs_dir = state.settings.data_dir.logs
     lines = await asyncio.to_thread(read_stored_job_log, storage, logs_dir, job_id)
     if tail is not None:
         lines = lines[-tail:] if tail > 0 else []
-    return {"job_id": job_id, "lines": lines}
+    return JobLogView(job_id=job_id, lines=lines)
 
 
 @router.get(

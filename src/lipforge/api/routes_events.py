@@ -21,6 +21,7 @@ from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from lipforge.api.schema import MAX_EVENT_ID, error_responses
 from lipforge.api.stopping import is_stopping, unless_stopping
+from lipforge.api.views import EventView
 from lipforge.events import EventRecord, get_event_bus, latest_event_id
 
 router = APIRouter()
@@ -30,14 +31,6 @@ RECONNECT_DELAY_MS = 2000
 WAIT_SLICE_S = 5.0
 RECENT_IDS_KEPT = 10_000
 EVENT_ID_PATTERN = r"^[0-9]{1,18}$"  # ids this server sends; 18 digits stay below 2**63
-JOB_STATUS_BY_KIND = {
-    "job.queued": "queued",
-    "job.started": "running",
-    "job.progress": "running",
-    "job.succeeded": "succeeded",
-    "job.failed": "failed",
-    "job.cancelled": "cancelled",
-}
 
 
 def resume_after(
@@ -111,14 +104,5 @@ def to_server_sent_event(event: EventRecord) -> ServerSentEvent:
 
 
 def describe_event(event: EventRecord) -> dict:
-    """The event's JSON: its envelope, its payload, and the job or batch fields it changes."""
-    data = event.to_dict()
-    if event.kind.startswith("job.") and event.job_id is not None:
-        job = {**event.payload, "id": event.job_id}
-        status = job.get("status") or JOB_STATUS_BY_KIND.get(event.kind)
-        if status is not None:
-            job["status"] = status
-        data["job"] = job
-    if event.kind == "batch.updated" and event.batch_id is not None:
-        data["batch"] = {**event.payload, "id": event.batch_id}
-    return data
+    """The event's JSON (`api/views.py`'s `EventView`): its envelope and what it changes."""
+    return EventView.of(event).to_json()

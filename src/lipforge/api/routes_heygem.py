@@ -6,7 +6,7 @@ clients expect: they read the body after a 200 and treat any other status as a b
 So these handlers catch every error and answer it in that envelope; only the access check
 (401) and the result download (404) answer with other statuses. The rules live in
 `lipforge.heygem.tasks`. The same router is served on the main port and, with
-`--heygem-port`, on a listener of its own (`api/server.py`).
+`--heygem-port`, on a listener of its own (`api/companions.py`).
 """
 
 from __future__ import annotations

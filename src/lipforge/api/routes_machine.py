@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import APIRouter, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from lipforge.api.stopping import is_stopping, unless_stopping
+from lipforge.jobs.readings import read_machine_queue
 from lipforge.machine import machine_snapshot
 
 router = APIRouter()
@@ -31,7 +33,8 @@ async def _snapshot(request: Request) -> dict:
     cached = getattr(state, "machine_snapshot", None)
     if cached is not None and time.monotonic() - cached[0] < PUSH_INTERVAL_S * 0.9:
         return cached[1]
-    snapshot = await asyncio.to_thread(machine_snapshot, state.sessions, state.settings)
+    read_queue = partial(read_machine_queue, state.sessions)
+    snapshot = await asyncio.to_thread(machine_snapshot, state.settings, read_queue)
     state.machine_snapshot = (time.monotonic(), snapshot)
     return snapshot
 

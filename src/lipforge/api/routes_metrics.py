@@ -8,15 +8,18 @@ config) or scrapes the `--metrics-port` listener. What is measured: `lipforge/me
 from __future__ import annotations
 
 import asyncio
+from functools import partial
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from lipforge.jobs.readings import read_queue_figures
 from lipforge.metrics.exposition import METRICS_CONTENT_TYPE, METRICS_PATH, render_metrics
 
 router = APIRouter()
 
-METRICS_RESPONSES = {
+METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Metrics in the Prometheus text exposition format (version 0.0.4).",
         "content": {"text/plain": {"schema": {"type": "string"}}},
@@ -33,5 +36,6 @@ METRICS_RESPONSES = {
 )
 async def metrics(request: Request) -> Response:
     sessions = getattr(request.app.state, "sessions", None)
-    body = await asyncio.to_thread(render_metrics, sessions)
+    read_queue = partial(read_queue_figures, sessions) if sessions is not None else None
+    body = await asyncio.to_thread(render_metrics, read_queue)
     return Response(body, media_type=METRICS_CONTENT_TYPE)

@@ -10,11 +10,11 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from lipforge.api.schema import error_responses
 from lipforge.speech import voices
-from lipforge.speech.engines import speech_engine_class, speech_engine_names
+from lipforge.speech.engines import SpeechEngine, speech_engine_class, speech_engine_names
 
 router = APIRouter()
 
@@ -33,10 +33,15 @@ def _engine_shapes(schema: dict[str, Any]) -> None:
     the schema allows is one `check_voice` accepts (and the reverse)."""
     branches = []
     for name in speech_engine_names():
-        for shape in speech_engine_class(name).voice_shapes:
+        engine: type[SpeechEngine] = speech_engine_class(name)
+        for shape in engine.voice_shapes:
             properties = {"engine": {"const": name}, **shape.get("properties", {})}
             branches.append({**shape, "properties": properties})
     schema["anyOf"] = branches
+
+
+def _engine_enum() -> list[JsonValue]:
+    return [*speech_engine_names()]
 
 
 class VoiceBody(BaseModel):
@@ -49,7 +54,7 @@ class VoiceBody(BaseModel):
     model_config = ConfigDict(json_schema_extra=_engine_shapes)
 
     name: str = Field(pattern=voices.VOICE_NAME.pattern)
-    engine: str = Field(json_schema_extra={"enum": speech_engine_names()})
+    engine: str = Field(json_schema_extra={"enum": _engine_enum()})
     url: str | None = Field(None, pattern=voices.URL.pattern, max_length=512)
     speaker: str | None = Field(None, max_length=255)
     model: str | None = Field(None, max_length=255)
@@ -71,7 +76,7 @@ class VoiceBody(BaseModel):
 def _engines() -> list[dict]:
     out = []
     for name in speech_engine_names():
-        engine = speech_engine_class(name)
+        engine: type[SpeechEngine] = speech_engine_class(name)
         out.append(
             {
                 "name": name,

@@ -15,7 +15,8 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+
+from lipforge.storage.backend import ObjectReader
 
 READ_CHUNK_BYTES = 1024 * 1024
 
@@ -26,11 +27,11 @@ class ZipMember:
 
     path: Path | None
     name: str
-    opener: Callable[[], BinaryIO] | None = None
+    opener: Callable[[], ObjectReader] | None = None
     size_bytes: int = 0  # with `opener`
     modified_s: float = 0.0  # with `opener`: seconds since the epoch
 
-    def open(self) -> tuple[BinaryIO, int, float]:
+    def open(self) -> tuple[ObjectReader, int, float]:
         """A reader of the member's bytes, their count and their modification time."""
         if self.opener is not None:
             return self.opener(), self.size_bytes, self.modified_s
@@ -52,6 +53,9 @@ class _ChunkSink:
     def flush(self) -> None:
         return None
 
+    def close(self) -> None:
+        return None
+
     def drain(self) -> bytes:
         data = b"".join(self._chunks)
         self._chunks.clear()
@@ -61,7 +65,7 @@ class _ChunkSink:
 def zip_chunks(members: Iterable[ZipMember]) -> Iterator[bytes]:
     """Yield the bytes of a zip archive holding `members`, one read chunk at a time."""
     sink = _ChunkSink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
         for member in members:
             yield from _write_member(archive, sink, member)
     tail = sink.drain()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
-from lipforge.errors import ConflictError, NotFoundError
+from lipforge.errors import ConflictError, LipforgeError, NotFoundError
 from lipforge.filenames import displayable_name
 from lipforge.logs import log_event
 from lipforge.media.probe import MediaLimits, probe
@@ -46,6 +46,15 @@ EXTENSION_BY_CONTAINER = {
 }
 ASSET_KINDS = ("audio", "video")
 ASSETS_PREFIX = "assets/"
+MAX_TRANSCRIPT_CHARS = 20_000  # the same as a script (render/scripts.py MAX_SCRIPT_CHARS)
+
+
+class InvalidTranscriptError(LipforgeError):
+    """Raised when a transcript is too long, or is given for a video rather than an audio."""
+
+    code = "invalid_transcript"
+    http_status = 422
+    exit_code = 2
 
 
 def ingest_file(
@@ -111,6 +120,34 @@ def get_asset(sessions: sessionmaker, asset_id: str) -> Asset:
             id=asset_id,
         )
     return asset
+
+
+def set_transcript(sessions: sessionmaker, asset_id: str, text: str | None) -> Asset:
+    """Record what an audio asset says (None or blank: forget it); returns the asset.
+
+    Raises InvalidTranscriptError for a video, or a text longer than a script may be.
+    """
+    text = text.strip() if text else None
+    if text is not None and len(text) > MAX_TRANSCRIPT_CHARS:
+        raise InvalidTranscriptError(
+            f"The transcript has {len(text)} characters; at most {MAX_TRANSCRIPT_CHARS} are "
+            "taken (as for a script). Give the words of this audio only.",
+            chars=len(text),
+            limit=MAX_TRANSCRIPT_CHARS,
+        )
+    with sessions.begin() as session:
+        asset = session.get(Asset, asset_id)
+        if asset is None:
+            raise NotFoundError(f"No asset with id {asset_id!r}.", what="asset", id=asset_id)
+        if asset.kind != "audio":
+            raise InvalidTranscriptError(
+                f"Asset {asset_id!r} is a video; only an audio carries a transcript.",
+                id=asset_id,
+                reason="not_audio",
+            )
+        asset.transcript = text or None
+    log_event("asset.transcript", asset_id=asset_id, chars=len(text or ""))
+    return get_asset(sessions, asset_id)
 
 
 def asset_key(asset: Asset) -> str:

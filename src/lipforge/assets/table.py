@@ -32,3 +32,5 @@ class Asset(Base):
     script_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     voice_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
     speech_timing: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # what an audio says, as its user gave it (issue 18): its words drive the mouth shapes
+    transcript: Mapped[str | None] = mapped_column(Text, nullable=True)

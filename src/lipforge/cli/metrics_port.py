@@ -3,10 +3,14 @@
 The port follows the API's rule: open on loopback; on any other address it needs the
 access token (`Authorization: Bearer`): the server's token, LIPFORGE_TOKEN, or the one
 kept in the data dir, unless --insecure-no-auth. It reads the same multiprocess run
-directory as `GET /metrics` on the API, so both answer the same figures.
+directory as `GET /metrics` on the API, so both answer the same figures. Like the main
+port, it throttles clients that give wrong tokens and closes connections slow to send
+their headers (LIPFORGE_HEADER_TIMEOUT_S).
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from lipforge.config import DEFAULT_HOST, Settings
 from lipforge.errors import ConfigError
@@ -19,7 +23,9 @@ def start_metrics_port(
     if not settings.metrics_port:
         return None
     from lipforge.api.auth import is_loopback, load_or_create_token
+    from lipforge.api.throttle import FailureThrottle
     from lipforge.db import create_db_engine, session_factory
+    from lipforge.jobs.readings import read_queue_figures
     from lipforge.metrics.exposition import start_metrics_server
 
     host = settings.metrics_host or default_host or DEFAULT_HOST
@@ -28,8 +34,16 @@ def start_metrics_port(
     elif token is None:
         token = settings.token or load_or_create_token(settings)[0]
     sessions = session_factory(create_db_engine(settings.effective_database_url))
+    read_queue = partial(read_queue_figures, sessions)
     try:
-        server = start_metrics_server(host, settings.metrics_port, sessions, token)
+        server = start_metrics_server(
+            host,
+            settings.metrics_port,
+            read_queue,
+            token,
+            FailureThrottle.from_settings(settings),  # wrong tokens throttled as on the API
+            settings.header_timeout_s,
+        )
     except OSError as exc:
         raise ConfigError(
             f"--metrics-port {settings.metrics_port} on {host} cannot be used ({exc.strerror}). "

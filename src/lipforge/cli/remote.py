@@ -21,11 +21,13 @@ from typing import TypeVar
 import httpx
 
 from lipforge.errors import LipforgeError
+from lipforge.retry import NO_JITTER, Backoff, RetryBudget
 
 REQUEST_TIMEOUT_S = 30.0
 DEFAULT_RECONNECT_S = 600.0  # how long submit/watch keep trying a server that is away
 RECONNECT_FIRST_DELAY_S = 1.0
 RECONNECT_MAX_DELAY_S = 30.0
+RECONNECT_BACKOFF = Backoff(RECONNECT_FIRST_DELAY_S, RECONNECT_MAX_DELAY_S, jitter=NO_JITTER)
 UNREACHABLE_STATUSES = frozenset({502, 503, 504})  # a proxy in front of a restarting server
 STREAM_READ_TIMEOUT_S = 45.0  # the server pings every 15 s; three missed pings = dead stream
 SSE_FAILURES_BEFORE_POLLING = 3
@@ -99,31 +101,31 @@ class Reconnector:
     reached: bool = False
 
     def call(self, action: Callable[[], T]) -> T:
-        away_since: float | None = None
-        delay_s = RECONNECT_FIRST_DELAY_S
+        budget = RetryBudget(RECONNECT_BACKOFF, patience_s=self.patience_s)
         while True:
             try:
                 result = action()
             except ServerUnreachableError as exc:
                 if not self.reached:
                     raise
-                away_since = away_since or time.monotonic()
-                left_s = self.patience_s - (time.monotonic() - away_since)
-                if left_s <= 0:
-                    raise ServerUnreachableError(
-                        f"{exc} Gave up after trying for {self.patience_s:g} s "
-                        "(--reconnect-s, LIPFORGE_RECONNECT_S).",
-                        seconds=self.patience_s,
-                    ) from exc
-                wait_s = min(delay_s, left_s)
-                self.on_wait(f"{exc} Trying again in {wait_s:.0f} s (for {left_s:.0f} s more).")
-                self.sleep(wait_s)
-                delay_s = min(delay_s * 2, RECONNECT_MAX_DELAY_S)
+                self._wait(budget, exc)
                 continue
-            if away_since is not None:
+            if budget.failures:
                 self.on_wait("Reconnected to the server.")
             self.reached = True
             return result
+
+    def _wait(self, budget: RetryBudget, exc: ServerUnreachableError) -> None:
+        wait_s = budget.next_delay_s()
+        if wait_s is None:
+            raise ServerUnreachableError(
+                f"{exc} Gave up after trying for {self.patience_s:g} s "
+                "(--reconnect-s, LIPFORGE_RECONNECT_S).",
+                seconds=self.patience_s,
+            ) from exc
+        left_s = budget.left_s()
+        self.on_wait(f"{exc} Trying again in {wait_s:.0f} s (for {left_s:.0f} s more).")
+        self.sleep(wait_s)
 
 
 class BatchMeter:
@@ -181,8 +183,10 @@ def create_batch(
     engine: str,
     fit: str,
     scripts: list[dict] | None = None,
+    transcripts: dict[str, str] | None = None,
 ) -> dict:
-    """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios."""
+    """`scripts`: [{"text", "voice", "name"}] for the server to speak, beside the audios;
+    `transcripts`: what audios say, by asset id."""
     body = {
         "audio_asset_ids": audio_ids,
         "video_asset_ids": video_ids,
@@ -190,7 +194,13 @@ def create_batch(
         "engine": engine,
         "fit": fit,
     }
+    if transcripts:
+        body["transcripts"] = transcripts
     return call_api(client, "POST", "/api/batches", json=body)
+
+
+def set_asset_transcript(client: httpx.Client, asset_id: str, text: str) -> dict:
+    return call_api(client, "PATCH", f"/api/assets/{asset_id}", json={"transcript": text})
 
 
 def find_asset_by_sha256(client: httpx.Client, sha256: str) -> dict | None:

@@ -10,6 +10,7 @@ the worker loop in `jobs/`.
 from __future__ import annotations
 
 import multiprocessing
+import socket
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,7 @@ import typer
 from lipforge.cli import app
 from lipforge.cli.metrics_port import start_metrics_port
 from lipforge.config import Settings
+from lipforge.errors import ConfigError
 
 if TYPE_CHECKING:
     import uvicorn
@@ -81,6 +83,8 @@ def serve(
     )
     access, created = serve_access(settings, insecure_no_auth)
     check_exposure(settings, access, insecure_no_auth)
+    check_ports_free(settings.host, {"--port": settings.port, "--heygem-port": heygem_port,
+                                     "--heygem-tts-port": heygem_tts_port})  # fmt: skip
     settings.data_dir.ensure()
     configure_logging(settings.data_dir.logs)
     migrate(settings.effective_database_url)
@@ -99,11 +103,33 @@ def serve(
         stop_worker_process(worker)
 
 
+def check_ports_free(host: str, ports: dict[str, int | None]) -> None:
+    """ConfigError naming the option whose port another program holds, before anything starts
+    (uvicorn would only exit with a traceback once the worker had been started)."""
+    for option, port in ports.items():
+        if not port:
+            continue
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"Cannot listen on {host}:{port} ({exc.strerror}): another program "
+                    f"(another LipForge?) holds it. Stop it or choose another {option}.",
+                    host=host,
+                    port=port,
+                    option=option,
+                ) from None
+
+
 def start_worker_process(settings: Settings) -> multiprocessing.Process | None:
     """Start the job worker in its own process, started again if it dies (jobs/process.py)."""
     from lipforge.jobs.process import start_worker_supervisor
+    from lipforge.render.runner import RenderRunner
 
-    return start_worker_supervisor(settings)
+    return start_worker_supervisor(settings, RenderRunner())
 
 
 def stop_worker_process(process: multiprocessing.Process | None) -> None:
@@ -121,9 +147,10 @@ def stop_worker_process(process: multiprocessing.Process | None) -> None:
 
 
 def run_api(api, settings: Settings, heygem_port=None, heygem_tts_port=None, on_stop=None) -> None:
-    """Serve the API; with HeyGem ports, their listeners too (api/server.py). `on_stop`
-    runs as soon as a stop signal arrives."""
-    from lipforge.api.server import heygem_configs, serve_all
+    """Serve the API; with HeyGem ports, their listeners too (api/companions.py, served by
+    api/server.py). `on_stop` runs as soon as a stop signal arrives."""
+    from lipforge.api.companions import heygem_configs
+    from lipforge.api.server import serve_all
 
     companions = heygem_configs(api, settings, heygem_port, heygem_tts_port, _uvicorn_config)
     for line in companions.announcements:

@@ -76,6 +76,10 @@ def submit(
     voice: Annotated[str, typer.Option(help="voice for --text-file (on the server)")] = (
         "espeak-zh"
     ),
+    transcript: Annotated[
+        list[Path] | None,
+        typer.Option(help="what each --audio says (UTF-8 text), in the same order as --audio"),
+    ] = None,
     more_videos: Annotated[list[Path] | None, typer.Argument(hidden=True)] = None,
     token: TokenOption = None,
     out: Annotated[Path, typer.Option(help="where the finished videos are saved")] = Path("."),
@@ -85,6 +89,7 @@ def submit(
 ) -> None:
     """Upload audio (or send scripts) and face videos, render on the server, download results."""
     from lipforge.cli.remote import ServerUnreachableError, create_batch, open_client
+    from lipforge.cli.transcripts import pair_transcripts
 
     console = _console()
     video = [*video, *(more_videos or [])]
@@ -92,6 +97,7 @@ def submit(
     if not audio and not text_file:
         raise ConfigError("Give the speech with --audio FILE, or scripts with --text-file FILE.")
     scripts = _read_scripts(text_file or [], voice)
+    words = pair_transcripts(audio, list(transcript or []))
     _check_inputs([*audio, *video], out)
     with open_client(server, token) as client:
         try:
@@ -105,7 +111,8 @@ def submit(
             _print_refused(refused)
             console.print("Nothing left to render: no batch was made.", highlight=False)
             raise typer.Exit(EXIT_BAD_INPUT)
-        batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts)
+        transcripts = {asset_ids[p]: text for p, text in words.items() if p in asset_ids}
+        batch = create_batch(client, audio_ids, video_ids, engine, fit, scripts, transcripts)
         jobs_text = f"{len(batch['jobs'])} job(s)"
         console.print(f"Batch [bold]{batch['id']}[/] with {jobs_text}", highlight=False)
         reconnector = _reconnector(reconnect_s)

@@ -1,9 +1,10 @@
-"""`lipforge upload FILE… [--server URL] [--token T]`: resumable tus uploads with a progress bar.
+"""`lipforge upload FILE… [--transcript T…] [--server URL]`: resumable tus uploads, progress bars.
 
 Each file is sent with `uploads.client.TusUploader` (chunks, sha1 per chunk, retries
 with backoff, resume across runs, `--parallel` parts joined by concatenation); a refused
 or failed file does not stop the others. Prints one line per file: its asset id, or why
-it has none. A rerun says where it resumes; Ctrl-C (or SIGTERM) says how to resume.
+it has none. `--transcript` gives the n-th FILE (an audio) what it says, kept on its asset.
+A rerun says where it resumes; Ctrl-C (or SIGTERM) says how to resume.
 """
 
 from __future__ import annotations
@@ -50,16 +51,22 @@ def upload(
             min=1,
         ),
     ] = None,
+    transcript: Annotated[
+        list[Path] | None,
+        typer.Option(help="what each audio FILE says (UTF-8 text), in the same order as FILES"),
+    ] = None,
 ) -> None:
     """Upload files with tus (resumable: run it again after a failure) and print asset ids."""
     from rich.console import Console
 
     from lipforge.cli.progress import transfer_progress
+    from lipforge.cli.transcripts import pair_transcripts
     from lipforge.uploads.client import TusUploader
 
     missing = [str(path) for path in files if not path.is_file()]
     if missing:
         raise ConfigError(f"Not a file: {', '.join(missing)}. Give paths of existing files.")
+    words = pair_transcripts(files, list(transcript or []))
     options = {"chunk_bytes": chunk_mib * MIB} if chunk_mib else {}
     uploader = TusUploader(server, token or None, **options)
     console = Console()
@@ -67,7 +74,9 @@ def upload(
     try:
         with transfer_progress(console) as progress:
             for path in files:
-                failures += _upload_one(uploader, progress, path, parallel)
+                failures += _upload_one(
+                    uploader, progress, path, parallel, words.get(path.resolve())
+                )
     except KeyboardInterrupt:
         console.print(
             "Interrupted. What reached the server is kept: run the same command again to resume.",
@@ -80,7 +89,13 @@ def upload(
         raise typer.Exit(EXIT_SOME_FAILED)
 
 
-def _upload_one(uploader: TusUploader, progress: Progress, path: Path, parallel: int | None) -> int:
+def _upload_one(
+    uploader: TusUploader,
+    progress: Progress,
+    path: Path,
+    parallel: int | None,
+    transcript: str | None = None,
+) -> int:
     from lipforge.disk import format_bytes
     from lipforge.errors import AuthError, LipforgeError
 
@@ -99,10 +114,13 @@ def _upload_one(uploader: TusUploader, progress: Progress, path: Path, parallel:
 
     try:
         asset_id = uploader.upload(path, report, parallel)
+        if transcript is not None:
+            uploader.set_transcript(asset_id, transcript)
     except AuthError:
         raise
     except LipforgeError as exc:
         progress.console.print(f"[red]✗[/] {path}: {exc}", highlight=False)
         return 1
-    progress.console.print(f"[green]✓[/] {path} -> asset {asset_id}", highlight=False)
+    said = " (with its transcript)" if transcript is not None else ""
+    progress.console.print(f"[green]✓[/] {path} -> asset {asset_id}{said}", highlight=False)
     return 0

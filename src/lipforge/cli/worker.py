@@ -33,6 +33,7 @@ def worker(
     from lipforge.cli.metrics_port import start_metrics_port
     from lipforge.jobs.process import run_worker_process
     from lipforge.metrics.multiproc import prepare_run_dir
+    from lipforge.render.runner import RenderRunner
 
     settings = Settings.from_env().with_overrides(
         data=data, worker_slots=slots, metrics_port=metrics_port, metrics_host=metrics_host
@@ -45,7 +46,7 @@ def worker(
     )
     prepare_run_dir()
     start_metrics_port(settings, settings.token or None)
-    run_worker_process(settings)
+    run_worker_process(settings, RenderRunner())
 
 
 def _shown_url(url: str) -> str:

@@ -6,6 +6,7 @@ LipForge batch of one job, kept in the `heygem_tasks` table so it survives resta
 keeps answering after it ends. The answer shapes are in `contract.py` (with the public
 files they were read from), inputs (paths under the HeyGem root, guarded downloads) in
 `inputs.py` and `netguard.py`, the code -> job service in `tasks.py`, the result file
-`<root>/temp/<code>-r.mp4` in `results.py`, the second listener in `listener.py`.
-This package never renders: the worker does, as for every job.
+`<root>/temp/<code>-r.mp4` in `results.py`. The listeners that serve the contract (and
+their access guard) belong to the API: `api/companions.py`. This package imports nothing
+from `lipforge.api`, and never renders: the worker does, as for every job.
 """

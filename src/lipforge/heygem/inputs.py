@@ -22,19 +22,33 @@ from urllib.parse import urlsplit
 
 from lipforge.heygem.contract import CONTAINER_MOUNT
 from lipforge.heygem.errors import InputRefusedError
-from lipforge.heygem.fetcher import fetch_url
+from lipforge.heygem.fetcher import DEFAULT_FETCH_LIMITS, fetch_url
 from lipforge.heygem.netguard import AddressPolicy
+from lipforge.transfer import TransferLimits
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 TEMP_DIR_NAME = "temp"
 
 
-def stage_input(field: str, value: str, root: Path, staging: Path, policy, max_bytes: int):
+def is_url(value: str) -> bool:
+    """True for the inputs that are downloaded (and so are staged in the background)."""
+    return value.lower().startswith(("http://", "https://"))
+
+
+def stage_input(
+    field: str,
+    value: str,
+    root: Path,
+    staging: Path,
+    policy,
+    max_bytes: int,
+    limits: TransferLimits = DEFAULT_FETCH_LIMITS,
+):
     """A local copy of the input named by `value`; (path, original file name)."""
-    if value.lower().startswith(("http://", "https://")):
+    if is_url(value):
         name = PurePosixPath(urlsplit(value).path).name or f"{field}.bin"
         dest = staging / f"{field}-{_safe(name)}"
-        fetch_url(value, dest, policy, max_bytes)
+        fetch_url(value, dest, policy, max_bytes, limits)
         return dest, name
     if _SCHEME.match(value) or value.lower().startswith("file:"):
         raise InputRefusedError(
@@ -84,4 +98,4 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[-100:] or "file"
 
 
-__all__ = ["AddressPolicy", "resolve_root_path", "stage_input", "TEMP_DIR_NAME"]
+__all__ = ["AddressPolicy", "is_url", "resolve_root_path", "stage_input", "TEMP_DIR_NAME"]

@@ -114,7 +114,7 @@ class GuardedTransport(httpx.HTTPTransport):
         address = self.policy.resolve(host, url.port or (443 if url.scheme == "https" else 80))
         request.url = url.copy_with(host=str(address))
         if url.scheme == "https":
-            request.extensions = {**request.extensions, "sni_hostname": host}
+            request.extensions["sni_hostname"] = host  # in place: outer transports share it
         response = super().handle_request(request)
         announced = _announced_size(response)
         if announced is not None and announced > self.max_bytes:

@@ -18,8 +18,9 @@ from lipforge.heygem.errors import BadParameterError
 
 REQUIRED_FIELDS = ("audio_url", "video_url", "code")
 KNOWN_FIELDS = frozenset({*REQUIRED_FIELDS, "watermark_switch", "digital_auth", "chaofen", "pn"})
-MAX_CODE_CHARS = 200
-_BAD_CODE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f]")
+MAX_CODE_BYTES = 200  # UTF-8 bytes: `<code>-r.mp4` and its temp names stay under NAME_MAX (255)
+# slashes, control characters, and the invisible marks that turn a name around (U+202E...)
+_BAD_CODE_CHARS = re.compile(r"[/\\\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 UNHONOURED = {
     "chaofen": "chaofen=1 (super-resolution) is not available: the video keeps its resolution",
     "watermark_switch": "watermark_switch=1: LipForge adds no watermark",
@@ -72,12 +73,16 @@ def parse_submit(raw: bytes) -> SubmitRequest:
 
 
 def check_code(code: str) -> None:
-    """A code names a file (`<code>-r.mp4`): no slashes, control characters, `.` or `..`."""
-    if len(code) > MAX_CODE_CHARS or _BAD_CODE_CHARS.search(code) or code in {".", ".."}:
+    """A code names a file (`<code>-r.mp4`): at most MAX_CODE_BYTES of UTF-8, no slashes,
+    control or direction characters, and no leading `-` (an option) or `.` (hidden)."""
+    size = len(code.encode("utf-8", "surrogatepass"))
+    if size > MAX_CODE_BYTES or _BAD_CODE_CHARS.search(code) or code.startswith(("-", ".")):
         raise BadParameterError(
-            f"code {code[:MAX_CODE_CHARS]!r} cannot name a file: use at most "
-            f"{MAX_CODE_CHARS} characters without slashes or control characters (a UUID fits).",
+            f"code {code[:MAX_CODE_BYTES]!r} cannot name a file: use at most "
+            f"{MAX_CODE_BYTES} bytes (UTF-8; a Chinese character takes 3) without slashes, "
+            "control or direction characters, not starting with '-' or '.' (a UUID fits).",
             field="code",
+            limit=MAX_CODE_BYTES,
         )
 
 

@@ -1,7 +1,7 @@
 """Per-job log files: `logs/jobs/<job_id>.log`, plain text lines a person reads.
 
 The worker appends one line per step of a job (claimed, progress milestones, the
-failure reason, the output); the API serves the file at GET /api/jobs/{id}/log.
+failure reason, the output); the API serves the file (the job's log route).
 Lines are appended with O_APPEND so workers on several machines sharing the data
 dir do not clobber each other. With a bucket as the store (workers share no disk), the
 log is also the object `logs/jobs/<job_id>.log`: a worker takes it down before an

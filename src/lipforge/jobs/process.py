@@ -4,7 +4,8 @@
 The worker process stops cleanly on SIGTERM/SIGINT/SIGHUP (running jobs go back to the queue)
 and, when started by `serve`, also when its parent is gone. The supervisor starts the
 child again if it dies (its jobs are taken back by the new worker's reaper at once,
-because the dead worker ran on this host). This module has no queue logic of its own.
+because the dead worker ran on this host). This module has no queue logic of its own, and
+it runs whatever `JobRunner` it is handed (the CLI hands it `render/runner.py`'s).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 
 from lipforge.config import Settings
 from lipforge.db import create_db_engine, migrate, session_factory
-from lipforge.jobs.worker import RunJob, Worker, WorkerTuning, render_job
+from lipforge.jobs.worker import JobRunner, Worker, WorkerTuning
 from lipforge.logs import configure_logging, divert_native_stderr, log_event
 
 PARENT_CHECK_INTERVAL_S = 0.5
@@ -30,9 +31,9 @@ SUPERVISOR_TICK_S = 0.5
 
 def run_worker_process(
     settings: Settings,
+    run_job: JobRunner,
     parent_pid: int | None = None,
     tuning: WorkerTuning | None = None,
-    run_job: RunJob = render_job,
 ) -> None:
     """Run a worker in this process until SIGTERM/SIGINT (or the parent process is gone)."""
     settings.data_dir.ensure()
@@ -70,15 +71,16 @@ def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
             stop.set()
 
 
-def _worker_main(settings: Settings, parent_pid: int) -> None:
-    run_worker_process(settings, parent_pid=parent_pid)
+def _worker_main(settings: Settings, run_job: JobRunner, parent_pid: int) -> None:
+    run_worker_process(settings, run_job, parent_pid=parent_pid)
 
 
 class WorkerSupervisor:
     """Keeps one worker child process running; looks like a `multiprocessing.Process` to serve."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, run_job: JobRunner) -> None:
         self.settings = settings
+        self.run_job = run_job  # picklable: the child process is spawned
         self._context = multiprocessing.get_context("spawn")
         self._child: multiprocessing.process.BaseProcess | None = None
         self._stopping = threading.Event()
@@ -118,7 +120,9 @@ class WorkerSupervisor:
 
     def _spawn(self) -> multiprocessing.process.BaseProcess:
         child = self._context.Process(
-            target=_worker_main, args=(self.settings, os.getpid()), name="lipforge-worker"
+            target=_worker_main,
+            args=(self.settings, self.run_job, os.getpid()),
+            name="lipforge-worker",
         )
         child.start()
         log_event("serve.worker_started", pid=child.pid)
@@ -144,6 +148,6 @@ class WorkerSupervisor:
                 started = time.monotonic()
 
 
-def start_worker_supervisor(settings: Settings) -> WorkerSupervisor:
+def start_worker_supervisor(settings: Settings, run_job: JobRunner) -> WorkerSupervisor:
     """Start a supervised worker child for `lipforge serve`."""
-    return WorkerSupervisor(settings).start()
+    return WorkerSupervisor(settings, run_job).start()

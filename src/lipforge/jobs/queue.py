@@ -12,7 +12,9 @@ never finish a job twice. Every state change writes an event in the same transac
 Functions that a request handler combines with its own writes take a `Session` and
 leave the commit to the caller; the worker's functions take the `sessionmaker` and
 run their own short transaction. This module does not run renders or touch files,
-except through the `commit_output` callable handed to `finish_job`.
+except through the `commit_output` callable handed to `finish_job`, and it never reads
+a job's `spec` (the work's parameters, JSON): whoever enqueues writes it, the run
+function reads it (for renders, `render/spec.py`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import Row, String, case, cast, delete, func, literal, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from lipforge.db import utc_now
+from lipforge.db import table_of, utc_now
 from lipforge.errors import ConflictError, NotFoundError
 from lipforge.events import publish_event
 from lipforge.jobs.tables import (
@@ -43,64 +46,34 @@ PROGRESS_MIN_INTERVAL_S = 0.25  # progress rows/events per job at most every thi
 CANCEL_POLL_INTERVAL_S = 0.5  # a running worker checks for a cancel request this often
 DEFAULT_MAX_ATTEMPTS = 3
 WORKER_LOST_CODE = "worker_lost"
-JOBS = Job.__table__  # statements on the table itself skip the ORM's per-statement work
+JOBS = table_of(Job)  # statements on the table itself skip the ORM's per-statement work
 J = JOBS.c
 CANCELLED_CODE = "cancelled"
 
 
-@dataclass(frozen=True)
-class JobSpec:
-    """What one output needs, as a batch asks for it."""
+class JobSpec(Protocol):
+    """What one job is to do, as whoever enqueues it describes it (e.g. `RenderSpec`)."""
 
-    audio_asset_id: str | None  # None: spoken from `script_text` by the worker first
-    video_asset_id: str
-    output_name: str
-    engine: str = "meshwarp"
-    fit: str = "pingpong"
-    script_text: str | None = None
-    voice_name: str | None = None
-    script_name: str | None = None
+    @property
+    def first_stage(self) -> str | None: ...
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
 class ClaimedJob:
-    """A job as a worker holds it: the fence (id + attempt) and what to render."""
+    """A job as a worker holds it: the fence (id + attempt) and its spec, to hand to a runner."""
 
     id: str
     batch_id: str
     attempt: int
     max_attempts: int
     worker_id: str
-    audio_asset_id: str | None
-    video_asset_id: str
-    output_name: str
-    engine: str
-    fit: str
-    script_text: str | None = None
-    voice_name: str | None = None
-    script_name: str | None = None
-
-    @property
-    def output_relpath(self) -> str:
-        return f"{self.batch_id}/{self.output_name}"
+    spec: dict[str, Any]
 
     @classmethod
     def from_row(cls, row: Row, worker_id: str) -> ClaimedJob:
-        return cls(
-            id=row.id,
-            batch_id=row.batch_id,
-            attempt=row.attempt,
-            max_attempts=row.max_attempts,
-            worker_id=worker_id,
-            audio_asset_id=row.audio_asset_id,
-            video_asset_id=row.video_asset_id,
-            output_name=row.output_name,
-            engine=row.engine,
-            fit=row.fit,
-            script_text=row.script_text,
-            voice_name=row.voice_name,
-            script_name=row.script_name,
-        )
+        return cls(row.id, row.batch_id, row.attempt, row.max_attempts, worker_id, row.spec)
 
 
 @dataclass(frozen=True)
@@ -128,46 +101,29 @@ def _fence(job: ClaimedJob):
     return (J.id == job.id, J.attempt == job.attempt, J.status == JobStatus.RUNNING)
 
 
-def job_payload(job: Job) -> dict:
-    """The public state of a job, as events and the API show it."""
-    return {
-        "job_id": job.id,
-        "batch_id": job.batch_id,
-        "status": job.status,
-        "attempt": job.attempt,
-        "max_attempts": job.max_attempts,
-        "output_name": job.output_name,
-        "frames_done": job.frames_done,
-        "frames_total": job.frames_total,
-        "fps": job.fps,
-        "eta_s": job.eta_s,
-        "worker_id": job.worker_id,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-        "output_relpath": job.output_relpath,
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-        "error_params": job.error_params,
-        "cancel_requested": job.cancel_requested,
-        "stage": job.stage,
-        "stage_done": job.stage_done,
-        "stage_total": job.stage_total,
-    }
+STATE_COLUMNS = (
+    "batch_id", "position", "status", "attempt", "max_attempts", "worker_id",
+    "frames_done", "frames_total", "fps", "eta_s", "created_at", "started_at", "finished_at",
+    "output_relpath", "error_code", "error_message", "error_params", "cancel_requested",
+    "stage", "stage_done", "stage_total",
+)  # fmt: skip
+
+
+def job_payload(job: Job | Row) -> dict[str, Any]:
+    """A job's state in an event (`job_id` beside the event's own id): every queue column but
+    the lease and the spec (which may be long, e.g. a script, and hardly changes)."""
+    return {"job_id": job.id} | {name: getattr(job, name) for name in STATE_COLUMNS}
 
 
 def _publish_job_event(session: Session, kind: str, job: str | Row) -> None:
     """Publish `kind` with the job (a RETURNING row, or read by id), then the batch counts."""
-    if isinstance(job, str):
-        job = session.execute(select(JOBS).where(J.id == job)).first()
-        if job is None:
-            return
-    publish_event(session, kind, job_payload(job), batch_id=job.batch_id, job_id=job.id)
-    counts = dict(
-        session.execute(
-            select(J.status, func.count()).where(J.batch_id == job.batch_id).group_by(J.status)
-        ).all()
-    )
-    publish_event(session, "batch.updated", {"counts": counts}, batch_id=job.batch_id)
+    row = session.execute(select(JOBS).where(J.id == job)).first() if isinstance(job, str) else job
+    if row is None:
+        return
+    publish_event(session, kind, job_payload(row), batch_id=row.batch_id, job_id=row.id)
+    by_status = select(J.status, func.count()).where(J.batch_id == row.batch_id).group_by(J.status)
+    counts = {str(status): int(count) for status, count in session.execute(by_status).all()}
+    publish_event(session, "batch.updated", {"counts": counts}, batch_id=row.batch_id)
 
 
 # --- requests (the caller's session and commit) --------------------------------------------
@@ -187,14 +143,8 @@ def enqueue_jobs(
             id=new_id(),
             batch_id=batch_id,
             position=first + index,
-            audio_asset_id=spec.audio_asset_id,
-            video_asset_id=spec.video_asset_id,
-            output_name=spec.output_name,
-            engine=spec.engine,
-            fit=spec.fit,
-            script_text=spec.script_text,
-            voice_name=spec.voice_name,
-            script_name=spec.script_name,
+            spec=spec.to_json(),
+            stage=spec.first_stage,
             stage_done=0,
             stage_total=0,
             status=JobStatus.QUEUED,
@@ -215,14 +165,14 @@ def enqueue_jobs(
 
 
 def _next_position(session: Session) -> int:
-    return int(session.scalar(select(func.coalesce(func.max(J.position), 0)))) + 1
+    return int(session.scalar(select(func.coalesce(func.max(J.position), 0))) or 0) + 1
 
 
 def get_job(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id, populate_existing=True)
     if job is None:
         raise NotFoundError(
-            f"No job with id {job_id!r}. List a batch's jobs with GET /api/batches/ID.",
+            f"No job with id {job_id!r}; its batch shows the ids of its jobs.",
             what="job",
             id=job_id,
         )
@@ -351,7 +301,6 @@ def claim_next_job(
             lease_expires_at=now + timedelta(seconds=lease_s),
             heartbeat_at=now,
             started_at=now,
-            stage=case((J.audio_asset_id.is_(None), "speech"), else_="render"),
             **NO_PROGRESS,
             **NO_OUTCOME,
         )
@@ -403,62 +352,71 @@ def record_progress(
         "frames_total": frames_total,
         "fps": fps,
         "eta_s": eta_s,
-        "stage": "render",
     }
     return _store_progress(sessions, job, values)
 
 
-def record_speech_progress(
+def record_stage_progress(
     sessions: sessionmaker,
     job: ClaimedJob,
-    pieces_done: int,
-    pieces_total: int,
+    stage: str,
+    steps: tuple[int, int],
     eta_s: float | None,
     lease_s: float = LEASE_S,
 ) -> LeaseState:
-    """Store the speech stage's progress (sentences spoken; renews the lease): job.progress."""
+    """Store a stage's progress, (steps done, steps in all), e.g. sentences spoken of a script;
+    renews the lease and publishes job.progress."""
     now = utc_now()
     values = {
         "heartbeat_at": now,
         "lease_expires_at": now + timedelta(seconds=lease_s),
-        "stage": "speech",
-        "stage_done": pieces_done,
-        "stage_total": pieces_total,
+        "stage": stage,
+        "stage_done": steps[0],
+        "stage_total": steps[1],
         "eta_s": eta_s,
     }
     return _store_progress(sessions, job, values)
 
 
-def _store_progress(sessions: sessionmaker, job: ClaimedJob, values: dict) -> LeaseState:
+def _store_progress(sessions: sessionmaker, job: ClaimedJob, values: dict[str, Any]) -> LeaseState:
     """Write a stage's progress under the fence and publish it as job.progress (one statement)."""
     with sessions.begin() as session:
         row = session.execute(
-            update(JOBS).where(*_fence(job)).values(**values).returning(J.cancel_requested)
+            update(JOBS).where(*_fence(job)).values(**values).returning(J.cancel_requested, J.stage)
         ).first()
         if row is not None:
-            payload = {"job_id": job.id, "attempt": job.attempt, **values}
+            payload = {"job_id": job.id, "batch_id": job.batch_id, "attempt": job.attempt}
+            payload |= {"stage": row.stage, **values}
             del payload["lease_expires_at"]
             publish_event(session, "job.progress", payload, batch_id=job.batch_id, job_id=job.id)
     return LeaseState(held=row is not None, cancel_requested=bool(row and row[0]))
 
 
-def set_spoken_audio(sessions: sessionmaker, job: ClaimedJob, audio_asset_id: str) -> bool:
-    """The speech of a scripted job is ready: it drives the render from now on (fenced)."""
+def update_spec(
+    sessions: sessionmaker, job: ClaimedJob, spec: dict[str, Any], stage: str | None
+) -> bool:
+    """A runner records what it learned (e.g. the spoken audio of a script) and the stage it
+    moves to, under the fence; publishes job.progress with the stage. False if it lost the job."""
+    values = {"spec": spec, "stage": stage, "stage_done": J.stage_total}
     with sessions.begin() as session:
-        result = session.execute(
-            update(JOBS)
-            .where(*_fence(job))
-            .values(audio_asset_id=audio_asset_id, stage="render", stage_done=J.stage_total)
-        )
-    return result.rowcount == 1
+        row = session.execute(
+            update(JOBS).where(*_fence(job)).values(**values).returning(J.stage_done)
+        ).first()
+        if row is not None:
+            payload = {"job_id": job.id, "batch_id": job.batch_id, "attempt": job.attempt}
+            payload |= {"stage": stage, "stage_done": row.stage_done}
+            publish_event(session, "job.progress", payload, batch_id=job.batch_id, job_id=job.id)
+    return row is not None
 
 
 def finish_job(
     sessions: sessionmaker,
     job: ClaimedJob,
+    output_relpath: str,
     commit_output: Callable[[], None],
 ) -> bool:
-    """Mark succeeded and call `commit_output` (the rename into outputs/) under the fence.
+    """Mark succeeded with its output (`<batch>/<name>` in outputs/) and call `commit_output`
+    (the rename into outputs/) under the fence.
 
     Returns False, without calling `commit_output`, if the worker no longer holds the job
     or a cancel was asked for meanwhile; if `commit_output` raises, nothing is recorded.
@@ -474,7 +432,7 @@ def finish_job(
                 lease_expires_at=None,
                 eta_s=0.0,
                 frames_done=J.frames_total,
-                output_relpath=job.output_relpath,
+                output_relpath=output_relpath,
             )
             .returning(*JOBS.c)
         ).first()

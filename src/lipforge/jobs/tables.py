@@ -1,8 +1,12 @@
 """The `batches`, `jobs` and `workers` tables, and the job status values.
 
-Only the declarations live here; every statement that reads or changes jobs is in
-`jobs/queue.py`, events are written through `events.py`. The schema itself is
-created by the migration `0002_jobs.py` (keep the two in step).
+A job row holds what any queue needs (batch, position, status, attempt, lease and
+heartbeat, progress, error code/message/params, cancel flag, stage) and ONE JSON
+column, `spec`, with the parameters of the work itself, which the queue never reads
+(for a render: `render/spec.py`'s `RenderSpec`). Only the declarations live here; every
+statement that reads or changes jobs is in `jobs/queue.py`, events are written through
+`events.py`. Adding a queue column takes two edits: the column here and a migration in
+`migrations/versions/` (`tests/test_migrations.py` fails until both agree).
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class Batch(Base):
 
 
 class Job(Base):
-    """One output video: one audio and one face video through one engine."""
+    """One unit of work in the queue: its place, its state, its progress; `spec` says what."""
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status_position", "status", "position"),)
@@ -60,11 +64,7 @@ class Job(Base):
         String(32), ForeignKey("batches.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int] = mapped_column(BigInteger)  # FIFO order across all batches
-    audio_asset_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # None: unspoken
-    video_asset_id: Mapped[str] = mapped_column(String(32))
-    output_name: Mapped[str] = mapped_column(String(255))
-    engine: Mapped[str] = mapped_column(String(32))
-    fit: Mapped[str] = mapped_column(String(16))
+    spec: Mapped[dict] = mapped_column(JSON, default=dict)  # what to do; the queue never reads it
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED)
     attempt: Mapped[int] = mapped_column(Integer, default=0)  # number of the latest claim
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
@@ -83,12 +83,8 @@ class Job(Base):
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     error_params: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # migration 0007
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    # a job from a script (issue 8): the speech is made first, then audio_asset_id is set
-    script_text: Mapped[str | None] = mapped_column(Text, nullable=True)
-    script_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    voice_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)  # "speech" | "render"
-    stage_done: Mapped[int] = mapped_column(Integer, default=0)  # sentences spoken so far
+    stage: Mapped[str | None] = mapped_column(String(16), nullable=True)  # e.g. "speech", "render"
+    stage_done: Mapped[int] = mapped_column(Integer, default=0)  # steps of the stage done so far
     stage_total: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -1,10 +1,12 @@
 """The worker: claims jobs in FIFO order, one per slot, renders them, records the outcome.
 
-`Worker(settings, sessions, slots).run(stop)` runs until `stop` is set. Each slot is a
-thread that claims a job, holds its inputs in the local input cache (read in place from
-the data dir, or downloaded from the bucket: `lipforge.storage`), renders it through
-`run_job` (default: the real pipeline) into the local scratch file
-`outputs/.partial/<job>-a<attempt>.mp4`, and on success stages it in the store (a
+`Worker(settings, sessions, slots, run_job=...).run(stop)` runs until `stop` is set. Each
+slot is a thread that claims a job and hands it to `run_job` (a `JobRunner`; the real one
+is `render/runner.py`'s, which this module does not know) as a `JobWork`: the job and its
+spec, the local scratch file `outputs/.partial/<job>-a<attempt>.mp4` to write, and a way
+to hold stored objects in the local input cache (read in place from the data dir, or
+downloaded from the bucket: `lipforge.storage`). The runner answers the output's file
+name; on success the worker stages the file in the store (a
 multipart upload, invisible) and publishes it as `outputs/<batch>/<name>` (commit)
 inside the fenced finish, so a worker that lost its lease never publishes an output and
 an interrupted upload is aborted. A monitor thread per job writes progress (which renews the
@@ -16,7 +18,6 @@ and removes outputs past their retention age. The worker never answers HTTP.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import socket
 import threading
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -40,10 +42,9 @@ from lipforge.jobs.joblog import append_job_log, fetch_job_log, publish_job_log
 from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import ClaimedJob, LeaseState
 from lipforge.logs import log_event
-from lipforge.media.timing import SpeechTiming
 from lipforge.metrics import record_job_ended, record_worker_heartbeat
 from lipforge.processes import is_local_worker_dead, make_worker_id
-from lipforge.storage.backend import open_storage
+from lipforge.storage.backend import Storage, open_storage
 from lipforge.storage.cache import InputCache
 
 IDLE_POLL_S = 0.5  # how often an idle slot looks for a queued job
@@ -74,55 +75,41 @@ class WorkerTuning:
 
 
 @dataclass(frozen=True)
-class JobContext:
-    """What a job runner needs: the claimed job, its input files and where to write."""
+class JobWork:
+    """What a runner gets for one claimed job: the job, where to write, the worker's means."""
 
     job: ClaimedJob
-    audio_path: Path
-    video_path: Path
     output_path: Path  # the partial path for this attempt; the worker moves it into outputs/
     settings: Settings
+    sessions: sessionmaker
+    storage: Storage
     log: Callable[[str], None] = field(repr=False)
-    original_names: dict[str, str] = field(default_factory=dict)  # stored name -> user's name
-    timing: SpeechTiming | None = None  # when the audio was spoken from a script
+    hold: Callable[[str], Path] = field(repr=False)  # a stored object as a local file (cached)
+    user_names: dict[str, str] = field(default_factory=dict)  # a local path or name -> user's
 
     def in_user_terms(self, message: str) -> str:
-        """`message` with the assets' stored paths and names replaced by the names users gave."""
-        for path in (self.audio_path, self.video_path):
-            original = self.original_names.get(path.name)
-            if original:
-                message = message.replace(str(path), original).replace(path.name, original)
+        """`message` with the local paths and names of inputs replaced by the names users gave."""
+        for local, original in self.user_names.items():
+            message = message.replace(local, original)
         return message
 
 
 ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
-RunJob = Callable[[JobContext, ProgressCallback, CancelCheck], None]
 
 
-def render_job(
-    context: JobContext, on_progress: ProgressCallback, should_cancel: CancelCheck
-) -> None:
-    """The real job runner: the lip-sync pipeline."""
-    from lipforge.lipsync.pipeline import RenderRequest, render
+class JobRunner(Protocol):
+    """The work a worker does for a claimed job (`render/runner.py`'s `RenderRunner`)."""
 
-    request = RenderRequest.from_settings(
-        context.settings,
-        audio_path=context.audio_path,
-        video_path=context.video_path,
-        output_path=context.output_path,
-        engine=context.job.engine,
-        fit=context.job.fit,
-        timing=context.timing,
-    )
-    result = render(request, on_progress, should_cancel)
-    if context.timing is not None and context.timing.sentences:
-        from lipforge.media.subtitles import add_subtitle_track
+    def __call__(
+        self, work: JobWork, on_progress: ProgressCallback, should_cancel: CancelCheck
+    ) -> str:
+        """Write the output to `work.output_path`; answer its file name in outputs/<batch>/."""
+        ...
 
-        add_subtitle_track(context.output_path, context.timing.sentences, context.timing.language)
-    context.log(f"rendered {result.frame_count} frames at {result.fps:g} fps")
-    for warning in result.warnings:
-        context.log(context.in_user_terms(f"warning: {warning}"))
+    def metric_label(self, job: ClaimedJob) -> str:
+        """The label of the job's metrics (for renders, the engine)."""
+        ...
 
 
 def partial_path(outputs_dir: Path, job: ClaimedJob) -> Path:
@@ -214,7 +201,8 @@ class Worker:
         settings: Settings,
         sessions: sessionmaker,
         slots: int = 1,
-        run_job: RunJob = render_job,
+        *,
+        run_job: JobRunner,
         tuning: WorkerTuning | None = None,
         worker_id: str | None = None,
     ) -> None:
@@ -274,31 +262,29 @@ class Worker:
         return queue.claim_next_job(self.sessions, self.worker_id, self.tuning.lease_s)
 
     def run_one(self, job: ClaimedJob) -> None:
-        """Render one claimed job and record how it ended; never raises for a job's failure."""
+        """Run one claimed job and record how it ended; never raises for a job's failure."""
         partial = partial_path(self.outputs_dir, job)
         self._sync_log(fetch_job_log, job.id)
         self._log(job, f"attempt {job.attempt} of {job.max_attempts} started on {self.worker_id}")
         self._sync_log(publish_job_log, job.id)
         monitor = JobMonitor(self.sessions, job, self.tuning, self._stop)
         monitor.start()
-        context: JobContext | None = None
         held: list[Path] = []
+        work = self._work(job, partial, held)
         started_s, outcome = time.monotonic(), "failed"
         try:
-            job, timing = self._speak_first(job, monitor)
-            context = self._context(job, partial, held)
-            context = dataclasses.replace(context, timing=timing)
-            self.run_job(context, monitor.on_progress, monitor.should_cancel)
+            output_name = self.run_job(work, monitor.on_progress, monitor.should_cancel)
             if monitor.state.should_stop:
                 raise CancelledError("cancelled")
-            outcome = "succeeded" if self._finish(job, partial, monitor) else "lost"
+            finished = self._finish(job, partial, monitor, output_name)
+            outcome = "succeeded" if finished else "lost"
         except CancelledError:
             outcome = "stopped"
             monitor.stop()
             self._stopped(job, queue.job_control(self.sessions, job))
         except LipforgeError as exc:
             monitor.stop()
-            terms = context.in_user_terms if context else str
+            terms = work.in_user_terms
             params = {k: terms(v) if isinstance(v, str) else v for k, v in exc.params.items()}
             self._failed(job, exc.code, terms(str(exc)), params)
         except Exception as exc:  # a bug, not a bad input: record it, keep the worker alive
@@ -309,51 +295,37 @@ class Worker:
             self._failed(job, INTERNAL_ERROR_CODE, message, {"detail": str(exc)})
         finally:
             monitor.stop()
-            record_job_ended(outcome, time.monotonic() - started_s, job.engine, monitor.fps())
+            label = self.run_job.metric_label(job)
+            record_job_ended(outcome, time.monotonic() - started_s, label, monitor.fps())
             partial.unlink(missing_ok=True)
             for path in held:
                 self.cache.release(path)
             self._sync_log(publish_job_log, job.id)
 
-    def _context(self, job: ClaimedJob, partial: Path, held: list[Path]) -> JobContext:
-        from lipforge.assets.library import asset_key, get_asset
+    def _work(self, job: ClaimedJob, partial: Path, held: list[Path]) -> JobWork:
+        def hold(key: str) -> Path:
+            path = self.cache.hold(self.storage, key)
+            held.append(path)
+            return path
 
-        audio = get_asset(self.sessions, job.audio_asset_id)
-        video = get_asset(self.sessions, job.video_asset_id)
-        for asset in (audio, video):
-            held.append(self.cache.hold(self.storage, asset_key(asset)))
-        audio_path, video_path = held
-        return JobContext(
-            job,
-            audio_path,
-            video_path,
-            partial,
-            self.settings,
-            lambda message: self._log(job, message),
-            {audio_path.name: audio.original_name, video_path.name: video.original_name},
-        )
+        def log(message: str) -> None:
+            self._log(job, message)
 
-    def _speak_first(self, job: ClaimedJob, monitor: JobMonitor):
-        """A scripted job's speech stage (`render/speech_stage.py`); other jobs pass through."""
-        if job.script_text is None:
-            return job, None
-        from lipforge.render.speech_stage import speak_for_job
+        return JobWork(job, partial, self.settings, self.sessions, self.storage, log, hold)
 
-        log = lambda message: self._log(job, message)  # noqa: E731
-        return speak_for_job(self.sessions, self.settings, job, monitor.should_cancel, log)
-
-    def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor) -> bool:
+    def _finish(self, job: ClaimedJob, partial: Path, monitor: JobMonitor, name: str) -> bool:
         """Publish the output if this attempt still holds the job; False when it lost it."""
         if not partial.exists():
-            raise LipforgeError(f"the render of {job.output_name} ended without writing a file")
-        staged = self.storage.stage_file(partial, output_key(job.output_relpath), move=True)
+            raise LipforgeError(f"the render of {name} ended without writing a file")
+        relpath = f"{job.batch_id}/{name}"
+        staged = self.storage.stage_file(partial, output_key(relpath), move=True)
         try:
             monitor.stop()
-            finished = queue.finish_job(self.sessions, job, staged.commit)
+            finished = queue.finish_job(self.sessions, job, relpath, staged.commit)
         finally:
             staged.abort()  # after a commit this does nothing
         if finished:
-            self._log(job, f"succeeded: {job.output_relpath}")
+            self._log(job, f"succeeded: {relpath}")
             return True
         state = queue.job_control(self.sessions, job)
         if state.held:  # held but not finished: a cancel came in at the last moment

@@ -8,8 +8,9 @@ carried over through that match. Why this and not PocketSphinx's word alignment:
 for every language espeak-ng speaks (PocketSphinx's wheel has only an English dictionary and
 acoustic model), needs no model download, and its phone set is the one the script path uses.
 Sentence timings, when a TTS server reported them, bound each sentence's search; a whole
-transcript without them is aligned in one pass within a diagonal band, up to
-`MAX_ALIGN_S` of audio (longer audio returns None: the caller recognises phones instead).
+transcript without them is aligned in one pass within a diagonal band. A sentence spans at
+most `MAX_ALIGN_S` of audio (a longer one is left out: without phones, the caller
+recognises them instead); a transcription server's pieces bound their own sentences.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from lipforge.media.timing import Phone, Sentence
 
 FEATURE_STEP = 2  # mel steps (80 per s) per DTW frame: 50 frames per second
 FEATURE_BANDS = 40  # the lower half of Wav2Lip's 80 mel bands: the speech formant range
-MAX_ALIGN_S = 240.0
+MAX_ALIGN_S = 240.0  # per sentence (a transcription server's pieces are shorter)
+MAX_ALIGN_SAMPLES = int(MAX_ALIGN_S * SAMPLE_RATE)
 BAND_FRACTION = 0.15  # the warping path stays within this share of the length off the diagonal
 MIN_BAND_FRAMES = 100
 VOICES = {"zh": "cmn-latn-pinyin", "cmn": "cmn-latn-pinyin", "en": "en-us"}
@@ -40,14 +42,14 @@ def align_sentences(
 ) -> tuple[Phone, ...] | None:
     """Phones of `sentences` placed on 16 kHz `samples`; None when it cannot be done."""
     duration_s = len(samples) / SAMPLE_RATE
-    if duration_s > MAX_ALIGN_S or not sentences:
+    if not sentences:
         return None
     phones: list[Phone] = []
     for sentence in sentences:
         start_s = max(0.0, sentence.start_s)
         end_s = min(duration_s, sentence.end_s) if sentence.end_s > start_s else duration_s
         part = samples[int(start_s * SAMPLE_RATE) : int(end_s * SAMPLE_RATE)]
-        if not sentence.text.strip() or len(part) < SAMPLE_RATE // 10:
+        if not sentence.text.strip() or not SAMPLE_RATE // 10 <= len(part) <= MAX_ALIGN_SAMPLES:
             continue
         placed = align_text(part, sentence.text, espeak_voice_for(language, sentence.text))
         phones += [Phone(p.symbol, p.start_s + start_s, p.end_s + start_s) for p in placed]

@@ -1,61 +1,78 @@
 """Readings taken when Prometheus scrapes: the queue from the database, and the GPUs.
 
-`DatabaseCollector` reads the jobs table (jobs by state, queue depth) and the workers table
-(last heartbeat and slots per worker) in one short session: these are true for the whole
-deployment, whichever API process answers. `GpuCollector` reports this machine's NVIDIA
-GPUs under the names NVIDIA's DCGM exporter uses (DCGM_FI_DEV_*, labelled gpu, UUID,
-device, modelName, Hostname), from `gpus.read_gpus()`; with no GPU it reports nothing.
+`QueueCollector(read_queue)` reports jobs by state, the queue depth and each live worker's
+last heartbeat and slots from `read_queue()`, a reader the caller hands in
+(`jobs.readings.read_queue_figures`: this room does not import the jobs room); these are
+true for the whole deployment, whichever API process answers. `GpuCollector` reports this
+machine's NVIDIA GPUs under the names NVIDIA's DCGM exporter uses (DCGM_FI_DEV_*, labelled
+gpu, UUID, device, modelName, Hostname), from `gpus.read_gpus()`; with no GPU it reports
+nothing.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import sessionmaker
 
 from lipforge.gpus import GpuReading, read_gpus
 from lipforge.logs import log_event
 
 MIB = 1024 * 1024
 GPU_LABELS = ["gpu", "UUID", "device", "modelName", "Hostname"]
+QUEUED_STATE = "queued"  # the state whose count is the queue depth
 
 
-class DatabaseCollector:
+@dataclass(frozen=True)
+class WorkerFigures:
+    """One live worker as the metrics page shows it."""
+
+    id: str
+    hostname: str
+    heartbeat_at: datetime
+    slots: int
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """Jobs by state (every state, 0 included) and the live workers."""
+
+    counts: dict[str, int]
+    workers: list[WorkerFigures]
+
+
+QueueReader = Callable[[], QueueFigures]
+
+
+class QueueCollector:
     """Jobs by state, queue depth and worker heartbeats, read at scrape time."""
 
-    def __init__(self, sessions: sessionmaker) -> None:
-        self.sessions = sessions
+    def __init__(self, read_queue: QueueReader) -> None:
+        self.read_queue = read_queue
 
     def collect(self) -> Iterator[Metric]:
-        from lipforge.jobs.queue import list_workers
-        from lipforge.jobs.tables import Job, JobStatus
-
         try:
-            with self.sessions() as session:
-                counts = dict(
-                    session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
-                )
-                workers = list_workers(session)
+            figures = self.read_queue()
         except SQLAlchemyError:
             log_event("metrics.database_unreadable", logging.WARNING, exc_info=True)
             return
         jobs = GaugeMetricFamily(
             "lipforge_jobs", "Jobs in the database, by state.", labels=["state"]
         )
-        for state in JobStatus:
-            jobs.add_metric([str(state)], float(counts.get(state, counts.get(str(state), 0))))
+        for state, count in figures.counts.items():
+            jobs.add_metric([state], float(count))
         yield jobs
-        depth = counts.get(JobStatus.QUEUED, counts.get("queued", 0))
+        depth = figures.counts.get(QUEUED_STATE, 0)
         yield GaugeMetricFamily("lipforge_queue_depth", "Jobs waiting for a worker.", value=depth)
-        yield from _worker_families(workers)
+        yield from _worker_families(figures.workers)
 
 
-def _worker_families(workers) -> Iterator[Metric]:
+def _worker_families(workers: list[WorkerFigures]) -> Iterator[Metric]:
     heartbeat = GaugeMetricFamily(
         "lipforge_worker_last_heartbeat_timestamp_seconds",
         "Unix time of each live worker's last heartbeat.",

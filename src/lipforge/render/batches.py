@@ -1,25 +1,27 @@
-"""The batch service: turn a request (assets, options) into jobs; describe batches to clients.
+"""The batch service: turn a request (assets, options) into render jobs; read batches back.
 
-A batch is one audio x N videos or N audios x one video; it becomes one job per output.
-`create_batch` checks the request and enqueues; `describe_batch` / `describe_job` give
-the snapshot that `GET /api/batches/{id}` answers and that SSE clients fold events into,
-with batch progress weighted by frames rather than by job count. `delete_batch`
-cancels what still runs and removes the outputs. Every statement on jobs goes through
-`jobs/queue.py`; this module holds the rules, not the SQL, and knows nothing of HTTP.
+A batch is one audio x N videos or N audios x one video (or N scripts x M videos); it
+becomes one job per output, each with a `RenderSpec` (`render/spec.py`). `create_batch`
+checks the request and enqueues; `get_batch_state` gathers what a client polls for a batch
+(`api/views.py` turns it into JSON, URLs included), with batch progress weighted by
+frames rather than by job count (`weighted_progress`).
+`delete_whole_batch` cancels what still runs and removes the outputs. Every statement on
+jobs goes through `jobs/queue.py`; this module holds the rules, not the SQL, and knows
+nothing of HTTP.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from lipforge.assets.library import get_asset
+from lipforge.assets.library import get_asset, set_transcript
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
 from lipforge.db import utc_now
@@ -28,7 +30,6 @@ from lipforge.events import latest_event_id, publish_event
 from lipforge.jobs.joblog import job_log_key, job_log_path
 from lipforge.jobs.outputs import output_key
 from lipforge.jobs.queue import (
-    JobSpec,
     cancel_batch,
     cancel_job,
     delete_batch,
@@ -42,11 +43,10 @@ from lipforge.jobs.queue import (
 from lipforge.jobs.tables import TERMINAL_STATUSES, Batch, Job, JobStatus
 from lipforge.lipsync.engine import engine_names
 from lipforge.render.scripts import ScriptRequest, check_scripts, estimated_frames, script_job_specs
+from lipforge.render.spec import DEFAULT_ENGINE, DEFAULT_FIT, RenderSpec
 from lipforge.storage.backend import ObjectInfo, open_storage
 
 FIT_MODES = ("loop", "pingpong", "trim")
-DEFAULT_ENGINE = "meshwarp"
-DEFAULT_FIT = "pingpong"
 MAX_JOBS_PER_BATCH = 500
 MAX_BATCH_NAME_CHARS = 255
 NAME_FROM_SCRIPT_CHARS = 40
@@ -77,6 +77,7 @@ class BatchRequest:
     fit: str = DEFAULT_FIT
     name: str = ""
     scripts: Sequence[ScriptRequest] = ()  # spoken by the worker, each x every video
+    transcripts: Mapping[str, str] | None = None  # audio asset id -> what it says (issue 18)
 
 
 @dataclass(frozen=True)
@@ -228,80 +229,38 @@ def batch_status(jobs: Sequence[Job]) -> str:
     return "succeeded"
 
 
-def describe_job(job: Job) -> dict:
-    """The JSON snapshot of one job, as polled and as carried by SSE events."""
-    return {
-        "id": job.id,
-        "batch_id": job.batch_id,
-        "position": job.position,
-        "audio_asset_id": job.audio_asset_id,
-        "video_asset_id": job.video_asset_id,
-        "output_name": job.output_name,
-        "engine": job.engine,
-        "fit": job.fit,
-        "status": str(job.status),
-        "attempt": job.attempt,
-        "max_attempts": job.max_attempts,
-        "worker_id": job.worker_id,
-        "frames_done": job.frames_done,
-        "frames_total": job.frames_total,
-        "progress": round(job_progress(job), 4),
-        "fps": job.fps,
-        "eta_s": job.eta_s,
-        "created_at": _iso(job.created_at),
-        "started_at": _iso(job.started_at),
-        "finished_at": _iso(job.finished_at),
-        "error_code": job.error_code,
-        "error_message": job.error_message,
-        "error_params": job.error_params,
-        "cancel_requested": bool(job.cancel_requested),
-        "output_url": f"/api/jobs/{job.id}/output" if job.status == JobStatus.SUCCEEDED else None,
-        "script_name": job.script_name,
-        "voice_name": job.voice_name,
-        "stage": job.stage,
-        "stage_done": job.stage_done,
-        "stage_total": job.stage_total,
-        "subtitles_url": f"/api/jobs/{job.id}/subtitles.srt" if job.script_text else None,
-    }
+@dataclass(frozen=True)
+class BatchState:
+    """A batch as read for a client: its row, its jobs in queue order, and what they imply."""
 
+    batch: Batch
+    jobs: list[Job]
+    frame_estimates: dict[str, int] = field(default_factory=dict)  # jobs with no frame count yet
+    last_event_id: int | None = None
+    paused_reasons: list[str] | None = None  # None: not asked (batch lists)
 
-def describe_batch(
-    batch: Batch,
-    jobs: Sequence[Job],
-    frame_estimates: dict[str, int] | None = None,
-    last_event_id: int | None = None,
-    with_jobs: bool = True,
-) -> dict:
-    """The batch snapshot: options, counts, progress weighted by frames, and (optionally) jobs.
+    @property
+    def status(self) -> str:
+        return batch_status(self.jobs)
 
-    A job that has not started yet weighs its estimated frame count, so a 30-minute video
-    and a 10-second one never count as halves of a batch.
-    """
-    estimates = frame_estimates or {}
-    weights = [job.frames_total or estimates.get(job.id) or 1 for job in jobs]
-    done = sum(w * job_progress(job) for w, job in zip(weights, jobs, strict=True))
-    total = sum(weights)
-    counts = {str(status): 0 for status in JobStatus}
-    for job in jobs:
-        counts[str(job.status)] += 1
-    snapshot = {
-        "id": batch.id,
-        "name": batch.name,
-        "created_at": _iso(batch.created_at),
-        "engine": batch.options.get("engine"),
-        "fit": batch.options.get("fit"),
-        "status": batch_status(jobs),
-        "counts": counts,
-        "frames_done": round(done),
-        "frames_total": total,
-        "progress": round(done / total, 4) if total else 0.0,
-        "finished": all(job.status in TERMINAL_STATUSES for job in jobs),
-        "archive_url": f"/api/batches/{batch.id}/archive",
-        "last_event_id": last_event_id,
-    }
-    if with_jobs:
-        snapshot["jobs"] = [describe_job(job) for job in jobs]
-    return snapshot
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {str(status): 0 for status in JobStatus}
+        for job in self.jobs:
+            counts[str(job.status)] += 1
+        return counts
+
+    @property
+    def finished(self) -> bool:
+        return all(job.status in TERMINAL_STATUSES for job in self.jobs)
+
+    def weighted_progress(self) -> tuple[float, int]:
+        """(frames done, frames in all) over the jobs; a job that has not started yet weighs
+        its estimated frame count, so a 30-minute video and a 10-second one never count as
+        halves of a batch."""
+        weights = [job.frames_total or self.frame_estimates.get(job.id) or 1 for job in self.jobs]
+        done = sum(w * job_progress(job) for w, job in zip(weights, self.jobs, strict=True))
+        return done, sum(weights)
 
 
 def output_path(outputs_dir: Path, job: Job) -> Path | None:
@@ -314,23 +273,20 @@ def output_path(outputs_dir: Path, job: Job) -> Path | None:
     return path
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 # --- the service: each function runs its own short transaction (call it off the event loop) ---
 
 
-def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: int) -> dict:
-    """Check the request, make the batch and one queued job per output; answers the snapshot."""
+def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: int) -> BatchState:
+    """Check the request, make the batch and one queued job per output; answers its state."""
     check_shape(request, engine_names())
     audios = [_asset_for_batch(sessions, asset_id) for asset_id in request.audio_asset_ids]
     videos = [_asset_for_batch(sessions, asset_id) for asset_id in request.video_asset_ids]
     check_asset_kinds(audios, videos)
     check_scripts(sessions, request.scripts)
+    record_transcripts(sessions, request)
     planned = plan_jobs(audios, videos, request.fit) if audios else []
     specs = [
-        JobSpec(job.audio.id, job.video.id, job.output_name, request.engine, request.fit)
+        RenderSpec(job.audio.id, job.video.id, job.output_name, request.engine, request.fit)
         for job in planned
     ]
     taken = {job.output_name for job in planned}
@@ -350,7 +306,25 @@ def create_batch(sessions: sessionmaker, request: BatchRequest, max_attempts: in
         session.flush()
         publish_event(session, "batch.created", {"jobs": len(specs)}, batch_id=batch.id)
         enqueue_jobs(session, batch.id, specs, max_attempts)
-    return get_batch_snapshot(sessions, batch.id)
+    return get_batch_state(sessions, batch.id)
+
+
+# --- transcripts (issue 18): what each audio says travels with the audio asset ------------
+
+
+def record_transcripts(sessions: sessionmaker, request: BatchRequest) -> None:
+    """Set the transcripts the request gives on its audio assets (a later one replaces)."""
+    transcripts = request.transcripts or {}
+    strangers = sorted(set(transcripts) - set(request.audio_asset_ids))
+    if strangers:
+        raise InvalidBatchError(
+            f"transcripts names {strangers[0]!r}, which is not one of this batch's "
+            "audio_asset_ids. Key each transcript by its audio's asset id.",
+            id=strangers[0],
+            reason="transcript_not_in_batch",
+        )
+    for asset_id, text in transcripts.items():
+        set_transcript(sessions, asset_id, text)
 
 
 def default_batch_name(audios: Sequence[Asset], scripts: Sequence[ScriptRequest]) -> str:
@@ -367,14 +341,14 @@ def default_batch_name(audios: Sequence[Asset], scripts: Sequence[ScriptRequest]
     return ""
 
 
-def rename_batch(sessions: sessionmaker, batch_id: str, name: str) -> dict:
-    """Give a batch a new name (trimmed; not empty); answers the batch's snapshot."""
+def rename_batch(sessions: sessionmaker, batch_id: str, name: str) -> BatchState:
+    """Give a batch a new name (trimmed; not empty); answers the batch's state."""
     cleaned = " ".join(name.split())[:MAX_BATCH_NAME_CHARS]
     if not cleaned:
         raise InvalidBatchError("A batch's name cannot be empty.", reason="empty_name", id=batch_id)
     with sessions.begin() as session:
         _get_batch_row(session, batch_id).name = cleaned
-    return get_batch_snapshot(sessions, batch_id)
+    return get_batch_state(sessions, batch_id)
 
 
 def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
@@ -382,15 +356,15 @@ def _asset_for_batch(sessions: sessionmaker, asset_id: str) -> Asset:
         return get_asset(sessions, asset_id)
     except NotFoundError:
         raise BatchAssetMissingError(
-            f"No asset with id {asset_id!r}. Upload the file first, or list assets with "
-            "GET /api/assets.",
+            f"No asset with id {asset_id!r}. Upload the file first; the asset list shows "
+            "the ids there are.",
             id=asset_id,
             reason="no_asset",
         ) from None
 
 
-def get_batch_snapshot(sessions: sessionmaker, batch_id: str) -> dict:
-    """The polling snapshot of one batch, with why workers pause (e.g. low disk), if they do.
+def get_batch_state(sessions: sessionmaker, batch_id: str) -> BatchState:
+    """One batch with its jobs, and why workers pause (e.g. low disk), if they do.
 
     `last_event_id` is read first, so resuming the event stream from it misses nothing
     that happened after the snapshot.
@@ -401,36 +375,26 @@ def get_batch_snapshot(sessions: sessionmaker, batch_id: str) -> dict:
         jobs = list_batch_jobs(session, batch_id)
         estimates = _frame_estimates(session, jobs)
         paused_reasons = pause_reasons(session)
-    snapshot = describe_batch(batch, jobs, estimates, last_event_id)
-    snapshot["paused_reasons"] = paused_reasons
-    return snapshot
+    return BatchState(batch, jobs, estimates, last_event_id, paused_reasons)
 
 
-def list_batches(sessions: sessionmaker, limit: int, offset: int) -> dict:
-    """A page of batch summaries (without their jobs), newest first."""
+def list_batches(sessions: sessionmaker, limit: int, offset: int) -> tuple[list[BatchState], int]:
+    """A page of batches (newest first) and how many there are in all."""
     page = select(Batch).order_by(Batch.created_at.desc(), Batch.id.desc())
     with sessions() as session:
         total = int(session.scalar(select(func.count()).select_from(Batch)) or 0)
-        summaries = []
+        states = []
         for batch in session.scalars(page.limit(limit).offset(offset)).all():
             jobs = list_batch_jobs(session, batch.id)
-            estimates = _frame_estimates(session, jobs)
-            summaries.append(describe_batch(batch, jobs, estimates, with_jobs=False))
-    next_offset = offset + len(summaries) if offset + len(summaries) < total else None
-    return {
-        "items": summaries,
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-        "next_offset": next_offset,
-    }
+            states.append(BatchState(batch, jobs, _frame_estimates(session, jobs)))
+    return states, total
 
 
-def cancel_whole_batch(sessions: sessionmaker, batch_id: str) -> dict:
+def cancel_whole_batch(sessions: sessionmaker, batch_id: str) -> BatchState:
     with sessions.begin() as session:
         _get_batch_row(session, batch_id)
         cancel_batch(session, batch_id)
-    return get_batch_snapshot(sessions, batch_id)
+    return get_batch_state(sessions, batch_id)
 
 
 def delete_whole_batch(sessions: sessionmaker, settings: Settings, batch_id: str) -> None:
@@ -448,19 +412,19 @@ def delete_whole_batch(sessions: sessionmaker, settings: Settings, batch_id: str
         storage.delete(job_log_key(job_id))
 
 
-def get_job_snapshot(sessions: sessionmaker, job_id: str) -> dict:
+def get_job_row(sessions: sessionmaker, job_id: str) -> Job:
     with sessions() as session:
-        return describe_job(get_job(session, job_id))
+        return get_job(session, job_id)
 
 
-def cancel_one_job(sessions: sessionmaker, job_id: str) -> dict:
+def cancel_one_job(sessions: sessionmaker, job_id: str) -> Job:
     with sessions.begin() as session:
-        return describe_job(cancel_job(session, job_id))
+        return cancel_job(session, job_id)
 
 
-def retry_one_job(sessions: sessionmaker, job_id: str, max_attempts: int) -> dict:
+def retry_one_job(sessions: sessionmaker, job_id: str, max_attempts: int) -> Job:
     with sessions.begin() as session:
-        return describe_job(retry_job(session, job_id, max_attempts))
+        return retry_job(session, job_id, max_attempts)
 
 
 def succeeded_output(sessions: sessionmaker, settings: Settings, job_id: str) -> tuple[str, str]:
@@ -480,7 +444,7 @@ def succeeded_output(sessions: sessionmaker, settings: Settings, job_id: str) ->
             what="output",
             id=job_id,
         )
-    return output_key(job.output_relpath), job.output_name
+    return output_key(job.output_relpath), RenderSpec.from_json(job.spec).output_name
 
 
 def _stored_output(settings: Settings, job: Job) -> ObjectInfo | None:
@@ -500,7 +464,7 @@ def archive_members(
     for job in jobs:
         info = _stored_output(settings, job)
         if info is not None:
-            members.append((info, job.output_name))
+            members.append((info, RenderSpec.from_json(job.spec).output_name))
     if not members:
         raise ConflictError(
             f"Batch {batch_id} has no finished outputs yet; the archive holds succeeded jobs only.",
@@ -514,7 +478,7 @@ def _get_batch_row(session: Session, batch_id: str) -> Batch:
     batch = session.get(Batch, batch_id, populate_existing=True)
     if batch is None:
         raise NotFoundError(
-            f"No batch with id {batch_id!r}. List batches with GET /api/batches.",
+            f"No batch with id {batch_id!r}; the batch list shows the ids there are.",
             what="batch",
             id=batch_id,
         )
@@ -523,17 +487,18 @@ def _get_batch_row(session: Session, batch_id: str) -> Batch:
 
 def _frame_estimates(session: Session, jobs: Sequence[Job]) -> dict[str, int]:
     """For jobs that have not reported a frame count yet: their estimate from the assets."""
-    waiting = [job for job in jobs if not job.frames_total]
-    ids = {job.audio_asset_id for job in waiting} | {job.video_asset_id for job in waiting}
-    ids.discard(None)
+    waiting = {job.id: RenderSpec.from_json(job.spec) for job in jobs if not job.frames_total}
+    ids = {spec.audio_asset_id for spec in waiting.values() if spec.audio_asset_id}
+    ids |= {spec.video_asset_id for spec in waiting.values()}
     if not ids:
         return {}
     assets = {a.id: a for a in session.scalars(select(Asset).where(Asset.id.in_(ids)))}
     estimates = {}
-    for job in waiting:
-        audio, video = assets.get(job.audio_asset_id), assets.get(job.video_asset_id)
+    for job_id, spec in waiting.items():
+        audio = assets.get(spec.audio_asset_id) if spec.audio_asset_id else None
+        video = assets.get(spec.video_asset_id)
         if audio is not None and video is not None:
-            estimates[job.id] = estimate_frames(audio, video, job.fit)
-        elif video is not None and job.script_text:
-            estimates[job.id] = estimated_frames(job.script_text, video, job.fit)
+            estimates[job_id] = estimate_frames(audio, video, spec.fit)
+        elif video is not None and spec.script_text:
+            estimates[job_id] = estimated_frames(spec.script_text, video, spec.fit)
     return estimates

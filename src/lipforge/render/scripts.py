@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from lipforge.assets.table import Asset
 from lipforge.errors import LipforgeError
-from lipforge.jobs.queue import JobSpec
+from lipforge.render.spec import RenderSpec
 from lipforge.speech.sentences import HAN
 
 MAX_SCRIPT_CHARS = 20_000
@@ -76,7 +76,7 @@ def script_job_specs(
     fit: str,
     taken: set[str],
     stem_of,
-) -> list[JobSpec]:
+) -> list[RenderSpec]:
     """One job per (script, video) in request order; names unique among `taken` (updated)."""
     specs = []
     for number, script in enumerate(scripts, start=1):
@@ -93,7 +93,7 @@ def script_job_specs(
                 name, counter = f"{stem}-{counter}.mp4", counter + 1
             taken.add(name)
             specs.append(
-                JobSpec(
+                RenderSpec(
                     None,
                     video.id,
                     name,
@@ -126,13 +126,14 @@ def subtitles_for_job(sessions: sessionmaker, job_id: str, kind: str) -> tuple[s
 
     with sessions() as session:
         job = get_job(session, job_id)
-        timing = _speech_timing(session, job)
+        spec = RenderSpec.from_json(job.spec)
+        timing = _speech_timing(session, spec)
     if timing is None:
-        state = "was not made from a script" if not job.script_text else "has no speech yet"
+        state = "was not made from a script" if not spec.script_text else "has no speech yet"
         raise ConflictError(
             f"Job {job_id} {state}, so it has no subtitles.", job_id=job_id, state=state
         )
-    return _subtitle_file(job, timing, kind)
+    return _subtitle_file(spec, timing, kind)
 
 
 def archive_subtitles(sessions: sessionmaker, batch_id: str) -> list[tuple[str, bytes]]:
@@ -143,26 +144,27 @@ def archive_subtitles(sessions: sessionmaker, batch_id: str) -> list[tuple[str, 
     files = []
     with sessions() as session:
         for job in list_batch_jobs(session, batch_id):
-            if job.status != JobStatus.SUCCEEDED or not job.script_text:
+            spec = RenderSpec.from_json(job.spec)
+            if job.status != JobStatus.SUCCEEDED or not spec.script_text:
                 continue
-            timing = _speech_timing(session, job)
+            timing = _speech_timing(session, spec)
             for kind in ("srt", "vtt") if timing is not None else ():
-                text, name = _subtitle_file(job, timing, kind)
+                text, name = _subtitle_file(spec, timing, kind)
                 files.append((name, text.encode()))
     return files
 
 
-def _speech_timing(session, job):
+def _speech_timing(session, spec: RenderSpec):
     """The sentence timing of the speech a scripted job was given, or None."""
     from lipforge.speech.assets import timing_of
 
-    asset = session.get(Asset, job.audio_asset_id) if job.audio_asset_id else None
+    asset = session.get(Asset, spec.audio_asset_id) if spec.audio_asset_id else None
     return timing_of(asset) if asset is not None else None
 
 
-def _subtitle_file(job, timing, kind: str) -> tuple[str, str]:
+def _subtitle_file(spec: RenderSpec, timing, kind: str) -> tuple[str, str]:
     """(text, `<output stem>.<kind>`) of a job's subtitles, `kind` srt or vtt."""
     from lipforge.media.subtitles import srt_text, vtt_text
 
     text = srt_text(timing.sentences) if kind == "srt" else vtt_text(timing.sentences)
-    return text, f"{job.output_name.rsplit('.', 1)[0]}.{kind}"
+    return text, f"{spec.output_name.rsplit('.', 1)[0]}.{kind}"

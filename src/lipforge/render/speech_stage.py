@@ -3,48 +3,44 @@
 `speak_for_job` runs in the worker before the render. It reports the stage ("speech",
 sentences spoken of all, time left) as job.progress events, writes the audio to a scratch
 file, ingests it as an audio asset that remembers its script, voice and SpeechTiming
-(`speech/assets.py`), and points the job at it (fenced by attempt). A job whose speech was
+(`speech/assets.py`), and records it in the job's spec (fenced by attempt). A job whose speech was
 made by an earlier attempt reuses that asset; a script already spoken by the same voice
 (another video of the same batch) costs no TTS, since every sentence is in the cache.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 
 from sqlalchemy.orm import sessionmaker
 
-from lipforge.config import Settings
 from lipforge.errors import CancelledError
 from lipforge.jobs import queue
 from lipforge.jobs.queue import ClaimedJob
+from lipforge.jobs.worker import CancelCheck, JobWork
 from lipforge.media.timing import SpeechTiming
+from lipforge.render.spec import RENDER_STAGE, SPEECH_STAGE, RenderSpec
 
 PROGRESS_MIN_INTERVAL_S = queue.PROGRESS_MIN_INTERVAL_S
 
 
 def speak_for_job(
-    sessions: sessionmaker,
-    settings: Settings,
-    job: ClaimedJob,
-    should_cancel,
-    log,
-) -> tuple[ClaimedJob, SpeechTiming | None]:
-    """The job with its spoken audio asset set, and the speech's timing."""
+    work: JobWork, spec: RenderSpec, should_cancel: CancelCheck
+) -> tuple[RenderSpec, SpeechTiming | None]:
+    """The spec with its spoken audio asset set, and the speech's timing."""
     from lipforge.assets.library import get_asset
     from lipforge.speech.assets import speak_to_asset, timing_of
 
-    if job.audio_asset_id is not None:
-        return job, timing_of(get_asset(sessions, job.audio_asset_id))
-    reporter = _SpeechProgress(sessions, job)
+    if spec.audio_asset_id is not None:
+        return spec, timing_of(get_asset(work.sessions, spec.audio_asset_id))
+    reporter = _SpeechProgress(work.sessions, work.job)
     asset, result = speak_to_asset(
-        sessions,
-        settings,
-        job.voice_name or "",
-        job.script_text or "",
-        job.script_name or "script",
+        work.sessions,
+        work.settings,
+        spec.voice_name or "",
+        spec.script_text or "",
+        spec.script_name or "script",
         on_progress=reporter,
         should_cancel=lambda: should_cancel() or reporter.lost,
     )
@@ -56,10 +52,11 @@ def speak_for_job(
             f"{result.pieces_synthesized} of {len(result.timing.sentences)} sentences synthesized"
         )
     )
-    log(f"speech: {result.duration_s:.1f} s with voice {job.voice_name} ({spoken})")
-    if not queue.set_spoken_audio(sessions, job, asset.id):
+    work.log(f"speech: {result.duration_s:.1f} s with voice {spec.voice_name} ({spoken})")
+    spoken_spec = spec.with_audio(asset.id)
+    if not queue.update_spec(work.sessions, work.job, spoken_spec.to_json(), RENDER_STAGE):
         raise CancelledError("the job was taken back while its speech was made")
-    return dataclasses.replace(job, audio_asset_id=asset.id), result.timing
+    return spoken_spec, result.timing
 
 
 class _SpeechProgress:
@@ -87,6 +84,8 @@ class _SpeechProgress:
         done, total = self.latest
         elapsed_s = time.monotonic() - self.started
         eta_s = round(elapsed_s / done * (total - done), 1) if done else None
-        state = queue.record_speech_progress(self.sessions, self.job, done, total, eta_s)
+        state = queue.record_stage_progress(
+            self.sessions, self.job, SPEECH_STAGE, (done, total), eta_s
+        )
         self.lost = state.should_stop
         self.written_at = time.monotonic()

@@ -1,21 +1,19 @@
-"""Sample-level work on speech: decode what servers answer, trim, resample, normalize, write WAV.
+"""Sample-level work on speech: decode what servers answer, trim, resample.
 
-Samples are float32 mono in [-1, 1] throughout. Loudness is EBU R128 integrated loudness
-(`loudness.py`); a peak guard keeps sample peaks under -1 dBFS after the gain. Resampling
+Samples are float32 mono in [-1, 1] throughout. Loudness (EBU R128, `loudness.py`) and the
+WAV a script becomes are `track.py`'s; its peak guard keeps peaks under `PEAK_LIMIT`. Resampling
 is done in the frequency domain with numpy. This module knows nothing of engines or voices.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import wave
 from math import gcd
-from pathlib import Path
 
 import numpy as np
 
-from lipforge.speech.loudness import fft_size, integrated_loudness
+from lipforge.speech.loudness import fft_size
 
 SILENCE_THRESHOLD = 10 ** (-50 / 20)  # -50 dBFS
 SILENCE_MARGIN_S = 0.03
@@ -101,34 +99,3 @@ def resample(samples: np.ndarray, rate: int, target_rate: int) -> np.ndarray:
     resized[:kept] = spectrum[:kept]
     out = np.fft.irfft(resized, size_out) * (size_out / size_in)
     return out[: round(len(samples) * target_rate / rate)].astype(np.float32)
-
-
-def loudness_normalize(samples: np.ndarray, rate: int, target_lufs: float) -> np.ndarray:
-    """Gain to `target_lufs` integrated loudness, then scaled down if a peak passes -1 dBFS."""
-    if len(samples) < MIN_LOUDNESS_S * rate:
-        return samples
-    loudness = integrated_loudness(samples, rate)
-    if not np.isfinite(loudness):
-        return samples
-    out = samples * np.float32(10 ** ((target_lufs - loudness) / 20))
-    peak = float(np.max(np.abs(out)))
-    if peak > PEAK_LIMIT:
-        out *= np.float32(PEAK_LIMIT / peak)
-    return out.astype(np.float32)
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
-    """A 16-bit mono WAV, written to a temp name beside `path` and renamed."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with wave.open(str(partial), "wb") as writer:
-            writer.setnchannels(1)
-            writer.setsampwidth(2)
-            writer.setframerate(rate)
-            writer.writeframes(pcm.tobytes())
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)

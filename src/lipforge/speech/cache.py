@@ -3,7 +3,8 @@
 The key is a sha256 of the text and of every voice setting that changes the sound (engine,
 server, speaker, model, speed, language, rate, reference, options), so editing a voice
 makes new entries instead of serving stale audio. Entries are `.npz` files written to a
-temp name and renamed; an unreadable entry is treated as missing.
+temp name and renamed; an unreadable entry, or one at a rate no speech has (written before
+such answers were refused), is treated as missing, so a mended server is asked again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from lipforge.media.timing import Phone
 from lipforge.speech.engines import Utterance
-from lipforge.speech.voices import Voice
+from lipforge.speech.voices import SAMPLE_RATE_RANGE, Voice
 
 CACHE_FORMAT = 1
 NOT_SOUND = ("name", "builtin", "reference_key")
@@ -43,6 +44,8 @@ class SentenceCache:
         try:
             with np.load(path, allow_pickle=False) as data:
                 phones = json.loads(str(data["phones"]))
+                if not SAMPLE_RATE_RANGE[0] <= int(data["rate"]) <= SAMPLE_RATE_RANGE[1]:
+                    return None
                 return Utterance(
                     samples=data["samples"].astype(np.float32),
                     sample_rate=int(data["rate"]),

@@ -18,6 +18,7 @@ from typing import ClassVar
 from lipforge.speech.audio import pcm16_to_samples
 from lipforge.speech.engines import NON_EMPTY_TEXT, Utterance, register_speech_engine
 from lipforge.speech.errors import InvalidVoiceError, SpeechAudioError
+from lipforge.speech.httpclient import answer_limit_bytes
 from lipforge.speech.remote import RemoteEngine
 from lipforge.speech.voices import Voice
 
@@ -113,7 +114,9 @@ class CosyVoiceEngine(RemoteEngine):
                 form["prompt_text"] = self.voice.reference_text or ""
             if mode == "instruct2":
                 form["instruct_text"] = self.voice.options.get("instruct", "")
-        response = self.client.post(f"/inference_{mode}", data=form, files=files)
+        response = self.client.post(
+            f"/inference_{mode}", answer_limit_bytes(text), data=form, files=files
+        )
         rate = int(self.voice.sample_rate or 22050)
         self._check_rate(response.headers.get(RATE_HEADER), rate)
         samples, rate = self.decoded(lambda body: (pcm16_to_samples(body), rate), response.content)

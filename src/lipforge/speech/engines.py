@@ -50,12 +50,15 @@ class Utterance:
 
 @dataclass(frozen=True)
 class EngineContext:
-    """What an engine may need besides its voice: the store holding reference audio, HTTP limits."""
+    """What an engine may need besides its voice: the store holding reference audio, HTTP
+    limits, and the admin's rules on API-key variables and server addresses."""
 
     storage: Storage | None = None
     timeout_s: float = 60.0
     attempts: int = 3
     backoff_s: float = 0.5
+    key_env_prefix: str = ""  # when set, API-key variables must start with it
+    url_allow: tuple[str, ...] = ()  # link-local/metadata networks a voice's server may be in
 
 
 class SpeechEngine(Protocol):

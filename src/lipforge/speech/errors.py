@@ -4,6 +4,7 @@ LipforgeError
  +-- VoiceNotFoundError       a name names no voice (404)
  +-- VoiceExistsError         a new voice takes a name already used (409)
  +-- InvalidVoiceError        a voice's settings cannot be used (unknown engine, no URL...) (422)
+ |    +-- VoiceUrlRefusedError a voice's server is at a link-local or metadata address (422)
  +-- BuiltinVoiceError        a built-in voice cannot be removed or replaced (409)
  +-- EmptyScriptError         a script holds nothing to say (422)
  +-- SpeechEngineMissingError the engine's program or package is not installed here (409)
@@ -42,6 +43,12 @@ class InvalidVoiceError(LipforgeError):
     code = "invalid_voice"
     http_status = 422
     exit_code = 2
+
+
+class VoiceUrlRefusedError(InvalidVoiceError):
+    """Raised when a voice's server resolves to a link-local or cloud metadata address."""
+
+    code = "voice_url_refused"
 
 
 class BuiltinVoiceError(LipforgeError):

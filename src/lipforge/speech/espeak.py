@@ -18,6 +18,7 @@ from lipforge.media.timing import Phone
 from lipforge.phonetics import chinese
 from lipforge.speech.engines import EngineContext, Utterance, register_speech_engine
 from lipforge.speech.errors import SpeechEngineMissingError, SpeechLanguageError
+from lipforge.speech.sentences import speakable
 from lipforge.speech.voices import Voice
 
 ESPEAK_VOICE_BY_LANGUAGE = {"zh": "cmn-latn-pinyin", "en": "en-us"}
@@ -81,7 +82,7 @@ class EspeakEngine:
             if lang == "zh":
                 run = chinese.to_numbered_pinyin(chinese.numbers_to_hanzi(run))
             out.append((ESPEAK_VOICE_BY_LANGUAGE[lang], run))
-        return [(voice, run) for voice, run in out if any(c.isalnum() for c in run)]
+        return [(voice, run) for voice, run in out if speakable(run)]
 
     def _speak(self, espeak_voice: str, text: str):
         from lipforge.phonetics import espeaklib

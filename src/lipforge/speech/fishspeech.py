@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from lipforge.speech.audio import wav_to_samples
 from lipforge.speech.engines import Utterance, register_speech_engine
+from lipforge.speech.httpclient import answer_limit_bytes
 from lipforge.speech.remote import RemoteEngine
 
 
@@ -36,6 +37,6 @@ class FishSpeechEngine(RemoteEngine):
             body["reference_id"] = self.voice.speaker
         if "seed" in self.voice.options:
             body["seed"] = int(self.voice.options["seed"])
-        response = self.client.post("/v1/tts", json=body)
+        response = self.client.post("/v1/tts", answer_limit_bytes(text), json=body)
         samples, rate = self.decoded(wav_to_samples, response.content)
         return Utterance(samples, rate, None)

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from lipforge.speech.audio import any_audio_to_samples, pcm16_to_samples
 from lipforge.speech.engines import Utterance, register_speech_engine
+from lipforge.speech.httpclient import answer_limit_bytes
 from lipforge.speech.remote import RemoteEngine
 
 PCM_RATE = 24000
@@ -36,7 +37,7 @@ class OpenAISpeechEngine(RemoteEngine):
             "speed": self.voice.speed,
         }
         path = "/audio/speech" if self.client.base_url.endswith("/v1") else "/v1/audio/speech"
-        response = self.client.post(path, json=body)
+        response = self.client.post(path, answer_limit_bytes(text), json=body)
         if response_format == "pcm":
             rate = int(self.voice.sample_rate or PCM_RATE)
             samples, rate = self.decoded(lambda b: (pcm16_to_samples(b), rate), response.content)

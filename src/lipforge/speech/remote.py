@@ -1,5 +1,7 @@
 """What the HTTP speech engines share: the voice's URL check, its reference audio, the
-client, and the checks on the audio a server answers (empty, wrong rate, undecodable)."""
+client, and the checks on the audio a server answers (empty, undecodable, a sample rate no
+speech has, such as 0 or 1 Hz, refused with the server's name before it is resampled or
+cached)."""
 
 from __future__ import annotations
 
@@ -11,9 +13,22 @@ from lipforge.speech.audio import AudioDecodeError
 from lipforge.speech.engines import EngineContext
 from lipforge.speech.errors import InvalidVoiceError, SpeechAudioError
 from lipforge.speech.httpclient import TtsHttpClient, api_key_header
-from lipforge.speech.voices import Voice
+from lipforge.speech.voices import SAMPLE_RATE_RANGE, Voice, is_usable_url
 
 MIN_AUDIO_S = 0.05
+
+
+def check_rate(rate: int, server: str, url: str) -> None:
+    """SpeechAudioError unless `rate` is one speech is sampled at (the voices' own range)."""
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= rate <= high:
+        raise SpeechAudioError(
+            f"{server} at {url} answered audio at {rate} Hz, which is not a speech sample rate "
+            f"({low}-{high} Hz); the answer was not used. Check the server's output format.",
+            server=server,
+            url=url,
+            rate=rate,
+        )
 
 
 class RemoteEngine:
@@ -26,8 +41,18 @@ class RemoteEngine:
     def __init__(self, voice: Voice, context: EngineContext) -> None:
         self.voice = voice
         self.context = context
+        if not is_usable_url(voice.url or ""):  # a voice stored before URLs were checked whole
+            raise InvalidVoiceError(
+                f"URL {voice.url!r} of voice {voice.name!r} is not a usable http(s) URL; "
+                "edit the voice.",
+                voice=voice.name,
+                url=voice.url,
+            )
         self.client = TtsHttpClient(
-            self.label, voice.url or "", context, api_key_header(voice, self.label)
+            self.label,
+            voice.url or "",
+            context,
+            api_key_header(voice, self.label, context.key_env_prefix),
         )
 
     @classmethod
@@ -76,6 +101,7 @@ class RemoteEngine:
                 url=self.client.base_url,
                 reason=str(exc),
             ) from exc
+        check_rate(rate, self.label, self.client.base_url)
         if len(samples) < MIN_AUDIO_S * rate:
             raise SpeechAudioError(
                 f"{self.client.where} answered {len(samples) / rate:.3f} s of audio: too short "

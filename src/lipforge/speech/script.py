@@ -4,26 +4,27 @@
 (`sentences.py`), speaks each piece once per (voice, text) — later calls read it from the
 cache in `<data>/cache/speech/` — with at most the voice's concurrency of requests at once
 (shared by every script of that voice in this process), trims each piece's silence, joins
-them with pauses, resamples to one rate, normalizes loudness (EBU R128) and writes a 16-bit
-WAV. It answers a `SpeechResult` whose `timing` gives each piece as a subtitle cue, and the
-phones when the engine reported them. Storing the audio as an asset is `speech/assets.py`'s
-work; subtitles files are `media/subtitles.py`'s.
+them with pauses, resamples to one rate onto a scratch file (`track.py`: memory does not
+grow with the script), normalizes loudness (EBU R128) and writes a 16-bit WAV. A cancel
+is seen within a fraction of a second, even while a server trickles its answer. It answers
+a `SpeechResult` whose `timing` gives each piece as a subtitle cue, and the phones when
+the engine reported them. Storing the audio as an asset is `speech/assets.py`'s work;
+subtitles files are `media/subtitles.py`'s.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from lipforge.config import Settings
 from lipforge.errors import CancelledError
 from lipforge.media.timing import Phone, Sentence, SpeechTiming
-from lipforge.speech.audio import loudness_normalize, resample, trim_silence, write_wav
+from lipforge.speech.audio import resample, trim_silence
 from lipforge.speech.cache import SentenceCache
 from lipforge.speech.engines import (
     EngineContext,
@@ -34,12 +35,15 @@ from lipforge.speech.engines import (
 )
 from lipforge.speech.errors import EmptyScriptError, SpeechLanguageError
 from lipforge.speech.sentences import Piece, max_piece_chars, script_language, split_script
+from lipforge.speech.track import SpeechTrack
 from lipforge.speech.voices import Voice
 from lipforge.storage.backend import open_storage
 
 LEAD_IN_S = 0.15
 TAIL_S = 0.3
 ANY_LANGUAGE = "*"
+PIECES_AHEAD_PER_WORKER = 2  # pieces spoken ahead of the one being written, per request slot
+CANCEL_POLL_S = 0.25
 
 ProgressCallback = Callable[[int, int], None]  # (pieces done, pieces in all)
 CancelCheck = Callable[[], bool]
@@ -68,7 +72,10 @@ def synthesize_script(
     on_progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
 ) -> SpeechResult:
-    """Speak `text` with `voice` into a WAV at `out_path`; raises a speech error with its reason."""
+    """Speak `text` with `voice` into a WAV at `out_path`; raises a speech error with its reason.
+
+    Pieces are spoken a few ahead of the one being written and go to a scratch file on disk
+    as they arrive (`track.py`), so memory does not grow with the script's length."""
     language = script_language(text)
     engine_class = speech_engine_class(voice.engine)
     _check_language(voice, engine_class, language)
@@ -79,23 +86,27 @@ def synthesize_script(
         storage=open_storage(settings),
         timeout_s=settings.speech_timeout_s,
         attempts=settings.speech_attempts,
+        key_env_prefix=settings.speech_key_env_prefix,
+        url_allow=settings.voice_url_allow,
     )
     cache = SentenceCache(settings.data_dir.root / "cache" / "speech")
+    rate = settings.speech_sample_rate
+    track = SpeechTrack(out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex}.f32"), rate)
+    joiner = _TrackJoiner(track, language, settings.speech_pause_s)
     engine = create_speech_engine(voice, context)
     try:
         runner = _PieceRunner(voice, engine, cache, language, settings, on_progress, should_cancel)
-        utterances = runner.run(pieces)
+        for index, utterance in enumerate(runner.run(pieces)):
+            joiner.add(pieces[index], utterance, last=index == len(pieces) - 1)
+        track.finish(out_path, settings.speech_loudness_lufs)
     finally:
         engine.close()
-    samples, timing = join_utterances(pieces, utterances, language, settings)
-    rate = settings.speech_sample_rate
-    samples = loudness_normalize(samples, rate, settings.speech_loudness_lufs)
-    write_wav(out_path, samples, settings.speech_sample_rate)
+        track.discard()
     return SpeechResult(
         audio_path=out_path,
-        duration_s=len(samples) / settings.speech_sample_rate,
-        timing=timing,
-        sample_rate=settings.speech_sample_rate,
+        duration_s=track.duration_s,
+        timing=joiner.timing(),
+        sample_rate=rate,
         pieces_synthesized=runner.synthesized,
     )
 
@@ -142,16 +153,24 @@ class _PieceRunner:
         self._done = 0
         self._lock = threading.Lock()
 
-    def run(self, pieces: list[Piece]) -> list[Utterance]:
+    def run(self, pieces: list[Piece]) -> Iterator[Utterance]:
+        """Each piece's utterance in order, with at most a window of pieces spoken ahead.
+
+        Each piece is spoken on a daemon thread: a cancel is seen within `CANCEL_POLL_S`
+        even while a server trickles, and a thread left behind never holds the process."""
         self.on_progress(0, len(pieces))
-        with ThreadPoolExecutor(max(1, self.workers), thread_name_prefix="tts") as pool:
-            futures = [pool.submit(self._one, piece.text, len(pieces)) for piece in pieces]
-            try:
-                return [future.result() for future in futures]
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        window = max(1, self.workers) * PIECES_AHEAD_PER_WORKER
+        pending: deque[_PieceCall] = deque()
+        try:
+            for piece in pieces:
+                pending.append(_PieceCall(self._one, piece.text, len(pieces)))
+                if len(pending) >= window:
+                    yield pending.popleft().result(self.should_cancel)
+            while pending:
+                yield pending.popleft().result(self.should_cancel)
+        finally:
+            for call in pending:
+                call.abandon()
 
     def _one(self, text: str, total: int) -> Utterance:
         if self.should_cancel():
@@ -173,32 +192,67 @@ class _PieceRunner:
         return utterance
 
 
-def join_utterances(
-    pieces: list[Piece], utterances: list[Utterance], language: str, settings: Settings
-) -> tuple[np.ndarray, SpeechTiming]:
-    """One track at the output rate: lead-in, pieces with pauses, tail; cues and phones timed."""
-    rate = settings.speech_sample_rate
-    chunks = [np.zeros(round(LEAD_IN_S * rate), np.float32)]
-    cursor_s = LEAD_IN_S
-    sentences: list[Sentence] = []
-    phones: list[Phone] | None = []
-    for index, (piece, utterance) in enumerate(zip(pieces, utterances, strict=True)):
+class _PieceCall:
+    """One piece spoken on a daemon thread; `result` waits for it, watching the cancel check."""
+
+    def __init__(self, speak: Callable[[str, int], Utterance], text: str, total: int) -> None:
+        self._done = threading.Event()
+        self._abandoned = False
+        self._value: Utterance | None = None
+        self._error: BaseException | None = None
+        thread = threading.Thread(target=self._run, args=(speak, text, total), daemon=True)
+        thread.start()
+
+    def _run(self, speak, text: str, total: int) -> None:
+        try:
+            if not self._abandoned:
+                self._value = speak(text, total)
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def abandon(self) -> None:
+        self._abandoned = True
+
+    def result(self, should_cancel: CancelCheck) -> Utterance:
+        while not self._done.wait(CANCEL_POLL_S):
+            if should_cancel():
+                self.abandon()
+                raise CancelledError("cancelled")
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
+        return self._value
+
+
+class _TrackJoiner:
+    """Utterances onto the track at its rate: lead-in, pieces with pauses, tail; cues and phones."""
+
+    def __init__(self, track: SpeechTrack, language: str, pause_s: float) -> None:
+        self.track, self.language, self.pause_s = track, language, pause_s
+        self.sentences: list[Sentence] = []
+        self.phones: list[Phone] | None = []
+        track.append_silence(LEAD_IN_S)
+
+    def add(self, piece: Piece, utterance: Utterance, last: bool) -> None:
         trimmed, start_s = trim_silence(utterance.samples, utterance.sample_rate)
-        audio = resample(trimmed, utterance.sample_rate, rate)
-        duration_s = len(audio) / rate
-        sentences.append(Sentence(piece.text, round(cursor_s, 3), round(cursor_s + duration_s, 3)))
-        if utterance.phones is None or phones is None:
-            phones = None
+        audio = resample(trimmed, utterance.sample_rate, self.track.rate)
+        cursor_s, duration_s = self.track.duration_s, len(audio) / self.track.rate
+        self.sentences.append(
+            Sentence(piece.text, round(cursor_s, 3), round(cursor_s + duration_s, 3))
+        )
+        if utterance.phones is None or self.phones is None:
+            self.phones = None
         else:
-            phones += _shifted(utterance.phones, start_s, duration_s, cursor_s)
-        chunks.append(audio)
-        cursor_s += duration_s
-        last = index == len(pieces) - 1
-        pause_s = TAIL_S if last else settings.speech_pause_s * (1 if piece.ends_sentence else 0.5)
-        chunks.append(np.zeros(round(pause_s * rate), np.float32))
-        cursor_s += len(chunks[-1]) / rate
-    timing = SpeechTiming(tuple(sentences), None if phones is None else tuple(phones), language)
-    return np.concatenate(chunks), timing
+            self.phones += _shifted(utterance.phones, start_s, duration_s, cursor_s)
+        self.track.append(audio)
+        pause_s = TAIL_S if last else self.pause_s * (1 if piece.ends_sentence else 0.5)
+        self.track.append_silence(pause_s)
+
+    def timing(self) -> SpeechTiming:
+        phones = None if self.phones is None else tuple(self.phones)
+        return SpeechTiming(tuple(self.sentences), phones, self.language)
 
 
 def _shifted(phones, trim_start_s: float, duration_s: float, offset_s: float) -> list[Phone]:

@@ -2,13 +2,15 @@
 
 `split_script(text, max_chars)` cuts at sentence ends (Chinese and English punctuation,
 and line breaks); a sentence longer than `max_chars` is cut again at its commas (and, as a
-last resort, at spaces or anywhere). `script_language(text)` tells Chinese from English by
+last resort, at spaces or anywhere); a piece is kept when it holds a letter, a digit or a
+symbol read as a word (`©`). `script_language(text)` tells Chinese from English by
 its characters. This module does not speak and does not know voices.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 SENTENCE_END = re.compile(r"([。！？!?；;…]+|\.(?=\s|$)|\.{3})([”’」』）)\"'》]*)")
@@ -16,6 +18,7 @@ CLAUSE_END = re.compile(r"([，、,：:—]+)")
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 LATIN_LETTER = re.compile(r"[A-Za-z]")
 SPEAKABLE = re.compile(r"[\w\u3400-\u9fff]")
+SPOKEN_SYMBOL_CATEGORIES = ("Sc", "Sm", "So")  # $ € + = © ™ ...: read as words ("copyright")
 MAX_CHARS_BY_LANGUAGE = {"zh": 32, "en": 160}  # a cue of at most two subtitle lines
 
 
@@ -44,7 +47,14 @@ def split_script(text: str, max_chars: int) -> list[Piece]:
     for sentence in _sentences(text.replace("\r", "")):
         for index, clause in enumerate(chunks := _fit(sentence, max_chars)):
             pieces.append(Piece(clause, ends_sentence=index == len(chunks) - 1))
-    return [piece for piece in pieces if SPEAKABLE.search(piece.text)]
+    return [piece for piece in pieces if speakable(piece.text)]
+
+
+def speakable(text: str) -> bool:
+    """True when `text` holds a letter, a digit or a symbol a voice reads as a word."""
+    return bool(SPEAKABLE.search(text)) or any(
+        unicodedata.category(char) in SPOKEN_SYMBOL_CATEGORIES for char in text
+    )
 
 
 def _sentences(text: str) -> list[str]:

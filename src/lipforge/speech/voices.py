@@ -16,6 +16,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
+import httpx
 from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -34,9 +35,14 @@ from lipforge.speech.errors import (
 VOICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 URL = re.compile(r"^https?://[^/ \t\n\r\f\v]+")  # the same in Python, Rust and JS regex
+UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f]")  # controls and spaces, anywhere
 SPEED_RANGE = (0.25, 4.0)
 SAMPLE_RATE_RANGE = (8000, 192000)
 MAX_CONCURRENCY = 16
+OWN_KEY_PREFIX = "LIPFORGE_"  # LipForge's own settings and token are never a voice's key
+OWN_SECRET_VARIABLES = frozenset(
+    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+)
 
 
 class VoiceRow(Base):
@@ -195,6 +201,8 @@ def _check_numbers_and_names(voice: Voice) -> None:
             f"the key itself; {voice.api_key_env[:4]!r}... is not a variable name.",
             voice=voice.name,
         )
+    if voice.api_key_env is not None:
+        check_key_variable(voice)
     if voice.concurrency is not None and not 1 <= voice.concurrency <= MAX_CONCURRENCY:
         raise InvalidVoiceError(
             f"Concurrency {voice.concurrency} of voice {voice.name!r} is out of range "
@@ -202,12 +210,40 @@ def _check_numbers_and_names(voice: Voice) -> None:
             voice=voice.name,
             concurrency=voice.concurrency,
         )
-    if voice.url is not None and not URL.match(voice.url):
+    if voice.url is not None and (not URL.match(voice.url) or not is_usable_url(voice.url)):
         raise InvalidVoiceError(
-            f"URL {voice.url!r} of voice {voice.name!r} must start with http:// or https://.",
+            f"URL {voice.url!r} of voice {voice.name!r} must start with http:// or https:// "
+            "and hold no spaces or control characters.",
             voice=voice.name,
             url=voice.url,
         )
+
+
+def is_usable_url(url: str) -> bool:
+    if UNSAFE_URL_CHARS.search(url):
+        return False
+    try:
+        return bool(httpx.URL(url).host)
+    except (httpx.InvalidURL, ValueError):
+        return False
+
+
+def check_key_variable(voice: Voice, required_prefix: str = "") -> None:
+    """InvalidVoiceError when the voice's key variable is one of LipForge's own secrets (its
+    LIPFORGE_* settings, its S3 credentials) or lacks the prefix the admin requires."""
+    name = voice.api_key_env or ""
+    if name.upper().startswith(OWN_KEY_PREFIX) or name.upper() in OWN_SECRET_VARIABLES:
+        reason = "it holds one of LipForge's own settings or credentials"
+    elif required_prefix and not name.startswith(required_prefix):
+        reason = f"this server takes only variables named {required_prefix}* (its key prefix)"
+    else:
+        return
+    raise InvalidVoiceError(
+        f"Voice {voice.name!r} cannot send the environment variable {name} as its API key: "
+        f"{reason}. Put the TTS server's key in a variable of its own (like TTS_API_KEY).",
+        voice=voice.name,
+        variable=name,
+    )
 
 
 def _from_row(session: Session, row: VoiceRow) -> Voice:

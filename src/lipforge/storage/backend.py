@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from lipforge.config import Settings
@@ -50,10 +50,26 @@ class StagedObject(Protocol):
         """Drop the staged bytes; nothing appears under the key. After `commit`: nothing."""
 
 
+class ObjectReader(Protocol):
+    """A reader of a stored object's bytes (an open file, a bucket's body stream)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ObjectReader: ...
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any, /) -> None: ...
+
+
 class Storage(Protocol):
     """What the asset library, the worker and the API need of a store."""
 
     scheme: ClassVar[str]
+
+    @classmethod
+    def from_settings(cls, settings: Settings, url: str) -> Storage:
+        """The store `url` names (its root or bucket), with the rest from `settings`."""
 
     def describe(self) -> str:
         """Where the bytes go, for logs and `doctor` (never a secret)."""
@@ -72,7 +88,7 @@ class Storage(Protocol):
     def download(self, key: str, target: Path) -> None:
         """Write the whole object to `target` (the caller renames it into place)."""
 
-    def open_read(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, key: str, start: int = 0, length: int | None = None) -> ObjectReader:
         """A reader of `length` bytes (all to the end when None) from `start`."""
 
     def delete(self, key: str) -> None:
@@ -90,7 +106,10 @@ BACKENDS: dict[str, StorageFactory] = {}
 BUILTIN_BACKENDS = ("lipforge.storage.local", "lipforge.storage.s3")
 
 
-def register_storage(cls: type) -> type:
+StorageClass = TypeVar("StorageClass", bound=type[Storage])
+
+
+def register_storage(cls: StorageClass) -> StorageClass:
     BACKENDS[cls.scheme] = cls.from_settings
     return cls
 

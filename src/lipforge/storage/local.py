@@ -20,7 +20,13 @@ from typing import BinaryIO, ClassVar
 from lipforge.config import Settings
 from lipforge.disk import ensure_free_space
 from lipforge.errors import NotFoundError
-from lipforge.storage.backend import LOCAL_SCHEME, ObjectInfo, check_key, register_storage
+from lipforge.storage.backend import (
+    LOCAL_SCHEME,
+    ObjectInfo,
+    ObjectReader,
+    check_key,
+    register_storage,
+)
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -105,7 +111,7 @@ class LocalStorage:
     def download(self, key: str, target: Path) -> None:
         shutil.copyfile(self._existing(key), target)
 
-    def open_read(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, key: str, start: int = 0, length: int | None = None) -> ObjectReader:
         handle = self._existing(key).open("rb")
         handle.seek(start)
         return handle if length is None else _Limited(handle, length)
@@ -141,7 +147,7 @@ class _Limited:
     def __init__(self, handle: BinaryIO, remaining: int) -> None:
         self._handle, self._remaining = handle, remaining
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         if self._remaining <= 0:
             return b""
         size = self._remaining if size < 0 else min(size, self._remaining)

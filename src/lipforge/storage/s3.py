@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, ClassVar
+from typing import ClassVar
 from urllib.parse import quote, urlsplit
 
 import boto3
@@ -37,7 +37,7 @@ from lipforge.config import Settings
 from lipforge.errors import ConfigError, NotFoundError
 from lipforge.logs import log_event
 from lipforge.metrics import record_storage_error
-from lipforge.storage.backend import ObjectInfo, check_key, register_storage
+from lipforge.storage.backend import ObjectInfo, ObjectReader, check_key, register_storage
 from lipforge.storage.errors import StorageError
 
 MIB = 1024 * 1024
@@ -238,7 +238,7 @@ class S3Storage:
                 self.bucket, self.full_key(key), str(target), Config=self.transfer
             )
 
-    def open_read(self, key: str, start: int = 0, length: int | None = None) -> BinaryIO:
+    def open_read(self, key: str, start: int = 0, length: int | None = None) -> ObjectReader:
         if length == 0:
             return _Empty()
         ranged = {}
@@ -285,8 +285,14 @@ class S3Storage:
 
 
 class _Empty:
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1, /) -> bytes:
         return b""
 
     def close(self) -> None:
         return None
+
+    def __enter__(self) -> _Empty:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -15,8 +15,10 @@ import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.requests import Request
+from starlette.types import Message
 
 from lipforge.disk import ensure_free_space
 from lipforge.uploads.errors import (
@@ -38,7 +40,7 @@ class BodyTarget:
     writer: ChunkWriter
     limit_bytes: int  # at most this many bytes may be written
     checksum: tuple[str, bytes] | None
-    disk_path: object  # a path on the upload file system, for the free-space check
+    disk_path: Path  # a path on the upload file system, for the free-space check
     min_free_bytes: int
 
 
@@ -90,7 +92,11 @@ async def receive_body(request: Request, target: BodyTarget, holder: LockHolder)
     if outcome.interrupted or outcome.disconnected:
         if target.checksum is not None:
             await asyncio.to_thread(target.writer.discard)
-    elif writer.hasher is not None and writer.hasher.digest() != target.checksum[1]:
+    elif (
+        target.checksum is not None
+        and writer.hasher is not None
+        and (writer.hasher.digest() != target.checksum[1])
+    ):
         await asyncio.to_thread(target.writer.discard)
         raise ChecksumMismatchError(
             f"The chunk's {target.checksum[0]} checksum does not match the bytes received; "
@@ -149,7 +155,7 @@ async def _pump(
         await writer.submit(pieces, buffered_bytes)
 
 
-async def _receive(request: Request, holder: LockHolder) -> dict | None:
+async def _receive(request: Request, holder: LockHolder) -> Message | None:
     """The next ASGI message, or None when a newer request took the upload over meanwhile."""
     holder.receiving = True
     try:

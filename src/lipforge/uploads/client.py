@@ -18,10 +18,10 @@ Not here: progress display (the CLI's).
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import os
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +34,7 @@ import httpx
 from filelock import FileLock
 
 from lipforge.errors import AuthError, LipforgeError
+from lipforge.retry import HALF_JITTER, Backoff, RetryBudget
 
 CHUNK_BYTES = 8 * 1024 * 1024  # the first chunk, and every chunk on a link below 8 MiB/s
 MAX_CHUNK_BYTES = 32 * 1024 * 1024  # chunks grow on a fast link, up to this
@@ -51,6 +52,7 @@ FINGERPRINT_SAMPLE_BYTES = 1024 * 1024
 MAX_ATTEMPTS_WITHOUT_PROGRESS = 8
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
+BACKOFF = Backoff(BACKOFF_FIRST_S, BACKOFF_MAX_S, jitter=HALF_JITTER)
 ASSET_POLL_INTERVAL_S = 0.5
 ASSET_WAIT_S = 900.0
 REQUEST_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -291,6 +293,12 @@ class TusUploader:
     def close(self) -> None:
         self.http.close()
 
+    def set_transcript(self, asset_id: str, text: str) -> None:
+        """Tell the server what an uploaded audio says (PATCH /api/assets/{id})."""
+        url = f"{self.server.rstrip('/')}/api/assets/{asset_id}"
+        response = self._retrying(lambda: self._request("PATCH", url, json={"transcript": text}))
+        self._expect(response, 200, "PATCH")
+
     def upload(
         self, path: Path, progress: ProgressCallback | None = None, parallel: int | None = 1
     ) -> str:
@@ -307,7 +315,7 @@ class TusUploader:
         parts = split_parts(key, size, parallel)
         final_key = f"{key}|final"
         url = self.resume.get(final_key) if len(parts) > 1 else None
-        if url is not None and self._retrying(lambda: self._offset(url)) is None:
+        if url is not None and self._retrying(functools.partial(self._offset, url)) is None:
             self.resume.forget(final_key)
             url = None
         if url is None:
@@ -374,7 +382,7 @@ class TusUploader:
     def _open_part(self, path: Path, part: _Part) -> tuple[str, int]:
         """The part's upload URL and the server's offset: an earlier run's, or a new upload."""
         url = self.resume.get(part.key)
-        offset = self._retrying(lambda: self._offset(url)) if url else None
+        offset = self._retrying(functools.partial(self._offset, url)) if url else None
         if url is None or offset is None:
             url = self._retrying(lambda: self._create(path, part))
             self.resume.put(part.key, url)
@@ -397,7 +405,7 @@ class TusUploader:
         adaptive = self.chunk_bytes is None
         with open(path, "rb") as handle, ThreadPoolExecutor(1) as reader:
             chunks = _ChunkReader(handle.fileno(), self.chunk_bytes or CHUNK_BYTES, part, reader)
-            failures = 0
+            budget = self._budget()
             while offset < part.size_bytes:
                 if self._stop.is_set():
                     raise UploadFailedError("Stopped. Run the same command again to resume.")
@@ -408,7 +416,7 @@ class TusUploader:
                 except _RetryableError as exc:
                     if adaptive:
                         chunks.chunk_bytes = CHUNK_BYTES
-                    failures = self._back_off(failures, exc)
+                    self._back_off(budget, exc)
                     new_offset = self._retrying(lambda: self._offset(url))
                     if new_offset is None:
                         raise _UploadGoneError from exc
@@ -418,7 +426,7 @@ class TusUploader:
                             len(chunk.data), time.monotonic() - started_s
                         )
                 if new_offset > offset:
-                    failures = 0
+                    budget.progressed()
                 offset = new_offset
                 report(offset)
         return url
@@ -435,24 +443,27 @@ class TusUploader:
         self.resume.put(final_key, url)
         return url
 
-    def _back_off(self, failures: int, exc: Exception) -> int:
-        failures += 1
-        if failures > MAX_ATTEMPTS_WITHOUT_PROGRESS:
+    @staticmethod
+    def _budget() -> RetryBudget:
+        """MAX_ATTEMPTS_WITHOUT_PROGRESS waits, then the next failure gives up."""
+        return RetryBudget(BACKOFF, max_tries=MAX_ATTEMPTS_WITHOUT_PROGRESS + 1)
+
+    def _back_off(self, budget: RetryBudget, exc: Exception) -> None:
+        delay_s = budget.next_delay_s()
+        if delay_s is None:
             raise UploadFailedError(
-                f"Gave up after {failures - 1} failed attempts without progress: {exc}. "
+                f"Gave up after {budget.failures - 1} failed attempts without progress: {exc}. "
                 "Run the same command again to resume."
             ) from exc
-        delay_s = min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** (failures - 1))
-        self.sleep(delay_s * random.uniform(0.5, 1.5))
-        return failures
+        self.sleep(delay_s)
 
     def _retrying(self, action: Callable[[], object]):
-        failures = 0
+        budget = self._budget()
         while True:
             try:
                 return action()
             except _RetryableError as exc:
-                failures = self._back_off(failures, exc)
+                self._back_off(budget, exc)
 
     def _request(self, method: str, url: str, **kwargs) -> httpx.Response:
         try:

@@ -17,7 +17,7 @@ from sqlalchemy import Boolean, Float, String, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from lipforge.db import Base
+from lipforge.db import Base, table_of
 from lipforge.processes import is_local_worker_dead
 
 
@@ -32,7 +32,7 @@ class UploadLockRow(Base):
     release_requested: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-LOCKS = UploadLockRow.__table__
+LOCKS = table_of(UploadLockRow)
 L = LOCKS.c
 
 

@@ -31,7 +31,7 @@ from lipforge.weights.errors import (
     RemoteChangedSignal,
     RetryableFetchError,
 )
-from lipforge.weights.fetch import FetchContext, backoff_s, run_connection
+from lipforge.weights.fetch import BACKOFF, FetchContext, run_connection
 from lipforge.weights.hasher import PrefixHasher
 from lipforge.weights.ratelimit import TokenBucket
 from lipforge.weights.remote import RemoteFile, probe_remote
@@ -144,7 +144,8 @@ def _probe_first_source(run: DownloadRun) -> tuple[RemoteFile, list[str]]:
                 last = exc
         if not retryable:
             break
-        time.sleep(backoff_s(attempt))
+        if attempt < run.request.max_attempts:  # no wait after the last try
+            time.sleep(BACKOFF.delay_s(attempt))
     raise DownloadError(f"No source of {run.request.dest.name} answered: {last}") from last
 
 

@@ -13,12 +13,13 @@ errors are translated here and nowhere else.
 from __future__ import annotations
 
 import os
-import random
 import threading
 from dataclasses import dataclass
 
 import httpx
 
+from lipforge.retry import FULL_JITTER, Backoff, RetryBudget, pause
+from lipforge.transfer import TransferLimitError
 from lipforge.weights.errors import (
     DownloadError,
     RangeIgnoredSignal,
@@ -41,8 +42,7 @@ from lipforge.weights.sources import SourcePool
 from lipforge.weights.spans import Segment, SpanPlan
 
 CHUNK_BYTES = 64 * 1024
-BACKOFF_BASE_S = 0.5
-BACKOFF_MAX_S = 15.0
+BACKOFF = Backoff(first_delay_s=1.0, max_delay_s=15.0, jitter=FULL_JITTER)  # between tries
 
 
 @dataclass
@@ -60,11 +60,6 @@ class FetchContext:
     max_request_bytes: int
 
 
-def backoff_s(attempt: int) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(max, base * 2**attempt)]."""
-    return random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt))
-
-
 def run_connection(ctx: FetchContext) -> None:
     """Take segments (or halves of others') until none is left or the download stops."""
     source_index = 0
@@ -80,13 +75,13 @@ def run_connection(ctx: FetchContext) -> None:
 
 def fetch_segment(ctx: FetchContext, segment: Segment, source_index: int) -> int:
     """Fetch `segment` to its end; returns the source index that worked last."""
-    attempt = 0
+    budget = RetryBudget(BACKOFF, max_tries=ctx.max_attempts)
     while segment.written < segment.end and not ctx.stop.is_set():
         before = segment.written
         try:
             remote = ctx.sources.get(source_index)
             fetch_once(ctx, segment, remote)
-            attempt = 0
+            budget.progressed()
             continue
         except SignedUrlExpiredSignal as exc:
             error: Exception = exc
@@ -94,18 +89,20 @@ def fetch_segment(ctx: FetchContext, segment: Segment, source_index: int) -> int
         except RetryableFetchError as exc:
             error, expired = exc, False
         ctx.plan.rewind(segment)
-        attempt = 1 if segment.written > before else attempt + 1
-        if attempt >= ctx.max_attempts:
+        if segment.written > before:  # bytes arrived before the failure: a fresh budget
+            budget.progressed()
+        delay_s = budget.next_delay_s()
+        if delay_s is None:
             raise DownloadError(
                 f"Could not fetch bytes {segment.written}-{segment.end - 1} after "
-                f"{attempt} attempts: {error}. Run the same pull again to resume, "
+                f"{budget.failures} attempts: {error}. Run the same pull again to resume, "
                 "or add a --mirror."
             )
         if expired:  # a fresh signature is used at once: waiting would let it expire too
             _refresh_quietly(ctx, source_index, remote)
             continue
         source_index = ctx.sources.next_index(source_index)
-        ctx.stop.wait(backoff_s(attempt))
+        pause(delay_s, ctx.stop)
     return source_index
 
 
@@ -126,6 +123,8 @@ def fetch_once(ctx: FetchContext, segment: Segment, remote: RemoteFile) -> None:
         with ctx.client.stream("GET", remote.resolved_url, headers=headers) as response:
             answered_first, answered_last = check_range_response(response, remote, first, last)
             stream_into(ctx, segment, response, skip_bytes=first - answered_first)
+    except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
+        raise DownloadError(f"{remote.resolved_url}: {exc}") from exc
     except httpx.TransportError as exc:
         raise RetryableFetchError(f"{remote.resolved_url}: {type(exc).__name__} {exc}") from exc
     if segment.written <= min(last, answered_last, segment.end - 1) and not ctx.stop.is_set():

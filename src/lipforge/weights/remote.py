@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from lipforge.transfer import TransferLimitError
 from lipforge.weights.errors import DownloadError, RetryableFetchError
 
 IDENTITY_HEADERS = {"Accept-Encoding": "identity"}
@@ -76,6 +77,8 @@ def probe_remote(client: httpx.Client, url: str) -> RemoteFile:
     try:
         with client.stream("GET", url, headers=headers, follow_redirects=True) as response:
             return _remote_from(url, response)
+    except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
+        raise DownloadError(f"{url}: {exc}") from exc
     except httpx.TransportError as exc:
         raise RetryableFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import httpx
 
 from lipforge.errors import CancelledError
+from lipforge.transfer import TransferLimitError
 from lipforge.weights.errors import DownloadError, RetryableFetchError
-from lipforge.weights.fetch import CHUNK_BYTES, backoff_s
+from lipforge.weights.fetch import BACKOFF, CHUNK_BYTES
 from lipforge.weights.ratelimit import TokenBucket
 from lipforge.weights.remote import IDENTITY_HEADERS, RemoteFile, encoding_of
 from lipforge.weights.request import DownloadRun
@@ -26,11 +27,14 @@ def fetch_stream(run: DownloadRun, remote: RemoteFile, part: Path) -> int:
     for attempt in range(1, run.request.max_attempts + 1):
         try:
             return _fetch_once(run, remote, part)
+        except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
+            raise DownloadError(f"Could not fetch {remote.url}: {exc}.") from exc
         except RetryableFetchError as exc:
             error = exc
         except httpx.TransportError as exc:
             error = exc
-        time.sleep(backoff_s(attempt))
+        if attempt < run.request.max_attempts:  # no wait after the last try
+            time.sleep(BACKOFF.delay_s(attempt))
     raise DownloadError(
         f"Could not fetch {remote.url} in one stream after {run.request.max_attempts} "
         f"attempts: {error}. The server does not offer byte ranges, so it cannot resume."

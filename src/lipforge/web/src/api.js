@@ -77,6 +77,7 @@ export const api = {
   listAssets: (kind, limit = 100) => request("GET", `/api/assets?kind=${enc(kind)}&limit=${limit}`),
   getAsset: (id) => request("GET", `/api/assets/${enc(id)}`),
   deleteAsset: (id) => request("DELETE", `/api/assets/${enc(id)}`),
+  setTranscript: (id, transcript) => request("PATCH", `/api/assets/${enc(id)}`, { transcript }),
   assetContentUrl: (id) => `/api/assets/${enc(id)}/content`,
   listModels: () => request("GET", "/api/models"),
   listVoices: () => request("GET", "/api/voices"),

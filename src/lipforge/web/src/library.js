@@ -15,6 +15,7 @@ const ENGINES = ["meshwarp", "wav2lip"];
 const FITS = ["pingpong", "loop", "trim"];
 const PRELOAD_METADATA_MAX = 24;
 const NAME_FROM_SCRIPT_CHARS = 40;
+const MAX_TRANSCRIPT_CHARS = 20000; // the server's limit (as for a script)
 
 function describeAsset(asset) {
   // whole seconds down, as the players count them (2.6 s reads 0:02 there, so 2 s here)
@@ -36,6 +37,30 @@ function preview(asset, preload) {
     "aria-label": asset.original_name });
 }
 
+// An audio's "what it says" box: its words make the mouth shapes phoneme-true.
+function transcriptBox(asset) {
+  const text = el("textarea", { id: `transcript-${asset.id}`, class: "transcript", rows: 3,
+    maxlength: MAX_TRANSCRIPT_CHARS, placeholder: t("assets.transcriptPlaceholder") });
+  text.value = asset.transcript || "";
+  const save = el("button", { type: "button", class: "small", "data-action": "save-transcript" },
+    t("common.save"));
+  save.addEventListener("click", async () => {
+    save.disabled = true;
+    try {
+      const saved = await api.setTranscript(asset.id, text.value.trim() || null);
+      asset.transcript = saved.transcript;
+      toast(t(saved.transcript ? "assets.transcriptSaved" : "assets.transcriptCleared"));
+    } catch (exc) {
+      toast(errorText(exc), "bad");
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return el("details", { class: "transcript-box", open: Boolean(asset.transcript) },
+    el("summary", {}, t("assets.transcript")),
+    field(t("assets.transcriptHint"), text), save);
+}
+
 function assetCard(asset, selection, preload, onChange) {
   const box = el("input", { type: "checkbox", value: asset.id, "data-kind": asset.kind,
     id: `pick-${asset.id}` });
@@ -49,7 +74,8 @@ function assetCard(asset, selection, preload, onChange) {
     el("label", { class: "pick", for: box.id }, box,
       el("span", { class: "name file-name", title: asset.original_name }, asset.original_name || asset.id)),
     preview(asset, preload),
-    el("div", { class: "muted small" }, describeAsset(asset)));
+    el("div", { class: "muted small" }, describeAsset(asset)),
+    asset.kind === "audio" ? transcriptBox(asset) : null);
 }
 
 function selectionProblem(audioCount, videoCount) {

@@ -7,6 +7,7 @@ from lipforge.config import Settings
 from lipforge.db import utc_now
 from lipforge.jobs import queue
 from lipforge.jobs.tables import Batch
+from lipforge.render.spec import RenderSpec
 
 PLACEHOLDER_ASSET_ID = "0" * 32
 
@@ -25,9 +26,14 @@ def add_batch(
         batch = Batch(id=queue.new_id(), created_at=utc_now(), options={"engine": "meshwarp"})
         session.add(batch)
         session.flush()
-        specs = [queue.JobSpec(audio_id, videos[i], f"{prefix}{i}.mp4") for i in range(count)]
+        specs = [RenderSpec(audio_id, videos[i], f"{prefix}{i}.mp4") for i in range(count)]
         jobs = queue.enqueue_jobs(session, batch.id, specs, max_attempts=max_attempts)
         return batch.id, [job.id for job in jobs]
+
+
+def output_relpath(job: queue.ClaimedJob) -> str:
+    """Where the render worker publishes a claimed job's output (`<batch>/<output name>`)."""
+    return f"{job.batch_id}/{job.spec['output_name']}"
 
 
 def add_placeholder_asset(sessions, settings: Settings, kind: str, name: str) -> str:

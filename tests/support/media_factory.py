@@ -7,7 +7,7 @@ under test. It does not download anything.
 
 Run it as a script to get sample media for a first `lipforge run`:
 
-    .venv/bin/python -m tests.media_factory samples/
+    .venv/bin/python -m tests.support.media_factory samples/
 """
 
 from __future__ import annotations

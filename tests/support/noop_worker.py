@@ -14,7 +14,8 @@ from pathlib import Path
 from lipforge.config import Settings
 from lipforge.errors import CancelledError
 from lipforge.jobs.process import run_worker_process
-from lipforge.jobs.worker import JobContext, WorkerTuning
+from lipforge.jobs.worker import WorkerTuning
+from lipforge.render.runner import RenderContext, RenderRunner
 
 TUNING = WorkerTuning(idle_poll_s=0.05, reap_interval_s=0.5, progress_min_interval_s=0.05)
 
@@ -23,7 +24,7 @@ def main() -> None:
     data_dir, ledger = Path(sys.argv[1]), Path(sys.argv[2])
     frame_s = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
 
-    def record(context: JobContext, on_progress, should_cancel) -> None:
+    def record(context: RenderContext, on_progress, should_cancel) -> None:
         line = f"{context.job.id} {context.job.attempt} {os.getpid()}\n".encode()
         fd = os.open(ledger, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         os.write(fd, line)
@@ -36,7 +37,7 @@ def main() -> None:
         context.output_path.write_bytes(context.job.id.encode())
 
     settings = Settings.from_env().with_overrides(data=data_dir)
-    run_worker_process(settings, tuning=TUNING, run_job=record)
+    run_worker_process(settings, RenderRunner(record), tuning=TUNING)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""LipForge's tests; shared helpers live in tests/support/."""

@@ -1,0 +1,107 @@
+"""Source videos whose presenter talks, and close-up test faces, for judging lip-sync on them.
+
+A talking source is made from the still test head (`media_factory.make_talking_head`) in one
+of two ways: its mouth opened to the loudness of other speech (a render from the audio alone,
+so the mouth follows that speech's envelope), or a LipForge output rendered with other speech
+and its script phones (closures, rounding and pauses of its own). Either is then rendered again
+with new speech, and `measure_talking` judges the result against the new speech (rest in its
+pauses, closures, rounding, r) and against the old one (r with the speech the source was made
+with, which should be near zero). A close-up head is the same astronaut scaled so that the face
+is about 450 px tall in a 1920x1080 frame. Nothing here downloads anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tests.lipsync.mouth_measure import decode_frames, face_landmarks, lagged_pearson
+from tests.lipsync.viseme_measure import FPS, Case, Measures, measure_output, write_case_wav
+from tests.support import media_factory as factory
+
+CLOSE_UP_SIZE = (1920, 1080)  # width, height
+CLOSE_UP_FACE_PX = 450  # FaceMesh forehead-to-chin height of the close-up face
+ASTRONAUT_FACE_SHARE = 0.195  # the astronaut's face height over the picture's height
+ASTRONAUT_FACE_CENTRE = (0.47, 0.30)  # of the picture's width and height
+
+
+@dataclass
+class TalkingMeasures:
+    """The new speech's measures, plus r of the output mouth with the source's old speech."""
+
+    new: Measures
+    old_r: float
+
+    def line(self) -> str:
+        return f"{self.new.line()}, r with old speech {self.old_r:+.2f}"
+
+
+def close_up_canvas(size: tuple[int, int] = CLOSE_UP_SIZE) -> np.ndarray:
+    """The astronaut scaled so her face is CLOSE_UP_FACE_PX tall, cropped around it."""
+    width, height = size
+    image = factory.skdata.astronaut()
+    scale = CLOSE_UP_FACE_PX / (ASTRONAUT_FACE_SHARE * image.shape[0])
+    big = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    cx = int(ASTRONAUT_FACE_CENTRE[0] * big.shape[1])
+    cy = int(ASTRONAUT_FACE_CENTRE[1] * big.shape[0]) + height // 8
+    left = int(np.clip(cx - width // 2, 0, big.shape[1] - width))
+    top = int(np.clip(cy - height // 2, 0, big.shape[0] - height))
+    return np.ascontiguousarray(big[top : top + height, left : left + width])
+
+
+def make_close_up_head(path: Path, seconds: float, size: tuple[int, int] = CLOSE_UP_SIZE) -> Path:
+    """A 1080p clip of the close-up astronaut, jittered like the test head."""
+    frames = factory.moving_frames(close_up_canvas(size), seconds, factory.FPS)
+    return factory.write_video(Path(path), frames, factory.FPS)
+
+
+def fitted(case: Case, seconds: float) -> Case:
+    """`case` cut or padded with silence to `seconds` (its phones past the end dropped)."""
+    count = round(seconds * case.sample_rate)
+    samples = np.pad(case.samples, (0, max(count - len(case.samples), 0)))[:count]
+    phones = tuple(p for p in case.phones if p.end_s <= seconds)
+    sentences = tuple(s for s in case.sentences if s.end_s <= seconds)
+    return Case(case.spec, samples, case.sample_rate, phones, sentences)
+
+
+def make_talking_source(
+    still_head: Path, old: Case, work: Path, with_phones: bool, tag: str = ""
+) -> Path:
+    """`still_head` made to speak `old`: its mouth opened to `old`'s loudness (audio alone), or
+    lip-synced to it with its script phones (`with_phones`: a LipForge output)."""
+    from lipforge.lipsync.pipeline import RenderRequest, render
+
+    kind = "rerender" if with_phones else "loudness"
+    path = work / f"talking_{kind}_{old.spec.name}_{still_head.stem}{tag}.mp4"
+    if path.exists():
+        return path
+    speech = write_case_wav(old, work / f"old_{old.spec.name}.wav")
+    timing = old.timing() if with_phones else None
+    render(RenderRequest(speech, still_head, path, timing=timing, fit="trim"))
+    return path
+
+
+def measure_talking(
+    new: Case, old: Case, output: Path, still_head: Path, new_audio: Path, old_audio: Path
+) -> tuple[TalkingMeasures, list[np.ndarray]]:
+    """Judge `output` (the talking source rendered with `new`): the still head's own mouth is
+    the rest mouth (a talking source's own open mouth is no rest)."""
+    from lipforge.media.audio import analyse_audio
+
+    outputs = decode_frames(output)
+    count = len(outputs)
+    still = face_landmarks(decode_frames(still_head)[:count])
+    new_loudness = analyse_audio(new_audio, FPS, count).loudness
+    old_loudness = analyse_audio(old_audio, FPS, count).loudness
+    points = face_landmarks(outputs)
+    measures = measure_output(new, points, still, new_loudness)
+    gap = np.array([_gap(p) for p in points])
+    return TalkingMeasures(measures, lagged_pearson(gap, old_loudness[:count])), outputs
+
+
+def _gap(points: np.ndarray | None) -> float:
+    from tests.lipsync.mouth_measure import mouth_opening
+
+    return mouth_opening(points)

@@ -1,0 +1,1 @@
+"""Helpers the test folders share (and bench/ reuses): media, servers, databases, waiting."""
