@@ -174,3 +174,26 @@ def test_sigkill_mid_upload_then_resume_to_an_identical_asset(tmp_path, talking_
             assert asset_sha256(client, status["asset_id"]) == sha256_of(talking_head_512)
     finally:
         restarted.stop()
+
+
+def test_a_creation_with_upload_dropped_mid_body_leaves_no_upload(live_server):
+    """Its client never got the Location: the upload would only fill the quota for 24 h."""
+    parts = urlsplit(live_server.url)
+    body = os.urandom(200_000)
+    with socket.create_connection((parts.hostname, parts.port)) as sock:
+        sock.sendall(
+            f"POST /api/uploads/ HTTP/1.1\r\nHost: {parts.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+            f"Upload-Length: {len(body)}\r\nUpload-Metadata: {metadata_for('x.bin')}\r\n"
+            "Content-Type: application/offset+octet-stream\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        sock.sendall(body[:50_000])
+        time.sleep(0.5)
+    uploads = live_server.data_dir / "uploads"
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        left = sorted(p.name for p in uploads.glob("*") if not p.name.startswith("."))
+        if not left:
+            break
+        time.sleep(0.2)
+    assert left == [], left

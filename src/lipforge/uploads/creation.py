@@ -15,7 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from lipforge.disk import ensure_free_space
@@ -62,12 +62,16 @@ async def create_upload(request: Request, context: TusContext) -> Response:
     await asyncio.to_thread(context.store.create, info)
     request.state.upload_id = info.id
     answer = {"Location": upload_url(request, context.settings, info.id)}
-    async with _removed_on_failure(context, info):
-        if has_offset_content_type(request):
-            async with context.locks.hold(info.id) as holder:
-                answer["Upload-Offset"] = str(await append_body(request, context, info, holder))
-        elif length == 0:
-            await finish_upload(context, info)
+    try:
+        async with _removed_on_failure(context, info):
+            if has_offset_content_type(request):
+                async with context.locks.hold(info.id) as holder:
+                    offset = await append_body(request, context, info, holder, False)
+                    answer["Upload-Offset"] = str(offset)
+            elif length == 0:
+                await finish_upload(context, info)
+    except ClientDisconnect:  # removed above; nobody reads this answer
+        return Response(status_code=400, headers=tus_headers())
     return Response(status_code=201, headers=tus_headers(**answer, **expires_header(info)))
 
 
