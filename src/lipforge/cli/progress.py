@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     ProgressColumn,
     Task,
@@ -37,6 +38,21 @@ class FpsColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
         return Text("-- fps" if speed is None else f"{speed:5.1f} fps", style="cyan")
+
+
+def count_progress(console: Console, unit: str) -> Progress:
+    """Description, bar, done/total in `unit` (or the task's own `unit` field when `unit` is
+    empty), fps and time left: the rows of `run` and `run --text-file`."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(unit or "{task.fields[unit]}"),
+        FpsColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
 
 
 def transfer_progress(console: Console) -> Progress:

@@ -123,18 +123,10 @@ def _transcript_timing(path: Path | None):
     """The transcript as one sentence over the whole audio; its phones are aligned later."""
     if path is None:
         return None
+    from lipforge.cli.transcripts import read_transcript
     from lipforge.media.timing import Sentence, SpeechTiming
 
-    try:
-        text = path.read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"Cannot read the transcript {path}: {exc}. Give a UTF-8 text file.", file=str(path)
-        ) from exc
-    if not text:
-        raise ConfigError(
-            f"The transcript {path} is empty. Give the text the audio speaks.", file=str(path)
-        )
+    text = read_transcript(path)
     return SpeechTiming((Sentence(text, 0.0, float("inf")),), None, "")
 
 
@@ -142,26 +134,10 @@ def _run_items(
     outcomes, audio: Path, engine: str, fit: str, settings: Settings, timing=None
 ) -> bool:
     """Render every item in turn; True when the user interrupted (Ctrl-C, SIGTERM, SIGHUP)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    from lipforge.cli.progress import FpsColumn
+    from lipforge.cli.progress import count_progress
     from lipforge.lipsync.pipeline import RenderRequest
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("frames"),
-        FpsColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=_console(), transient=False) as progress:
+    with count_progress(_console(), unit="frames") as progress:
         for outcome in outcomes:
             request = RenderRequest.from_settings(
                 settings,

@@ -97,25 +97,10 @@ def _progress() -> Progress:
     """One bar per script's speech (sentences) and per video (frames, fps, time left), as
     `lipforge run --audio` and `submit` show them."""
     from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
 
-    from lipforge.cli.progress import FpsColumn
+    from lipforge.cli.progress import count_progress
 
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[unit]}"),
-        FpsColumn(),
-        TimeRemainingColumn(),
-    )
-    return Progress(*columns, console=Console(), transient=False)
+    return count_progress(Console(), unit="")
 
 
 def _run_script(script, text, voice, outcomes, render_options, progress) -> list[Outcome]:
