@@ -58,8 +58,8 @@ def test_the_heygem_listeners_time_bodies_too(tmp_path):
     from fastapi.testclient import TestClient
 
     from lipforge.api.app import create_app
-    from lipforge.api.routes_heygem_tts import router as tts_router
     from lipforge.api.companions import companion_app
+    from lipforge.api.routes_heygem_tts import router as tts_router
     from lipforge.config import Settings
 
     main = create_app(Settings(data=tmp_path / "data", body_timeout_s=0.5))

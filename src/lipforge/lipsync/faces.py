@@ -13,11 +13,7 @@ square windows (the short side, then half of it) are searched, and a face found 
 tracked in a window of that size that follows it. Any face, once found, is tracked in a square
 window about twice its size that follows it (less for MediaPipe to copy and scale than the
 whole frame); when the face is lost there for longer than a gap, the whole frame is searched
-again. The lips are the exception to the smoothing: a presenter who talks in the source moves
-them faster than the window follows (0.015 of face height behind on a talking test source),
-so lip landmarks are each frame's own detection, and while the mouth moves (`MOUTH_MOVING_*`)
-MediaPipe runs on every frame, not every other one. It does not decode video or touch the
-audio.
+again. It does not decode video or touch the audio.
 
 Only human faces count: a FaceMesh fit whose landmarks are not laid out as a human face's
 (`facegeometry`: a cat, a pattern) is dropped, and a face counts as found only once it was
@@ -54,12 +50,6 @@ TRACK_WINDOW_MIN_PX = 192
 # landmarks are smoothed over SMOOTH_RADIUS_FRAMES either side anyway), halving its cost
 DETECT_EVERY_FRAMES = 2
 SETTLE_DETECTIONS = 8  # ... once it has followed the face on this many frames in a row
-# ... and while the mouth is still: an inner-lip gap that changed by more than this (of the
-# face height) between two detections makes MediaPipe look at every frame for a while
-MOUTH_MOVING_FRACTION = 0.01
-MOUTH_MOVING_HOLD_FRAMES = 12
-INNER_LIP_MIDS = (13, 14)
-FOREHEAD, CHIN = 10, 152
 CONFIRM_DETECTIONS = 8  # a face is found once seen with a human layout this many runs in a row
 
 Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
@@ -96,10 +86,6 @@ class FaceTracker:
         self._search_mesh = None
         self._skipped: set[int] = set()  # frames MediaPipe did not look at (between detections)
         self._settled = 0  # detections in a row: MediaPipe settles over a few frames
-        self._mouth_moving_until = -1  # detect on every frame up to this one (a talking mouth)
-        self._lip_points = sorted(
-            {i for pair in mp.solutions.face_mesh.FACEMESH_LIPS for i in pair}
-        )
 
     def push(self, index: int, frame: np.ndarray) -> list[Result]:
         """Track `frame` (RGB uint8, H x W x 3); return the results that became final, in order."""
@@ -117,7 +103,6 @@ class FaceTracker:
         elif landmarks is not None:
             self._recentre(landmarks, frame.shape)
         if landmarks is not None:
-            self._note_mouth_motion(index, landmarks)
             self._raw[index] = landmarks
             self._confirm()
         elif self._first_found_index is None:  # sightings too short to count are not tracked
@@ -140,18 +125,7 @@ class FaceTracker:
             and self._followed is not None
             and self._followed_index == index - 1
             and self._settled >= SETTLE_DETECTIONS
-            and index > self._mouth_moving_until
         )
-
-    def _note_mouth_motion(self, index: int, landmarks: Landmarks) -> None:
-        """Detect on every frame for a while when the mouth moved since the last detection."""
-        previous = self._raw.get(self._followed_index_before(index))
-        if previous is not None and abs(_gap(landmarks) - _gap(previous)) > MOUTH_MOVING_FRACTION:
-            self._mouth_moving_until = index + MOUTH_MOVING_HOLD_FRAMES
-
-    def _followed_index_before(self, index: int) -> int:
-        earlier = [i for i in self._raw if i < index]
-        return max(earlier) if earlier else -1
 
     def flush(self) -> list[Result]:
         """Return every result still held back; call once after the last frame."""
@@ -260,9 +234,7 @@ class FaceTracker:
             weight = SMOOTH_WEIGHTS[SMOOTH_RADIUS_FRAMES + radius]
             taps += [(weight, before), (weight, after)]
         total = sum(weight for weight, _ in taps)
-        smoothed = (sum(weight * points for weight, points in taps) / total).astype(np.float32)
-        smoothed[self._lip_points] = centre[self._lip_points]
-        return smoothed
+        return (sum(weight * points for weight, points in taps) / total).astype(np.float32)
 
     def _filled(self, index: int) -> Landmarks | None:
         """The raw detection at `index`, or one filled in across a short gap."""
@@ -303,12 +275,6 @@ class FaceTracker:
         for old in [i for i in self._raw if i < index]:
             del self._raw[old]
         self._skipped = {i for i in self._skipped if i >= index}
-
-
-def _gap(points: Landmarks) -> float:
-    """Inner-lip gap over face height."""
-    gap = np.linalg.norm(points[INNER_LIP_MIDS[0], :2] - points[INNER_LIP_MIDS[1], :2])
-    return float(gap / max(np.linalg.norm(points[FOREHEAD, :2] - points[CHIN, :2]), 1.0))
 
 
 def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]:

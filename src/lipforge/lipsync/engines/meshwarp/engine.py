@@ -2,11 +2,8 @@
 
 No weights, no downloads, deterministic, faster than real time. `start` turns the driving
 audio into one mouth pose per output frame (`mouthshape`); `process` measures each frame's
-mouth from its landmarks, adds it to the running estimate of the video's rest mouth
-(`restmouth`) and re-poses it to the absolute target over that rest (`mouthwarp`), so a
-presenter who talks in the source does not show through. Frames without a face pass through
-unchanged. The engine holds no per-render state beyond the pose series and that estimate
-(a fixed-size histogram).
+mouth from its landmarks and re-poses it (`mouthwarp`). Frames without a face pass through
+unchanged. The engine holds no per-render state beyond the pose series.
 """
 
 from __future__ import annotations
@@ -19,8 +16,6 @@ import numpy as np
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, Need, register_engine
 from lipforge.lipsync.engines.meshwarp.mouthshape import MouthPoses, mouth_poses
 from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
-from lipforge.lipsync.engines.meshwarp.pausehold import PauseHold
-from lipforge.lipsync.engines.meshwarp.restmouth import RestMouthEstimate
 
 SILENT_POSE = MouthPose(opening=0.0, spread=0.0)
 
@@ -35,16 +30,12 @@ class MeshwarpEngine:
 
     def __init__(self) -> None:
         self._poses: MouthPoses | None = None
-        self._rest = RestMouthEstimate()
-        self._hold = PauseHold()
 
     def load(self, models_dir: Path) -> None:
         """Nothing to load: meshwarp needs no weights."""
 
     def start(self, audio: AudioFeatures) -> None:
         self._poses = mouth_poses(audio)
-        self._rest = RestMouthEstimate()
-        self._hold = PauseHold()
 
     def process(self, batch: FrameBatch) -> list[np.ndarray]:
         if self._poses is None:
@@ -54,14 +45,10 @@ class MeshwarpEngine:
             batch.indices, batch.frames, batch.landmarks, strict=True
         ):
             if landmarks is None:
-                self._hold.reset()
                 out.append(frame)
                 continue
-            mouth = measure_mouth(landmarks)
-            self._rest.add(mouth.gap_fraction, mouth.half_width_px / mouth.face_height_px)
-            pose, rest = self.pose_at(int(index)), self._rest.rest()
-            warped = warp_mouth(frame, mouth, pose, batch.owned, rest)
-            out.append(self._hold.apply(warped, mouth, self.resting_at(int(index))))
+            pose = self.pose_at(int(index))
+            out.append(warp_mouth(frame, measure_mouth(landmarks), pose, in_place=batch.owned))
         return out
 
     def pose_at(self, index: int) -> MouthPose:
@@ -72,13 +59,6 @@ class MeshwarpEngine:
         tuck = 0.0 if poses.tuck is None else float(poses.tuck[index])
         pressed = poses.pressed is not None and bool(poses.pressed[index])
         return MouthPose(float(poses.opening[index]), float(poses.spread[index]), tuck, pressed)
-
-    def resting_at(self, index: int) -> bool:
-        """Whether output frame `index` lies in a pause (the mouth held at rest)."""
-        poses = self._poses
-        if poses is None or poses.resting is None or not 0 <= index < len(poses.resting):
-            return True
-        return bool(poses.resting[index])
 
     def close(self) -> None:
         self._poses = None

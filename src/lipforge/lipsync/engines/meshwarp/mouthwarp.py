@@ -10,16 +10,7 @@ middle, tapers to nothing at the mouth corners and along the jaw line, and compr
 the neck below the chin. The gap that opens between the two is painted as a mouth cavity:
 dark, shaded darker under the upper teeth, a tongue tone near the lower teeth, and lip tone
 toward the corners so no dark wedge appears there. Lip spread/round moves only the outer
-part of the lips sideways.
-
-The targets are absolute over the video's own rest mouth (`rest_gap_fraction`, estimated by
-`restmouth`), not added to the pose the frame happens to show: a source whose presenter
-talks has its open mouth closed in the new speech's pauses (the chin rises with it), and its
-closed mouth opened on the new vowels. The jaw's share of a move is what lies beyond the rest
-gap (the chin follows it fully); closing lips from rest to shut moves the chin only a little.
-Where the source's mouth is open wider than at rest, the upper teeth are taken to end where
-they would at rest (`UPPER_TEETH_FRACTION`), and what the source shows below them moves with
-the jaw. The displacement fields fall smoothly to zero at the edge of the
+part of the lips sideways. The displacement fields fall smoothly to zero at the edge of the
 working crop (a feathered blend by construction), and pixels outside the crop are
 untouched. Sampling is bicubic so the moved skin keeps its sharpness. This module knows
 nothing of audio; `MouthPose` values come from `mouthshape`.
@@ -31,8 +22,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
-from lipforge.lipsync.engines.meshwarp.restmouth import RestMouth
 
 INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
@@ -58,17 +47,8 @@ PRESS_FRACTION = 0.2  # pressed lips (p, b, m) meet this much of the input's gap
 # keep those blended rows between them, a pale line of teeth that on a 100 px face is 3-4 % of
 # its height and reads as parted lips; closing takes the lower lip from this much further.
 SHUT_EDGE_PX = 2.0
-# A source mouth open wider than at rest is shut past its landmarks by this share of the
-# excess: the tracker's smoothed landmarks trail a mouth that moves (by up to 0.015 of face
-# height on a talking source, against MediaPipe run on each frame alone), and lips that stop
-# short of each other read as parted.
-OPEN_SOURCE_OVERSHUT = 0.3
-WIDTH_DEADBAND_FRACTION = 0.001  # corners within this (face heights) of the rest width stay
-MIN_MOVE_PX = 0.05
 CLOSING_CHIN_SHARE = 0.2  # closing the lips moves the chin this much of the lower lip's travel
 TEAR_FRACTION = 0.85  # where the lips part, from the inner upper lip toward the inner lower lip
-UPPER_TEETH_FRACTION = 0.03  # ... at most this far below the upper lip (face heights), or the
-TEETH_REST_MARGIN = 0.01  # rest gap plus this: a source's mouth open wider shows its lower jaw
 JAW_REACH_X = 2.4  # jaw displacement fades out this many half mouth widths from the centre
 CHIN_EDGE_FRACTION = 0.04  # the jaw moves rigidly down to this far below the chin landmark
 NECK_FRACTION = 0.16  # below that the displacement fades over this fraction of face height
@@ -82,19 +62,18 @@ CROP_MARGIN_PX = 3
 
 CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
 CAVITY_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)
-CAVITY_TONGUE_WEIGHT = 0.7
+CAVITY_TONGUE_WEIGHT = 0.4
 CAVITY_CORNER_LIP_WEIGHT = 0.75
 OPEN_PROFILE_POWER = 3.0  # lips' opening along the mouth: 1 - |x|^p, flat middle, thin ends
 TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper teeth
 SKIN_REFERENCE_LUMA = 170.0
 SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
 SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
-LIP_RIM_FRACTION = 0.006  # the lower lip's blurred top edge an open cavity covers (face h.)
-FEATHER_FRACTION = 0.008  # the open cavity's edges blend into teeth and lip over this (face h.)
-WELL_OPEN_FRACTION = 0.035  # lips this far apart (face height) show the lower teeth
+FEATHER_FRACTION = 0.006  # the open cavity's edges blend into teeth and lip over this (face h.)
+WELL_OPEN_FRACTION = 0.045  # lips this far apart (face height) show the lower teeth
 LOWER_TEETH_SHARE = 0.12  # of the gap, at the bottom of the cavity, behind the lower lip
 LOWER_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
-LOWER_TEETH_SHADE = 0.72  # lower teeth sit in the upper lip's shadow
+LOWER_TEETH_SHADE = 0.5  # lower teeth sit in the upper lip's shadow
 TEETH_VISIBLE_CONTRAST = 1.15  # the video shows upper teeth when they are this much brighter
 IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the video shows none
 
@@ -129,11 +108,6 @@ class MouthGeometry:
     lip_bottom_v: float  # outer edge of the lower lip, middle
     nose_base_v: float  # nothing at or above this line moves
 
-    @property
-    def gap_fraction(self) -> float:
-        """The inner-lip gap in the middle of the mouth, in face heights."""
-        return _current_gap_px(self) / self.face_height_px
-
 
 def measure_mouth(landmarks: np.ndarray) -> MouthGeometry:
     """Measure the mouth from (468, 3) pixel landmarks."""
@@ -166,17 +140,11 @@ def measure_mouth(landmarks: np.ndarray) -> MouthGeometry:
 
 
 def warp_mouth(
-    frame: np.ndarray,
-    mouth: MouthGeometry,
-    pose: MouthPose,
-    in_place: bool = False,
-    rest: RestMouth | None = None,
+    frame: np.ndarray, mouth: MouthGeometry, pose: MouthPose, in_place: bool = False
 ) -> np.ndarray:
     """`frame` (RGB uint8) with the mouth re-posed to `pose`: a copy, or `frame` itself,
-    written over, when `in_place` (only the crop is read before it is written). The pose is
-    taken over the video's rest mouth (default: this frame's own)."""
-    rest_px = _rest_gap_px(mouth, rest)
-    jaw_px = _jaw_displacement_px(mouth, pose.opening, pose.tuck, pose.pressed, rest_px)
+    written over, when `in_place` (only the crop is read before it is written)."""
+    jaw_px = _jaw_displacement_px(mouth, pose.opening, pose.tuck, pose.pressed)
     box = _crop_box(frame.shape, mouth, jaw_px)
     if box is None:
         return frame if in_place else frame.copy()
@@ -187,28 +155,11 @@ def warp_mouth(
     rel_x, rel_y = grid_x - np.float32(mouth.centre[0]), grid_y - np.float32(mouth.centre[1])
     u = rel_x * np.float32(mouth.axis_u[0]) + rel_y * np.float32(mouth.axis_u[1])
     v = rel_x * np.float32(mouth.axis_v[0]) + rel_y * np.float32(mouth.axis_v[1])
-    moves = _Moves(
-        jaw_px,
-        _chin_displacement_px(mouth, jaw_px, rest_px),
-        _teeth_cap_px(mouth, rest_px),
-        _widen_px(mouth, rest),
-    )
-    layers = _layers(mouth, pose, moves, u, v)
+    layers = _layers(mouth, pose, jaw_px, u, v)
     warped = _composite(frame, mouth, layers, jaw_px)
     out = frame if in_place else frame.copy()
     out[y0:y1, x0:x1] = warped
     return out
-
-
-@dataclass(frozen=True)
-class _Moves:
-    """One frame's moves in pixels: the lower lip's middle and the chin (down > 0), and how
-    far below the inner upper lip the upper teeth may show at most (the tear line's cap)."""
-
-    jaw_px: float
-    chin_px: float
-    teeth_cap_px: float
-    widen_px: float = 0.0  # the mouth corners' move out to the rest width (in < 0)
 
 
 @dataclass
@@ -227,103 +178,47 @@ class _Layers:
 
 
 def _jaw_displacement_px(
-    mouth: MouthGeometry,
-    opening: float,
-    tuck: float = 0.0,
-    pressed: bool = False,
-    rest_gap_px: float | None = None,
+    mouth: MouthGeometry, opening: float, tuck: float = 0.0, pressed: bool = False
 ) -> float:
     """How far the middle of the lower lip moves (down > 0) for `opening` and `tuck`.
 
-    At REST_OPENING the lips take the video's rest gap (`rest_gap_px`, default this frame's
-    own); above it the jaw drops until the inner-lip gap reaches MAX_GAP_FRACTION of the face
-    height (at least MIN_EXTRA_FRACTION more than the rest gap); below it the lower lip rises
-    until the lips meet, past their blurred edges (SHUT_EDGE_PX; and PRESS_FRACTION of the
-    rest gap further when `pressed`). `tuck` raises the lower lip to the edge of the upper
-    teeth instead (the tear line).
+    At REST_OPENING the lips keep their pose in the input; above it the jaw drops until the
+    inner-lip gap reaches MAX_GAP_FRACTION of the face height (at least MIN_EXTRA_FRACTION
+    more than the input's gap); below it the lower lip rises until the lips meet, past their
+    blurred edges (SHUT_EDGE_PX; and PRESS_FRACTION of the gap further when `pressed`).
+    `tuck` raises the lower lip to the edge of the upper teeth instead (the tear line).
     """
     opening = float(np.clip(opening, 0.0, 1.0))
-    current_gap = _current_gap_px(mouth)
-    rest_gap = current_gap if rest_gap_px is None else rest_gap_px
-    to_rest = rest_gap - current_gap
+    current_gap = _curve_at(mouth.lower_x, mouth.lower_v, 0.0) - _curve_at(
+        mouth.upper_x, mouth.upper_v, 0.0
+    )
     if opening >= REST_OPENING:
         share = (opening - REST_OPENING) / (1.0 - REST_OPENING)
         widest = max(
-            MAX_GAP_FRACTION * mouth.face_height_px - rest_gap,
+            MAX_GAP_FRACTION * mouth.face_height_px - current_gap,
             MIN_EXTRA_FRACTION * mouth.face_height_px,
         )
-        jaw_px = to_rest + share * widest
+        jaw_px = share * widest
     else:
         press = PRESS_FRACTION if pressed else 0.0
-        overshut = OPEN_SOURCE_OVERSHUT * max(current_gap - rest_gap, 0.0)
-        travel = (1.0 + press) * rest_gap + SHUT_EDGE_PX + overshut
-        jaw_px = to_rest - (1.0 - opening / REST_OPENING) * travel
+        travel = (1.0 + press) * current_gap + SHUT_EDGE_PX
+        jaw_px = -(1.0 - opening / REST_OPENING) * travel
     tuck = float(np.clip(tuck, 0.0, 1.0))
     if tuck > 0.0:
-        jaw_px += tuck * (_teeth_edge_px(mouth, current_gap, rest_gap) - current_gap - jaw_px)
+        jaw_px += tuck * (-(1.0 - TEAR_FRACTION) * current_gap - jaw_px)
     return jaw_px
 
 
-def _chin_displacement_px(mouth: MouthGeometry, jaw_px: float, rest_gap_px: float) -> float:
-    """How far the chin moves with a lower-lip move of `jaw_px`: all of the part beyond the
-    rest gap (the jaw), CLOSING_CHIN_SHARE of the part between rest and shut (the lips)."""
-
-    def jaw_of(gap: float) -> float:
-        beyond = gap - rest_gap_px
-        return beyond if beyond > 0 else CLOSING_CHIN_SHARE * beyond
-
-    current_gap = _current_gap_px(mouth)
-    return jaw_of(current_gap + jaw_px) - jaw_of(current_gap)
-
-
-def _current_gap_px(mouth: MouthGeometry) -> float:
-    return _curve_at(mouth.lower_x, mouth.lower_v, 0.0) - _curve_at(
-        mouth.upper_x, mouth.upper_v, 0.0
-    )
-
-
-def _rest_gap_px(mouth: MouthGeometry, rest: RestMouth | None) -> float:
-    if rest is None:
-        return _current_gap_px(mouth)
-    return max(float(rest.gap_fraction), 0.0) * mouth.face_height_px
-
-
-def _widen_px(mouth: MouthGeometry, rest: RestMouth | None) -> float:
-    """How far the corners move out to the rest width, less WIDTH_DEADBAND_FRACTION (so that
-    the landmarks' own jitter on a still mouth does not become motion)."""
-    if rest is None:
-        return 0.0
-    height = mouth.face_height_px
-    off = rest.half_width_fraction * height - mouth.half_width_px
-    return float(np.sign(off) * max(abs(off) - WIDTH_DEADBAND_FRACTION * height, 0.0))
-
-
-def _teeth_edge_px(mouth: MouthGeometry, current_gap: float, rest_gap: float) -> float:
-    """How far below the inner upper lip (middle) the upper teeth end: the tear line."""
-    return min(TEAR_FRACTION * current_gap, _teeth_cap_px(mouth, rest_gap))
-
-
-def _teeth_cap_px(mouth: MouthGeometry, rest_gap: float) -> float:
-    """The upper teeth show at most this far below the inner upper lip, whatever the gap."""
-    height = mouth.face_height_px
-    return TEAR_FRACTION * max(rest_gap + TEETH_REST_MARGIN * height, UPPER_TEETH_FRACTION * height)
-
-
 def _layers(
-    mouth: MouthGeometry,
-    pose: MouthPose,
-    moves: _Moves,
-    u: np.ndarray,
-    v: np.ndarray,
+    mouth: MouthGeometry, pose: MouthPose, jaw_px: float, u: np.ndarray, v: np.ndarray
 ) -> _Layers:
-    jaw_px = moves.jaw_px
     half_width = np.float32(mouth.half_width_px)
     source_u = u
-    if abs(pose.spread) >= 1e-4 or abs(moves.widen_px) >= MIN_MOVE_PX:
+    if abs(pose.spread) >= 1e-4:
         x_out, band = u / half_width, _lip_band(mouth, jaw_px, v)
         drop = _corner_drop_px(mouth, pose.spread, x_out, band)
         v = v if drop is None else v - drop
-        sideways = _sideways_px(mouth, pose.spread, x_out, band, moves.widen_px)
+        sideways = _sideways_px(mouth, pose.spread, x_out, band)
         source_u = u if sideways is None else u - sideways
     x = source_u / half_width
     upper = np.interp(x, mouth.upper_x, mouth.upper_v).astype(np.float32)
@@ -331,24 +226,16 @@ def _layers(
     profile = _open_profile(x)
     lip_drop = np.float32(jaw_px) * profile
     lower_edge = np.maximum(upper, lower + lip_drop)
-    tear = upper + np.minimum(
-        np.float32(TEAR_FRACTION) * (lower - upper), np.float32(moves.teeth_cap_px)
-    )
-    field = _jaw_field(mouth, moves, x, v, lower_edge, profile)
-    drop = np.where(v < lower_edge, lip_drop, field)
+    tear = upper + np.float32(TEAR_FRACTION) * (lower - upper)
+    drop = np.where(v < lower_edge, lip_drop, _jaw_field(mouth, jaw_px, x, v, lower_edge, profile))
     feather = max(1.0, FEATHER_FRACTION * mouth.face_height_px) if jaw_px > 0 else 1.0
     soft = 1.0 + np.float32(feather - 1.0) * np.clip(lip_drop / np.float32(2.0 * feather), 0, 1)
-    rim = _lip_rim_px(mouth, jaw_px, lip_drop)
-    below = np.clip((v - lower_edge - rim) / soft + 0.5, 0.0, 1.0)
+    below = np.clip((v - lower_edge) / soft + 0.5, 0.0, 1.0)
     above = np.clip(upper - v + 0.5, 0.0, 1.0)
     inside = np.clip(1.0 - below - above, 0.0, 1.0)
     upper_teeth = np.clip((tear - v) / soft + 0.5, 0.0, 1.0)
-    if jaw_px > 0:  # the open cavity is painted down to the lower lip (its teeth included)
-        lower_teeth = np.zeros_like(upper_teeth)
-        depth = np.clip((v - tear) / np.maximum(lower_edge + rim - tear, 1.0), 0.0, 1.0)
-    else:
-        lower_teeth = np.clip((v - lip_drop - tear) / soft + 0.5, 0.0, 1.0) * (1 - upper_teeth)
-        depth = np.clip((v - tear) / np.maximum(lip_drop, 1.0), 0.0, 1.0)
+    lower_teeth = np.clip((v - lip_drop - tear) / soft + 0.5, 0.0, 1.0) * (1.0 - upper_teeth)
+    depth = np.clip((v - tear) / np.maximum(lip_drop, 1.0), 0.0, 1.0)
     return _Layers(
         upper_u=source_u,
         upper_v=v,
@@ -362,41 +249,30 @@ def _layers(
     )
 
 
-def _lip_rim_px(mouth: MouthGeometry, jaw_px: float, lip_drop: np.ndarray) -> np.ndarray:
-    """How much of the lower lip's blurred top edge (lip into teeth: a pale rim on a
-    close-up) the open cavity covers; none while the mouth is not opened."""
-    if jaw_px <= 0:
-        return np.float32(0.0)
-    rim = np.float32(LIP_RIM_FRACTION * mouth.face_height_px)
-    return rim * np.clip(lip_drop / (2.0 * rim + 1e-3), 0.0, 1.0)
-
-
 def _jaw_field(
     mouth: MouthGeometry,
-    moves: _Moves,
+    jaw_px: float,
     x: np.ndarray,
     v: np.ndarray,
     lower_edge: np.ndarray,
     profile: np.ndarray,
 ) -> np.ndarray:
-    """Displacement below the lower lip: from the lip's move (profile) to the chin's, fading."""
-    jaw_px, chin_px = moves.jaw_px, moves.chin_px
+    """Jaw displacement below the lower lip: from the lip's profile to a rigid chin, then fading."""
     toward_chin = _smoothstep(lower_edge, np.float32(mouth.chin_v), v)
     lateral = 1.0 - _smoothstep(np.float32(1.0), np.float32(JAW_REACH_X), np.abs(x))
     edge_v = mouth.chin_v + CHIN_EDGE_FRACTION * mouth.face_height_px
     neck_px = NECK_FRACTION * mouth.face_height_px
     fade = 1.0 - _smoothstep(np.float32(edge_v), np.float32(edge_v + neck_px), v)
-    lip = np.float32(jaw_px) * (1.0 - toward_chin) * profile
-    return (lip + np.float32(chin_px) * toward_chin * lateral) * fade
+    chin_share = np.float32(1.0 if jaw_px > 0 else CLOSING_CHIN_SHARE)
+    chin = toward_chin * lateral * chin_share
+    return np.float32(jaw_px) * ((1.0 - toward_chin) * profile + chin) * fade
 
 
 def _sideways_px(
-    mouth: MouthGeometry, spread: float, x: np.ndarray, band: np.ndarray, widen_px: float = 0.0
+    mouth: MouthGeometry, spread: float, x: np.ndarray, band: np.ndarray
 ) -> np.ndarray | None:
-    """Sideways travel (output -> source) that spreads (> 0) or rounds (< 0) the outer lips,
-    from the rest width (`widen_px` brings the corners there first)."""
+    """Sideways travel (output -> source) that spreads (> 0) or rounds (< 0) the outer lips."""
     travel = (SPREAD_MAX if spread > 0 else ROUND_MAX) * float(np.clip(spread, -1.0, 1.0))
-    travel += widen_px / mouth.half_width_px
     if abs(travel) < 1e-4:
         return None
     ax = np.abs(x)
