@@ -4,18 +4,16 @@ English and Mandarin sentences are spoken by libespeak-ng (its phoneme events ar
 ground truth), rendered with the default engine onto the test faces (the astronaut,
 720x1280 portrait and 512x512), and the output mouth is tracked with MediaPipe. Each render runs
 four times when the pipeline accepts a `timing`: with espeak-ng's phones (a scripted job),
-from the audio alone (no transcript: the built-in ear, `lipsync/ear`), with a transcription
+from the audio alone (no transcript: phones recognised by PocketSphinx), with a transcription
 server (the stand-in of tests/speech/transcribe_standin.py, answering the words as Whisper
 writes them, through render/transcript_stage.py) and with the user's transcript (both aligned
-to the audio). The ear never heard
-these sentences: it trains on sentences composed from word lists (`scripts/ear_corpus.py`),
-and `scripts/train_ear.py` refuses any that is one of these. Printed per mode and language,
+to the audio). Printed per mode and language,
 over all cases: bilabial closures within +-1 frame, silent frames at rest and still, mouth
 width on o/u vs i/e (narrower by), loudness r; against the targets of the phones (closures
 >= 90 %, rest >= 95 %, rounding >= 10 %, r >= 0.8; also for a server and a transcript) or of
-the audio alone (closures >= 60 %,
-rest >= 95 %, rounding >= 8 %, r >= 0.7). The last line holds the figures. `--crops DIR`
-also writes mouth crops (PNG) of two cases on each face.
+the audio alone (issue 18's: closures >= 60 %, rest >= 95 %, rounding >= 8 %, r >= 0.7).
+The last line holds the figures. `--crops DIR` also writes mouth crops (PNG) of two cases on
+each face.
 
 `--talking` runs the talking-source cases instead (issue 17): the still head first made to
 speak other speech (its mouth opened to that speech's loudness, or a LipForge output with its

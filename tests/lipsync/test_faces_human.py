@@ -13,10 +13,10 @@ from pathlib import Path
 
 import av
 import cv2
-import media_factory as factory
 import numpy as np
 import pytest
 from skimage import data as skdata
+from tests.support import media_factory as factory
 
 from lipforge.cli.probe import count_faces
 from lipforge.errors import NoFaceError

@@ -315,7 +315,7 @@ def test_the_engine_gets_the_audio_features_it_needs_and_no_others(
 def test_phones_are_found_only_for_an_engine_that_reads_them(
     tmp_path, short_speech, talking_head_512, engine, searches, phone_searches
 ):
-    from tiny_wav2lip import install_tiny_wav2lip
+    from tests.lipsync.tiny_wav2lip import install_tiny_wav2lip
 
     models_dir = tmp_path / "models"
     install_tiny_wav2lip(models_dir)
