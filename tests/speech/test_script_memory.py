@@ -16,7 +16,7 @@ import pytest
 from tests.speech.standins import voiced
 
 from lipforge.errors import CancelledError
-from lipforge.speech.engines import Utterance, register_speech_engine
+from lipforge.speech.engines import SPEECH_ENGINES, Utterance
 from lipforge.speech.script import synthesize_script
 from lipforge.speech.voices import Voice
 
@@ -25,13 +25,14 @@ STANDIN_RATE = 22050
 STALL_S = 6.0
 
 
-@register_speech_engine
 class BuzzEngine:
     name: ClassVar[str] = "test-buzz"
     languages: ClassVar[tuple[str, ...]] = ("*",)
     max_input_chars: ClassVar[int] = 1000
     needs_url: ClassVar[bool] = False
     voice_shapes: ClassVar[list[dict]] = []
+    voice_fields: ClassVar[tuple[str, ...]] = ()
+    required_fields: ClassVar[tuple[str, ...]] = ()
     stall = threading.Event()  # while set, every request hangs (a trickling server)
 
     def __init__(self, voice, context) -> None:
@@ -52,6 +53,12 @@ class BuzzEngine:
 
     def close(self) -> None:
         pass
+
+
+@pytest.fixture(autouse=True)
+def buzz_engine(monkeypatch):
+    """The stand-in engine is registered for this module's tests only (not for the session)."""
+    monkeypatch.setitem(SPEECH_ENGINES, BuzzEngine.name, BuzzEngine)
 
 
 def peak_bytes(settings, text: str, name: str) -> int:

@@ -183,7 +183,7 @@ def run_batch_and_kill_one(client, workers, audios, video_path, seaweed, bucket,
         body = s3.get_object(Bucket=bucket, Key=f"{prefix}/outputs/{job.output_relpath}")["Body"]
         content = body.read()
         host = content.split(b" ", 1)[0].decode()
-        audio = audio_by_id[job.audio_asset_id].read_bytes()
+        audio = audio_by_id[job.spec["audio_asset_id"]].read_bytes()
         assert content == output_bytes(host, audio, video), "an output from the wrong inputs"
         makers.add(host)
     assert makers == {"gpu-box-1", "gpu-box-2"}, "the batch did not split across both hosts"
