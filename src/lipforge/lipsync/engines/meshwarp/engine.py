@@ -4,9 +4,9 @@ No weights, no downloads, deterministic, faster than real time. `start` turns th
 audio into one mouth pose per output frame (`mouthshape`); `process` measures each frame's
 mouth from its landmarks, adds it to the running estimate of the video's rest mouth
 (`restmouth`) and re-poses it to the absolute target over that rest (`mouthwarp`), so a
-presenter who talks in the source does not show through. Frames without a face pass through
-unchanged. The engine holds no per-render state beyond the pose series and that estimate
-(a fixed-size histogram).
+presenter who talks in the source does not show through; in a pause the mouth is held still
+(`pausehold`). Frames without a face pass through unchanged. The engine holds no per-render
+state beyond the pose series, that estimate (a fixed-size histogram) and one held patch.
 """
 
 from __future__ import annotations
