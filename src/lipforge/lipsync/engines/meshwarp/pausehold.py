@@ -26,6 +26,10 @@ REFERENCE_HALF_WIDTHS = 1.6  # the band the head's move is read from: this wide 
 REFERENCE_ABOVE = 1.2  # ... from this many nose-base depths above the nose base to it
 CAPTURE_AT_FRAME = 2  # the pause's frame (from 0) whose mouth is held on the ones after it
 MAX_SHIFT_SHARE = 0.25  # a read move larger than this share of the band is not trusted
+# Faces smaller than this (face heights, pixels) are not held: the band above the mouth is too
+# few pixels to read the head's move to a fraction of a pixel (the 100 px test face's pauses
+# measured 82 % at rest held, 100 % not), and a source's shimmer is hardly seen there.
+MIN_FACE_PX = 160.0
 PATCH_HALF_WIDTHS = 2.8  # the held patch spans this many half mouth widths either side
 PATCH_BELOW_CHIN = 0.2  # ... and reaches this far below the chin (face heights)
 FEATHER_SHARE = 0.25  # of the patch's radius, over which it blends into the frame
@@ -49,7 +53,7 @@ class PauseHold:
 
     def apply(self, frame: np.ndarray, mouth: MouthGeometry, resting: bool) -> np.ndarray:
         """`frame` (already warped) with the pause's held mouth pasted in, when `resting`."""
-        if not resting:
+        if not resting or mouth.face_height_px < MIN_FACE_PX:
             self.reset()
             return frame
         self._resting_frames += 1
