@@ -137,9 +137,9 @@ async def sse_client(client: httpx.AsyncClient, url: str, opened: asyncio.Queue,
                     await opened.put(1)
                 elif kind == "job.progress":
                     payload = json.loads(data)
-                    written = datetime.fromisoformat(payload["heartbeat_at"]).timestamp()
+                    written = datetime.fromisoformat(payload["created_at"]).timestamp()
                     delays.append(time.time() - written)
-                    if payload["frames_done"] == PROGRESS_WRITES:
+                    if payload["job"]["frames_done"] == PROGRESS_WRITES:
                         return
                 kind = data = None
 

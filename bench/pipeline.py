@@ -137,8 +137,7 @@ def stage_costs(video: Path, audio: Path, engine_name: str) -> dict[str, float]:
     """CPU ms per frame of each pipeline stage run alone on the first STAGE_FRAMES frames."""
     from lipforge.lipsync.engine import FrameBatch, create_engine
     from lipforge.lipsync.faces import FaceTracker
-    from lipforge.lipsync.pipeline import RenderRequest, with_phones
-    from lipforge.media.audio import analyse_audio
+    from lipforge.lipsync.pipeline import RenderRequest, driving_audio
     from lipforge.media.encode import VideoWriter
     from lipforge.media.video import VideoReader
 
@@ -155,11 +154,10 @@ def stage_costs(video: Path, audio: Path, engine_name: str) -> dict[str, float]:
     tracked += tracker.flush()
     costs["track"] = _cpu_s() - cpu
     tracker.close()
-    cpu = _cpu_s()
-    features = analyse_audio(audio, float(reader.fps))
-    features = with_phones(features, RenderRequest(audio, video, video))
-    costs["audio+phones"] = (_cpu_s() - cpu) * count / features.frame_count
     engine = create_engine(engine_name)
+    cpu = _cpu_s()  # the features this engine declares it needs (phones only for meshwarp)
+    features = driving_audio(RenderRequest(audio, video, video), engine.needs, float(reader.fps))
+    costs["audio+phones"] = (_cpu_s() - cpu) * count / features.frame_count
     engine.load(ROOT / "models")
     engine.start(features)
     landmarks = dict(tracked)

@@ -18,6 +18,9 @@ GIB = 1024**3
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
 OWN_ENV_PREFIX = "LIPFORGE_"
+OWN_SECRET_VARIABLES = frozenset(
+    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
+)
 ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
@@ -131,7 +134,7 @@ class Settings:
     # a transcription server (OpenAI's /v1/audio/transcriptions: faster-whisper-server,
     # whisper.cpp, SenseVoice/FunASR wrappers) for audio that comes without its words
     transcribe_url: str = ""  # the base URL ending in /v1; empty: no server
-    transcribe_model: str = "whisper-1"
+    transcribe_model: str = "whisper-1"  # the `model` field sent with each piece
     transcribe_api_key_env: str = ""  # the NAME of the variable holding its key; empty: none
     transcribe_language: str = ""  # ISO-639-1 hint ("en", "zh"); empty: the server detects it
     transcribe_timeout_s: float = 120.0  # overall deadline of one piece's request
@@ -174,8 +177,9 @@ class Settings:
 def check_api_key_env(name: str, setting: str) -> None:
     """Refuse a key variable name that is not a name, or that is one of LipForge's own settings.
 
-    A setting that names "the variable holding a key" must not point at LIPFORGE_TOKEN or
-    another LIPFORGE_* value: that would send LipForge's own secrets to a remote server.
+    A setting that names "the variable holding a key" must not point at LIPFORGE_TOKEN,
+    another LIPFORGE_* value or the S3 credentials: that would send LipForge's own secrets to
+    a remote server. (speech/voices.py's `check_key_variable` says the same for voices.)
     """
     if not ENV_VAR_NAME.match(name):
         raise ConfigError(
@@ -183,10 +187,10 @@ def check_api_key_env(name: str, setting: str) -> None:
             "variable (like ASR_API_KEY), not the key itself.",
             setting=setting,
         )
-    if name.upper().startswith(OWN_ENV_PREFIX):
+    if name.upper().startswith(OWN_ENV_PREFIX) or name.upper() in OWN_SECRET_VARIABLES:
         raise ConfigError(
-            f"Config {setting!r} names {name}, one of LipForge's own settings. Put the key in a "
-            "variable of its own (like ASR_API_KEY).",
+            f"Config {setting!r} names {name}, one of LipForge's own settings or credentials. "
+            "Put the key in a variable of its own (like ASR_API_KEY).",
             setting=setting,
             variable=name,
         )

@@ -38,7 +38,7 @@ def test_a_bad_last_event_id_header_is_refused_before_the_stream_opens(api, valu
 def test_framework_refusals_use_the_error_shape_and_a_full_allow(api):
     wrong_method = api.put("/api/assets/some-id")
     assert wrong_method.status_code == 405
-    assert set(wrong_method.headers["allow"].split(", ")) == {"DELETE", "GET"}
+    assert set(wrong_method.headers["allow"].split(", ")) == {"DELETE", "GET", "PATCH"}
     assert wrong_method.json()["error"] == "method_not_allowed"
     nowhere = api.get("/api/nowhere")
     assert nowhere.status_code == 404 and nowhere.json()["params"]["path"] == "/api/nowhere"

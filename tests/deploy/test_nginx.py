@@ -146,9 +146,9 @@ async def progress_delays(stack, opened: threading.Event) -> list[float]:
                         opened.set()
                     elif kind == "job.progress":
                         payload = json.loads(data)
-                        written = datetime.fromisoformat(payload["heartbeat_at"]).timestamp()
+                        written = datetime.fromisoformat(payload["created_at"]).timestamp()
                         delays.append(time.time() - written)
-                        if payload["frames_done"] == PROGRESS_WRITES:
+                        if payload["job"]["frames_done"] == PROGRESS_WRITES:
                             return delays
                     kind = data = None
     return delays

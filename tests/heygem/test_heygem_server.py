@@ -180,8 +180,8 @@ def test_inputs_downloaded_from_an_allowed_http_server(client, media):
         answer = client.submit(
             "downloaded", f"{base}/files/speech.wav", f"{base}/redirect?to={base}/files/face.mp4"
         )
-    assert answer["code"] == 10000, answer
-    data = client.wait("downloaded", JOB_TIMEOUT_S)
+        assert answer["code"] == 10000, answer
+        data = client.wait("downloaded", JOB_TIMEOUT_S)  # downloaded after the answer
     assert data["status"] == 2, data
     assert_mp4(client.result_file(data))
 

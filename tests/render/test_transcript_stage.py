@@ -102,12 +102,17 @@ def test_no_server_and_no_transcript_leaves_the_audio_alone(settings, sessions, 
     assert timing_for_audio(settings, asset, bilabial_wav, never) is None
 
 
-def test_long_audio_goes_in_pieces_cut_in_its_pauses(settings, sessions, tmp_path):
+def long_wav(path, seconds: float = 150.0):
+    """Speech and pauses for about `seconds` (150: three pieces)."""
     samples, rate = factory.speech_samples(BILABIAL_TEXT, "en-us")
     pause = np.zeros(int(rate * 1.3), np.float32)
     one = np.concatenate([samples.astype(np.float32), pause])
-    repeats = int(150 / (len(one) / rate)) + 1  # about 150 s: three pieces
-    wav = factory.write_audio(tmp_path / "long.wav", np.tile(one, repeats), rate)
+    repeats = int(seconds / (len(one) / rate)) + 1
+    return factory.write_audio(path, np.tile(one, repeats), rate)
+
+
+def test_long_audio_goes_in_pieces_cut_in_its_pauses(settings, sessions, tmp_path):
+    wav = long_wav(tmp_path / "long.wav")
     audio = load_audio(wav)
     pieces = list(cut_points(audio))
     assert len(pieces) == 3 and pieces[0][0] == 0 and pieces[-1][1] == len(audio)
@@ -144,7 +149,7 @@ def run_jobs(settings, sessions, batch_id):
     thread.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not all(
-        job.status in ("succeeded", "failed") for job in jobs_of(sessions, batch_id)
+        job.status in ("succeeded", "failed", "cancelled") for job in jobs_of(sessions, batch_id)
     ):
         time.sleep(0.05)
     stop.set()
@@ -184,3 +189,28 @@ def test_a_down_server_is_one_log_line_and_a_notice_and_the_job_still_renders(
     notices = [e for e in events_since(sessions, 0) if e.kind == "job.notice"]
     assert [n.payload["notice"]["error"] for n in notices] == ["transcription_failed"]
     assert notices[0].payload["notice"]["params"]["status"] == 500
+
+
+def test_a_job_cancelled_while_its_audio_is_transcribed_stops_between_pieces(
+    settings, sessions, tmp_path
+):
+    wav = long_wav(tmp_path / "long.wav")
+    audio = audio_asset(sessions, settings, wav, "long.wav")
+    video = add_placeholder_asset(sessions, settings, "video", "face.mp4")
+    batch_id, (job_id,) = add_batch(sessions, 1, audio_id=audio.id, video_ids=[video])
+    hearing = Hearing(texts=["one", "two", "three"], delay_s=1.5)
+
+    def cancel_when_asked():
+        deadline = time.monotonic() + 60
+        while not hearing.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with sessions.begin() as session:
+            queue.cancel_job(session, job_id)
+
+    with serve("openai", hearing) as standin:
+        canceller = threading.Thread(target=cancel_when_asked, daemon=True)
+        canceller.start()
+        given, (job,) = run_jobs(with_server(settings, standin.url), sessions, batch_id)
+        canceller.join(10)
+    assert job.status == "cancelled" and job_id not in given
+    assert len(hearing.requests) < 3

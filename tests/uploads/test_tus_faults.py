@@ -6,6 +6,7 @@ import os
 import socket
 import threading
 import time
+from functools import partial
 from urllib.parse import urlsplit
 
 import httpx
@@ -174,3 +175,71 @@ def test_sigkill_mid_upload_then_resume_to_an_identical_asset(tmp_path, talking_
             assert asset_sha256(client, status["asset_id"]) == sha256_of(talking_head_512)
     finally:
         restarted.stop()
+
+
+def test_a_creation_with_upload_dropped_mid_body_leaves_no_upload(live_server):
+    """Its client never got the Location: the upload would only fill the quota for 24 h."""
+    parts = urlsplit(live_server.url)
+    body = os.urandom(200_000)
+    uploads = live_server.data_dir / "uploads"
+    before = set(uploads.glob("*")) if uploads.exists() else set()
+    with socket.create_connection((parts.hostname, parts.port)) as sock:
+        sock.sendall(
+            f"POST /api/uploads/ HTTP/1.1\r\nHost: {parts.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+            f"Upload-Length: {len(body)}\r\nUpload-Metadata: {metadata_for('x.bin')}\r\n"
+            "Content-Type: application/offset+octet-stream\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        sock.sendall(body[:50_000])
+        time.sleep(0.5)
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        left = sorted(p.name for p in set(uploads.glob("*")) - before if p.name[0] != ".")
+        if not left:
+            break
+        time.sleep(0.2)
+    assert left == [], left
+
+
+def finished_partial(client: httpx.Client, data: bytes) -> str:
+    response = client.post("/api/uploads/", headers={**TUS, "Upload-Length": str(len(data)),
+                                                     "Upload-Concat": "partial"})  # fmt: skip
+    url = response.headers["Location"]
+    assert (
+        client.patch(url, content=data, headers={**OCTETS, "Upload-Offset": "0"}).status_code == 204
+    )
+    return urlsplit(url).path
+
+
+def race(*calls):
+    answers = [None] * len(calls)
+
+    def run(index, call):
+        answers[index] = call()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
+def test_a_final_racing_a_delete_or_another_final_never_answers_500(live_server):
+    data = os.urandom(4 * 1024 * 1024)
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+        for _ in range(3):
+            parts = [finished_partial(client, data), finished_partial(client, data)]
+            concat, delete = race(partial(post_final, client, parts),
+                                  partial(client.delete, parts[0], headers=TUS))  # fmt: skip
+            assert concat.status_code < 500 and delete.status_code < 500, (concat, delete)
+            parts = [finished_partial(client, data), finished_partial(client, data)]
+            first, second = race(*[partial(post_final, client, parts)] * 2)
+            statuses = sorted([first.status_code, second.status_code])
+            assert statuses[0] == 201 and 400 <= statuses[1] < 500, (first.text, second.text)
+
+
+def post_final(client: httpx.Client, parts: list[str]) -> httpx.Response:
+    return client.post(
+        "/api/uploads/", headers={**TUS, "Upload-Concat": "final;" + " ".join(parts)}
+    )

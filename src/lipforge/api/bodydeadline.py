@@ -50,7 +50,11 @@ class _TimedExchange:
         self._timed_out = False
 
     async def run(self, app: ASGIApp, scope: Scope) -> None:
-        await app(scope, self.receive, self.send)
+        try:
+            await app(scope, self.receive, self.send)
+        except Exception:
+            if not self._timed_out:
+                raise  # after the 408, the app's complaint about the lost body is moot
 
     async def receive(self) -> Message:
         if self._timed_out:

@@ -23,6 +23,7 @@ from starlette.datastructures import Headers, State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lipforge.api.auth import UNAUTHORIZED_MESSAGE, error_json, request_access
+from lipforge.api.bodydeadline import BodyDeadlineMiddleware
 from lipforge.api.hosts import check_host
 from lipforge.api.origins import check_origin
 from lipforge.api.throttle import client_address, throttle_for
@@ -45,6 +46,7 @@ def companion_app(main_app: FastAPI, routers: Iterable[APIRouter], title: str) -
     app.add_exception_handler(LipforgeError, _error_response)
     settings: Settings = main_app.state.settings
     app.add_middleware(AllowListAccess, state=app.state, networks=allowed_networks(settings))
+    app.add_middleware(BodyDeadlineMiddleware, deadline_s=settings.body_timeout_s)
     app.add_middleware(HttpErrorLogMiddleware)
     return app
 

@@ -35,6 +35,7 @@ JOB_STATUS_BY_KIND = {
     "job.cancelled": "cancelled",
 }
 PROGRESS_DIGITS = 4
+QUEUE_INTERNAL_KEYS = {"job_id", "output_relpath", "heartbeat_at"}  # in events, not for clients
 
 
 def _iso(value: datetime | str | None) -> str | None:
@@ -264,8 +265,8 @@ class EventView(BaseModel):
         }
         if event.kind.startswith("job.") and event.job_id is not None:
             change = job_change(event.job_id, event.kind, event.payload)
-            extra = {k: v for k, v in event.payload.items() if k not in JobChange.model_fields}
-            extra.pop("job_id", None)
+            shown = JobChange.model_fields.keys() | QUEUE_INTERNAL_KEYS
+            extra = {k: v for k, v in event.payload.items() if k not in shown}  # e.g. reason
             return cls(**envelope, **extra, job=change)
         extra = {k: v for k, v in event.payload.items() if k not in envelope}
         if event.kind == "batch.updated" and event.batch_id is not None:

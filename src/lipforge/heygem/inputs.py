@@ -1,6 +1,7 @@
 """Turn a HeyGem `audio_url` / `video_url` string into a local file inside the staging dir.
 
-- `http://…` / `https://…`: downloaded (`fetcher.py`, guarded by `netguard.py`).
+- `http://…` / `https://…`: downloaded (`fetcher.py`, guarded by `netguard.py`); a host
+  the guard refuses is refused at once by `check_url`, before any download is queued.
 - `file://…` and any other `scheme://`: refused.
 - anything else is a path under the HeyGem root, as HeyGem reads paths in its mounted
   data dir: a relative path is taken from `<root>/temp` (where the Duix.Avatar client puts
@@ -20,6 +21,8 @@ import shutil
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
+import httpx
+
 from lipforge.filenames import file_stem
 from lipforge.heygem.contract import CONTAINER_MOUNT
 from lipforge.heygem.errors import InputRefusedError
@@ -35,6 +38,16 @@ _PLAIN_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 def is_url(value: str) -> bool:
     """True for the inputs that are downloaded (and so are staged in the background)."""
     return value.lower().startswith(("http://", "https://"))
+
+
+def check_url(field: str, value: str, policy: AddressPolicy) -> None:
+    """Refuse at once a URL whose host is not permitted (the download itself, in the
+    background, checks every connection again, redirects included)."""
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL as exc:
+        raise InputRefusedError(f"{field} {value!r} is not a URL: {exc}.", field=field) from exc
+    policy.resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
 
 
 def stage_input(
@@ -102,4 +115,11 @@ def _safe(name: str) -> str:
     return (file_stem(name) or "file") + (suffix if _PLAIN_SUFFIX.match(suffix) else "")
 
 
-__all__ = ["AddressPolicy", "is_url", "resolve_root_path", "stage_input", "TEMP_DIR_NAME"]
+__all__ = [
+    "AddressPolicy",
+    "check_url",
+    "is_url",
+    "resolve_root_path",
+    "stage_input",
+    "TEMP_DIR_NAME",
+]

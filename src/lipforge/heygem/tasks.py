@@ -38,7 +38,7 @@ from lipforge.events import publish_event
 from lipforge.heygem.background import run_in_background
 from lipforge.heygem.contract import AnswerCode, TaskStatus, envelope, result_name
 from lipforge.heygem.fetcher import fetch_limits
-from lipforge.heygem.inputs import is_url, stage_input
+from lipforge.heygem.inputs import check_url, is_url, stage_input
 from lipforge.heygem.netguard import AddressPolicy, parse_networks
 from lipforge.heygem.results import STAGING_DIR_NAME, heygem_root, publish_result
 from lipforge.heygem.submit import SubmitRequest, check_code, parse_submit
@@ -80,6 +80,9 @@ def submit_task(ctx: HeygemContext, raw_body: bytes) -> dict:
     if _fetch_running(ctx, request.code):
         return _fetching(request, "this code was already submitted; its inputs are downloading")
     urls = tuple(field for field, value in _inputs(request) if is_url(value))
+    for field, value in _inputs(request):
+        if field in urls:
+            check_url(field, value, ctx.policy)
     local = _ingest_fields(ctx, request, [f for f, _ in _inputs(request) if f not in urls])
     if urls:
         if not _start_fetch(ctx, request):

@@ -4,8 +4,8 @@ An engine turns batches of video frames (with their tracked face landmarks and t
 audio features for each frame) into the same number of output frames. It checks its
 weights in `load` before any frame is decoded, keeps its sessions for the whole
 render, and frees them in `close`. Each engine declares in `needs` which audio features
-(`Need`) it reads; the pipeline computes only those (phone recognition, seconds per
-minute of audio, runs only for an engine that asks for phones). Engines register by name
+(`Need`) it reads; the pipeline computes only those (finding the phones, the costliest,
+runs only for an engine that asks for them). Engines register by name
 with `@register_engine`; nothing else in the code branches on an engine's name. This
 module holds no engine; the engines live in `lipsync/engines/<name>/`.
 """
@@ -40,7 +40,7 @@ class Need(Enum):
 
     MEL = "mel"  # AudioFeatures.mel: Wav2Lip's log-mel spectrogram
     LOUDNESS = "loudness"  # AudioFeatures.loudness: the per-frame loudness envelope
-    PHONES = "phones"  # AudioFeatures.phones: from the script, an aligned transcript or recognised
+    PHONES = "phones"  # AudioFeatures.phones: from the script, an aligned transcript or the ear
 
 
 @dataclass(frozen=True)

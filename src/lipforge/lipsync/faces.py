@@ -60,7 +60,7 @@ MOUTH_MOVING_FRACTION = 0.01
 MOUTH_MOVING_HOLD_FRAMES = 12
 INNER_LIP_MIDS = (13, 14)
 FOREHEAD, CHIN = 10, 152
-CONFIRM_DETECTIONS = 5  # a face is found once seen with a human layout this many runs in a row
+CONFIRM_DETECTIONS = 8  # a face is found once seen with a human layout this many runs in a row
 
 Landmarks = np.ndarray  # (468, 3) float32, pixels (x, y, z) of the frame as given
 Result = tuple[int, Landmarks | None]

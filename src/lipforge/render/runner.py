@@ -85,18 +85,27 @@ class RenderRunner:
             spec, timing = speak_for_job(work, spec, should_cancel)
         context = render_context(work, spec, timing)
         if timing is None:
-            context = replace(context, words=words_of_audio(work, spec, context.audio_path))
+            words = words_of_audio(work, spec, context.audio_path, should_cancel)
+            context = replace(context, words=words)
         self.render(context, on_progress, should_cancel)
         return spec.output_name
 
 
-def words_of_audio(work: JobWork, spec: RenderSpec, audio_path: Path) -> SpeechTiming | None:
+def words_of_audio(
+    work: JobWork, spec: RenderSpec, audio_path: Path, should_cancel: CancelCheck
+) -> SpeechTiming | None:
     """What the audio says (`render/transcript_stage.py`): its transcript, or a server's."""
     from lipforge.render.transcript_stage import words_for_job
 
     assert spec.audio_asset_id is not None  # render_context refused a job without audio
     return words_for_job(
-        work.sessions, work.settings, work.job, spec.audio_asset_id, audio_path, work.log
+        work.sessions,
+        work.settings,
+        work.job,
+        spec.audio_asset_id,
+        audio_path,
+        work.log,
+        should_cancel,
     )
 
 

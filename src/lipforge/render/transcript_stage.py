@@ -31,7 +31,7 @@ from sqlalchemy.orm import sessionmaker
 from lipforge.assets.library import get_asset
 from lipforge.assets.table import Asset
 from lipforge.config import Settings
-from lipforge.errors import LipforgeError
+from lipforge.errors import CancelledError, LipforgeError
 from lipforge.events import publish_event
 from lipforge.jobs.queue import ClaimedJob
 from lipforge.logs import log_event
@@ -47,6 +47,7 @@ CACHE_DIR_NAME = "transcripts"
 CACHE_VERSION = 1
 NOTICE_EVENT = "job.notice"  # payload {"job_id", "notice": {"error", "message", "params"}}
 SkipCallback = Callable[[LipforgeError], None]
+CancelCheck = Callable[[], bool]
 
 
 def words_for_job(
@@ -56,8 +57,10 @@ def words_for_job(
     audio_asset_id: str,
     audio_path: Path,
     log: Callable[[str], None],
+    should_cancel: CancelCheck = lambda: False,
 ) -> SpeechTiming | None:
-    """The words of the job's audio; a failed server is logged and published, never raised."""
+    """The words of the job's audio; a failed server is logged and published, never raised
+    (CancelledError between pieces when the job is cancelled)."""
 
     def skipped(error: LipforgeError) -> None:
         log(f"transcription skipped, mouth shapes follow the audio alone: {error}")
@@ -66,7 +69,7 @@ def words_for_job(
             publish_event(session, NOTICE_EVENT, payload, batch_id=job.batch_id, job_id=job.id)
 
     asset = get_asset(sessions, audio_asset_id)
-    timing = timing_for_audio(settings, asset, audio_path, skipped)
+    timing = timing_for_audio(settings, asset, audio_path, skipped, should_cancel)
     if timing is not None and timing.phones is None:
         log(f"words: {_words_source(asset)}, {sum(len(s.text) for s in timing.sentences)} chars")
     return timing
@@ -79,7 +82,11 @@ def _words_source(asset: Asset) -> str:
 
 
 def timing_for_audio(
-    settings: Settings, asset: Asset, audio_path: Path, on_skip: SkipCallback
+    settings: Settings,
+    asset: Asset,
+    audio_path: Path,
+    on_skip: SkipCallback,
+    should_cancel: CancelCheck = lambda: False,
 ) -> SpeechTiming | None:
     """The words of `asset` with their times, or None: the mouth follows the audio alone."""
     if asset.speech_timing:
@@ -89,7 +96,7 @@ def timing_for_audio(
     if not settings.transcribe_url:
         return None
     try:
-        return heard_timing(settings, asset.sha256, audio_path)
+        return heard_timing(settings, asset.sha256, audio_path, should_cancel)
     except TranscriptionError as exc:
         on_skip(exc)
         return None
@@ -100,7 +107,9 @@ def transcript_timing(text: str, duration_s: float, language: str = "") -> Speec
     return SpeechTiming((Sentence(text.strip(), 0.0, duration_s),), None, language)
 
 
-def heard_timing(settings: Settings, sha256: str, audio_path: Path) -> SpeechTiming:
+def heard_timing(
+    settings: Settings, sha256: str, audio_path: Path, should_cancel: CancelCheck = lambda: False
+) -> SpeechTiming:
     """What the transcription server hears in the audio, piece by piece (cached)."""
     cache = _cache_path(settings, sha256)
     cached = _read_cache(cache)
@@ -110,6 +119,8 @@ def heard_timing(settings: Settings, sha256: str, audio_path: Path) -> SpeechTim
     samples = load_audio(audio_path, SAMPLE_RATE)
     sentences = []
     for start, end in cut_points(samples):
+        if should_cancel():
+            raise CancelledError("cancelled while the audio was transcribed")
         if np.abs(samples[start:end]).max() < SILENT_PEAK:
             continue
         text = server.transcribe(wav_bytes(samples[start:end]))

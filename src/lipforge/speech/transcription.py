@@ -4,9 +4,9 @@ faster-whisper-server (speaches), whisper.cpp's server (started with `--request-
 --inference-path /audio/transcriptions`), SenseVoice/FunASR wrappers and OpenAI itself take
 a multipart form (`file`, `model`, `response_format=json`, optional `language`) and answer
 `{"text": ...}`. `TranscriptionServer(settings).transcribe(wav_bytes)` sends one piece of
-audio and gives back its text. Every request is bounded: an overall deadline (the
-caller gets its answer or a failure by then, whatever the server does), a minimum rate for
-the answer's body once it has started, and a byte limit on it. 5xx, 429, timeouts and dropped
+audio and gives back its text. Every request is held to `transfer.TransferLimits` (a
+`BudgetTransport` under the client): an overall deadline, a minimum rate for the answer's
+body once it flows, and a byte limit on it. 5xx, 429, timeouts and dropped
 connections are retried with backoff (the voices' `speech_attempts`); a 4xx is not. Every
 failure is a `TranscriptionError` whose message quotes the server with secrets redacted.
 This module does not cut audio into pieces, cache, or align (`render/transcript_stage.py`).
@@ -14,7 +14,6 @@ This module does not cut audio into pieces, cache, or align (`render/transcript_
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import threading
@@ -25,12 +24,19 @@ import httpx
 from lipforge.config import Settings
 from lipforge.errors import LipforgeError
 from lipforge.speech.httpclient import server_said
+from lipforge.transfer import (
+    BUDGET_EXTENSION,
+    BudgetTransport,
+    TransferBudget,
+    TransferLimitError,
+    TransferLimits,
+)
 
 TRANSCRIPTIONS_PATH = "/audio/transcriptions"
 CONNECT_TIMEOUT_S = 10.0
 MAX_ANSWER_BYTES = 1024 * 1024  # a 60 s piece says ~1 kB; a larger answer is not a transcript
 MIN_ANSWER_RATE_BPS = 512.0  # once the answer's body started, below this it is trickling
-RATE_GRACE_S = 2.0  # the rate is judged after this long into the body
+RATE_WINDOW_S = 2.0  # the rate is judged over windows this long (an answer comes in one go)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_S = 0.5
 MAX_QUOTED_CHARS = 300
@@ -56,10 +62,6 @@ class TranscriptionKeyMissingError(TranscriptionError):
 
     code = "transcription_key_missing"
     http_status = 409
-
-
-class _Slow(Exception):
-    """The answer's body came slower than the minimum rate, or grew past the byte limit."""
 
 
 class TranscriptionServer:
@@ -94,33 +96,31 @@ class TranscriptionServer:
 
     def _once(self, wav: bytes) -> str:
         with self._lock:
-            pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="transcribe")
-            client = self._client()
-            future = pool.submit(self._post, client, wav)
-            try:
-                status, body = future.result(timeout=self.deadline_s)
-            except concurrent.futures.TimeoutError:
-                client.close()  # the thread ends at its next read; nobody waits for it
-                raise _Retryable(self._late()) from None
-            finally:
-                pool.shutdown(wait=False)
+            status, body = self._post(wav)
         return self._text(status, body)
 
-    def _client(self) -> httpx.Client:
-        timeout = httpx.Timeout(self.deadline_s, connect=min(CONNECT_TIMEOUT_S, self.deadline_s))
-        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
-        return httpx.Client(timeout=timeout, headers=headers, follow_redirects=True)
-
-    def _post(self, client: httpx.Client, wav: bytes) -> tuple[int, bytes]:
+    def _post(self, wav: bytes) -> tuple[int, bytes]:
+        """One request, held to its TransferLimits (deadline, minimum rate, byte limit)."""
         form = {"model": self.model, "response_format": "json"}
         if self.language:
             form["language"] = self.language
         files = {"file": ("audio.wav", wav, "audio/wav")}
+        limits = TransferLimits(
+            self.deadline_s, MIN_ANSWER_RATE_BPS, RATE_WINDOW_S, MAX_ANSWER_BYTES
+        )
+        budget = {BUDGET_EXTENSION: TransferBudget(limits)}
+        timeout = httpx.Timeout(self.deadline_s, connect=min(CONNECT_TIMEOUT_S, self.deadline_s))
+        headers = {"Authorization": f"Bearer {self._key}"} if self._key else {}
+        transport = BudgetTransport(httpx.HTTPTransport())
         try:
-            with client, client.stream("POST", self.url, data=form, files=files) as response:
-                return response.status_code, _bounded_body(response)
-        except _Slow as exc:
-            raise _Retryable(self._failed(str(exc), reason="slow", detail=str(exc))) from None
+            with httpx.Client(
+                transport=transport, timeout=timeout, headers=headers, follow_redirects=True
+            ) as client:
+                response = client.post(self.url, data=form, files=files, extensions=budget)
+                return response.status_code, response.content
+        except TransferLimitError as exc:
+            said = self.redacted(str(exc))
+            raise _Retryable(self._failed(said, reason="slow", detail=said)) from None
         except httpx.TimeoutException:
             raise _Retryable(self._late()) from None
         except httpx.HTTPError as exc:
@@ -192,22 +192,6 @@ def _api_key(variable: str) -> str:
             variable=variable,
         )
     return key
-
-
-def _bounded_body(response: httpx.Response) -> bytes:
-    """The body, refused past MAX_ANSWER_BYTES or when slower than MIN_ANSWER_RATE_BPS."""
-    started, body = time.monotonic(), bytearray()
-    for chunk in response.iter_bytes():  # as they arrive (a chunk_size would wait to fill)
-        body += chunk
-        if len(body) > MAX_ANSWER_BYTES:
-            raise _Slow(f"answered more than {MAX_ANSWER_BYTES} bytes (a transcript is smaller)")
-        elapsed_s = time.monotonic() - started
-        if elapsed_s > RATE_GRACE_S and len(body) / elapsed_s < MIN_ANSWER_RATE_BPS:
-            raise _Slow(
-                f"sent its answer at {len(body) / elapsed_s:.0f} bytes/s, under the minimum "
-                f"{MIN_ANSWER_RATE_BPS:g}"
-            )
-    return bytes(body)
 
 
 def _quoted(body: bytes) -> str:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from lipforge.disk import ensure_free_space
@@ -62,12 +62,16 @@ async def create_upload(request: Request, context: TusContext) -> Response:
     await asyncio.to_thread(context.store.create, info)
     request.state.upload_id = info.id
     answer = {"Location": upload_url(request, context.settings, info.id)}
-    async with _removed_on_failure(context, info):
-        if has_offset_content_type(request):
-            async with context.locks.hold(info.id) as holder:
-                answer["Upload-Offset"] = str(await append_body(request, context, info, holder))
-        elif length == 0:
-            await finish_upload(context, info)
+    try:
+        async with _removed_on_failure(context, info):
+            if has_offset_content_type(request):
+                async with context.locks.hold(info.id) as holder:
+                    offset = await append_body(request, context, info, holder, False)
+                    answer["Upload-Offset"] = str(offset)
+            elif length == 0:
+                await finish_upload(context, info)
+    except ClientDisconnect:  # removed above; nobody reads this answer
+        return Response(status_code=400, headers=tus_headers())
     return Response(status_code=201, headers=tus_headers(**answer, **expires_header(info)))
 
 
@@ -111,16 +115,22 @@ async def _admit(context: TusContext, info: UploadInfo) -> None:
 
 
 async def _create_final(request: Request, context: TusContext, info: UploadInfo) -> Response:
-    partials = [await _finished_partial(context, pid, info.owner) for pid in info.partial_ids]
-    info.size_bytes = sum(partial.size_bytes or 0 for partial in partials)
-    check_size(context.settings, info.size_bytes)
-    ensure_free_space(context.store.root, info.size_bytes, context.settings.min_free_disk_bytes)
-    await asyncio.to_thread(context.store.create, info)
-    request.state.upload_id = info.id
-    async with _removed_on_failure(context, info):
-        await asyncio.to_thread(context.store.concatenate, info, partials)
-    for partial in partials:
-        await asyncio.to_thread(context.store.terminate, partial.id)
+    """Assemble the final upload while holding every part's lock: a DELETE of a part waits
+    (or is refused as locked) instead of pulling its bytes away mid-copy, and a second final
+    naming the same parts finds them gone (400) instead of consuming them twice."""
+    async with AsyncExitStack() as held:
+        for partial_id in sorted(set(info.partial_ids)):
+            await held.enter_async_context(context.locks.hold(partial_id))
+        partials = [await _finished_partial(context, pid, info.owner) for pid in info.partial_ids]
+        info.size_bytes = sum(partial.size_bytes or 0 for partial in partials)
+        check_size(context.settings, info.size_bytes)
+        ensure_free_space(context.store.root, info.size_bytes, context.settings.min_free_disk_bytes)
+        await asyncio.to_thread(context.store.create, info)
+        request.state.upload_id = info.id
+        async with _removed_on_failure(context, info):
+            await asyncio.to_thread(context.store.concatenate, info, partials)
+        for partial in partials:
+            await asyncio.to_thread(context.store.terminate, partial.id)
     await finish_upload(context, info)
     location = upload_url(request, context.settings, info.id)
     return Response(status_code=201, headers=tus_headers(Location=location))

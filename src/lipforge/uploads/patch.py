@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from lipforge.uploads.body import BodyTarget, receive_body
@@ -98,9 +98,16 @@ async def _settle_deferred_length(context: TusContext, info: UploadInfo, length:
 
 
 async def append_body(
-    request: Request, context: TusContext, info: UploadInfo, holder: LockHolder
+    request: Request,
+    context: TusContext,
+    info: UploadInfo,
+    holder: LockHolder,
+    keep_on_disconnect: bool = True,
 ) -> int:
-    """Write the request body at the upload's offset; the new offset. Finishes a full upload."""
+    """Write the request body at the upload's offset; the new offset. Finishes a full upload.
+    A PATCH keeps the bytes of a dropped connection (the client resumes); a creation POST
+    passes `keep_on_disconnect=False` and gets `ClientDisconnect` (its client never learnt
+    the upload's URL)."""
     store, settings = context.store, context.settings
     checksum = parse_checksum(request.headers.get("upload-checksum"))
     offset = store.offset(info)
@@ -124,6 +131,8 @@ async def append_body(
         info.unverified_from = None
         info.expires_at = now_s() + settings.upload_expiry_s
         await asyncio.to_thread(store.save, info)
+    if outcome.disconnected and not keep_on_disconnect:
+        raise ClientDisconnect()
     if outcome.interrupted:
         raise UploadInterruptedError(
             f"Upload {info.id} was taken over by a newer request; {outcome.kept_bytes} bytes of "
