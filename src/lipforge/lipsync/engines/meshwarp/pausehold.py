@@ -28,8 +28,9 @@ CAPTURE_AT_FRAME = 2  # the pause's frame (from 0) whose mouth is held on the on
 MAX_SHIFT_SHARE = 0.25  # a read move larger than this share of the band is not trusted
 # Faces smaller than this (face heights, pixels) are not held: the band above the mouth is too
 # few pixels to read the head's move to a fraction of a pixel (the 100 px test face's pauses
-# measured 82 % at rest held, 100 % not), and a source's shimmer is hardly seen there.
-MIN_FACE_PX = 160.0
+# measured 82 % at rest held, 100 % not; the 170 px one 64-100 % from run to run, against
+# 85-100 % not held), and a source's shimmer is hardly seen there.
+MIN_FACE_PX = 200.0
 PATCH_HALF_WIDTHS = 2.8  # the held patch spans this many half mouth widths either side
 PATCH_BELOW_CHIN = 0.2  # ... and reaches this far below the chin (face heights)
 FEATHER_SHARE = 0.25  # of the patch's radius, over which it blends into the frame
