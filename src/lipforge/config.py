@@ -174,6 +174,11 @@ class Settings:
         return cls(**values)
 
 
+def is_own_secret_variable(name: str) -> bool:
+    """True for LipForge's own settings and token (LIPFORGE_*) and the S3 credentials."""
+    return name.upper().startswith(OWN_ENV_PREFIX) or name.upper() in OWN_SECRET_VARIABLES
+
+
 def check_api_key_env(name: str, setting: str) -> None:
     """Refuse a key variable name that is not a name, or that is one of LipForge's own settings.
 
@@ -187,7 +192,7 @@ def check_api_key_env(name: str, setting: str) -> None:
             "variable (like ASR_API_KEY), not the key itself.",
             setting=setting,
         )
-    if name.upper().startswith(OWN_ENV_PREFIX) or name.upper() in OWN_SECRET_VARIABLES:
+    if is_own_secret_variable(name):
         raise ConfigError(
             f"Config {setting!r} names {name}, one of LipForge's own settings or credentials. "
             "Put the key in a variable of its own (like ASR_API_KEY).",

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lipforge.assets.library import asset_key
 from lipforge.assets.table import Asset
+from lipforge.config import ENV_VAR_NAME, is_own_secret_variable
 from lipforge.db import Base
 from lipforge.errors import NotFoundError
 from lipforge.speech.engines import speech_engine_class, speech_engine_names
@@ -33,16 +34,11 @@ from lipforge.speech.errors import (
 )
 
 VOICE_NAME = re.compile(r"^[^\W_][\w.-]{0,63}$")  # letters of any script (远程老师), digits
-ENV_VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 URL = re.compile(r"^https?://[^/ \t\n\r\f\v]+")  # the same in Python, Rust and JS regex
 UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f-\x9f]")  # controls and spaces, anywhere
 SPEED_RANGE = (0.25, 4.0)
 SAMPLE_RATE_RANGE = (8000, 192000)
 MAX_CONCURRENCY = 16
-OWN_KEY_PREFIX = "LIPFORGE_"  # LipForge's own settings and token are never a voice's key
-OWN_SECRET_VARIABLES = frozenset(
-    {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"}
-)
 
 
 class VoiceRow(Base):
@@ -234,7 +230,7 @@ def check_key_variable(voice: Voice, required_prefix: str = "") -> None:
     """InvalidVoiceError when the voice's key variable is one of LipForge's own secrets (its
     LIPFORGE_* settings, its S3 credentials) or lacks the prefix the admin requires."""
     name = voice.api_key_env or ""
-    if name.upper().startswith(OWN_KEY_PREFIX) or name.upper() in OWN_SECRET_VARIABLES:
+    if is_own_secret_variable(name):
         reason = "it holds one of LipForge's own settings or credentials"
     elif required_prefix and not name.startswith(required_prefix):
         reason = f"this server takes only variables named {required_prefix}* (its key prefix)"
