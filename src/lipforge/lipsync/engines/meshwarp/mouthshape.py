@@ -5,7 +5,9 @@ before any frame is warped. When the phones are known (`audio.phones`), their vi
 (`visemes.py`) lead: lips shut on p/b/m, tuck on f/v, round on o/u, spread on i/e; the jaw opens
 with the loudness envelope of the audio path, scaled by how open each viseme is (an "a"
 takes all of it, an "i" or a "t" about 60 %). How much the lip shapes are trusted depends on
-where the phones came from (a script's own synthesis, an aligned transcript, a recogniser);
+where the phones came from (a script's own synthesis, an aligned transcript, or the built-in
+ear's mouth classes, "heard": one phone-like event per heard stretch of a class, no phones in
+pauses, read through the same visemes; a p/b/m heard where the audio is wide open is ignored);
 the rest of the weight stays with the audio path below, so a wrong phone never freezes the
 mouth. In every case a pause of at least `PAUSE_MIN_S` (phones absent, or the audio silent)
 brings the mouth to rest and holds it exactly still.
@@ -48,11 +50,13 @@ ATTACK_S = 0.02
 RELEASE_S = 0.04
 CENTRED_TAPS = np.array([0.25, 0.5, 0.25])
 # How far phones of each origin are trusted over the audio path (the rest of the weight).
-PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "recognised": 0.45}
+PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "heard": 0.6, "recognised": 0.45}
 VISEME_OPENING_FLOOR = 0.5  # the jaw opens this share of the loudness envelope on the most
 # closed visemes (i, u, consonants), all of it on the open ones (a)
 RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
 # itself is not wide open (a misrecognised phone in a loud vowel is ignored)
+HEARD_CLOSURE_MAX_OPENING = 0.7  # a heard p/b/m shuts the lips only where the audio itself
+# is not wide open (a closure misheard in a loud vowel is ignored)
 SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
 SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
 CLOSURE_LOUDER = 0.1  # of the 45 dB loudness range: a bilabial's frames this much louder than
@@ -112,6 +116,8 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
         shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
         resting = silent
     else:
+        if audio.phone_source == "heard":
+            shut = shut & (heard.opening < HEARD_CLOSURE_MAX_OPENING)
         easing = 1.0 - tracks.rest  # the audio path eases into a pause with the visemes
         opening, spread = opening * easing, spread * easing
         resting = tracks.resting | silent
