@@ -1,13 +1,9 @@
-"""Held-out scores of the built-in ear against PocketSphinx, without rendering a face.
+"""Held-out scores of the built-in ear, without rendering a face.
 
 For each held-out utterance (`ear_corpus`, voices and sentences the ear never trained on),
 the mouth poses are computed as a render would (`mouth_poses` on the utterance's audio
-features at 25 fps) with phones from the ear ("heard"), from PocketSphinx ("recognised"),
-from both ("heard+recognised": the ear's plus PocketSphinx's p/b/m where the ear heard no
-closure), and with none (the audio path alone), and judged against espeak-ng's own phones:
-
-Piper's English voice (when installed) is scored apart ("en-piper"): its phones are placed by
-the aligner, not reported, so its truth is itself about 30 ms off.
+features at 25 fps) with phones from the ear ("heard") and with none (the audio path alone),
+and judged against espeak-ng's own phones:
 
 - frame accuracy per class of the ear's argmax (and of its smoothed path) at 80 steps/s;
 - closures: share of p/b/m whose frames (+-1) include one with the lips shut (opening < 0.05);
@@ -16,7 +12,19 @@ the aligner, not reported, so its truth is itself about 30 ms off.
 - rounding: mean spread on i/e frames minus on o/u frames (spread is -1 round .. 1 wide);
 - loudness r: Pearson r of the opening with the loudness envelope.
 
-    .venv/bin/python scripts/ear_scores.py [--utterances 160] [--seed 1007]
+Piper's English voice (when installed) is scored apart ("en-piper"): its phones are placed by
+the aligner, not reported, so its truth is itself about 30 ms off. PocketSphinx, the ear this
+one replaced, scored on the same set (`--utterances 100 --piper 20 --seed 1008 --sources
+heard,recognised,heard+recognised,` at commit 7094ed5, which still had it):
+
+    English  ear: closures 79 %, vowels shut 2 %, rest 98 %; PocketSphinx: 28 %, 0 %, 68 %;
+             the ear plus PocketSphinx's p/b/m: 80 %, 2 %, 98 %
+    Mandarin ear: closures 73 %, vowels shut 2 %, rest 98 %; PocketSphinx: 16 %, 0 %, 71 %;
+             the ear plus PocketSphinx's p/b/m: 73 %, 3 %, 98 %
+    piper    ear: closures 82 %, vowels shut 10 %, rest 95 %; PocketSphinx: 60 %, 4 %, 86 %;
+             the ear plus PocketSphinx's p/b/m: 86 %, 11 %, 95 % (20 utterances, aligned truth)
+
+    .venv/bin/python scripts/ear_scores.py [--utterances 160] [--seed 1008] [--piper 30]
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ EASE_FRAMES = 2
 MIN_PAUSE_S = 0.15
 
 
-SOURCES = ("heard", "recognised", "")
+SOURCES = ("heard", "")
 
 
 def print_scores(utterances: list[Utterance], sources: tuple[str, ...] = SOURCES) -> None:
@@ -96,36 +104,13 @@ def audio_features(samples: np.ndarray) -> AudioFeatures:
     )  # fmt: skip
 
 
-def phones_from(source: str, samples: np.ndarray):
-    if source == "heard":
-        return hear_phones(samples)
-    if source == "heard+recognised":  # the ear's, plus PocketSphinx's p/b/m it did not hear
-        from lipforge.lipsync.recogniser import recognise_phones
-
-        heard = hear_phones(samples)
-        shut = [p for p in heard if p.symbol == "b"]
-        extra = [
-            p
-            for p in recognise_phones(samples)
-            if p.symbol in ("p", "b", "m")
-            and not any(s.start_s < p.end_s and p.start_s < s.end_s for s in shut)
-        ]
-        return tuple(sorted(heard + tuple(extra), key=lambda p: p.start_s))
-    if source == "recognised":
-        from lipforge.lipsync.recogniser import recognise_phones
-
-        return recognise_phones(samples)
-    return None
-
-
 def lipsync_figures(utterances: list[Utterance], source: str) -> dict[str, float]:
     tally = {k: [0, 0] for k in ("closures", "false_shut", "rest")}
     round_spread, wide_spread, loudness_r = [], [], []
     for u in utterances:
         audio = audio_features(u.samples)
-        phones = phones_from(source, u.samples)
-        kind = source.split("+")[0]  # phones from the ear and PocketSphinx count as heard
-        poses = mouth_poses(dataclasses.replace(audio, phones=phones or None, phone_source=kind))
+        phones = hear_phones(u.samples) if source == "heard" else None
+        poses = mouth_poses(dataclasses.replace(audio, phones=phones or None, phone_source=source))
         shut = poses.opening < SHUT_OPENING
         count = audio.frame_count
         for phone in u.phones:
@@ -169,9 +154,9 @@ def pause_frames(u: Utterance, count: int) -> list[tuple[int, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--utterances", type=int, default=160)
-    parser.add_argument("--seed", type=int, default=1007)
+    parser.add_argument("--seed", type=int, default=1008)  # 1007 tuned the decoding
     parser.add_argument("--piper", type=int, default=30, help="piper utterances (0: none)")
-    parser.add_argument("--sources", default=",".join(SOURCES), help="heard,recognised,")
+    parser.add_argument("--sources", default=",".join(SOURCES), help="heard,")
     args = parser.parse_args()
     from train_ear import corpus
 

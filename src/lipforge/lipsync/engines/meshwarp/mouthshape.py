@@ -50,11 +50,9 @@ ATTACK_S = 0.02
 RELEASE_S = 0.04
 CENTRED_TAPS = np.array([0.25, 0.5, 0.25])
 # How far phones of each origin are trusted over the audio path (the rest of the weight).
-PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "heard": 0.6, "recognised": 0.45}
+PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "heard": 0.6}
 VISEME_OPENING_FLOOR = 0.5  # the jaw opens this share of the loudness envelope on the most
 # closed visemes (i, u, consonants), all of it on the open ones (a)
-RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
-# itself is not wide open (a misrecognised phone in a loud vowel is ignored)
 HEARD_CLOSURE_MAX_OPENING = 0.7  # a heard p/b/m shuts the lips only where the audio itself
 # is not wide open (a closure misheard in a loud vowel is ignored)
 SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
@@ -111,16 +109,11 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
     tuck = weight * tracks.tuck
     rest = np.zeros(audio.frame_count) if tracks.rest is None else tracks.rest
     shut = _closure_frames(tracks.closures, audio.loudness, rest, audio.frame_count)
-    if audio.phone_source == "recognised":  # the jaw follows the audio; phones shape the lips
-        opening = heard.opening.copy()
-        shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
-        resting = silent
-    else:
-        if audio.phone_source == "heard":
-            shut = shut & (heard.opening < HEARD_CLOSURE_MAX_OPENING)
-        easing = 1.0 - tracks.rest  # the audio path eases into a pause with the visemes
-        opening, spread = opening * easing, spread * easing
-        resting = tracks.resting | silent
+    if audio.phone_source == "heard":
+        shut = shut & (heard.opening < HEARD_CLOSURE_MAX_OPENING)
+    easing = 1.0 - tracks.rest  # the audio path eases into a pause with the visemes
+    opening, spread = opening * easing, spread * easing
+    resting = tracks.resting | silent
     opening[shut] = 0.0
     spread[shut] *= SHUT_SPREAD_SHARE
     return opening, spread, tuck, resting, shut
