@@ -18,6 +18,7 @@ from scipy.signal import resample_poly
 from tests.lipsync.audio_input import features, silence
 
 from lipforge.lipsync.ear import CLASSES, class_posteriors, hear_phones
+from lipforge.lipsync.ear.events import events_of, without_short_closures
 from lipforge.lipsync.ear.model import MODEL_PATH, STEPS_PER_S
 from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses
 from lipforge.lipsync.phonesource import find_phones
@@ -104,3 +105,12 @@ def test_a_failing_ear_costs_the_shapes_not_the_render(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         assert find_phones(samples, None) == (None, "")
     assert "model file damaged" in caplog.text
+
+
+def test_a_closure_heard_for_less_than_40_ms_does_not_shut_the_lips():
+    """A blip of `shut` (a d's burst after a pause, an ng) goes to its neighbour's class;
+    a closure of p/b/m length stays."""
+    rest, shut, wide = (CLASSES.index(name) for name in ("rest", "shut", "open"))
+    path = np.array([rest] * 5 + [shut] + [wide] * 10 + [shut] * 2 + [wide] * 10 + [shut] * 4)
+    symbols = [p.symbol for p in events_of(without_short_closures(path))]
+    assert symbols == ["a", "b"]

@@ -69,7 +69,7 @@ def test_the_fallback_rests_in_silence_and_never_freezes_when_phones_are_wrong()
     heard = mouth_poses(audio)
     assert np.all(heard.opening[3:20] == 0.0) and heard.resting[3:20].all()
     speech = slice(27, audio.frame_count - 5)
-    assert misheard.opening[speech].max() > 0.3  # loud vowels stay open despite the "m"s
+    assert misheard.opening[speech].max() > 0.5  # loud vowels stay open despite the "m"s
     assert np.corrcoef(misheard.opening[speech], heard.opening[speech])[0, 1] > 0.6
 
 
@@ -131,7 +131,8 @@ def rendered(make_talking_head, tmp_path_factory):
 # reads lips the warp shuts as a gap of 0.020-0.032 of its height here, at the 0.03 closed
 # threshold. Measured here and on the same clip rendered 464 and 496 px wide (MediaPipe's
 # jitter) with script phones: closures 100 %, rest 85-100 %, rounding 9.4-10.6 %,
-# r 0.74-0.77; from the audio alone: rest 94-97 %, r 0.95-0.96.
+# r 0.74-0.77; from the audio alone (PocketSphinx): rest 94-97 %, r 0.95-0.96, and with the
+# built-in ear (at 512 px wide): closures 87 %, rest 97 %, rounding 10.1 %, r 0.80.
 @pytest.mark.slow
 def test_with_script_phones_the_lips_close_on_b_m_p_and_rest_in_pauses(rendered):
     measured = rendered["script"]
@@ -155,10 +156,12 @@ def test_on_a_small_face_the_lips_shut_on_b_m_p_and_in_pauses(rendered):
 @pytest.mark.slow
 def test_from_the_audio_alone_the_lips_shut_on_b_m_p_and_rest_in_pauses(rendered):
     """The built-in ear (PocketSphinx before it shut the lips on about a third of these);
-    the issue's targets from the audio alone: closures >= 60 %, loudness r >= 0.7."""
+    the issue's targets from the audio alone: closures >= 60 %, rounding >= 8 %, loudness
+    r >= 0.7 (PocketSphinx's r 0.95 came from a mouth that seldom shut on a loud m)."""
     measured = rendered["audio"]
     assert measured.closures >= 0.6, measured.line() + f" open on {measured.missed}"
     assert measured.silence_rest >= 0.85, measured.line()
+    assert measured.rounding >= 0.07, measured.line()
     assert measured.loudness_r >= 0.7, measured.line()
 
 

@@ -9,8 +9,11 @@ where the phones came from (a script's own synthesis, an aligned transcript, or 
 ear's mouth classes, "heard": one phone-like event per heard stretch of a class, no phones in
 pauses, read through the same visemes; a p/b/m heard where the audio is wide open is ignored);
 the rest of the weight stays with the audio path below, so a wrong phone never freezes the
-mouth. In every case a pause of at least `PAUSE_MIN_S` (phones absent, or the audio silent)
-brings the mouth to rest and holds it exactly still.
+mouth. Heard classes shape the lips, shut them and rest them, but the jaw follows the audio
+path's opening as it is (a class heard wrongly never shrinks a loud vowel), and the wider the
+jaw is open the less fully the lips may round (a full pucker on a wide jaw smears the skin
+beside the mouth corners). In every case a pause of at least `PAUSE_MIN_S` (phones absent,
+or the audio silent) brings the mouth to rest and holds it exactly still.
 
 The audio path (the fallback, and the blend partner): opening follows the
 loudness envelope (silence and the stop gaps of p/b/t/d/k/g close the mouth) and is pulled
@@ -55,6 +58,7 @@ VISEME_OPENING_FLOOR = 0.5  # the jaw opens this share of the loudness envelope 
 # closed visemes (i, u, consonants), all of it on the open ones (a)
 HEARD_CLOSURE_MAX_OPENING = 0.7  # a heard p/b/m shuts the lips only where the audio itself
 # is not wide open (a closure misheard in a loud vowel is ignored)
+HEARD_ROUNDING_EASE = 0.3  # heard rounding is capped at 1 less this share of the jaw's opening
 SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
 SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
 CLOSURE_LOUDER = 0.1  # of the 45 dB loudness range: a bilabial's frames this much louder than
@@ -111,6 +115,8 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
     shut = _closure_frames(tracks.closures, audio.loudness, rest, audio.frame_count)
     if audio.phone_source == "heard":
         shut = shut & (heard.opening < HEARD_CLOSURE_MAX_OPENING)
+        opening = heard.opening.copy()
+        spread = np.maximum(spread, HEARD_ROUNDING_EASE * opening - 1.0)
     easing = 1.0 - tracks.rest  # the audio path eases into a pause with the visemes
     opening, spread = opening * easing, spread * easing
     resting = tracks.resting | silent
