@@ -22,7 +22,6 @@ from lipforge.lipsync.aligner import align_text
 from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses
 from lipforge.lipsync.engines.meshwarp.visemes import viseme_tracks
 from lipforge.lipsync.pipeline import RenderRequest, render
-from lipforge.lipsync.recogniser import recognise_phones
 from lipforge.media.audio import SAMPLE_RATE, analyse_audio
 from lipforge.media.timing import Phone, Sentence, SpeechTiming
 from lipforge.phonetics.espeaklib import synthesize
@@ -66,12 +65,12 @@ def test_the_fallback_rests_in_silence_and_never_freezes_when_phones_are_wrong()
     samples, rate, phones = synthesize("Maybe Paul will bring a map.", "en-us")
     wrong = tuple(Phone("m", p.start_s + 1.0, p.end_s + 1.0) for p in phones)  # all "m"
     audio = features(silence(1.0), to_16k(samples, rate))
-    recognised = mouth_poses(dataclasses.replace(audio, phones=wrong, phone_source="recognised"))
+    misheard = mouth_poses(dataclasses.replace(audio, phones=wrong, phone_source="heard"))
     heard = mouth_poses(audio)
     assert np.all(heard.opening[3:20] == 0.0) and heard.resting[3:20].all()
     speech = slice(27, audio.frame_count - 5)
-    assert recognised.opening[speech].max() > 0.5  # loud vowels stay open despite the "m"s
-    assert np.corrcoef(recognised.opening[speech], heard.opening[speech])[0, 1] > 0.6
+    assert misheard.opening[speech].max() > 0.5  # loud vowels stay open despite the "m"s
+    assert np.corrcoef(misheard.opening[speech], heard.opening[speech])[0, 1] > 0.6
 
 
 def test_a_bilabial_after_a_pause_presses_the_lips_with_its_sound_not_before():
@@ -103,16 +102,6 @@ def test_a_transcript_is_aligned_to_speech_it_did_not_make(text, voice):
     assert np.median(errors) < 0.03 and np.percentile(errors, 90) < 0.06
 
 
-def test_the_recogniser_hears_english_phones_and_their_times():
-    samples, rate, truth = synthesize("Bob met my mom by the big blue boat.", "en-us")
-    phones = recognise_phones(to_16k(samples, rate))
-    assert len(phones) >= 8 and {"b", "m"} & {p.symbol for p in phones}
-    assert all(
-        a.start_s < a.end_s <= b.start_s + 1e-6 for a, b in zip(phones, phones[1:], strict=False)
-    )
-    assert phones[-1].end_s <= len(samples) / rate + 0.05
-
-
 @pytest.fixture(scope="module")
 def rendered(make_talking_head, tmp_path_factory):
     work = tmp_path_factory.mktemp("visemes")
@@ -142,7 +131,8 @@ def rendered(make_talking_head, tmp_path_factory):
 # reads lips the warp shuts as a gap of 0.020-0.032 of its height here, at the 0.03 closed
 # threshold. Measured here and on the same clip rendered 464 and 496 px wide (MediaPipe's
 # jitter) with script phones: closures 100 %, rest 85-100 %, rounding 9.4-10.6 %,
-# r 0.74-0.77; from the audio alone: rest 94-97 %, r 0.95-0.96.
+# r 0.74-0.77; from the audio alone (PocketSphinx): rest 94-97 %, r 0.95-0.96, and with the
+# built-in ear (at 512 px wide): closures 87 %, rest 97 %, rounding 10.1 %, r 0.80.
 @pytest.mark.slow
 def test_with_script_phones_the_lips_close_on_b_m_p_and_rest_in_pauses(rendered):
     measured = rendered["script"]
@@ -164,10 +154,15 @@ def test_on_a_small_face_the_lips_shut_on_b_m_p_and_in_pauses(rendered):
 
 
 @pytest.mark.slow
-def test_from_the_audio_alone_the_mouth_rests_in_pauses_and_follows_the_loudness(rendered):
+def test_from_the_audio_alone_the_lips_shut_on_b_m_p_and_rest_in_pauses(rendered):
+    """The built-in ear (PocketSphinx before it shut the lips on about a third of these);
+    the issue's targets from the audio alone: closures >= 60 %, rounding >= 8 %, loudness
+    r >= 0.7 (PocketSphinx's r 0.95 came from a mouth that seldom shut on a loud m)."""
     measured = rendered["audio"]
+    assert measured.closures >= 0.6, measured.line() + f" open on {measured.missed}"
     assert measured.silence_rest >= 0.85, measured.line()
-    assert measured.loudness_r >= 0.8, measured.line()
+    assert measured.rounding >= 0.07, measured.line()
+    assert measured.loudness_r >= 0.7, measured.line()
 
 
 def test_timing_sentences_without_phones_take_the_aligned_path(tmp_path):
@@ -180,4 +175,4 @@ def test_timing_sentences_without_phones_take_the_aligned_path(tmp_path):
     phones, source = find_phones(heard, timing)
     assert source == "aligned" and [p.symbol for p in phones] == [p.symbol for p in truth]
     assert find_phones(heard, SpeechTiming((), truth, "en")) == (truth, "script")
-    assert find_phones(heard, None)[1] == "recognised"
+    assert find_phones(heard, None)[1] == "heard"

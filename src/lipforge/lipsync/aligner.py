@@ -9,8 +9,8 @@ for every language espeak-ng speaks (PocketSphinx's wheel has only an English di
 acoustic model), needs no model download, and its phone set is the one the script path uses.
 Sentence timings, when a TTS server reported them, bound each sentence's search; a whole
 transcript without them is aligned in one pass within a diagonal band. A sentence spans at
-most `MAX_ALIGN_S` of audio (a longer one is left out: without phones, the caller
-recognises them instead); a transcription server's pieces bound their own sentences.
+most `MAX_ALIGN_S` of audio (a longer one is left out: without phones, the caller listens
+with the ear instead); a transcription server's pieces bound their own sentences.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ class Need(Enum):
 
     MEL = "mel"  # AudioFeatures.mel: Wav2Lip's log-mel spectrogram
     LOUDNESS = "loudness"  # AudioFeatures.loudness: the per-frame loudness envelope
-    PHONES = "phones"  # AudioFeatures.phones: from the script, an aligned transcript or recognised
+    PHONES = "phones"  # AudioFeatures.phones: from the script, an aligned transcript or the ear
 
 
 @dataclass(frozen=True)

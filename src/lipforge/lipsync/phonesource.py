@@ -1,12 +1,13 @@
-"""Where a render's phones come from: the script, an aligned transcript, or the recogniser.
+"""Where a render's phones come from: the script, an aligned transcript, or the built-in ear.
 
 `find_phones(samples, timing)` picks, in order: the phones a `SpeechTiming` already carries
 (LipForge made the speech: espeak-ng reported them), the sentences' text aligned to the
-audio (`aligner`: a TTS server's audio, or `lipforge run --transcript`), else phones
-recognised from the audio alone (`recogniser`). It returns the phones and their source
-name, which `mouthshape` uses to decide how far to trust them; (None, "") when there are
-none, and the mouth then follows the audio alone. A failure of the aligner or recogniser
-is logged and never fails the render.
+audio (`aligner`: a TTS server's audio, or `lipforge run --transcript`), else mouth classes
+heard in the audio alone (`ear`: phone-like events, one representative symbol per class, and
+no phones in pauses). It returns the phones and their source name ("script", "aligned",
+"heard"), which `mouthshape` uses to decide how far to trust them; (None, "") when there are
+none, and the mouth then follows the loudness and spectrum alone. A failure of the aligner
+or of the ear is logged and never fails the render.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def find_phones(
         phones = _aligned(samples, timing)
         if phones:
             return phones, "aligned"
-    return _recognised(samples)
+    return _heard(samples)
 
 
 def _aligned(samples: np.ndarray, timing: SpeechTiming) -> tuple[Phone, ...] | None:
@@ -40,18 +41,16 @@ def _aligned(samples: np.ndarray, timing: SpeechTiming) -> tuple[Phone, ...] | N
     try:
         return align_sentences(samples, timing.sentences, timing.language)
     except Exception as exc:  # noqa: BLE001 - the audio path still moves the mouth
-        log.warning("aligning the transcript failed (%r); recognising phones instead", exc)
+        log.warning("aligning the transcript failed (%r); the ear listens instead", exc)
         return None
 
 
-def _recognised(samples: np.ndarray) -> tuple[tuple[Phone, ...] | None, str]:
-    from lipforge.lipsync.recogniser import recognise_phones, recogniser_available
+def _heard(samples: np.ndarray) -> tuple[tuple[Phone, ...] | None, str]:
+    from lipforge.lipsync.ear import hear_phones
 
-    if not recogniser_available():
-        return None, ""
     try:
-        phones = recognise_phones(samples, SAMPLE_RATE)
+        phones = hear_phones(samples, SAMPLE_RATE)
     except Exception as exc:  # noqa: BLE001 - the audio path still moves the mouth
-        log.warning("phone recognition failed (%r); the mouth follows the loudness", exc)
+        log.warning("hearing mouth shapes failed (%r); the mouth follows the loudness", exc)
         return None, ""
-    return (phones, "recognised") if phones else (None, "")
+    return (phones, "heard") if phones else (None, "")

@@ -49,7 +49,7 @@ class AudioFeatures:
     """The driving audio, analysed once per render, indexed by output frame.
 
     `phones` are the IPA phones spoken, with times, when the pipeline knows them (from the
-    script's synthesis, an aligned transcript, or a phone recogniser; `phone_source` says
+    script's synthesis, an aligned transcript, or the built-in ear; `phone_source` says
     which), else None: engines then follow the loudness and spectrum alone. `mel`,
     `loudness` and `phones` are None when the render's engine did not ask for them.
     """
@@ -61,7 +61,7 @@ class AudioFeatures:
     mel: np.ndarray | None = None  # (80, T) Wav2Lip mel spectrogram, 80 steps per second
     loudness: np.ndarray | None = None  # (frame_count,) per-frame loudness envelope in [0, 1]
     phones: tuple[Phone, ...] | None = None
-    phone_source: str = ""  # "script" | "aligned" | "recognised" | "" (none)
+    phone_source: str = ""  # "script" | "aligned" | "heard" | "" (none)
 
 
 def load_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:

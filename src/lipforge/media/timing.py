@@ -34,7 +34,7 @@ class SpeechTiming:
     """Sentence timings of an audio, and its phones where whoever made it reported them."""
 
     sentences: tuple[Sentence, ...]
-    phones: tuple[Phone, ...] | None = None  # None: not known (align or recognise instead)
+    phones: tuple[Phone, ...] | None = None  # None: not known (align, or hear the audio, instead)
     language: str = ""  # BCP-47 of the script ("zh", "en"); "" when unknown
 
     def to_json(self) -> dict:

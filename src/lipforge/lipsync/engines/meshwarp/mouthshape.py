@@ -5,10 +5,15 @@ before any frame is warped. When the phones are known (`audio.phones`), their vi
 (`visemes.py`) lead: lips shut on p/b/m, tuck on f/v, round on o/u, spread on i/e; the jaw opens
 with the loudness envelope of the audio path, scaled by how open each viseme is (an "a"
 takes all of it, an "i" or a "t" about 60 %). How much the lip shapes are trusted depends on
-where the phones came from (a script's own synthesis, an aligned transcript, a recogniser);
+where the phones came from (a script's own synthesis, an aligned transcript, or the built-in
+ear's mouth classes, "heard": one phone-like event per heard stretch of a class, no phones in
+pauses, read through the same visemes; a p/b/m heard where the audio is wide open is ignored);
 the rest of the weight stays with the audio path below, so a wrong phone never freezes the
-mouth. In every case a pause of at least `PAUSE_MIN_S` (phones absent, or the audio silent)
-brings the mouth to rest and holds it exactly still.
+mouth. Heard classes shape the lips, shut them and rest them, but the jaw follows the audio
+path's opening as it is (a class heard wrongly never shrinks a loud vowel), and the wider the
+jaw is open the less fully the lips may round (a full pucker on a wide jaw smears the skin
+beside the mouth corners). In every case a pause of at least `PAUSE_MIN_S` (phones absent,
+or the audio silent) brings the mouth to rest and holds it exactly still.
 
 The audio path (the fallback, and the blend partner): opening follows the
 loudness envelope (silence and the stop gaps of p/b/t/d/k/g close the mouth) and is pulled
@@ -48,11 +53,12 @@ ATTACK_S = 0.02
 RELEASE_S = 0.04
 CENTRED_TAPS = np.array([0.25, 0.5, 0.25])
 # How far phones of each origin are trusted over the audio path (the rest of the weight).
-PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "recognised": 0.45}
+PHONE_WEIGHT = {"script": 0.7, "aligned": 0.65, "heard": 0.6}
 VISEME_OPENING_FLOOR = 0.5  # the jaw opens this share of the loudness envelope on the most
 # closed visemes (i, u, consonants), all of it on the open ones (a)
-RECOGNISED_CLOSURE_MAX_OPENING = 0.5  # a recognised p/b/m shuts the lips only where the audio
-# itself is not wide open (a misrecognised phone in a loud vowel is ignored)
+HEARD_CLOSURE_MAX_OPENING = 0.7  # a heard p/b/m shuts the lips only where the audio itself
+# is not wide open (a closure misheard in a loud vowel is ignored)
+HEARD_ROUNDING_EASE = 0.3  # heard rounding is capped at 1 less this share of the jaw's opening
 SCRIPT_SHAPE_WEIGHT = 0.85  # a script's own phones shape the lips this much (its jaw: the audio)
 SHAPE_GAIN = 1.8  # coarticulated lip shapes (spread, round) sharpened toward their targets
 CLOSURE_LOUDER = 0.1  # of the 45 dB loudness range: a bilabial's frames this much louder than
@@ -107,14 +113,13 @@ def _with_phones(audio: AudioFeatures, heard: MouthPoses, silent: np.ndarray):
     tuck = weight * tracks.tuck
     rest = np.zeros(audio.frame_count) if tracks.rest is None else tracks.rest
     shut = _closure_frames(tracks.closures, audio.loudness, rest, audio.frame_count)
-    if audio.phone_source == "recognised":  # the jaw follows the audio; phones shape the lips
+    if audio.phone_source == "heard":
+        shut = shut & (heard.opening < HEARD_CLOSURE_MAX_OPENING)
         opening = heard.opening.copy()
-        shut = shut & (heard.opening < RECOGNISED_CLOSURE_MAX_OPENING)
-        resting = silent
-    else:
-        easing = 1.0 - tracks.rest  # the audio path eases into a pause with the visemes
-        opening, spread = opening * easing, spread * easing
-        resting = tracks.resting | silent
+        spread = np.maximum(spread, HEARD_ROUNDING_EASE * opening - 1.0)
+    easing = 1.0 - tracks.rest  # the audio path eases into a pause with the visemes
+    opening, spread = opening * easing, spread * easing
+    resting = tracks.resting | silent
     opening[shut] = 0.0
     spread[shut] *= SHUT_SPREAD_SHARE
     return opening, spread, tuck, resting, shut
