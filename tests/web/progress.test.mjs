@@ -114,11 +114,24 @@ test("a batch that ended partly done says both counts; a voice refusal names the
   assert.equal(problems, "The request is not valid: name: too long.");
 });
 
-test("a dead speech server is named with its address and the cause", () => {
+test("a dead speech server is named with its engine in the reader's language, its address and the cause", () => {
+  // as the server sends it: the engine's English label, and the engine's registered name
+  const params = { server: "OpenAI-compatible TTS", engine: "openai", url: "http://127.0.0.1:9/v1",
+    attempts: 3, reason: "[Errno 111] Connection refused" };
   setLanguage("zh-CN");
-  const params = { server: "OpenAI-compatible TTS", url: "http://127.0.0.1:9/v1", attempts: 3,
-    reason: "[Errno 111] Connection refused" };
   assert.equal(translateError({ code: "speech_server_failed", params }),
-    "无法连接语音合成服务 OpenAI-compatible TTS（http://127.0.0.1:9/v1，试了 3 次）：[Errno 111] Connection refused。请检查地址，以及它是否在运行。");
+    "无法连接语音合成服务 OpenAI 兼容接口（http://127.0.0.1:9/v1，试了 3 次）：[Errno 111] Connection refused。请检查地址，以及它是否在运行。");
+  const tooBig = { server: "CosyVoice", engine: "cosyvoice", url: "http://gpu2:50000",
+    reason: "sent more than 64.0 MiB" };
+  assert.equal(translateError({ code: "speech_server_failed", params: tooBig }),
+    "语音合成服务 CosyVoice（http://gpu2:50000）出错了：sent more than 64.0 MiB");
+  const badRate = { server: "OpenAI-compatible TTS", engine: "openai", url: "http://tts:8000", rate: 1 };
+  assert.equal(translateError({ code: "speech_bad_audio", params: badRate }),
+    "语音合成服务 OpenAI 兼容接口（http://tts:8000）返回了 1 Hz 的音频，这不是语音的采样率。请检查服务的输出格式。");
   setLanguage("en");
+  assert.equal(translateError({ code: "speech_server_failed", params }),
+    "The speech server OpenAI-compatible TTS at http://127.0.0.1:9/v1 could not be reached (tried 3 times): [Errno 111] Connection refused. Check its URL and that it runs.");
+  // an engine the catalogues do not know keeps the server's label
+  assert.equal(translateError({ code: "speech_bad_audio", params: { server: "My TTS", engine: "mine" } }),
+    "The speech server My TTS answered something that is not usable audio.");
 });

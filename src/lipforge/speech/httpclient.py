@@ -1,6 +1,6 @@
 """One HTTP client for the TTS servers users run: redirects, retries with backoff, plain failures.
 
-`TtsHttpClient(label, base_url, context, headers).post(path, ...)` follows redirects, retries
+`TtsHttpClient(label, base_url, context, headers, engine).post(path, ...)` follows redirects, retries
 5xx answers, 429, timeouts and dropped connections with exponential backoff (up to the
 context's attempts), and turns every failure into a `SpeechServerError` whose message names
 the server and quotes what it said: "CosyVoice at http://gpu2:50000 answered 500 three
@@ -92,9 +92,15 @@ def server_said(response: httpx.Response) -> str:
 
 class TtsHttpClient:
     def __init__(
-        self, label: str, base_url: str, context: EngineContext, headers: dict | None = None
+        self,
+        label: str,
+        base_url: str,
+        context: EngineContext,
+        headers: dict | None = None,
+        engine: str = "",
     ) -> None:
         self.label = label
+        self.engine = engine  # the registered name: the UI shows the engine in its language
         self.base_url = base_url.rstrip("/")
         self.context = context
         connect_s = min(CONNECT_TIMEOUT_S, context.timeout_s)
@@ -150,6 +156,7 @@ class TtsHttpClient:
                 raise SpeechServerError(
                     f"{self.where} {exc}; its answer was not used.",
                     server=self.label,
+                    engine=self.engine,
                     url=self.base_url,
                     reason=str(exc),
                 ) from exc
@@ -173,6 +180,7 @@ class TtsHttpClient:
         raise SpeechServerError(
             f"{self.where} {failure}",
             server=self.label,
+            engine=self.engine,
             url=self.base_url,
             attempts=attempts,
             **params,
@@ -189,6 +197,7 @@ class TtsHttpClient:
             f"{self.where} refused the request with {response.status_code}: "
             f"{server_said(response)}",
             server=self.label,
+            engine=self.engine,
             url=self.base_url,
             status=response.status_code,
             detail=server_said(response),

@@ -6,7 +6,7 @@
 
 import { api, errorText, fetchAudio, itemsOf } from "./api.js";
 import { clear, el, field, toast } from "./dom.js";
-import { has, language, t } from "./i18n.js";
+import { engineName, has, language, t } from "./i18n.js";
 import { mountUploadPanel } from "./upload.js";
 
 const KNOWN_ENGINES = ["espeak", "piper", "cosyvoice", "fish-speech", "openai"];
@@ -44,7 +44,7 @@ function voiceRow(voice, reload) {
       }
     } }, t("voices.remove"));
   const facts = [
-    [t("voices.engine"), voice.engine],
+    [t("voices.engine"), engineName(voice.engine)],
     [t("voices.language"), voice.language],
     [t("voices.url"), voice.url],
     [t("voices.speaker"), voice.speaker],
@@ -131,7 +131,7 @@ function addForm(engines, onAdded) {
   const name = el("input", { type: "text", name: "name", required: true, maxlength: 64,
     autocomplete: "off", id: "voice-name" });
   const engine = el("select", { name: "engine", id: "voice-engine" },
-    engines.map((e) => el("option", { value: e.name }, e.name)));
+    engines.map((e) => el("option", { value: e.name }, engineName(e.name))));
   const controls = Object.fromEntries(ALL_FIELDS.filter((key) => key !== "reference_asset_id")
     .map((key) => [key, fieldControl(key)]));
   controls.name = name;
