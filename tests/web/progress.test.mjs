@@ -135,3 +135,25 @@ test("a dead speech server is named with its engine in the reader's language, it
   assert.equal(translateError({ code: "speech_bad_audio", params: { server: "My TTS", engine: "mine" } }),
     "The speech server My TTS answered something that is not usable audio.");
 });
+
+test("the upload's time left ignores what a resumed upload had sent before, and waits to know", async () => {
+  const { UploadEta, MIN_SPAN_MS } = await import("../../src/lipforge/web/src/uploadeta.js");
+  const MiB = 1024 * 1024;
+  const eta = new UploadEta();
+  // resumed at 42 % of 100 MiB: the first report carries the 42 MiB sent before the refresh
+  eta.progress("a", 42 * MiB, 0);
+  assert.equal(eta.secondsLeft(58 * MiB, 0), null);
+  eta.progress("a", 42.5 * MiB, 500); // then 1 MiB/s
+  assert.equal(eta.secondsLeft(57.5 * MiB, 500), null, "no guess before MIN_SPAN_MS of sending");
+  for (let at = 1000; at <= MIN_SPAN_MS + 1000; at += 500) eta.progress("a", (42 + at / 1000) * MiB, at);
+  const left = eta.secondsLeft(55 * MiB, MIN_SPAN_MS + 1000);
+  assert.ok(Math.abs(left - 55) < 1, String(left)); // not ~0 s as if 42 MiB had just gone
+  // paused: the next report is a new baseline, not a burst
+  eta.stop("a");
+  eta.progress("a", 60 * MiB, 60000);
+  assert.equal(eta.secondsLeft(40 * MiB, 60000), null);
+  setLanguage("zh-CN");
+  assert.equal(formatDuration(68), "1 分 8 秒");
+  setLanguage("en");
+  assert.equal(formatDuration(68), "1 min 08 s");
+});

@@ -82,8 +82,9 @@ function batchListItem(batch) {
       el("a", { href: `#/batches/${batch.id}`, class: batch.name ? "batch-link data" : "batch-link" },
         batchName(batch)),
       pill),
+    // an ended batch's counts are on its bar already (and on its badge when partly done)
     el("div", { class: "muted small" }, [t("batches.created", { date: formatDate(batch.created_at) }),
-      countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
+      finished ? "" : countsText(counts)].filter(Boolean).join(" · ")),
     progressBar(fraction, label, batchName(batch)));
 }
 
