@@ -5,6 +5,8 @@
 //            the percentage at that moment, and the whole panel's text once it is done.
 //   batches: the batch list's row of config.batchId: its badge, bar and label, at 390 and
 //            1440 px (screenshots beside the config).
+//   voices:  a voice added in the form (OpenAI-compatible, at config.deadUrl where nothing
+//            listens) and tried: the failure under it, and the facts of the voices listed.
 
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -104,6 +106,45 @@ async function batchesRun(page) {
     await page.screenshot({ path: path.join(config.screenshots, `batches-${config.lang}-${width}.png`),
       fullPage: true });
   }
+  // the batch's own page draws its overall bar the same way
+  await page.goto(`${config.baseUrl}?lang=${config.lang}#/batches/${config.batchId}`);
+  await page.locator("#batch-progress .bar").waitFor({ timeout: 15000 });
+  await page.waitForFunction(() => document.querySelectorAll("#job-list .job").length >= 3, null,
+    { timeout: 15000 });
+  await page.waitForTimeout(500);
+  result.page = await page.evaluate(() => {
+    const overall = document.querySelector("#batch-progress");
+    const bar = overall.querySelector(".bar");
+    const fill = bar.querySelector(".fill");
+    return { state: overall.dataset.state, label: bar.innerText,
+      fillShare: fill.getBoundingClientRect().width / bar.getBoundingClientRect().width,
+      fillColor: getComputedStyle(fill).backgroundColor, barColor: getComputedStyle(bar).backgroundColor };
+  });
+}
+
+async function voicesRun(page) {
+  await page.goto(`${config.baseUrl}?lang=${config.lang}#/voices`);
+  await page.locator("#voice-form").waitFor({ timeout: 15000 });
+  await page.locator("#voice-name").fill(config.voiceName);
+  await page.locator("#voice-engine").selectOption("openai");
+  result.engineOption = await page.locator("#voice-engine option:checked").innerText();
+  await page.locator('#voice-form [data-field="url"] input').fill(config.deadUrl);
+  await page.locator('#voice-form [data-field="model"] input').fill("tts-1");
+  await page.locator('#voice-form button[type="submit"]').click();
+  const item = page.locator(`li[data-voice="${config.voiceName}"]`);
+  await item.waitFor({ timeout: 15000 });
+  await item.locator("button", { hasText: config.testLabel }).click();
+  const failure = item.locator('.form-error, [role="alert"]').first();
+  await failure.locator("strong").waitFor({ timeout: 60000 });
+  result.failure = await failure.locator("strong").innerText();
+  result.serverWords = await failure.evaluate((box) => {
+    const details = box.querySelector("details");
+    return details && { open: details.open, summary: details.querySelector("summary").innerText,
+      hidden: !details.querySelector("[translate=no]").checkVisibility() };
+  });
+  result.facts = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll("li[data-voice]")]
+    .map((li) => [li.dataset.voice, [...li.querySelectorAll("dd")].map((dd) => dd.innerText)])));
+  await page.screenshot({ path: path.join(config.screenshots, `voices-${config.lang}.png`), fullPage: true });
 }
 
 async function main() {
@@ -113,6 +154,7 @@ async function main() {
     const page = await context.newPage();
     page.on("pageerror", (err) => result.browserErrors.push(String(err)));
     if (config.mode === "upload") await uploadRun(page);
+    else if (config.mode === "voices") await voicesRun(page);
     else await batchesRun(page);
   } finally {
     await browser.close();

@@ -4,7 +4,10 @@
 - The batch list: a batch whose three jobs ended with two videos and one failure (a video
   with no face) says "2 个完成，1 个失败" / "2 done, 1 failed" on an amber badge, its bar
   green for two thirds and red for the rest, not a red 失败 badge and a full red bar; the
-  badge stays inside its card at 390 px.
+  badge stays inside its card at 390 px; the batch's own page draws its bar alike.
+- The Voices page: a voice on an OpenAI-compatible server that is down fails with the
+  engine named in the reader's language ("OpenAI 兼容接口"), its address and the cause; the
+  server's own English sentence is folded away; languages are named, not coded.
 - Uppy's upload panel: the time left is written the page's way ("剩余 1 分 8 秒", "1 min 08 s
   left"), close to what the throttled link really needs, also right after the page was
   refreshed and the upload resumed (not "剩余 0 秒"); sizes in MiB/KiB; one "done" label.
@@ -24,6 +27,7 @@ from pathlib import Path
 import httpx
 import pytest
 from test_ui import CHROMIUM, WEB_DIR, Server, _ensure_ui_built
+from tests.support.serving import free_port
 
 DRIVER = Path(__file__).with_name("panels_driver.mjs")
 DRIVER_TIMEOUT_S = 180.0
@@ -123,9 +127,12 @@ def test_a_partly_done_batch_says_both_counts_in_the_list(served, partial_batch,
         assert abs(row["fillShare"] - 2 / 3) < 0.02, (width, row)
         assert "2" in row["label"] and "1" in row["label"], row
         assert row["pillInside"], f"the badge sticks out of its card at {width} px"
-        assert PARTIAL[lang].split("，")[-1].split(", ")[-1] not in row["meta"], (
-            row
-        )  # not a third time
+        failed_count = PARTIAL[lang].split("，")[-1].split(", ")[-1]
+        assert failed_count not in row["meta"], row  # not a third time in the row
+    overall = result["page"]  # the batch's own page: the same two-colour bar, both counts
+    assert overall["state"] == "partial" and PARTIAL[lang] in overall["label"], overall
+    assert overall["fillColor"] == GREEN and overall["barColor"] == RED, overall
+    assert abs(overall["fillShare"] - 2 / 3) < 0.02, overall
 
 
 def _seconds(match: re.Match) -> int:
@@ -172,3 +179,31 @@ def test_the_upload_panel_writes_the_time_left_the_pages_way(
         r"上传完成|上传完毕|完成|完毕" if lang == "zh-CN" else r"(?i)\w* ?complete", done
     )
     assert said and set(said) == {"上传完成" if lang == "zh-CN" else "Upload complete"}, done
+
+
+VOICES = {
+    "zh-CN": {"name": "远程老师", "test": "试听这个音色", "engine": "OpenAI 兼容接口",
+              "words": "服务器的原话（英文）", "espeak-zh": "中文"},
+    "en": {"name": "studio", "test": "Test this voice", "engine": "OpenAI-compatible TTS",
+           "words": "The server's own words", "espeak-zh": "Chinese"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+def test_a_dead_speech_server_is_named_in_the_readers_language(served, lang):
+    server, tmp_path = served
+    words = VOICES[lang]
+    dead_url = f"http://127.0.0.1:{free_port()}/v1"
+    result = _drive(
+        tmp_path, f"voices-{lang}", mode="voices", lang=lang, baseUrl=server.base_url,
+        voiceName=words["name"], testLabel=words["test"], deadUrl=dead_url,
+    )  # fmt: skip
+    assert result["engineOption"] == words["engine"]
+    failure = result["failure"]
+    assert words["engine"] in failure and dead_url in failure, failure
+    if lang == "zh-CN":
+        assert failure.startswith("无法连接语音合成服务 OpenAI 兼容接口（"), failure
+        assert "OpenAI-compatible" not in failure
+    assert result["serverWords"] == {"open": False, "summary": words["words"], "hidden": True}
+    assert result["facts"][words["name"]][0] == words["engine"]
+    assert words["espeak-zh"] in result["facts"]["espeak-zh"], result["facts"]

@@ -58,6 +58,7 @@ function readTextFile(file, onText) {
 class ScriptEntry {
   constructor(panel, number, voices) {
     this.panel = panel;
+    this.number = number;
     this.text = el("textarea", { rows: 4, class: "script-text", placeholder: t("scripts.placeholder") });
     this.voice = voiceSelect(voices, panel.defaultVoice());
     this.stats = el("div", { class: "muted small script-stats", "aria-live": "polite" });
@@ -147,9 +148,11 @@ class ScriptEntry {
     if (match) this.voice.value = match.name;
   }
 
+  // A typed script is named as its box is labelled, in the reader's language ("文稿1"), so
+  // the videos are "王老师-文稿1.mp4", not "-script1"; a dropped file keeps its own name.
   value() {
-    const script = { text: this.text.value.trim(), voice: this.voice.value };
-    return this.name ? { ...script, name: this.name } : script;
+    return { text: this.text.value.trim(), voice: this.voice.value,
+      name: this.name || t("scripts.fileName", { n: this.number }) };
   }
 
   async preview() {

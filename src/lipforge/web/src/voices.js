@@ -45,7 +45,8 @@ function voiceRow(voice, reload) {
     } }, t("voices.remove"));
   const facts = [
     [t("voices.engine"), engineName(voice.engine)],
-    [t("voices.language"), voice.language],
+    [t("voices.language"), has(`voices.languages.${voice.language}`)
+      ? t(`voices.languages.${voice.language}`) : voice.language],
     [t("voices.url"), voice.url],
     [t("voices.speaker"), voice.speaker],
   ].filter(([, value]) => value);
@@ -117,7 +118,12 @@ function showFailure(box, exc, controls) {
   box.hidden = false;
   box.append(el("strong", {}, errorText(exc)));
   const detail = exc?.message && exc.message !== errorText(exc) ? exc.message : null;
-  if (detail) box.append(el("div", { class: "small server-says" }, t("voices.serverSays", { detail })));
+  // the server's own (English) sentence, folded: the line above already says it in the
+  // reader's language, with the same address and cause
+  if (detail) {
+    box.append(el("details", { class: "small server-says" }, el("summary", {}, t("voices.serverSays")),
+      el("div", { class: "data", translate: "no" }, detail)));
+  }
   const needs = exc?.params?.needs;
   const control = needs === "name" ? controls.name : controls[needs];
   if (control) {
