@@ -150,9 +150,12 @@ class ScriptEntry {
 
   // A typed script is named as its box is labelled, in the reader's language ("文稿1"), so
   // the videos are "王老师-文稿1.mp4", not "-script1"; a dropped file keeps its own name.
-  value() {
-    return { text: this.text.value.trim(), voice: this.voice.value,
-      name: this.name || t("scripts.fileName", { n: this.number }) };
+  // With {labelled: false} only a file's name is given (the batch is then named after the
+  // script's opening words, not after its label).
+  value({ labelled = true } = {}) {
+    const script = { text: this.text.value.trim(), voice: this.voice.value };
+    const name = this.name || (labelled ? t("scripts.fileName", { n: this.number }) : "");
+    return name ? { ...script, name } : script;
   }
 
   async preview() {
@@ -217,7 +220,7 @@ export function mountScriptsPanel(container, onChange) {
     notice.textContent = t("scripts.noVoices");
   });
   return {
-    scripts: () => entries.map((e) => e.value()).filter((s) => s.text && s.voice),
+    scripts: (options) => entries.map((e) => e.value(options)).filter((s) => s.text && s.voice),
     addScript: addEntry,
   };
 }
