@@ -1,7 +1,7 @@
 """One HTTP client for the TTS servers users run: redirects, retries with backoff, plain failures.
 
-`TtsHttpClient(label, base_url, context, headers, engine).post(path, ...)` follows redirects, retries
-5xx answers, 429, timeouts and dropped connections with exponential backoff (up to the
+`TtsHttpClient(label, base_url, context, headers, engine).post(path, ...)` follows redirects,
+retries 5xx answers, 429, timeouts and dropped connections with exponential backoff (up to the
 context's attempts), and turns every failure into a `SpeechServerError` whose message names
 the server and quotes what it said: "CosyVoice at http://gpu2:50000 answered 500 three
 times: out of memory". A 4xx other than 429 is not retried: the request itself is wrong.

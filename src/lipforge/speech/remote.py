@@ -6,6 +6,7 @@ cached)."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import ClassVar
 
 import numpy as np
 
@@ -35,6 +36,7 @@ def check_rate(rate: int, server: str, url: str, engine: str = "") -> None:
 class RemoteEngine:
     """Base of the HTTP adapters: a client on the voice's URL, with its API key if it names one."""
 
+    name: ClassVar[str] = ""  # each adapter's registered name (errors carry it as `engine`)
     label = "TTS server"
     needs_url = True
     voice_shapes: list[dict] = [{"properties": {"url": {"type": "string"}}, "required": ["url"]}]
