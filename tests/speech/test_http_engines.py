@@ -243,4 +243,34 @@ def test_a_dead_openai_server_is_named_by_engine_address_attempts_and_cause():
     assert failure.value.code == "speech_server_failed"
     assert params["engine"] == "openai" and params["server"] == "OpenAI-compatible TTS"
     assert params["url"] == url and params["attempts"] == 2 and params["reason"]
+    assert params["cause"] == "refused"  # a word the UI translates ("连接被拒绝")
     assert str(failure.value).startswith(f"OpenAI-compatible TTS at {url} could not be reached")
+
+
+def test_connection_causes_are_words_the_ui_translates():
+    """Read from the exception chain (httpx wraps the system's error), else from the words."""
+    import socket
+
+    import httpx
+
+    from lipforge.speech.httpclient import connect_cause
+
+    def wrapped(inner: BaseException) -> httpx.ConnectError:
+        try:
+            try:
+                raise inner
+            except OSError as exc:
+                raise httpx.ConnectError(str(exc)) from exc
+        except httpx.ConnectError as outer:
+            return outer
+
+    assert connect_cause(wrapped(socket.gaierror(-2, "Name or service not known"))) == {
+        "cause": "dns"
+    }
+    assert connect_cause(wrapped(ConnectionResetError(104, "Connection reset by peer"))) == {
+        "cause": "reset"
+    }
+    assert connect_cause(httpx.ConnectError("[Errno 113] No route to host")) == {
+        "cause": "unreachable"
+    }
+    assert connect_cause(httpx.ConnectError("TLS handshake failed")) == {}

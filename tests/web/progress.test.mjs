@@ -121,6 +121,9 @@ test("a dead speech server is named with its engine in the reader's language, it
   setLanguage("zh-CN");
   assert.equal(translateError({ code: "speech_server_failed", params }),
     "无法连接语音合成服务 OpenAI 兼容接口（http://127.0.0.1:9/v1，试了 3 次）：[Errno 111] Connection refused。请检查地址，以及它是否在运行。");
+  // with the cause as a word (params.cause), the system's English sentence gives way
+  assert.equal(translateError({ code: "speech_server_failed", params: { ...params, cause: "refused" } }),
+    "无法连接语音合成服务 OpenAI 兼容接口（http://127.0.0.1:9/v1，试了 3 次）：连接被拒绝（该地址和端口上没有服务在监听）。请检查地址，以及它是否在运行。");
   const tooBig = { server: "CosyVoice", engine: "cosyvoice", url: "http://gpu2:50000",
     reason: "sent more than 64.0 MiB" };
   assert.equal(translateError({ code: "speech_server_failed", params: tooBig }),

@@ -6,7 +6,8 @@
   green for two thirds and red for the rest, not a red 失败 badge and a full red bar; the
   badge stays inside its card at 390 px; the batch's own page draws its bar alike.
 - The Voices page: a voice on an OpenAI-compatible server that is down fails with the
-  engine named in the reader's language ("OpenAI 兼容接口"), its address and the cause; the
+  engine named in the reader's language ("OpenAI 兼容接口"), its address and the cause
+  ("连接被拒绝"); the
   server's own English sentence is folded away; languages are named, not coded.
 - Uppy's upload panel: the time left is written the page's way ("剩余 1 分 8 秒", "1 min 08 s
   left"), close to what the throttled link really needs, also right after the page was
@@ -203,6 +204,7 @@ def test_a_dead_speech_server_is_named_in_the_readers_language(served, lang):
     assert words["engine"] in failure and dead_url in failure, failure
     if lang == "zh-CN":
         assert failure.startswith("无法连接语音合成服务 OpenAI 兼容接口（"), failure
+        assert "连接被拒绝" in failure and "Errno" not in failure, failure  # the cause, in Chinese
         assert "OpenAI-compatible" not in failure
     assert result["serverWords"] == {"open": False, "summary": words["words"], "hidden": True}
     assert result["facts"][words["name"]][0] == words["engine"]

@@ -14,8 +14,10 @@ The adapters (`cosyvoice.py`, `fishspeech.py`, `openaitts.py`) know their server
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import socket
 import time
 
 import httpx
@@ -88,6 +90,39 @@ def server_said(response: httpx.Response) -> str:
             if body.get(key):
                 return str(body[key])[:MAX_QUOTED_CHARS]
     return str(body)[:MAX_QUOTED_CHARS]
+
+
+# What the operating system said, as a word the UI translates (`cause`): its own sentence
+# ("[Errno 111] Connection refused") stays in `reason` for the logs and the English message.
+CAUSE_ERRNOS = {
+    errno.ECONNREFUSED: "refused",
+    errno.ECONNRESET: "reset",
+    errno.EHOSTUNREACH: "unreachable",
+    errno.ENETUNREACH: "unreachable",
+}
+CAUSE_WORDS = (
+    ("connection refused", "refused"),
+    ("name or service not known", "dns"),
+    ("temporary failure in name resolution", "dns"),
+    ("nodename nor servname", "dns"),
+    ("connection reset", "reset"),
+    ("no route to host", "unreachable"),
+    ("network is unreachable", "unreachable"),
+)
+
+
+def connect_cause(exc: BaseException) -> dict[str, str]:
+    """{"cause": refused|dns|reset|unreachable} for a connection failure whose cause is one of
+    those (read from the exception chain, else from its words); {} otherwise."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return {"cause": "dns"}
+        if isinstance(seen, OSError) and seen.errno in CAUSE_ERRNOS:
+            return {"cause": CAUSE_ERRNOS[seen.errno]}
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return next(({"cause": cause} for words, cause in CAUSE_WORDS if words in text), {})
 
 
 class TtsHttpClient:
@@ -166,7 +201,7 @@ class TtsHttpClient:
                 params = {"timeout_s": self.context.timeout_s}
             except httpx.TransportError as exc:
                 failure = f"could not be reached, tried {times(attempts)} ({exc})"
-                params = {"reason": str(exc)}
+                params = {"reason": str(exc), **connect_cause(exc)}
             else:
                 if response.is_success:
                     return response

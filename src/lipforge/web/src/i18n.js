@@ -154,6 +154,8 @@ export function translateError({ code, params, message } = {}) {
     if (named.needs && has(`voices.fields.${named.needs}`)) named.needs = t(`voices.fields.${named.needs}`);
     // a speech server is named by its engine in the reader's language, not the server's label
     if (named.engine && has(`voices.engineNames.${named.engine}`)) named.server = engineName(named.engine);
+    // a connection's failure as a word the catalogues translate, not the system's English
+    if (named.cause && has(`causes.${named.cause}`)) named.reason = t(`causes.${named.cause}`);
     const text = t(key, named);
     if (!/\{\w+\}/.test(text)) return text;
   }
