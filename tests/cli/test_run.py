@@ -60,6 +60,7 @@ def test_all_good_exits_zero(tmp_path, short_speech, talking_head_512):
     # MediaPipe's native log lines go to the data dir's logs, not into the user's terminal
     assert "XNNPACK" not in done.stderr and "W0000" not in done.stderr, done.stderr
     assert "XNNPACK" in (tmp_path / "data" / "logs" / "native.log").read_text()
+    assert f"(logs in the data dir {(tmp_path / 'data').resolve()})" in done.stderr
 
 
 def test_bad_audio_stops_before_any_item(tmp_path, video_only, talking_head_512):

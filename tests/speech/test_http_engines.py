@@ -20,6 +20,7 @@ from tests.speech.standins import (
     voiced,
     wav_bytes,
 )
+from tests.support.serving import free_port
 
 from lipforge.assets.library import ingest_file
 from lipforge.speech.engines import EngineContext, create_speech_engine
@@ -97,6 +98,7 @@ def test_a_5xx_is_retried_and_three_500s_are_one_plain_reason(tmp_path):
     )
     assert failure.value.code == "speech_server_failed"
     assert failure.value.params["status"] == 500 and failure.value.params["attempts"] == 3
+    assert failure.value.params["engine"] == "cosyvoice"  # the UI names it in its language
 
 
 def test_a_slow_answer_is_waited_for_and_a_timeout_is_named(tmp_path):
@@ -124,6 +126,7 @@ def test_a_wrong_sample_rate_and_an_empty_body_are_refused(tmp_path):
             engine_for(voice).synthesize("好。", "zh")
     assert "speaks at 24000 Hz but voice 'cv' states 22050 Hz" in str(wrong_rate.value)
     assert wrong_rate.value.params["rate"] == 24000
+    assert wrong_rate.value.params["engine"] == empty.value.params["engine"] == "cosyvoice"
     assert (
         str(empty.value)
         == f"CosyVoice at {server.url} answered with an empty body instead of audio."
@@ -227,3 +230,47 @@ def test_a_voice_remembers_its_reference_but_answers_no_path(sessions, reference
         again = get_voice(session, "ref")
     assert again.reference_key and "reference_key" not in again.to_json()
     assert voice.to_json()["reference_asset_id"] == asset_id
+
+
+def test_a_dead_openai_server_is_named_by_engine_address_attempts_and_cause():
+    """What the UI needs to say it in Chinese too: the engine's registered name beside its
+    English label, the URL, the attempts and the operating system's reason."""
+    url = f"http://127.0.0.1:{free_port()}/v1"  # nothing listens there
+    voice = Voice("studio", "openai", url=url, model="tts-1", speaker="alloy")
+    with pytest.raises(SpeechServerError) as failure:
+        engine_for(voice, attempts=2).synthesize("你好。", "zh")
+    params = failure.value.params
+    assert failure.value.code == "speech_server_failed"
+    assert params["engine"] == "openai" and params["server"] == "OpenAI-compatible TTS"
+    assert params["url"] == url and params["attempts"] == 2 and params["reason"]
+    assert params["cause"] == "refused"  # a word the UI translates ("连接被拒绝")
+    assert str(failure.value).startswith(f"OpenAI-compatible TTS at {url} could not be reached")
+
+
+def test_connection_causes_are_words_the_ui_translates():
+    """Read from the exception chain (httpx wraps the system's error), else from the words."""
+    import socket
+
+    import httpx
+
+    from lipforge.speech.httpclient import connect_cause
+
+    def wrapped(inner: BaseException) -> httpx.ConnectError:
+        try:
+            try:
+                raise inner
+            except OSError as exc:
+                raise httpx.ConnectError(str(exc)) from exc
+        except httpx.ConnectError as outer:
+            return outer
+
+    assert connect_cause(wrapped(socket.gaierror(-2, "Name or service not known"))) == {
+        "cause": "dns"
+    }
+    assert connect_cause(wrapped(ConnectionResetError(104, "Connection reset by peer"))) == {
+        "cause": "reset"
+    }
+    assert connect_cause(httpx.ConnectError("[Errno 113] No route to host")) == {
+        "cause": "unreachable"
+    }
+    assert connect_cause(httpx.ConnectError("TLS handshake failed")) == {}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -167,8 +168,12 @@ def test_a_thousand_character_chinese_script_becomes_a_video_with_subtitles(
     assert run.returncode == 0, run.stdout + run.stderr
     # bars as `run --audio` and `submit` draw them: sentences, then frames with fps
     bars = [line for line in run.stdout.splitlines() if "━" in line]
-    assert any("第一课.txt" in line and "sentences" in line for line in bars), run.stdout
+    speech_bars = [line for line in bars if "第一课.txt" in line]
+    assert speech_bars and all(re.search(r"(\d+)/\1\s+sentences", line) for line in speech_bars)
+    assert not any("fps" in line for line in speech_bars), speech_bars  # sentences, not frames
     assert any("王老师.mp4" in line and "frames" in line and "fps" in line for line in bars)
+    # the voice and the sentence cache came from this data dir: the command says so
+    assert f"data dir {(tmp_path / 'data').resolve()}" in run.stderr, run.stderr
     output, srt = tmp_path / "out" / "王老师.mp4", tmp_path / "out" / "王老师.srt"
     cues = read_subtitle_track(output)
     blocks = srt.read_text(encoding="utf-8").strip().split("\n\n")

@@ -114,11 +114,49 @@ test("a batch that ended partly done says both counts; a voice refusal names the
   assert.equal(problems, "The request is not valid: name: too long.");
 });
 
-test("a dead speech server is named with its address and the cause", () => {
+test("a dead speech server is named with its engine in the reader's language, its address and the cause", () => {
+  // as the server sends it: the engine's English label, and the engine's registered name
+  const params = { server: "OpenAI-compatible TTS", engine: "openai", url: "http://127.0.0.1:9/v1",
+    attempts: 3, reason: "[Errno 111] Connection refused" };
   setLanguage("zh-CN");
-  const params = { server: "OpenAI-compatible TTS", url: "http://127.0.0.1:9/v1", attempts: 3,
-    reason: "[Errno 111] Connection refused" };
   assert.equal(translateError({ code: "speech_server_failed", params }),
-    "无法连接语音合成服务 OpenAI-compatible TTS（http://127.0.0.1:9/v1，试了 3 次）：[Errno 111] Connection refused。请检查地址，以及它是否在运行。");
+    "无法连接语音合成服务 OpenAI 兼容接口（http://127.0.0.1:9/v1，试了 3 次）：[Errno 111] Connection refused。请检查地址，以及它是否在运行。");
+  // with the cause as a word (params.cause), the system's English sentence gives way
+  assert.equal(translateError({ code: "speech_server_failed", params: { ...params, cause: "refused" } }),
+    "无法连接语音合成服务 OpenAI 兼容接口（http://127.0.0.1:9/v1，试了 3 次）：连接被拒绝（该地址和端口上没有服务在监听）。请检查地址，以及它是否在运行。");
+  const tooBig = { server: "CosyVoice", engine: "cosyvoice", url: "http://gpu2:50000",
+    reason: "sent more than 64.0 MiB" };
+  assert.equal(translateError({ code: "speech_server_failed", params: tooBig }),
+    "语音合成服务 CosyVoice（http://gpu2:50000）出错了：sent more than 64.0 MiB");
+  const badRate = { server: "OpenAI-compatible TTS", engine: "openai", url: "http://tts:8000", rate: 1 };
+  assert.equal(translateError({ code: "speech_bad_audio", params: badRate }),
+    "语音合成服务 OpenAI 兼容接口（http://tts:8000）返回了 1 Hz 的音频，这不是语音的采样率。请检查服务的输出格式。");
   setLanguage("en");
+  assert.equal(translateError({ code: "speech_server_failed", params }),
+    "The speech server OpenAI-compatible TTS at http://127.0.0.1:9/v1 could not be reached (tried 3 times): [Errno 111] Connection refused. Check its URL and that it runs.");
+  // an engine the catalogues do not know keeps the server's label
+  assert.equal(translateError({ code: "speech_bad_audio", params: { server: "My TTS", engine: "mine" } }),
+    "The speech server My TTS answered something that is not usable audio.");
+});
+
+test("the upload's time left ignores what a resumed upload had sent before, and waits to know", async () => {
+  const { UploadEta, MIN_SPAN_MS } = await import("../../src/lipforge/web/src/uploadeta.js");
+  const MiB = 1024 * 1024;
+  const eta = new UploadEta();
+  // resumed at 42 % of 100 MiB: the first report carries the 42 MiB sent before the refresh
+  eta.progress("a", 42 * MiB, 0);
+  assert.equal(eta.secondsLeft(58 * MiB, 0), null);
+  eta.progress("a", 42.5 * MiB, 500); // then 1 MiB/s
+  assert.equal(eta.secondsLeft(57.5 * MiB, 500), null, "no guess before MIN_SPAN_MS of sending");
+  for (let at = 1000; at <= MIN_SPAN_MS + 1000; at += 500) eta.progress("a", (42 + at / 1000) * MiB, at);
+  const left = eta.secondsLeft(55 * MiB, MIN_SPAN_MS + 1000);
+  assert.ok(Math.abs(left - 55) < 1, String(left)); // not ~0 s as if 42 MiB had just gone
+  // paused: the next report is a new baseline, not a burst
+  eta.stop("a");
+  eta.progress("a", 60 * MiB, 60000);
+  assert.equal(eta.secondsLeft(40 * MiB, 60000), null);
+  setLanguage("zh-CN");
+  assert.equal(formatDuration(68), "1 分 8 秒");
+  setLanguage("en");
+  assert.equal(formatDuration(68), "1 min 08 s");
 });

@@ -75,3 +75,53 @@ def test_every_error_has_a_variant_without_params_last() -> None:
         for code, entry in catalogue(language)["errors"].items():
             last = _fallback(entry)
             assert not PLACEHOLDER.search(last) or code == "http", (language, code, last)
+
+
+# What may stay in Latin letters inside a Chinese sentence: names of products, engines and
+# models, units, file formats, protocol words, and single letters the text speaks of as
+# letters (the lips close on b, p and m). Codes (`access_token`, `OPENAI_API_KEY`,
+# `instruct2`) are allowed by their shape: an underscore or a digit.
+LATIN_IN_CHINESE = {
+    "lipforge", "heygem", "openai", "cosyvoice", "espeak", "piper", "fish-speech", "meshwarp",
+    "alloy", "localhost", "api", "gpu", "cpu", "hz", "b", "kib", "mib", "gib", "srt", "vtt",
+    "zip", "txt", "mp4", "mov", "mkv", "webm", "m4a", "mp3", "wav", "flac", "ogg", "opus",
+    "aac", "sft", "m", "o", "p", "u",
+}  # fmt: skip
+LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_.+-]*")
+URL = re.compile(r"https?://\S+")
+
+
+def _strings(node: object, path: str = ""):
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _strings(item, f"{path}[{index}]")
+    else:
+        for key, value in node.items():
+            yield from _strings(value, f"{path}.{key}" if path else key)
+
+
+def test_chinese_texts_hold_no_english_words() -> None:
+    """No English fragment in the zh-CN catalogue (every failure code's text included):
+    each Latin word is a placeholder, a code, or a name, unit or format on the list."""
+    found = []
+    for path, text in _strings(catalogue("zh-CN")):
+        bare = URL.sub(" ", PLACEHOLDER.sub(" ", text))
+        for word in LATIN_WORD.findall(bare):
+            word = word.rstrip(".")
+            is_code = "_" in word or any(ch.isdigit() for ch in word)
+            if not is_code and word.lower() not in LATIN_IN_CHINESE:
+                found.append((path, word))
+    assert found == [], found
+
+
+def test_speech_engines_are_named_in_both_languages() -> None:
+    """A failing TTS server is named by its engine (params.engine): every engine the server
+    registers has a name in each catalogue, so no English label lands in a Chinese sentence."""
+    from lipforge.speech.engines import speech_engine_names
+
+    for language in LANGUAGES:
+        names = catalogue(language)["voices"]["engineNames"]
+        assert set(speech_engine_names()) <= set(names), (language, names)
+    assert catalogue("zh-CN")["voices"]["engineNames"]["openai"] == "OpenAI 兼容接口"

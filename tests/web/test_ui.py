@@ -231,6 +231,9 @@ def test_chinese_workflow_from_upload_to_gallery(
     assert batch["summary"] == "1 × 1，将生成 1 个视频。"
     assert batch["state"] == "succeeded", batch
     assert any("帧" in detail for detail in batch["details"]), batch["details"]
+    # a typed script is named as its box is labelled, in Chinese: no "-script1" in the names
+    assert "presenter-文稿1.mp4" in batch["jobText"], batch["jobText"]
+    assert batch["name"] == "大家好", batch  # the batch is named after the script's words
     gallery = result["gallery"]
     assert gallery["currentTime"] > 0.2, gallery
     assert gallery["trackSrc"].endswith(".vtt") and gallery["cues"], gallery

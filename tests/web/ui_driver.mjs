@@ -186,8 +186,10 @@ async function createBatch(page, videoId) {
   await page.locator("#create-batch").click();
   await page.waitForURL(/#\/batches\/.+/, { timeout: 15000 });
   const batchId = decodeURIComponent(page.url().split("#/batches/")[1]);
-  step("batch created", { batchId, summary });
-  return { batchId, summary };
+  await page.waitForFunction(() => document.querySelector("#batch-name-edit")?.value, null, { timeout: 15000 });
+  const name = await page.locator("#batch-name-edit").inputValue();
+  step("batch created", { batchId, summary, name });
+  return { batchId, summary, name };
 }
 
 // Follows the first job until `until(state)`; collects the stages and progress lines seen.

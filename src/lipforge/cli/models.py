@@ -82,6 +82,17 @@ def pull(
         tasks: dict[str, TaskID] = {}
         results = pull_model(entry, directory, options, _progress_reporter(progress, tasks))
     _print_results(entry, results)
+    console.print(_where(models_dir, directory), highlight=False, soft_wrap=True)
+
+
+def _where(models_dir: Path | None, directory: Path) -> str:
+    """Where the pull wrote: the --models-dir given, or the data dir's models (warning, on
+    stderr, about a running server that reads another data dir)."""
+    if models_dir is not None:
+        return f"(into {directory.resolve()})"
+    from lipforge.cli.datadir import where_written
+
+    return f"(into {directory.resolve()}: the models of the {where_written(Settings.from_env())})"
 
 
 def _entry_for(source: str, sha256: str | None, name: str | None, directory: Path):

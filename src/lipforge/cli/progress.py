@@ -33,9 +33,12 @@ class BinarySpeedColumn(ProgressColumn):
 
 
 class FpsColumn(ProgressColumn):
-    """Frames per second of the running item."""
+    """Frames per second of a row that counts frames; blank on a row that counts something
+    else (the sentences of a script's speech), whose pace is not in frames."""
 
     def render(self, task: Task) -> Text:
+        if task.fields.get("unit", "frames") != "frames":
+            return Text("")
         speed = task.finished_speed or task.speed
         return Text("-- fps" if speed is None else f"{speed:5.1f} fps", style="cyan")
 

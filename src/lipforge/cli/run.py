@@ -92,6 +92,7 @@ def run(
     timing = _transcript_timing(transcript)
     interrupted = _run_items(outcomes, audio, engine, fit, settings, timing)
     _print_summary(outcomes)
+    typer.echo(f"(logs in the data dir {settings.data.resolve()})", err=True)
     if interrupted:
         _console().print(INTERRUPTED_NOTE, highlight=False)
         raise typer.Exit(EXIT_INTERRUPTED)

@@ -47,6 +47,7 @@ def say(
     data: Annotated[Path | None, typer.Option(help="Data dir (./lipforge-data).")] = None,
 ) -> None:
     """Speak a script with a voice into a WAV, with SRT and WebVTT subtitles beside it."""
+    from lipforge.cli.datadir import where_written
     from lipforge.cli.voices import open_sessions
     from lipforge.media.subtitles import write_sidecars
     from lipforge.speech.script import synthesize_script
@@ -65,3 +66,4 @@ def say(
     typer.echo(f"{output}\t{result.duration_s:.1f} s, {cues} sentences, voice {chosen.name}")
     typer.echo(str(srt))
     typer.echo(str(vtt))
+    typer.echo(f"(voice and sentence cache from the {where_written(settings)})", err=True)

@@ -66,6 +66,7 @@ def run_scripts(
     settings: Settings,
 ) -> int:
     """Speak, render, write subtitles; the exit status."""
+    from lipforge.cli.datadir import where_written
     from lipforge.cli.say import read_script
     from lipforge.cli.voices import open_sessions
     from lipforge.speech.voices import get_voice
@@ -77,6 +78,9 @@ def run_scripts(
             voice = get_voice(session, voice_name)
     finally:
         db_engine.dispose()
+    typer.echo(
+        f"(voice {voice.name} and sentence cache from the {where_written(settings)})", err=True
+    )
     out.mkdir(parents=True, exist_ok=True)
     outcomes = []
     names = output_names(scripts, videos)

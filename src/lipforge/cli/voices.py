@@ -64,15 +64,17 @@ def list_command(
 
 
 def _local_listing(data: Path | None) -> dict:
+    from lipforge.cli.datadir import where_written
     from lipforge.speech.engines import speech_engine_class, speech_engine_names
     from lipforge.speech.voices import list_voices
 
-    _settings, sessions, engine = open_sessions(data)
+    settings, sessions, engine = open_sessions(data)
     try:
         with sessions() as session:
             items = [voice.to_json() for voice in list_voices(session)]
     finally:
         engine.dispose()
+    typer.echo(f"(voices of the {where_written(settings)})", err=True)
     engines = []
     for name in speech_engine_names():
         engine_class = speech_engine_class(name)

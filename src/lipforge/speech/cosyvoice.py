@@ -144,6 +144,7 @@ class CosyVoiceEngine(RemoteEngine):
             f"states {stated} Hz; the audio would play at the wrong speed. Set the voice's "
             f"sample rate to {int(header)}.",
             server=self.label,
+            engine=self.name,
             url=self.client.base_url,
             rate=int(header),
             stated_rate=stated,

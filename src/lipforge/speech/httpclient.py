@@ -1,7 +1,7 @@
 """One HTTP client for the TTS servers users run: redirects, retries with backoff, plain failures.
 
-`TtsHttpClient(label, base_url, context, headers).post(path, ...)` follows redirects, retries
-5xx answers, 429, timeouts and dropped connections with exponential backoff (up to the
+`TtsHttpClient(label, base_url, context, headers, engine).post(path, ...)` follows redirects,
+retries 5xx answers, 429, timeouts and dropped connections with exponential backoff (up to the
 context's attempts), and turns every failure into a `SpeechServerError` whose message names
 the server and quotes what it said: "CosyVoice at http://gpu2:50000 answered 500 three
 times: out of memory". A 4xx other than 429 is not retried: the request itself is wrong.
@@ -14,8 +14,10 @@ The adapters (`cosyvoice.py`, `fishspeech.py`, `openaitts.py`) know their server
 
 from __future__ import annotations
 
+import errno
 import math
 import os
+import socket
 import time
 
 import httpx
@@ -90,11 +92,50 @@ def server_said(response: httpx.Response) -> str:
     return str(body)[:MAX_QUOTED_CHARS]
 
 
+# What the operating system said, as a word the UI translates (`cause`): its own sentence
+# ("[Errno 111] Connection refused") stays in `reason` for the logs and the English message.
+CAUSE_ERRNOS = {
+    errno.ECONNREFUSED: "refused",
+    errno.ECONNRESET: "reset",
+    errno.EHOSTUNREACH: "unreachable",
+    errno.ENETUNREACH: "unreachable",
+}
+CAUSE_WORDS = (
+    ("connection refused", "refused"),
+    ("name or service not known", "dns"),
+    ("temporary failure in name resolution", "dns"),
+    ("nodename nor servname", "dns"),
+    ("connection reset", "reset"),
+    ("no route to host", "unreachable"),
+    ("network is unreachable", "unreachable"),
+)
+
+
+def connect_cause(exc: BaseException) -> dict[str, str]:
+    """{"cause": refused|dns|reset|unreachable} for a connection failure whose cause is one of
+    those (read from the exception chain, else from its words); {} otherwise."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return {"cause": "dns"}
+        if isinstance(seen, OSError) and seen.errno in CAUSE_ERRNOS:
+            return {"cause": CAUSE_ERRNOS[seen.errno]}
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc).lower()
+    return next(({"cause": cause} for words, cause in CAUSE_WORDS if words in text), {})
+
+
 class TtsHttpClient:
     def __init__(
-        self, label: str, base_url: str, context: EngineContext, headers: dict | None = None
+        self,
+        label: str,
+        base_url: str,
+        context: EngineContext,
+        headers: dict | None = None,
+        engine: str = "",
     ) -> None:
         self.label = label
+        self.engine = engine  # the registered name: the UI shows the engine in its language
         self.base_url = base_url.rstrip("/")
         self.context = context
         connect_s = min(CONNECT_TIMEOUT_S, context.timeout_s)
@@ -150,6 +191,7 @@ class TtsHttpClient:
                 raise SpeechServerError(
                     f"{self.where} {exc}; its answer was not used.",
                     server=self.label,
+                    engine=self.engine,
                     url=self.base_url,
                     reason=str(exc),
                 ) from exc
@@ -159,7 +201,7 @@ class TtsHttpClient:
                 params = {"timeout_s": self.context.timeout_s}
             except httpx.TransportError as exc:
                 failure = f"could not be reached, tried {times(attempts)} ({exc})"
-                params = {"reason": str(exc)}
+                params = {"reason": str(exc), **connect_cause(exc)}
             else:
                 if response.is_success:
                     return response
@@ -173,6 +215,7 @@ class TtsHttpClient:
         raise SpeechServerError(
             f"{self.where} {failure}",
             server=self.label,
+            engine=self.engine,
             url=self.base_url,
             attempts=attempts,
             **params,
@@ -189,6 +232,7 @@ class TtsHttpClient:
             f"{self.where} refused the request with {response.status_code}: "
             f"{server_said(response)}",
             server=self.label,
+            engine=self.engine,
             url=self.base_url,
             status=response.status_code,
             detail=server_said(response),

@@ -6,6 +6,7 @@ cached)."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
+from typing import ClassVar
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from lipforge.speech.voices import SAMPLE_RATE_RANGE, Voice, is_usable_url
 MIN_AUDIO_S = 0.05
 
 
-def check_rate(rate: int, server: str, url: str) -> None:
+def check_rate(rate: int, server: str, url: str, engine: str = "") -> None:
     """SpeechAudioError unless `rate` is one speech is sampled at (the voices' own range)."""
     low, high = SAMPLE_RATE_RANGE
     if not low <= rate <= high:
@@ -26,6 +27,7 @@ def check_rate(rate: int, server: str, url: str) -> None:
             f"{server} at {url} answered audio at {rate} Hz, which is not a speech sample rate "
             f"({low}-{high} Hz); the answer was not used. Check the server's output format.",
             server=server,
+            engine=engine,
             url=url,
             rate=rate,
         )
@@ -34,6 +36,7 @@ def check_rate(rate: int, server: str, url: str) -> None:
 class RemoteEngine:
     """Base of the HTTP adapters: a client on the voice's URL, with its API key if it names one."""
 
+    name: ClassVar[str] = ""  # each adapter's registered name (errors carry it as `engine`)
     label = "TTS server"
     needs_url = True
     voice_shapes: list[dict] = [{"properties": {"url": {"type": "string"}}, "required": ["url"]}]
@@ -55,6 +58,7 @@ class RemoteEngine:
             voice.url or "",
             context,
             api_key_header(voice, self.label, context.key_env_prefix),
+            engine=self.name,
         )
 
     @classmethod
@@ -93,6 +97,7 @@ class RemoteEngine:
             raise SpeechAudioError(
                 f"{self.client.where} answered with an empty body instead of audio.",
                 server=self.label,
+                engine=self.name,
                 url=self.client.base_url,
             )
         try:
@@ -101,15 +106,17 @@ class RemoteEngine:
             raise SpeechAudioError(
                 f"{self.client.where} answered {len(data)} bytes that are not audio: {exc}.",
                 server=self.label,
+                engine=self.name,
                 url=self.client.base_url,
                 reason=str(exc),
             ) from exc
-        check_rate(rate, self.label, self.client.base_url)
+        check_rate(rate, self.label, self.client.base_url, self.name)
         if len(samples) < MIN_AUDIO_S * rate:
             raise SpeechAudioError(
                 f"{self.client.where} answered {len(samples) / rate:.3f} s of audio: too short "
                 "to be speech.",
                 server=self.label,
+                engine=self.name,
                 url=self.client.base_url,
             )
         return samples, rate

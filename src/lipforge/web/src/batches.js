@@ -67,12 +67,19 @@ function partlyDone(counts) {
   return counts.succeeded > 0 && (counts.failed > 0 || counts.cancelled > 0);
 }
 
-function batchListItem(batch) {
+// The state and bar share of a batch: "partial" with the share that succeeded once it ended
+// partly done (the list and the batch's own page draw it alike).
+function batchShape(batch, finished) {
   const counts = batchCounts(batch);
-  const finished = batch.finished === true;
   const state = finished && partlyDone(counts) ? "partial" : batchState(batch);
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0) || 1;
   const fraction = state === "partial" ? counts.succeeded / total : finished ? 1 : batchProgress(batch);
+  return { counts, state, fraction };
+}
+
+function batchListItem(batch) {
+  const finished = batch.finished === true;
+  const { counts, state, fraction } = batchShape(batch, finished);
   const label = finished ? countsText(counts) : formatPercent(fraction);
   const pill = state === "partial"
     ? el("span", { class: "pill partial" }, countsText(counts, t("batches.countsJoin")))
@@ -82,8 +89,9 @@ function batchListItem(batch) {
       el("a", { href: `#/batches/${batch.id}`, class: batch.name ? "batch-link data" : "batch-link" },
         batchName(batch)),
       pill),
+    // an ended batch's counts are on its bar already (and on its badge when partly done)
     el("div", { class: "muted small" }, [t("batches.created", { date: formatDate(batch.created_at) }),
-      countsText(batchCounts(batch))].filter(Boolean).join(" · ")),
+      finished ? "" : countsText(counts)].filter(Boolean).join(" · ")),
     progressBar(fraction, label, batchName(batch)));
 }
 
@@ -268,16 +276,16 @@ export function renderBatchView(root, batchId) {
 
   const draw = (batch) => {
     const jobs = batchJobs(batch);
-    const fraction = batchProgress(batch);
-    const state = batchState(batch);
+    const ended = jobs.length > 0 && jobs.every(isFinished);
+    const shape = batchShape(batch, ended);
     title.set(batch);
-    const countLine = countsText(batchCounts(batch));
-    const label = jobs.length && jobs.every(isFinished) && state !== "succeeded"
-      ? t("batches.finished", { counts: countLine }) : formatPercent(fraction);
-    clear(overall).append(progressBar(fraction, label, t("batches.progress")));
-    overall.dataset.state = state;
+    const countLine = countsText(shape.counts, t("batches.countsJoin"));
+    const label = ended && shape.state !== "succeeded"
+      ? t("batches.finished", { counts: countLine }) : formatPercent(shape.fraction);
+    clear(overall).append(progressBar(shape.fraction, label, t("batches.progress")));
+    overall.dataset.state = shape.state;
     counts.textContent = [t("batches.created", { date: formatDate(batch.created_at) }),
-      countLine].filter(Boolean).join(" · ");
+      countsText(shape.counts)].filter(Boolean).join(" · ");
     paused.textContent = (batch.paused_reasons || []).map((r) => t("batches.paused", { reason: r })).join(" ");
     for (const job of jobs) {
       if (!rows.has(job.id)) {

@@ -138,6 +138,12 @@ export function formatPercent(fraction) {
   return `${Math.floor(Math.min(1, Math.max(0, Number(fraction) || 0)) * 100)} %`;
 }
 
+// A speech engine's name in the reader's language ("openai" -> "OpenAI 兼容接口"); an engine
+// the catalogues do not know keeps its registered name.
+export function engineName(engine) {
+  return has(`voices.engineNames.${engine}`) ? t(`voices.engineNames.${engine}`) : String(engine ?? "");
+}
+
 // A server refusal or failure in the reader's language: {code, params, message}.
 export function translateError({ code, params, message } = {}) {
   const key = `errors.${code}`;
@@ -146,6 +152,10 @@ export function translateError({ code, params, message } = {}) {
     if (named.what && has(`things.${named.what}`)) named.what = t(`things.${named.what}`);
     if (named.status && has(`job.states.${named.status}`)) named.status = t(`job.states.${named.status}`);
     if (named.needs && has(`voices.fields.${named.needs}`)) named.needs = t(`voices.fields.${named.needs}`);
+    // a speech server is named by its engine in the reader's language, not the server's label
+    if (named.engine && has(`voices.engineNames.${named.engine}`)) named.server = engineName(named.engine);
+    // a connection's failure as a word the catalogues translate, not the system's English
+    if (named.cause && has(`causes.${named.cause}`)) named.reason = t(`causes.${named.cause}`);
     const text = t(key, named);
     if (!/\{\w+\}/.test(text)) return text;
   }

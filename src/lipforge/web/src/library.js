@@ -176,7 +176,7 @@ export function renderLibrary(root) {
         video_asset_ids: [...state.videoSel],
         engine: engine.value,
         fit: fit.value,
-        name: name.value.trim() || defaultBatchName(scriptList, chosenAudios()),
+        name: name.value.trim() || defaultBatchName(scripts.scripts({ labelled: false }), chosenAudios()),
         asset_names: Object.fromEntries([...state.audioSel, ...state.videoSel]
           .filter((id) => state.givenNames.has(id)).map((id) => [id, state.givenNames.get(id)])),
       };

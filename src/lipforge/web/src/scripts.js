@@ -58,6 +58,7 @@ function readTextFile(file, onText) {
 class ScriptEntry {
   constructor(panel, number, voices) {
     this.panel = panel;
+    this.number = number;
     this.text = el("textarea", { rows: 4, class: "script-text", placeholder: t("scripts.placeholder") });
     this.voice = voiceSelect(voices, panel.defaultVoice());
     this.stats = el("div", { class: "muted small script-stats", "aria-live": "polite" });
@@ -147,9 +148,14 @@ class ScriptEntry {
     if (match) this.voice.value = match.name;
   }
 
-  value() {
+  // A typed script is named as its box is labelled, in the reader's language ("文稿1"), so
+  // the videos are "王老师-文稿1.mp4", not "-script1"; a dropped file keeps its own name.
+  // With {labelled: false} only a file's name is given (the batch is then named after the
+  // script's opening words, not after its label).
+  value({ labelled = true } = {}) {
     const script = { text: this.text.value.trim(), voice: this.voice.value };
-    return this.name ? { ...script, name: this.name } : script;
+    const name = this.name || (labelled ? t("scripts.fileName", { n: this.number }) : "");
+    return name ? { ...script, name } : script;
   }
 
   async preview() {
@@ -214,7 +220,7 @@ export function mountScriptsPanel(container, onChange) {
     notice.textContent = t("scripts.noVoices");
   });
   return {
-    scripts: () => entries.map((e) => e.value()).filter((s) => s.text && s.voice),
+    scripts: (options) => entries.map((e) => e.value(options)).filter((s) => s.text && s.voice),
     addScript: addEntry,
   };
 }

@@ -12,7 +12,8 @@ import "@uppy/dashboard/css/style.min.css";
 
 import { goToLogin } from "./api.js";
 import { clear, el } from "./dom.js";
-import { formatBytes, formatPercent, language, t, translateError } from "./i18n.js";
+import { formatBytes, formatDuration, formatPercent, language, t, translateError } from "./i18n.js";
+import { UploadEta } from "./uploadeta.js";
 
 export const UPLOAD_ENDPOINT = "/api/uploads/";
 export const CHUNK_SIZE_BYTES = 8 * 1024 * 1024;
@@ -24,12 +25,45 @@ const TUS_STORAGE_PREFIX = "tus::";
 const ACCEPTED_TYPES = ["audio/*", "video/*", ".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4a",
   ".mp3", ".wav", ".aac", ".flac", ".ogg", ".opus"];
 
-// Uppy's Chinese strings, mended where they read oddly together: one word for "done" (not
-// 上传完成 / 上传完毕 / 完成 at once), the button says what it does (it clears the list), and
-// no "剩余 1m 08s" (Uppy writes the time with English units and guesses wrongly right
-// after a resume; the percentage and the bytes stay).
-const ZH_LOCALE = { ...zhCN, strings: { ...zhCN.strings, complete: "上传完成", done: "清空列表",
-  xTimeLeft: "" } };
+// Uppy's Chinese strings (@uppy/locales' zh_CN), mended where they read oddly together: one
+// word for "done" (not 上传完成 / 上传完毕 / 完成 at once), and the button says what it does
+// (it clears the list). The time left is ours in both languages (LipforgeDashboard below).
+const ZH_LOCALE = { ...zhCN, strings: { ...zhCN.strings, complete: "上传完成", done: "清空列表" } };
+// English likewise says "Upload complete" at the top and in the status bar (not "Complete").
+const EN_LOCALE = { strings: { complete: "Upload complete" } };
+
+// Uppy's time left replaced by UploadEta's, written the page's way ("剩余 1 分 8 秒",
+// "1 min 08 s left"): Uppy's own reads "0s" right after a resume, in English units.
+const eta = new UploadEta();
+
+function bytesLeft(instance) {
+  return instance.getObjectOfFilesPerState().startedFiles.reduce((sum, file) =>
+    sum + Math.max(0, (file.progress.bytesTotal || 0) - (file.progress.bytesUploaded || 0)), 0);
+}
+
+export function timeLeftText(instance = getUppy(), nowMs = performance.now()) {
+  const seconds = eta.secondsLeft(bytesLeft(instance), nowMs);
+  return seconds === null ? t("upload.estimating") : t("upload.timeLeft", { time: formatDuration(seconds) });
+}
+
+class LipforgeDashboard extends Dashboard {
+  i18nInit() {
+    super.i18nInit();
+    const uppys = this.i18n;
+    this.i18n = (key, options) => (key === "xTimeLeft" ? timeLeftText(this.uppy) : uppys(key, options));
+  }
+}
+
+function followProgress(instance) {
+  instance.on("upload-progress", (file, progress) => {
+    if (file) eta.progress(file.id, progress.bytesUploaded, performance.now());
+  });
+  for (const name of ["upload-success", "upload-error", "file-removed", "upload-retry"]) {
+    instance.on(name, (file) => file && eta.stop(file.id));
+  }
+  instance.on("upload-pause", (file) => file && eta.stop(file.id));
+  for (const name of ["pause-all", "resume-all", "retry-all", "cancel-all"]) instance.on(name, () => eta.reset());
+}
 
 // One Uppy for the page's lifetime: re-rendering the view re-mounts its Dashboard. Each
 // file carries the scope of the panel it was added in ("batch", "voice-reference"), so a
@@ -136,7 +170,7 @@ function createUppy() {
     id: UPPY_INSTANCE_ID,
     autoProceed: true,
     restrictions: { allowedFileTypes: ACCEPTED_TYPES },
-    locale: language() === "zh-CN" ? ZH_LOCALE : undefined,
+    locale: language() === "zh-CN" ? ZH_LOCALE : EN_LOCALE,
   });
   instance.use(Tus, {
     endpoint: UPLOAD_ENDPOINT,
@@ -153,6 +187,7 @@ function createUppy() {
         refusal: { code: "upload_failed", params: {}, message: exc.message } }));
   });
   instance.on("upload-error", onUploadError);
+  followProgress(instance);
   instance.on("file-added", (file) => instance.setFileMeta(file.id, { lipforgeScope: currentScope }));
   return instance;
 }
@@ -259,7 +294,7 @@ export function mountUploadPanel(container, { onAsset, note, height = 300, scope
   dropOtherScopes(instance, scope);
   const previous = instance.getPlugin("Dashboard");
   if (previous) instance.removePlugin(previous);
-  instance.use(Dashboard, {
+  instance.use(LipforgeDashboard, {
     target: dashboardTarget,
     inline: true,
     height,

@@ -6,7 +6,7 @@
 
 import { api, errorText, fetchAudio, itemsOf } from "./api.js";
 import { clear, el, field, toast } from "./dom.js";
-import { has, language, t } from "./i18n.js";
+import { engineName, has, language, t } from "./i18n.js";
 import { mountUploadPanel } from "./upload.js";
 
 const KNOWN_ENGINES = ["espeak", "piper", "cosyvoice", "fish-speech", "openai"];
@@ -44,8 +44,9 @@ function voiceRow(voice, reload) {
       }
     } }, t("voices.remove"));
   const facts = [
-    [t("voices.engine"), voice.engine],
-    [t("voices.language"), voice.language],
+    [t("voices.engine"), engineName(voice.engine)],
+    [t("voices.language"), has(`voices.languages.${voice.language}`)
+      ? t(`voices.languages.${voice.language}`) : voice.language],
     [t("voices.url"), voice.url],
     [t("voices.speaker"), voice.speaker],
   ].filter(([, value]) => value);
@@ -117,7 +118,12 @@ function showFailure(box, exc, controls) {
   box.hidden = false;
   box.append(el("strong", {}, errorText(exc)));
   const detail = exc?.message && exc.message !== errorText(exc) ? exc.message : null;
-  if (detail) box.append(el("div", { class: "small server-says" }, t("voices.serverSays", { detail })));
+  // the server's own (English) sentence, folded: the line above already says it in the
+  // reader's language, with the same address and cause
+  if (detail) {
+    box.append(el("details", { class: "small server-says" }, el("summary", {}, t("voices.serverSays")),
+      el("div", { class: "data", translate: "no" }, detail)));
+  }
   const needs = exc?.params?.needs;
   const control = needs === "name" ? controls.name : controls[needs];
   if (control) {
@@ -131,7 +137,7 @@ function addForm(engines, onAdded) {
   const name = el("input", { type: "text", name: "name", required: true, maxlength: 64,
     autocomplete: "off", id: "voice-name" });
   const engine = el("select", { name: "engine", id: "voice-engine" },
-    engines.map((e) => el("option", { value: e.name }, e.name)));
+    engines.map((e) => el("option", { value: e.name }, engineName(e.name))));
   const controls = Object.fromEntries(ALL_FIELDS.filter((key) => key !== "reference_asset_id")
     .map((key) => [key, fieldControl(key)]));
   controls.name = name;
