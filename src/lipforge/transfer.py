@@ -1,16 +1,29 @@
 """Bounds on every outbound HTTP transfer: an overall deadline, a minimum rate, a byte limit.
 
 `TransferLimits` says how long a whole transfer (every request and retry of it) may take,
-how many bytes a second its bodies must bring once they flow (measured over windows of
-`window_s`: a window that brings fewer than `min_rate_bps * window_s` bytes ends it) and
-how many bytes it may read in all. `BudgetTransport(inner, limits)` enforces them below
-httpx: each request's timeouts are cut to what is left of the deadline, the wait for the
-next body bytes to the rate window, and the body is counted as it streams, so a server that
-trickles one byte every few seconds, or never stops sending, ends with `TransferLimitError`
-(an `httpx.TransportError`, which callers already translate into their own errors). A
-request may carry its own budget in `request.extensions[BUDGET_EXTENSION]` (a TTS client
-gives each call one); otherwise the transport's default budget covers all its requests
-(one download). This module knows no callers and raises no LipforgeError.
+how many bytes a second must move once they flow (measured over windows of `window_s`: a
+window that moves fewer than `min_rate_bps * window_s` bytes ends it; a request body sent
+and a response body read are measured apart) and how many bytes it may read in all. Each
+request's timeouts are cut to what is left of the deadline, the wait for the next response
+bytes to the rate window, and the bodies are counted as they stream, so a server that
+trickles one byte every few seconds, reads an upload that slowly, or never stops sending,
+ends with `TransferLimitError` (an `httpx.TransportError`, which callers already translate
+into their own errors; its `reason` is `deadline`, `too_slow` or `too_large` and its
+`params` name the host and the limit, for the caller's LipforgeError).
+
+Two ways to hold a client to a budget:
+- `BudgetClient(transfer_limits, ...)`: an httpx.Client held by event hooks above its transports, so
+  httpx still chooses the transport per request as it does for any client (`proxy=`,
+  HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY; a custom `transport=` turns that choice off
+  in httpx). For the model downloader, the upload client and the CLI's remote client.
+- `BudgetTransport(inner, limits)`: below httpx, around a transport of the caller's own (the
+  address guards of HeyGem URLs and voice URLs, which never go through a proxy).
+
+A request may carry its own budget in `request.extensions[BUDGET_EXTENSION]` (a TTS call, an
+upload chunk), or None there to be exempt (an event stream that is meant to stay open);
+otherwise the default covers it: one budget for all the client's requests (one download) or,
+with `each_request`, a fresh one per request (redirects of it share it).
+This module knows no callers and raises no LipforgeError.
 """
 
 from __future__ import annotations
@@ -23,6 +36,8 @@ from dataclasses import dataclass
 import httpx
 
 BUDGET_EXTENSION = "lipforge.transfer_budget"
+BODY_PIECE_BYTES = 64 * 1024  # a request body is measured (and cut) in pieces of this size
+DEADLINE, TOO_SLOW, TOO_LARGE = "deadline", "too_slow", "too_large"  # TransferLimitError.reason
 
 
 @dataclass(frozen=True)
@@ -34,7 +49,13 @@ class TransferLimits:
 
 
 class TransferLimitError(httpx.TransportError):
-    """Raised when a transfer passes its deadline, falls under its minimum rate or its size."""
+    """Raised when a transfer passes its deadline, falls under its minimum rate or its size;
+    `reason` says which, `params` hold the host and the limit (values for a translation)."""
+
+    def __init__(self, message: str, reason: str, host: str, **params: object) -> None:
+        super().__init__(message)
+        self.reason, self.host = reason, host
+        self.params: dict[str, object] = {"reason": reason, "host": host, **params}
 
 
 class TransferBudget:
@@ -49,42 +70,82 @@ class TransferBudget:
     def remaining_s(self) -> float:
         return self.limits.deadline_s - (time.monotonic() - self.started)
 
-    def check_time(self, what: str) -> float:
+    def check_time(self, host: str) -> float:
         left = self.remaining_s()
         if left <= 0:
-            raise TransferLimitError(
-                f"{what} passed its deadline of {self.limits.deadline_s:g} s for the whole transfer"
-            )
+            raise self.deadline_error(host)
         return left
 
-    def count(self, size: int, what: str) -> None:
+    def deadline_error(self, host: str) -> TransferLimitError:
+        deadline_s = self.limits.deadline_s
+        return TransferLimitError(
+            f"{host} passed the deadline of {deadline_s:g} s for the whole transfer",
+            DEADLINE, host, deadline_s=deadline_s,
+        )  # fmt: skip
+
+    def count(self, size: int, host: str) -> None:
         with self._lock:
             self.received_bytes += size
             total = self.received_bytes
         if self.limits.max_bytes is not None and total > self.limits.max_bytes:
-            raise TransferLimitError(f"{what} sent more than {self.limits.max_bytes} bytes")
+            max_bytes = self.limits.max_bytes
+            raise TransferLimitError(
+                f"{host} sent more than {max_bytes} bytes", TOO_LARGE, host, max_bytes=max_bytes
+            )
 
 
-class BudgetTransport(httpx.BaseTransport):
-    """An httpx transport that holds every request to a TransferBudget (see the module text)."""
+class _RateWindow:
+    """Bytes moved since the window began; under the minimum once it is `window_s` old."""
 
-    def __init__(self, inner: httpx.BaseTransport, limits: TransferLimits | None = None) -> None:
-        self.inner = inner
-        self.default = TransferBudget(limits) if limits is not None else None
+    def __init__(self, budget: TransferBudget, host: str, verb: str) -> None:
+        self.budget, self.host, self.verb = budget, host, verb
+        self.start, self.moved = time.monotonic(), 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        budget = request.extensions.get(BUDGET_EXTENSION) or self.default
-        if budget is None:
-            return self.inner.handle_request(request)
-        what = f"{request.url.host}"
-        _cut_timeouts(request, budget.check_time(what))
-        response = self.inner.handle_request(request)
-        _cut_timeouts(request, min(budget.check_time(what), budget.limits.window_s))
-        response.stream = _BudgetStream(response.stream, budget, what)
-        return response
+    def add(self, size: int) -> None:
+        limits = self.budget.limits
+        self.budget.check_time(self.host)
+        self.moved += size
+        elapsed_s = time.monotonic() - self.start
+        if elapsed_s < limits.window_s:
+            return
+        if self.moved < limits.min_rate_bps * elapsed_s:
+            raise self.too_slow()
+        self.start, self.moved = time.monotonic(), 0
 
-    def close(self) -> None:
-        self.inner.close()
+    def too_slow(self) -> TransferLimitError:
+        elapsed_s, min_rate_bps = time.monotonic() - self.start, self.budget.limits.min_rate_bps
+        return TransferLimitError(
+            f"{self.host} {self.verb} {self.moved} bytes in {elapsed_s:.0f} s, under the "
+            f"minimum of {min_rate_bps:g} bytes/s",
+            TOO_SLOW, self.host, min_rate_bps=min_rate_bps,
+            moved_bytes=self.moved, seconds=round(elapsed_s),
+        )  # fmt: skip
+
+
+def _budget_of(request: httpx.Request, default: TransferBudget | None) -> TransferBudget | None:
+    """The request's own budget (None there: exempt), else the default."""
+    if BUDGET_EXTENSION in request.extensions:
+        return request.extensions[BUDGET_EXTENSION]
+    return default
+
+
+def _before_sending(request: httpx.Request, budget: TransferBudget) -> None:
+    """No wait of the request beyond the deadline; its body measured against the rate."""
+    host = request.url.host
+    _cut_timeouts(request, budget.check_time(host))
+    if "content-length" in request.headers or "transfer-encoding" in request.headers:
+        request.stream = _BudgetBody(request.stream, _RateWindow(budget, host, "took"))
+
+
+def _after_headers(response: httpx.Response, budget: TransferBudget) -> None:
+    """The body's reads cut to the rate window, and counted as they arrive."""
+    request, host = response.request, response.request.url.host
+    asked_s = (request.extensions.get("timeout") or {}).get("read")
+    cut_s = min(budget.check_time(host), budget.limits.window_s)
+    _cut_timeouts(request, cut_s)
+    window = _RateWindow(budget, host, "sent")
+    cut = asked_s is None or cut_s < asked_s
+    response.stream = _BudgetStream(response.stream, budget, window, cut)
 
 
 def _cut_timeouts(request: httpx.Request, left_s: float) -> None:
@@ -96,26 +157,103 @@ def _cut_timeouts(request: httpx.Request, left_s: float) -> None:
     request.extensions["timeout"] = timeouts
 
 
-class _BudgetStream(httpx.SyncByteStream):
-    def __init__(self, inner, budget: TransferBudget, what: str) -> None:
-        self.inner, self.budget, self.what = inner, budget, what
+class BudgetClient(httpx.Client):
+    """An httpx.Client whose requests are held to `transfer` (see the module text) by event
+    hooks: one budget for all its requests, or with `each_request` one per request. A timeout
+    that comes when the budget's deadline is spent (the wait for an answer's headers was cut
+    to it) is raised as the deadline's TransferLimitError."""
+
+    def __init__(
+        self, transfer: TransferLimits | None, each_request: bool = False, **client_options
+    ) -> None:
+        self._limits, self._each_request = transfer, each_request
+        self._shared = TransferBudget(transfer) if transfer and not each_request else None
+        hooks = {"request": [self._on_request], "response": [self._on_response]}
+        super().__init__(event_hooks=hooks, **client_options)
+
+    def _on_request(self, request: httpx.Request) -> None:
+        if self._each_request and self._limits is not None:
+            if BUDGET_EXTENSION not in request.extensions:  # redirects copy it
+                request.extensions[BUDGET_EXTENSION] = TransferBudget(self._limits)
+        budget = _budget_of(request, self._shared)
+        if budget is not None:
+            _before_sending(request, budget)
+
+    def _on_response(self, response: httpx.Response) -> None:
+        budget = _budget_of(response.request, self._shared)
+        if budget is not None:
+            _after_headers(response, budget)
+
+    def send(self, request: httpx.Request, **options) -> httpx.Response:
+        try:
+            return super().send(request, **options)
+        except httpx.TimeoutException as exc:
+            budget = _budget_of(request, self._shared)
+            if budget is not None and budget.remaining_s() <= 0:
+                raise budget.deadline_error(request.url.host) from exc
+            raise
+
+
+class BudgetTransport(httpx.BaseTransport):
+    """An httpx transport that holds every request to a TransferBudget (see the module text)."""
+
+    def __init__(self, inner: httpx.BaseTransport, limits: TransferLimits | None = None) -> None:
+        self.inner = inner
+        self.default = TransferBudget(limits) if limits is not None else None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        budget = _budget_of(request, self.default)
+        if budget is None:
+            return self.inner.handle_request(request)
+        _before_sending(request, budget)
+        response = self.inner.handle_request(request)
+        response.request = request
+        _after_headers(response, budget)
+        return response
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _BudgetBody(httpx.SyncByteStream):
+    """A request body handed on in pieces, each measured before it goes."""
+
+    def __init__(self, inner, window: _RateWindow) -> None:
+        self.inner, self.window = inner, window
 
     def __iter__(self) -> Iterator[bytes]:
-        limits = self.budget.limits
-        window_start, window_bytes = time.monotonic(), 0
         for chunk in self.inner:
-            self.budget.count(len(chunk), self.what)
-            self.budget.check_time(self.what)
-            window_bytes += len(chunk)
-            elapsed_s = time.monotonic() - window_start
-            if elapsed_s >= limits.window_s:
-                if window_bytes < limits.min_rate_bps * elapsed_s:
-                    raise TransferLimitError(
-                        f"{self.what} sent {window_bytes} bytes in {elapsed_s:.0f} s, under "
-                        f"the minimum of {limits.min_rate_bps:g} bytes/s"
-                    )
-                window_start, window_bytes = time.monotonic(), 0
-            yield chunk
+            view = memoryview(chunk)
+            for start in range(0, len(view), BODY_PIECE_BYTES):
+                piece = view[start : start + BODY_PIECE_BYTES]
+                yield piece
+                self.window.add(len(piece))
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
+
+class _BudgetStream(httpx.SyncByteStream):
+    """A response body counted as it arrives. When the budget cut the read timeout below the
+    caller's (`cut`), a read that times out is the budget's failure: a whole rate window, or
+    the rest of the deadline, without a byte."""
+
+    def __init__(self, inner, budget: TransferBudget, window: _RateWindow, cut: bool) -> None:
+        self.inner, self.budget, self.window, self.cut = inner, budget, window, cut
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self.inner:
+                self.budget.count(len(chunk), self.window.host)
+                self.window.add(len(chunk))
+                yield chunk
+        except httpx.ReadTimeout as exc:
+            if not self.cut:
+                raise
+            self.budget.check_time(self.window.host)
+            raise self.window.too_slow() from exc
 
     def close(self) -> None:
         self.inner.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import event, text
 
 
@@ -33,3 +35,26 @@ def test_a_write_on_a_full_disk_is_a_507_with_a_reason(api):
     assert full[0].status_code == 507, full[0].text
     assert full[0].json()["error"] == "insufficient_storage"
     assert "disk is full" in full[0].json()["message"]
+
+
+def test_a_heygem_submit_on_a_full_disk_is_a_system_error_with_the_reason(
+    api, talking_head_512, speech_en_wav
+):
+    """HeyGem clients read the body of a 200: a full disk is 9999 (HeyGem's answer to any write
+    that failed, which clients report), not 10003 "lock error", with the reason and its code."""
+    temp = api.app.state.settings.data_dir.root / "heygem" / "temp"
+    temp.mkdir(parents=True, exist_ok=True)
+    (temp / "face.mp4").write_bytes(talking_head_512.read_bytes())
+    (temp / "speech.wav").write_bytes(speech_en_wav.read_bytes())
+    engine = api.app.state.db_engine
+    fill_the_database(engine)
+    answers = []
+    for number in range(100):
+        body = {"code": f"full-{number}", "audio_url": "speech.wav", "video_url": "face.mp4"}
+        answers.append(api.post("/easy/submit", content=json.dumps(body)))
+        if answers[-1].json()["code"] != 10000:
+            break
+    full = answers[-1]
+    assert full.status_code == 200 and full.json()["code"] == 9999, full.text
+    assert full.json()["success"] is False and "disk is full" in full.json()["msg"]
+    assert full.json()["data"]["error"] == "insufficient_storage"

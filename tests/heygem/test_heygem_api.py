@@ -196,3 +196,37 @@ def test_a_refused_input_is_named_as_the_client_sent_it(tmp_path, heygem_inputs)
         "audio_url-garbage" not in answer["msg"]
         and answer["data"]["params"]["field"] == "audio_url"
     )
+
+
+def test_forget_all_answers_a_finished_render_once_then_10004(tmp_path, heygem_inputs):
+    """With LIPFORGE_HEYGEM_FORGET=all a code that rendered answers status 2 with its result
+    once, as HeyGem did; then 10004, while its batch and output stay in LipForge's API."""
+    import threading
+    import time
+
+    from lipforge.jobs.worker import Worker, WorkerTuning
+    from lipforge.render.runner import RenderRunner
+
+    settings = Settings(data=tmp_path / "data", heygem_forget="all")
+    with TestClient(create_app(settings)) as api:
+        batch_id = api.post("/easy/submit", content=submit_body("done")).json()["data"]["batch_id"]
+        tuning = WorkerTuning(heartbeat_interval_s=0.5, lease_s=5.0, idle_poll_s=0.05)
+        worker = Worker(settings, api.app.state.sessions, run_job=RenderRunner(), tuning=tuning)
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            deadline, data = time.monotonic() + 120, {"status": 1}
+            while data["status"] == 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                data = api.get("/easy/query", params={"code": "done"}).json()["data"]
+        finally:
+            stop.set()
+            thread.join(30)
+        assert data["status"] == 2 and data["result"].endswith(".mp4"), data
+        again = api.get("/easy/query", params={"code": "done"}).json()
+        assert again["code"] == 10004 and again["success"] is True, again
+        batch = api.get(f"/api/batches/{batch_id}").json()
+        assert batch["name"] == "done" and batch["jobs"][0]["status"] == "succeeded"
+        job_id = batch["jobs"][0]["id"]
+        assert api.get(f"/api/jobs/{job_id}/output").content[4:8] == b"ftyp"

@@ -21,9 +21,9 @@ from lipforge.jobs import queue
 from lipforge.jobs.joblog import read_job_log
 from lipforge.jobs.worker import Worker, WorkerTuning
 from lipforge.lipsync.phonesource import find_phones
-from lipforge.media.audio import SAMPLE_RATE, load_audio
+from lipforge.media.audio import SAMPLE_RATE, iter_audio, load_audio
 from lipforge.render.runner import RenderRunner
-from lipforge.render.transcript_stage import PIECE_MAX_S, cut_points, timing_for_audio
+from lipforge.render.transcript_stage import PIECE_MAX_S, audio_pieces, timing_for_audio
 from lipforge.speech.transcription import TranscriptionError
 
 FAST = WorkerTuning(heartbeat_interval_s=0.5, lease_s=5.0, idle_poll_s=0.05)
@@ -114,7 +114,9 @@ def long_wav(path, seconds: float = 150.0):
 def test_long_audio_goes_in_pieces_cut_in_its_pauses(settings, sessions, tmp_path):
     wav = long_wav(tmp_path / "long.wav")
     audio = load_audio(wav)
-    pieces = list(cut_points(audio))
+    streamed = list(audio_pieces(iter_audio(wav)))  # read as decoded, not all at once
+    assert np.array_equal(np.concatenate([piece for _start, piece in streamed]), audio)
+    pieces = [(start, start + len(piece)) for start, piece in streamed]
     assert len(pieces) == 3 and pieces[0][0] == 0 and pieces[-1][1] == len(audio)
     for start, end in pieces:
         assert end - start <= PIECE_MAX_S * SAMPLE_RATE

@@ -31,15 +31,20 @@ def is_disk_full(exc: DBAPIError) -> bool:
     )
 
 
+def database_full_error() -> DiskFullError:
+    """What a write that met a full disk in the database answers (also on the HeyGem routes)."""
+    return DiskFullError(
+        "The server's disk is full: the change could not be saved. Free some space "
+        "(old outputs, the cache) and try again.",
+        reason="database",
+    )
+
+
 async def _db_error_response(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     log_event("api.database_error", path=request.url.path, error=str(exc.orig)[:300])
     if is_disk_full(exc):
-        full = DiskFullError(
-            "The server's disk is full: the change could not be saved. Free some space "
-            "(old outputs, the cache) and try again.",
-            reason="database",
-        )
+        full = database_full_error()
         return JSONResponse(full.to_json(), status_code=full.http_status)
     body = {"error": "internal_error", "message": "The database failed; see the server log.",
             "params": {}}  # fmt: skip

@@ -3,8 +3,11 @@
 Every HeyGem answer is an HTTP 200 whose body carries the outcome (`code` 10000 success,
 10002 bad parameter, 10003 lock error, 10004 task not found, 9999 system error), as HeyGem's
 clients expect: they read the body after a 200 and treat any other status as a broken server.
-So these handlers catch every error and answer it in that envelope; only the access check
-(401) and the result download (404) answer with other statuses. The rules live in
+So these handlers catch every error and answer it in that envelope: a busy database 10003
+(HeyGem's code for a lock it could not take), a full disk 9999 (what HeyGem answered for any
+write that raised; clients report it as a failure) with the reason in `msg` and `data.error`
+`insufficient_storage`. Only the access check (401) and the result download (404) answer with
+other statuses. The rules live in
 `lipforge.heygem.tasks`. The same router is served on the main port and, with
 `--heygem-port`, on a listener of its own (`api/companions.py`).
 """
@@ -18,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
+from lipforge.api.dberrors import database_full_error, is_disk_full
 from lipforge.api.schema import error_responses
 from lipforge.errors import LipforgeError, NotFoundError
 from lipforge.heygem.contract import AnswerCode, envelope
@@ -109,8 +113,12 @@ async def _answer(service, *args) -> JSONResponse:
         code = AnswerCode.BAD_PARAMETER if exc.http_status < 500 else AnswerCode.SYSTEM_ERROR
         body = _error_envelope(code, exc)
     except OperationalError as exc:
-        log_event("heygem.lock_error", error=str(exc.orig))
-        body = envelope(AnswerCode.LOCK_ERROR, "the database is busy; try again", success=False)
+        if is_disk_full(exc):
+            log_event("heygem.disk_full", error=str(exc.orig)[:300])
+            body = _error_envelope(AnswerCode.SYSTEM_ERROR, database_full_error())
+        else:
+            log_event("heygem.lock_error", error=str(exc.orig))
+            body = envelope(AnswerCode.LOCK_ERROR, "the database is busy; try again", success=False)
     except Exception as exc:  # noqa: BLE001 - HeyGem answers 9999, never a 500
         log_event("heygem.system_error", error=f"{type(exc).__name__}: {exc}")
         body = envelope(AnswerCode.SYSTEM_ERROR, f"system error: {exc}", success=False)

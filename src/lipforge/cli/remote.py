@@ -6,6 +6,11 @@ and falls back to polling `GET /api/batches/{id}` when the stream keeps failing 
 proxy that buffers or cuts it). While the server cannot be reached (restarting, a link
 down) a `Reconnector` keeps trying with backoff for a while, and says so. `BatchMeter`
 turns snapshots into the server's weighted batch progress, never going backwards.
+Every request is held to `transfer` limits by a `transfer.BudgetClient` (httpx still picks
+the proxy from the environment): an API call must end within `API_DEADLINE_S` with at most
+`API_MAX_BYTES` of answer, an output download within `OUTPUT_DEADLINE_S` at no less than
+`MIN_RATE_BPS` over a minute; the event stream is exempt (it is meant to stay open between
+pings, and three missed pings end it). Passing a limit is a `RemoteLimitError`.
 Uploads are not here (`lipforge.uploads.client`), nor any terminal display (`cli/submit.py`).
 """
 
@@ -23,6 +28,13 @@ import httpx
 from lipforge.cli.exits import EXIT_AUTH, EXIT_DISK_FULL, EXIT_USAGE
 from lipforge.errors import LipforgeError
 from lipforge.retry import NO_JITTER, Backoff, RetryBudget
+from lipforge.transfer import (
+    BUDGET_EXTENSION,
+    BudgetClient,
+    TransferBudget,
+    TransferLimitError,
+    TransferLimits,
+)
 
 REQUEST_TIMEOUT_S = 30.0
 DEFAULT_RECONNECT_S = 600.0  # how long submit/watch keep trying a server that is away
@@ -35,6 +47,16 @@ SSE_FAILURES_BEFORE_POLLING = 3
 RECONNECT_DELAY_S = 1.0
 POLL_INTERVAL_S = 1.0
 DOWNLOAD_CHUNK_BYTES = 1024 * 1024
+API_DEADLINE_S = 120.0  # one API call, its answer included
+API_MAX_BYTES = (
+    64 * 1024 * 1024
+)  # the largest JSON answer (a batch of thousands of jobs) is far less
+MIN_RATE_BPS = 1024.0  # what an answer must bring once it flows, averaged over RATE_WINDOW_S
+RATE_WINDOW_S = 60.0
+OUTPUT_DEADLINE_S = 6 * 3600.0  # one output video
+OUTPUT_MAX_BYTES = 64 * 1024**3
+API_LIMITS = TransferLimits(API_DEADLINE_S, MIN_RATE_BPS, RATE_WINDOW_S, API_MAX_BYTES)
+OUTPUT_LIMITS = TransferLimits(OUTPUT_DEADLINE_S, MIN_RATE_BPS, RATE_WINDOW_S, OUTPUT_MAX_BYTES)
 OPEN_EVENT = "stream.open"  # the server's first event on every connection
 DELETED_EVENT = "batch.deleted"
 PAUSE_EVENTS = ("worker.paused", "worker.resumed")
@@ -64,6 +86,17 @@ class RemoteRefusedError(RemoteError):
     code = "remote_refused"
 
 
+class RemoteLimitError(RemoteError):
+    """Raised when an answer passes its deadline, comes under the minimum rate or is too long.
+    Params: reason (deadline, too_slow, too_large), host, and the limit passed."""
+
+    code = "transfer_limit"
+
+    @classmethod
+    def of(cls, what: str, exc: TransferLimitError) -> RemoteLimitError:
+        return cls(f"{what}: {exc}.", **exc.params)
+
+
 class StreamBrokenError(Exception):
     """The event stream cannot be used (a proxy cut or refused it); polling takes over."""
 
@@ -77,15 +110,26 @@ class SseEvent:
     data: dict
 
 
-def open_client(server_url: str, token: str | None) -> httpx.Client:
+def open_client(
+    server_url: str, token: str | None, limits: TransferLimits = API_LIMITS
+) -> httpx.Client:
+    """A client of the server whose every request has its own `limits` (see the module text)."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=server_url.rstrip("/"), headers=headers, timeout=REQUEST_TIMEOUT_S)
+    return BudgetClient(
+        limits,
+        each_request=True,
+        base_url=server_url.rstrip("/"),
+        headers=headers,
+        timeout=REQUEST_TIMEOUT_S,
+    )
 
 
 def call_api(client: httpx.Client, method: str, path: str, **kwargs) -> dict:
     """Send one request and answer its JSON; a refusal becomes a RemoteError with its message."""
     try:
         response = client.request(method, path, **kwargs)
+    except TransferLimitError as exc:
+        raise RemoteLimitError.of(f"{method} {path} on {client.base_url}", exc) from exc
     except httpx.TransportError as exc:
         raise ServerUnreachableError(
             f"Cannot reach the server at {client.base_url}: {exc or type(exc).__name__}."
@@ -258,8 +302,9 @@ def read_events(
         headers["Last-Event-ID"] = str(last_event_id)
     timeout = httpx.Timeout(REQUEST_TIMEOUT_S, read=STREAM_READ_TIMEOUT_S)
     with client.stream(
-        "GET", "/api/events", params={"batch": batch_id}, headers=headers, timeout=timeout
-    ) as response:
+        "GET", "/api/events", params={"batch": batch_id}, headers=headers, timeout=timeout,
+        extensions={BUDGET_EXTENSION: None},  # exempt: open for the batch's life
+    ) as response:  # fmt: skip
         if response.status_code >= 500 or response.status_code == 404:
             raise StreamBrokenError(f"the event stream answered {response.status_code}")
         if response.status_code >= 400:
@@ -365,13 +410,16 @@ def _follow_stream(
     return last_event_id, received
 
 
-def download_output(client: httpx.Client, job: dict, out_dir: Path) -> Path:
+def download_output(
+    client: httpx.Client, job: dict, out_dir: Path, limits: TransferLimits = OUTPUT_LIMITS
+) -> Path:
     """Fetch a succeeded job's output into `out_dir` (via a `.part` file renamed when complete)."""
     target = out_dir / Path(job["output_name"]).name
     partial = target.with_name(target.name + ".part")
     try:
         output_url = f"/api/jobs/{job['id']}/output"  # a bucket may redirect to a presigned URL
-        with client.stream("GET", output_url, follow_redirects=True) as response:
+        budget = {BUDGET_EXTENSION: TransferBudget(limits)}
+        with client.stream("GET", output_url, follow_redirects=True, extensions=budget) as response:
             if response.status_code >= 400:
                 response.read()
                 _raise_for_refusal(response)
@@ -380,6 +428,8 @@ def download_output(client: httpx.Client, job: dict, out_dir: Path) -> Path:
                     sink.write(chunk)
     except BaseException as exc:  # a broken link, Ctrl-C or SIGTERM: no half file is left
         partial.unlink(missing_ok=True)
+        if isinstance(exc, TransferLimitError):
+            raise RemoteLimitError.of(f"Download of {target.name}", exc) from exc
         if isinstance(exc, httpx.TransportError):
             raise ServerUnreachableError(f"Download of {target.name} broke off: {exc}.") from exc
         raise
@@ -393,7 +443,11 @@ def download_subtitles(client: httpx.Client, job: dict, video_path: Path) -> lis
         return []
     saved = []
     for kind in ("srt", "vtt"):
-        response = client.get(f"/api/jobs/{job['id']}/subtitles.{kind}")
+        path = f"/api/jobs/{job['id']}/subtitles.{kind}"
+        try:
+            response = client.get(path)
+        except TransferLimitError as exc:
+            raise RemoteLimitError.of(f"GET {path} on {client.base_url}", exc) from exc
         _raise_for_refusal(response)
         target = video_path.with_suffix(f".{kind}")
         target.write_bytes(response.content)

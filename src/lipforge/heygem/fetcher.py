@@ -4,8 +4,8 @@
 server offers them, else one stream; retries with backoff; the file renamed into place
 when complete), given `netguard.GuardedTransport` as its transport: every connection,
 redirect included, is checked after DNS resolution, and sizes above the limit are
-refused; `transfer.BudgetTransport` around it holds the whole download to an overall
-deadline and a minimum rate, so a URL that trickles ends with a reason. No sha256 is known
+refused; the download's `limits` hold it to an overall deadline and a minimum rate, so a
+URL that trickles ends with a reason. No sha256 is known
 for a client's file, so none is checked. The guard's
 refusals pass through unchanged; the downloader's own errors become `FetchFailedError`.
 This module does not probe media (the asset library does).
@@ -19,7 +19,7 @@ import httpx
 
 from lipforge.heygem.errors import FetchFailedError
 from lipforge.heygem.netguard import AddressPolicy, GuardedTransport
-from lipforge.transfer import BudgetTransport, TransferLimitError, TransferLimits
+from lipforge.transfer import TransferLimitError, TransferLimits
 from lipforge.weights.download import download
 from lipforge.weights.errors import DownloadError
 from lipforge.weights.request import DownloadRequest
@@ -48,14 +48,14 @@ def fetch_url(
 ) -> int:
     """Write the body of `url` to `dest`; returns its size in bytes."""
     guarded = GuardedTransport(policy, max_bytes, limits=httpx.Limits(max_connections=8))
-    transport = BudgetTransport(guarded, limits)
     request = DownloadRequest(
         url=url,
         dest=dest,
         connections=CONNECTIONS,
         max_attempts=MAX_ATTEMPTS,
         read_timeout_s=READ_TIMEOUT_S,
-        transport=transport,
+        transport=guarded,
+        limits=limits,
     )
     try:
         return download(request).size_bytes

@@ -13,6 +13,7 @@ in `encode.py`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -39,6 +40,8 @@ MIN_LEVEL_DB = -100.0
 MAX_ABS_VALUE = 4.0
 MEL_STEPS_PER_S = SAMPLE_RATE / HOP_LENGTH  # 80
 STFT_BLOCK_FRAMES = 4096
+EMPHASIS_BLOCK_SAMPLES = 1 << 20
+LOUDNESS_BLOCK_FRAMES = 4096
 LOUDNESS_RANGE_DB = 45.0
 LOUDNESS_PEAK_PERCENTILE = 98.0
 LOUDNESS_FLOOR_RMS = 1e-5
@@ -66,6 +69,18 @@ class AudioFeatures:
 
 def load_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """Decode the first audio stream of `path` (audio or video) to mono float32 at `sample_rate`."""
+    chunks = list(iter_audio(path, sample_rate))
+    samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
+    if samples.size == 0:
+        raise EmptyMediaError(
+            f"{Path(path).name} holds no audio samples. Use a recording with sound."
+        )
+    return samples
+
+
+def iter_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> Iterator[np.ndarray]:
+    """The same samples as `load_audio`, block by block as they are decoded (a reader that
+    keeps only what it needs holds memory that does not grow with the audio's length)."""
     path = Path(path)
     with open_media(path) as container:
         if not container.streams.audio:
@@ -76,47 +91,69 @@ def load_audio(path: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
         stream = container.streams.audio[0]
         stream.thread_type = "AUTO"
         resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-        chunks: list[np.ndarray] = []
         decoded_s = 0.0
         try:
             for frame in container.decode(stream):
                 decoded_s += frame.samples / float(frame.sample_rate or sample_rate)
-                chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(frame))
-            chunks.extend(f.to_ndarray().reshape(-1) for f in resampler.resample(None))
+                for block in resampler.resample(frame):
+                    yield block.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+            for block in resampler.resample(None):
+                yield block.to_ndarray().reshape(-1).astype(np.float32, copy=False)
         except av.error.FFmpegError as exc:
             raise translate_av_error(path, exc, decoded_s) from exc
-    samples = np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, np.float32)
-    if samples.size == 0:
-        raise EmptyMediaError(f"{path.name} holds no audio samples. Use a recording with sound.")
-    return samples
 
 
 def melspectrogram(samples: np.ndarray) -> np.ndarray:
     """Wav2Lip's (80, T) mel spectrogram of 16 kHz samples, in [-4, 4]; T = 1 + len // 200."""
-    emphasised = lfilter([1.0, -PREEMPHASIS], [1.0], np.asarray(samples, np.float64))
-    magnitude = _stft_magnitude(emphasised)
-    mel = mel_filters() @ magnitude
+    mel = _mel_of_stft(_emphasised_padded(np.asarray(samples)))
     min_level = math.pow(10.0, MIN_LEVEL_DB / 20.0)
-    level_db = 20.0 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
-    scaled = (2 * MAX_ABS_VALUE) * ((level_db - MIN_LEVEL_DB) / -MIN_LEVEL_DB) - MAX_ABS_VALUE
-    return np.clip(scaled, -MAX_ABS_VALUE, MAX_ABS_VALUE).astype(np.float32)
+    # in place, step by step as 20 log10(max(min, mel)) - ref, scaled to [-4, 4] and clipped
+    np.log10(np.maximum(mel, min_level, out=mel), out=mel)
+    mel *= 20.0
+    mel -= REF_LEVEL_DB
+    mel -= MIN_LEVEL_DB
+    mel /= -MIN_LEVEL_DB
+    mel *= 2 * MAX_ABS_VALUE
+    mel -= MAX_ABS_VALUE
+    return np.clip(mel, -MAX_ABS_VALUE, MAX_ABS_VALUE, out=mel).astype(np.float32)
 
 
-def _stft_magnitude(samples: np.ndarray) -> np.ndarray:
-    """|STFT| as librosa computes it: periodic Hann, centred frames, reflect padding."""
-    pad = N_FFT // 2
-    mode = "reflect" if len(samples) > pad else "constant"
-    padded = np.pad(samples, pad, mode=mode)
+def _emphasised_padded(samples: np.ndarray) -> np.ndarray:
+    """The pre-emphasised samples (`lfilter([1, -PREEMPHASIS], [1], x)`, the same float64
+    values) with librosa's centring pad, written a block at a time into one array: no whole
+    float64 copy of the audio besides the result."""
+    count, pad = len(samples), N_FFT // 2
+    if count <= pad:  # too short to reflect: librosa pads with zeros
+        emphasised = lfilter([1.0, -PREEMPHASIS], [1.0], np.asarray(samples, np.float64))
+        return np.pad(emphasised, pad, mode="constant")
+    padded = np.empty(count + 2 * pad, np.float64)
+    body = padded[pad : pad + count]
+    for start in range(0, count, EMPHASIS_BLOCK_SAMPLES):
+        end = min(count, start + EMPHASIS_BLOCK_SAMPLES)
+        body[start:end] = samples[start:end]
+        previous = samples[max(0, start - 1) : end - 1].astype(np.float64)
+        body[max(1, start) : end] -= PREEMPHASIS * previous
+    mirror = np.arange(pad)
+    padded[:pad] = body[pad - mirror]  # np.pad's "reflect": the edge sample is not repeated
+    padded[pad + count :] = body[count - 2 - mirror]
+    return padded
+
+
+def _mel_of_stft(padded: np.ndarray) -> np.ndarray:
+    """mel_filters() @ |STFT| of centred samples (librosa's: periodic Hann, `padded` by
+    `_emphasised_padded`), block by block: the (401, T) magnitude is never held whole (about
+    250 KB per second of audio, 600 MB for 40 minutes), only its (80, T) mel."""
     if len(padded) < N_FFT:
         padded = np.pad(padded, (0, N_FFT - len(padded)))
     window = get_window("hann", WIN_LENGTH, fftbins=True)
     frame_count = 1 + (len(padded) - N_FFT) // HOP_LENGTH
     frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH][:frame_count]
-    magnitude = np.empty((N_FFT // 2 + 1, frame_count), np.float64)
+    filters = mel_filters()
+    mel = np.empty((filters.shape[0], frame_count), np.float64)
     for start in range(0, frame_count, STFT_BLOCK_FRAMES):
         block = frames[start : start + STFT_BLOCK_FRAMES] * window
-        magnitude[:, start : start + len(block)] = np.abs(np.fft.rfft(block, axis=1)).T
-    return magnitude
+        mel[:, start : start + len(block)] = filters @ np.abs(np.fft.rfft(block, axis=1)).T
+    return mel
 
 
 @lru_cache(maxsize=1)
@@ -161,15 +198,27 @@ def loudness_envelope(
     """
     bounds = np.round(np.arange(frame_count + 1) * sample_rate / fps).astype(np.int64)
     bounds = np.clip(bounds, 0, len(samples))
-    squares = np.concatenate([[0.0], np.cumsum(np.asarray(samples, np.float64) ** 2)])
     counts = np.maximum(bounds[1:] - bounds[:-1], 1)
-    rms = np.sqrt(np.maximum(squares[bounds[1:]] - squares[bounds[:-1]], 0.0) / counts)
+    rms = np.sqrt(_sums_of_squares(samples, bounds) / counts)
     if frame_count == 0 or rms.max() <= LOUDNESS_FLOOR_RMS:
         return np.zeros(frame_count, np.float32)
     level_db = 20 * np.log10(np.maximum(rms, LOUDNESS_FLOOR_RMS))
     peak_db = np.percentile(level_db[rms > LOUDNESS_FLOOR_RMS], LOUDNESS_PEAK_PERCENTILE)
     loudness = (level_db - (peak_db - LOUDNESS_RANGE_DB)) / LOUDNESS_RANGE_DB
     return np.clip(loudness, 0.0, 1.0).astype(np.float32)
+
+
+def _sums_of_squares(samples: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """The float64 sum of squares of each span `bounds[i]:bounds[i + 1]`, a block of spans at
+    a time (no float64 copy of the whole audio)."""
+    sums = np.zeros(max(len(bounds) - 1, 0), np.float64)
+    for first in range(0, len(sums), LOUDNESS_BLOCK_FRAMES):
+        edges = bounds[first : first + LOUDNESS_BLOCK_FRAMES + 1]
+        squares = np.asarray(samples[edges[0] : edges[-1]], np.float64) ** 2
+        running = np.concatenate([[0.0], np.cumsum(squares)])
+        spans = np.maximum(running[edges[1:] - edges[0]] - running[edges[:-1] - edges[0]], 0.0)
+        sums[first : first + len(spans)] = spans
+    return sums
 
 
 def frame_count_for(sample_count: int, sample_rate: int, fps: float) -> int:

@@ -7,7 +7,8 @@ audio (it wins over any server); else, with `LIPFORGE_TRANSCRIBE_URL` set, what 
 transcription server hears in it. The server's text is cached by the audio's sha256 (and
 the model) under `<data>/cache/transcripts/`, so an audio is transcribed once, restarts
 included. Long audio goes to the server in pieces of at most `PIECE_MAX_S` (cut at the
-quietest tenth of a second near the end of each piece), sent as 16 kHz mono 16-bit WAV
+quietest tenth of a second near the end of each piece), read from the file as it is decoded
+(about two pieces in memory, whatever the audio's length), sent as 16 kHz mono 16-bit WAV
 (about 1.9 MB per minute, far under the 25 MiB OpenAI accepts); each piece's text becomes
 one sentence bounded by the piece, which the aligner places phone by phone. A failed
 server costs only the shapes: `on_skip(error)` is told why and the job renders from the
@@ -22,7 +23,7 @@ import json
 import os
 import uuid
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ from lipforge.errors import CancelledError, LipforgeError
 from lipforge.events import publish_event
 from lipforge.jobs.queue import ClaimedJob
 from lipforge.logs import log_event
-from lipforge.media.audio import SAMPLE_RATE, load_audio
+from lipforge.media.audio import SAMPLE_RATE, iter_audio
 from lipforge.media.timing import Sentence, SpeechTiming
 from lipforge.speech.transcription import TranscriptionError, TranscriptionServer
 
@@ -116,33 +117,44 @@ def heard_timing(
     if cached is not None:
         return cached
     server = TranscriptionServer(settings)
-    samples = load_audio(audio_path, SAMPLE_RATE)
     sentences = []
-    for start, end in cut_points(samples):
+    for start, piece in audio_pieces(iter_audio(audio_path, SAMPLE_RATE)):
         if should_cancel():
             raise CancelledError("cancelled while the audio was transcribed")
-        if np.abs(samples[start:end]).max() < SILENT_PEAK:
+        if np.abs(piece).max() < SILENT_PEAK:
             continue
-        text = server.transcribe(wav_bytes(samples[start:end]))
+        text = server.transcribe(wav_bytes(piece))
         if text:
+            end = start + len(piece)
             sentences.append(Sentence(text, start / SAMPLE_RATE, end / SAMPLE_RATE))
     timing = SpeechTiming(tuple(sentences), None, settings.transcribe_language)
     _write_cache(cache, timing)
     return timing
 
 
-def cut_points(samples: np.ndarray, max_s: float = PIECE_MAX_S) -> Iterator[tuple[int, int]]:
-    """(start, end) sample indices of pieces of at most `max_s`, each ending in a quiet spot."""
+def audio_pieces(
+    blocks: Iterable[np.ndarray], max_s: float = PIECE_MAX_S
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(first sample index, samples) of pieces of at most `max_s`, each but the last ending in
+    a quiet spot, taken from `blocks` as they come: a piece is cut once more than `max_s` of
+    samples is waiting, so no more than that and one block is held."""
     max_len = int(max_s * SAMPLE_RATE)
     search = min(int(PIECE_SEARCH_S * SAMPLE_RATE), max_len // 2)
     window = int(QUIET_WINDOW_S * SAMPLE_RATE)
-    start = 0
-    while start < len(samples):
-        end = min(start + max_len, len(samples))
-        if end < len(samples):
-            end = start + max_len - search + _quietest(samples[end - search : end], window)
-        yield start, end
-        start = end
+    start, waiting, waiting_len = 0, [], 0
+    for block in blocks:
+        waiting.append(block)
+        waiting_len += len(block)
+        if waiting_len <= max_len:
+            continue
+        samples = np.concatenate(waiting)
+        while len(samples) > max_len:
+            end = max_len - search + _quietest(samples[max_len - search : max_len], window)
+            yield start, samples[:end]
+            samples, start = samples[end:], start + end
+        waiting, waiting_len = [samples], len(samples)
+    if waiting_len:
+        yield start, np.concatenate(waiting)
 
 
 def _quietest(part: np.ndarray, window: int) -> int:

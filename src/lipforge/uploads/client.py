@@ -12,6 +12,11 @@ copies what is left of a buffer after each send (quadratic in the chunk's size).
 `parallel=N` the file is cut into N partial uploads sent at once over N connections and
 joined with a final concatenation (tus `concatenation`, as tus-js-client's
 `parallelUploads`); each part resumes on its own.
+Every request is held to `transfer` limits by event hooks on the client (so httpx still picks
+the proxy from the environment): a chunk must move at least 8 KiB/s over a minute and end
+within what that rate allows plus two minutes, any other request within two minutes, no
+answer above 1 MiB. Passing one ends the upload with `UploadLimitError` (no retry: the next
+attempt would be as slow); the same command resumes it.
 Not here: progress display (the CLI's).
 """
 
@@ -35,6 +40,13 @@ from filelock import FileLock
 
 from lipforge.errors import AuthError, LipforgeError
 from lipforge.retry import HALF_JITTER, Backoff, RetryBudget
+from lipforge.transfer import (
+    BUDGET_EXTENSION,
+    BudgetClient,
+    TransferBudget,
+    TransferLimitError,
+    TransferLimits,
+)
 
 CHUNK_BYTES = 8 * 1024 * 1024  # the first chunk, and every chunk on a link below 8 MiB/s
 MAX_CHUNK_BYTES = 32 * 1024 * 1024  # chunks grow on a fast link, up to this
@@ -59,6 +71,10 @@ REQUEST_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 RESUME_FILE_NAME = "upload-urls.json"
 TUS_VERSION = "1.0.0"
 GONE_STATUSES = (403, 404, 410)
+MIN_RATE_BPS = 8 * 1024  # what a chunk must move, averaged over RATE_WINDOW_S
+RATE_WINDOW_S = 60.0
+REQUEST_DEADLINE_S = 120.0  # a request other than PATCH; a chunk gets its time at MIN_RATE_BPS more
+MAX_ANSWER_BYTES = 1024 * 1024  # tus answers and asset statuses are a few hundred bytes
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -76,6 +92,32 @@ class UploadRefusedError(LipforgeError):
     code = "upload_refused"
     http_status = 422
     exit_code = 3
+
+
+class UploadLimitError(UploadFailedError):
+    """Raised when a request to the server passes its deadline, moves under the minimum rate
+    or gets too long an answer. Params: reason (deadline, too_slow, too_large), host, limit."""
+
+    code = "transfer_limit"
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """The bounds of the upload client's requests (see the module text)."""
+
+    min_rate_bps: float = MIN_RATE_BPS
+    window_s: float = RATE_WINDOW_S
+    request_deadline_s: float = REQUEST_DEADLINE_S
+    max_answer_bytes: int = MAX_ANSWER_BYTES
+
+    def request(self) -> TransferLimits:
+        return TransferLimits(
+            self.request_deadline_s, self.min_rate_bps, self.window_s, self.max_answer_bytes
+        )
+
+    def chunk(self, size_bytes: int) -> TransferLimits:
+        deadline_s = self.request_deadline_s + size_bytes / self.min_rate_bps
+        return TransferLimits(deadline_s, self.min_rate_bps, self.window_s, self.max_answer_bytes)
 
 
 class _RetryableError(Exception):
@@ -280,6 +322,7 @@ class TusUploader:
     state_dir: Path = field(default_factory=default_state_dir)
     transport: httpx.BaseTransport | None = None
     sleep: Callable[[float], None] = time.sleep
+    limits: UploadLimits = field(default_factory=UploadLimits)
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -287,7 +330,13 @@ class TusUploader:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         self.endpoint = self.server.rstrip("/") + "/api/uploads/"
-        self.http = httpx.Client(headers=headers, timeout=REQUEST_TIMEOUT, transport=self.transport)
+        self.http = BudgetClient(
+            self.limits.request(),
+            each_request=True,
+            headers=headers,
+            timeout=REQUEST_TIMEOUT,
+            transport=self.transport,
+        )
         self.resume = ResumeStore(self.state_dir)
 
     def close(self) -> None:
@@ -468,6 +517,10 @@ class TusUploader:
     def _request(self, method: str, url: str, **kwargs) -> httpx.Response:
         try:
             response = self.http.request(method, url, **kwargs)
+        except TransferLimitError as exc:
+            raise UploadLimitError(
+                f"{method} {url}: {exc}. Run the same command again to resume.", **exc.params
+            ) from exc
         except httpx.TransportError as exc:
             raise _RetryableError(f"{type(exc).__name__}: {exc}") from exc
         if response.status_code >= 500 or response.status_code == 423:
@@ -499,7 +552,14 @@ class TusUploader:
             "Upload-Checksum": f"sha1 {chunk.sha1_base64}",
         }
         headers["Content-Length"] = str(len(chunk.data))
-        response = self._request("PATCH", url, content=_slices(chunk.data), headers=headers)
+        budget = TransferBudget(self.limits.chunk(len(chunk.data)))
+        response = self._request(
+            "PATCH",
+            url,
+            content=_slices(chunk.data),
+            headers=headers,
+            extensions={BUDGET_EXTENSION: budget},
+        )
         if response.status_code in (409, 460):
             raise _RetryableError(f"PATCH answered {response.status_code}")
         if response.status_code in GONE_STATUSES:

@@ -4,8 +4,11 @@
 from the control file when the remote file is still the same version (else starts over
 cleanly), fetches the missing spans over `connections` connections (or one stream when
 the server ignores ranges), checks the sha256 of the whole file and renames it into
-place. Nothing is reported as done before the hash is checked. The per-connection loop
-lives in `fetch.py`; this module owns the sequence and the files.
+place. Nothing is reported as done before the hash is checked. The whole download is held
+to `transfer.TransferLimits` (`download_limits`: a model may take a day, but no connection
+may bring less than 1 KiB/s over a minute) by a `transfer.BudgetClient`, so httpx still picks
+the proxy from `--proxy` or the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY).
+The per-connection loop lives in `fetch.py`; this module owns the sequence and the files.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from filelock import FileLock, Timeout
 from lipforge import __version__
 from lipforge.disk import ensure_free_space
 from lipforge.errors import CancelledError
+from lipforge.transfer import BudgetClient, TransferLimits
 from lipforge.weights.control import ControlState, load_control, save_control
 from lipforge.weights.errors import (
     ChecksumMismatchError,
     DownloadError,
+    DownloadLimitError,
     RangeIgnoredSignal,
     RemoteChangedError,
     RemoteChangedSignal,
@@ -60,6 +65,10 @@ CONNECT_TIMEOUT_S = 15.0
 MAX_RESTARTS = 2
 PROGRESS_INTERVAL_S = 0.1
 CONTROL_SAVE_INTERVAL_S = 0.1
+DEADLINE_S = 24 * 3600.0  # a whole model download, every retry and restart included
+MIN_RATE_BPS = 1024.0  # what each connection must bring, averaged over RATE_WINDOW_S
+RATE_WINDOW_S = 60.0
+MAX_BYTES = 32 * 1024**3  # read in all, retries included: far above any model (~4 GB at most)
 
 
 def download(
@@ -98,12 +107,25 @@ def _installed_result(request: DownloadRequest) -> DownloadResult | None:
     return DownloadResult(dest, size, digest, pinned=bool(request.sha256), already_installed=True)
 
 
+def download_limits(request: DownloadRequest) -> TransferLimits:
+    """The request's own limits, else a model's: a day in all, 1 KiB/s per connection (a
+    quarter of each connection's share of `--limit-rate` when that is lower), 32 GiB."""
+    if request.limits is not None:
+        return request.limits
+    min_rate_bps = MIN_RATE_BPS
+    if request.limit_rate_bps:
+        share_bps = request.limit_rate_bps / max(1, request.connections)
+        min_rate_bps = min(min_rate_bps, share_bps / 4)
+    return TransferLimits(DEADLINE_S, min_rate_bps, RATE_WINDOW_S, MAX_BYTES)
+
+
 def _open_client(request: DownloadRequest) -> httpx.Client:
     timeout = httpx.Timeout(
         connect=CONNECT_TIMEOUT_S, read=request.read_timeout_s, write=30.0, pool=None
     )
     pool = request.connections + 4
-    return httpx.Client(
+    return BudgetClient(
+        download_limits(request),
         proxy=request.proxy,
         transport=request.transport,
         trust_env=request.transport is None,
@@ -146,6 +168,8 @@ def _probe_first_source(run: DownloadRun) -> tuple[RemoteFile, list[str]]:
             break
         if attempt < run.request.max_attempts:  # no wait after the last try
             time.sleep(BACKOFF.delay_s(attempt))
+    if isinstance(last, DownloadLimitError):  # the budget is spent for every source
+        raise last
     raise DownloadError(f"No source of {run.request.dest.name} answered: {last}") from last
 
 

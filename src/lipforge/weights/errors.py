@@ -4,6 +4,7 @@ DownloadError (LipforgeError, 502)   a file could not be fetched; the message na
  +-- ChecksumMismatchError           the finished file's sha256 is not the expected one (deleted)
  +-- UnsupportedEncodingError        a server compressed a byte range despite identity
  +-- RemoteChangedError              the remote file changed more often than we restart
+ +-- DownloadLimitError              a source passed the deadline, the minimum rate or the size
 
 The private signals below never reach a user: the download loop catches them and
 retries, re-resolves, restarts or falls back to one stream. HTTP-level failures of httpx
@@ -13,6 +14,7 @@ are translated into these in `fetch.py` only.
 from __future__ import annotations
 
 from lipforge.errors import LipforgeError
+from lipforge.transfer import TransferLimitError
 
 
 class DownloadError(LipforgeError):
@@ -39,6 +41,18 @@ class RemoteChangedError(DownloadError):
     """Raised when the remote file keeps changing while we download it."""
 
     code = "remote_changed"
+
+
+class DownloadLimitError(DownloadError):
+    """Raised when a source passes the download's overall deadline, falls under its minimum
+    rate or sends more than its limit (`transfer.TransferLimitError`; no retry helps). Params:
+    reason (deadline, too_slow, too_large), host, and the limit that was passed."""
+
+    code = "transfer_limit"
+
+    @classmethod
+    def of(cls, url: str, exc: TransferLimitError) -> DownloadLimitError:
+        return cls(f"{url}: {exc}.", **exc.params)
 
 
 class RetryableFetchError(Exception):

@@ -22,6 +22,7 @@ from lipforge.retry import FULL_JITTER, Backoff, RetryBudget, pause
 from lipforge.transfer import TransferLimitError
 from lipforge.weights.errors import (
     DownloadError,
+    DownloadLimitError,
     RangeIgnoredSignal,
     RangeUnusableSignal,
     RemoteChangedSignal,
@@ -124,7 +125,7 @@ def fetch_once(ctx: FetchContext, segment: Segment, remote: RemoteFile) -> None:
             answered_first, answered_last = check_range_response(response, remote, first, last)
             stream_into(ctx, segment, response, skip_bytes=first - answered_first)
     except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
-        raise DownloadError(f"{remote.resolved_url}: {exc}") from exc
+        raise DownloadLimitError.of(remote.resolved_url, exc) from exc
     except httpx.TransportError as exc:
         raise RetryableFetchError(f"{remote.resolved_url}: {type(exc).__name__} {exc}") from exc
     if segment.written <= min(last, answered_last, segment.end - 1) and not ctx.stop.is_set():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 
 from lipforge.transfer import TransferLimitError
-from lipforge.weights.errors import DownloadError, RetryableFetchError
+from lipforge.weights.errors import DownloadError, DownloadLimitError, RetryableFetchError
 
 IDENTITY_HEADERS = {"Accept-Encoding": "identity"}
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
@@ -78,7 +78,7 @@ def probe_remote(client: httpx.Client, url: str) -> RemoteFile:
         with client.stream("GET", url, headers=headers, follow_redirects=True) as response:
             return _remote_from(url, response)
     except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
-        raise DownloadError(f"{url}: {exc}") from exc
+        raise DownloadLimitError.of(url, exc) from exc
     except httpx.TransportError as exc:
         raise RetryableFetchError(f"{url}: {type(exc).__name__}: {exc}") from exc
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import httpx
 
+    from lipforge.transfer import TransferLimits
+
 MIB = 1024 * 1024
 DEFAULT_CONNECTIONS = 8
 DEFAULT_READ_TIMEOUT_S = 30.0
@@ -41,6 +43,9 @@ class DownloadRequest:
     max_request_bytes: int = MAX_REQUEST_BYTES
     # a caller's own transport (e.g. one that checks addresses); env proxies are then ignored
     transport: httpx.BaseTransport | None = None
+    # the whole download's deadline, minimum rate per connection, byte limit; None: a model's
+    # (`download.download_limits`)
+    limits: TransferLimits | None = None
 
 
 @dataclass(frozen=True)

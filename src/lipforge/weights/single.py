@@ -12,7 +12,7 @@ import httpx
 
 from lipforge.errors import CancelledError
 from lipforge.transfer import TransferLimitError
-from lipforge.weights.errors import DownloadError, RetryableFetchError
+from lipforge.weights.errors import DownloadError, DownloadLimitError, RetryableFetchError
 from lipforge.weights.fetch import BACKOFF, CHUNK_BYTES
 from lipforge.weights.ratelimit import TokenBucket
 from lipforge.weights.remote import IDENTITY_HEADERS, RemoteFile, encoding_of
@@ -28,7 +28,7 @@ def fetch_stream(run: DownloadRun, remote: RemoteFile, part: Path) -> int:
         try:
             return _fetch_once(run, remote, part)
         except TransferLimitError as exc:  # past the deadline or under the rate: no retry helps
-            raise DownloadError(f"Could not fetch {remote.url}: {exc}.") from exc
+            raise DownloadLimitError.of(remote.url, exc) from exc
         except RetryableFetchError as exc:
             error = exc
         except httpx.TransportError as exc:
