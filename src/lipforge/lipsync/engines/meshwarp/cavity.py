@@ -1,0 +1,190 @@
+"""Paint the open mouth's inside: where the jaw layer has pulled the lower lip away from the upper.
+
+`mouthwarp` decides where every pixel of the crop samples the frame from (a fixed layer for
+the upper lip and teeth, a jaw layer for the lower lip, teeth and chin) and how much of each
+shows; this module samples those layers and paints the gap between them: dark, shaded darker
+under the upper teeth, a tongue tone near the lower teeth, the tips of the lower teeth when the
+mouth is well open, and lip tone toward the corners so no dark wedge appears there. Colours are
+read from the frame itself (lip, chin skin, the upper teeth when they show). It knows nothing
+of audio, and nothing of how far the jaw moves.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+if TYPE_CHECKING:
+    from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthGeometry, _Layers
+
+CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
+CAVITY_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)
+CAVITY_TONGUE_WEIGHT = 0.4
+CAVITY_CORNER_LIP_WEIGHT = 0.75
+OPEN_PROFILE_POWER = 3.0  # lips' opening along the mouth: 1 - |x|^p, flat middle, thin ends
+TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper teeth
+SKIN_REFERENCE_LUMA = 170.0
+SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
+SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
+WELL_OPEN_FRACTION = 0.045  # lips this far apart (face height) show the lower teeth
+LOWER_TEETH_SHARE = 0.12  # of the gap, at the bottom of the cavity, behind the lower lip
+LOWER_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
+LOWER_TEETH_SHADE = 0.5  # lower teeth sit in the upper lip's shadow
+TEETH_VISIBLE_CONTRAST = 1.15  # the video shows upper teeth when they are this much brighter
+IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the video shows none
+
+
+def composite(
+    frame: np.ndarray, mouth: MouthGeometry, layers: _Layers, jaw_px: float, tear_fraction: float
+) -> np.ndarray:
+    """The crop's pixels: the fixed and jaw layers sampled from `frame`, the cavity painted."""
+    out = np.zeros((*layers.weight_upper.shape, 3), np.float32)
+    _add_layer(out, frame, mouth, layers.upper_u, layers.upper_v, layers.weight_upper)
+    _add_layer(out, frame, mouth, layers.upper_u, layers.lower_v, layers.weight_lower)
+    rows = np.flatnonzero(layers.weight_cavity.max(axis=1) > 0)
+    if jaw_px > 0 and len(rows):
+        cols = np.flatnonzero(layers.weight_cavity.max(axis=0) > 0)
+        box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        cavity = _cavity_colour(
+            frame, mouth, layers.cavity_depth[box], layers.x[box], layers.gap_px[box], tear_fraction
+        )
+        out[box] += layers.weight_cavity[box][..., None] * cavity
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def _add_layer(
+    out: np.ndarray,
+    frame: np.ndarray,
+    mouth: MouthGeometry,
+    u: np.ndarray,
+    v: np.ndarray,
+    weight: np.ndarray,
+) -> None:
+    """Add `weight` x the frame sampled at (u, v), on the rows where the layer shows only."""
+    rows = np.flatnonzero(weight.max(axis=1) > 0)
+    if not len(rows):
+        return
+    part = np.s_[rows[0] : rows[-1] + 1]
+    map_x, map_y = to_image(mouth, u[part], v[part])
+    sampled = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    out[part] += weight[part][..., None] * sampled
+
+
+def _cavity_colour(
+    frame: np.ndarray,
+    mouth: MouthGeometry,
+    depth: np.ndarray,
+    x: np.ndarray,
+    gap_px: np.ndarray,
+    tear_fraction: float,
+) -> np.ndarray:
+    """The inside of the open mouth: dark, shaded, tongue tone low, lip tone at the corners.
+
+    A thin slit is shaded like the lips around it rather than black, so a barely open mouth
+    and the narrowing ends of an open one show no dark line.
+    """
+    lip, skin_luma = _sample_tones(frame, mouth)
+    light = np.float32(np.clip(skin_luma / SKIN_REFERENCE_LUMA, 0.5, 1.3))
+    ax = np.minimum(np.abs(x), 1.0)
+    tongue = smoothstep(np.float32(0.4), np.float32(0.75), depth) * (1.0 - ax * ax)
+    tongue *= 1.0 - 0.6 * smoothstep(np.float32(0.85), np.float32(1.0), depth)
+    shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - smoothstep(np.float32(0.0), np.float32(0.4), depth))
+    base = (
+        CAVITY_DARK_RGB
+        + (CAVITY_TONGUE_RGB - CAVITY_DARK_RGB) * (CAVITY_TONGUE_WEIGHT * tongue)[..., None]
+    )
+    base = base * (shadow * light)[..., None]
+    corner = CAVITY_CORNER_LIP_WEIGHT * smoothstep(np.float32(0.5), np.float32(1.0), ax)
+    full_px = np.float32(SLIT_FULL_DARK_FRACTION * mouth.face_height_px)
+    slit = 1.0 - smoothstep(np.float32(0.0), full_px, gap_px)
+    lip_share = (corner + slit - corner * slit)[..., None]
+    teeth = _lower_teeth_weight(mouth, depth, ax, gap_px)[..., None]
+    tooth_rgb = _teeth_tone(frame, mouth, lip, light, tear_fraction) * LOWER_TEETH_SHADE
+    base = base * (1.0 - teeth) + tooth_rgb * teeth
+    return base * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
+
+
+def _lower_teeth_weight(
+    mouth: MouthGeometry, depth: np.ndarray, ax: np.ndarray, gap_px: np.ndarray
+) -> np.ndarray:
+    """Where the tips of the lower teeth show: a band at the bottom of a well open cavity."""
+    height = mouth.face_height_px
+    well_open = smoothstep(
+        np.float32(0.6 * WELL_OPEN_FRACTION * height),
+        np.float32(WELL_OPEN_FRACTION * height),
+        gap_px,
+    )
+    band_px = np.minimum(LOWER_TEETH_SHARE * gap_px, LOWER_TEETH_MAX_FRACTION * height)
+    band = band_px / np.maximum(gap_px, 1.0)
+    top = 1.0 - band
+    rising = smoothstep(top, top + 0.35 * band, depth)
+    return rising * well_open * (1.0 - ax**4)
+
+
+def _teeth_tone(
+    frame: np.ndarray,
+    mouth: MouthGeometry,
+    lip: np.ndarray,
+    light: np.float32,
+    tear_fraction: float,
+) -> np.ndarray:
+    """The colour of the video's upper teeth where it shows them, else a neutral ivory."""
+    upper = curve_at(mouth.upper_x, mouth.upper_v, 0.0)
+    lower = curve_at(mouth.lower_x, mouth.lower_v, 0.0)
+    radius = max(1, round(0.25 * tear_fraction * (lower - upper)))
+    where = upper + 0.4 * tear_fraction * (lower - upper)
+    teeth = _patch_mean(frame, mouth.centre + where * mouth.axis_v, radius)
+    weights = np.array([0.299, 0.587, 0.114], np.float32)
+    if lower - upper >= 3.0 and teeth @ weights > TEETH_VISIBLE_CONTRAST * (lip @ weights):
+        return teeth
+    return IVORY_RGB * light
+
+
+def _sample_tones(frame: np.ndarray, mouth: MouthGeometry) -> tuple[np.ndarray, float]:
+    """Mean lower-lip colour and mean skin luminance of the chin, read from the input frame."""
+    lower_mid = curve_at(mouth.lower_x, mouth.lower_v, 0.0)
+    lip_v = lower_mid + 0.25 * (mouth.chin_v - lower_mid) * 0.5
+    chin_v = lower_mid + 0.6 * (mouth.chin_v - lower_mid)
+    radius = max(1, round(mouth.half_width_px * 0.15))
+    lip = _patch_mean(frame, mouth.centre + lip_v * mouth.axis_v, radius)
+    chin = _patch_mean(frame, mouth.centre + chin_v * mouth.axis_v, radius)
+    luma = float(chin @ np.array([0.299, 0.587, 0.114], np.float32))
+    return lip, luma
+
+
+def _patch_mean(frame: np.ndarray, point: np.ndarray, radius: int) -> np.ndarray:
+    height, width = frame.shape[:2]
+    cx = int(np.clip(round(point[0]), 0, width - 1))
+    cy = int(np.clip(round(point[1]), 0, height - 1))
+    patch = frame[max(cy - radius, 0) : cy + radius + 1, max(cx - radius, 0) : cx + radius + 1]
+    return patch.reshape(-1, 3).mean(axis=0).astype(np.float32)
+
+
+def to_image(mouth: MouthGeometry, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    map_x = (
+        np.float32(mouth.centre[0])
+        + u * np.float32(mouth.axis_u[0])
+        + v * np.float32(mouth.axis_v[0])
+    )
+    map_y = (
+        np.float32(mouth.centre[1])
+        + u * np.float32(mouth.axis_u[1])
+        + v * np.float32(mouth.axis_v[1])
+    )
+    return map_x.astype(np.float32), map_y.astype(np.float32)
+
+
+def open_profile(x: np.ndarray) -> np.ndarray:
+    """Share of the jaw drop the lips' edge takes along the mouth: 1 in the middle, 0 at ends."""
+    return 1.0 - np.minimum(np.abs(x), 1.0) ** np.float32(OPEN_PROFILE_POWER)
+
+
+def smoothstep(edge0, edge1, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - edge0) / np.maximum(edge1 - edge0, 1e-6), 0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+def curve_at(xs: np.ndarray, vs: np.ndarray, x: float) -> float:
+    return float(np.interp(x, xs, vs))
