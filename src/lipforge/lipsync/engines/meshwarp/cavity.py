@@ -20,8 +20,7 @@ if TYPE_CHECKING:
     from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthGeometry, _Layers
 
 CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
-CAVITY_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)
-CAVITY_TONGUE_WEIGHT = 0.4
+CAVITY_SIDE_SHADE = 0.45  # the inside of the mouth darkens this much toward the cheeks
 CAVITY_CORNER_LIP_WEIGHT = 0.75
 OPEN_PROFILE_POWER = 3.0  # lips' opening along the mouth: 1 - |x|^p, flat middle, thin ends
 TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper teeth
@@ -29,10 +28,24 @@ SKIN_REFERENCE_LUMA = 170.0
 SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
 SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
 WELL_OPEN_FRACTION = 0.045  # lips this far apart (face height) show the lower teeth
-LOWER_TEETH_SHARE = 0.12  # of the gap, at the bottom of the cavity, behind the lower lip
-LOWER_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
-LOWER_TEETH_SHADE = 0.5  # lower teeth sit in the upper lip's shadow
+LOWER_TEETH_SHARE = 0.16  # of the gap, at the bottom of the cavity, behind the lower lip
+LOWER_TEETH_MAX_FRACTION = 0.02  # ... at most this tall (face height)
+LOWER_TEETH_SHADE = 0.66  # lower teeth sit in the upper lip's shadow (their tips)
+LOWER_TOOTH_FRONT_LIGHT = 0.12  # ... and catch this much more light toward the lower lip
+LOWER_TEETH_REACH_X = (0.45, 0.85)  # the row fades out between these (half mouth widths)
+LOWER_TOOTH_WIDTH = 0.2  # a lower incisor, in half mouth widths (about 5.5 mm of 27)
+LOWER_TOOTH_TIP_ROUND = 0.5  # between two teeth the row's top dips this share of its height
+TONGUE_RGB = np.array([150.0, 62.0, 64.0], np.float32)
+TONGUE_LIP_SHARE = 0.4  # the tongue's colour leans this far toward the video's lip colour
+TONGUE_LIP_SHADE = 0.75
+TONGUE_TOP_DEPTH = 0.42  # the tongue's top (in the middle), of the cavity's depth
+TONGUE_DOME = 0.3  # ... lower by this much toward the corners
+TONGUE_EDGE_DEPTH = 0.12  # its top edge blends into the dark over this depth, each side
+TONGUE_BACK_LIGHT = 0.35  # light on the tongue's top, of the light at its front
+TONGUE_FROM_FRACTION = 0.015  # gaps (face height) from which the tongue shows, fully from
+TONGUE_FULL_FRACTION = 0.05
 TEETH_VISIBLE_CONTRAST = 1.15  # the video shows upper teeth when they are this much brighter
+FEATHER_MAX_FRACTION = 0.012  # the cavity's edges blend over at most this (face height)
 IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the video shows none
 
 
@@ -52,6 +65,38 @@ def composite(
         )
         out[box] += layers.weight_cavity[box][..., None] * cavity
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def feather_px(frame: np.ndarray, mouth: MouthGeometry) -> float:
+    """Over how many pixels the open cavity's edges blend into the teeth and lips: as wide as
+    the frame's own edges there, within 1 px and FEATHER_MAX_FRACTION of the face height."""
+    widest = max(1.0, FEATHER_MAX_FRACTION * mouth.face_height_px)
+    return float(np.clip(edge_width_px(frame, mouth), 1.0, widest))
+
+
+def edge_width_px(frame: np.ndarray, mouth: MouthGeometry) -> float:
+    """How wide the frame's own strongest edge is down the middle of the mouth (nose base to
+    chin: lips, teeth), in pixels, so the cavity's edges blur as much as the picture does.
+
+    A blurred step of contrast C over a width w rises by C / w at its steepest; the run of
+    one sign with the largest rise gives w = rise / steepest step.
+    """
+    steps = np.diff(_column_luma(frame, mouth))
+    if len(steps) < 3:
+        return 1.0
+    signs = np.sign(steps)
+    starts = np.flatnonzero(np.r_[True, signs[1:] != signs[:-1]])
+    rises = np.add.reduceat(steps, starts)
+    steepest = np.maximum.reduceat(np.abs(steps), starts)
+    best = int(np.argmax(np.abs(rises)))
+    return float(abs(rises[best]) / max(steepest[best], 1e-3))
+
+
+def _column_luma(frame: np.ndarray, mouth: MouthGeometry) -> np.ndarray:
+    v = np.arange(np.floor(mouth.nose_base_v), np.ceil(mouth.chin_v), dtype=np.float32)
+    map_x, map_y = to_image(mouth, np.zeros_like(v), v)
+    column = cv2.remap(frame, map_x[:, None], map_y[:, None], cv2.INTER_LINEAR)
+    return column.reshape(-1, 3).astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _add_layer(
@@ -80,7 +125,9 @@ def _cavity_colour(
     gap_px: np.ndarray,
     tear_fraction: float,
 ) -> np.ndarray:
-    """The inside of the open mouth: dark, shaded, tongue tone low, lip tone at the corners.
+    """The inside of the open mouth, lit from the front: a deep shadow under the upper teeth,
+    the dark mouth behind, the tongue rising toward the lower teeth, the tips of the lower
+    teeth above the lower lip, darker toward the cheeks, lip tone at the corners.
 
     A thin slit is shaded like the lips around it rather than black, so a barely open mouth
     and the narrowing ends of an open one show no dark line.
@@ -88,28 +135,50 @@ def _cavity_colour(
     lip, skin_luma = _sample_tones(frame, mouth)
     light = np.float32(np.clip(skin_luma / SKIN_REFERENCE_LUMA, 0.5, 1.3))
     ax = np.minimum(np.abs(x), 1.0)
-    tongue = smoothstep(np.float32(0.4), np.float32(0.75), depth) * (1.0 - ax * ax)
-    tongue *= 1.0 - 0.6 * smoothstep(np.float32(0.85), np.float32(1.0), depth)
     shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - smoothstep(np.float32(0.0), np.float32(0.4), depth))
-    base = (
-        CAVITY_DARK_RGB
-        + (CAVITY_TONGUE_RGB - CAVITY_DARK_RGB) * (CAVITY_TONGUE_WEIGHT * tongue)[..., None]
-    )
-    base = base * (shadow * light)[..., None]
+    base = CAVITY_DARK_RGB * (shadow * (1.0 - CAVITY_SIDE_SHADE * ax * ax))[..., None]
+    tongue, tongue_lit = _tongue(mouth, depth, ax, gap_px)
+    tongue_rgb = _tongue_tone(lip) * (tongue_lit * (1.0 - CAVITY_SIDE_SHADE * ax * ax))[..., None]
+    base = base + (tongue_rgb - base) * tongue[..., None]
+    base = base * light
     corner = CAVITY_CORNER_LIP_WEIGHT * smoothstep(np.float32(0.5), np.float32(1.0), ax)
     full_px = np.float32(SLIT_FULL_DARK_FRACTION * mouth.face_height_px)
     slit = 1.0 - smoothstep(np.float32(0.0), full_px, gap_px)
     lip_share = (corner + slit - corner * slit)[..., None]
-    teeth = _lower_teeth_weight(mouth, depth, ax, gap_px)[..., None]
-    tooth_rgb = _teeth_tone(frame, mouth, lip, light, tear_fraction) * LOWER_TEETH_SHADE
-    base = base * (1.0 - teeth) + tooth_rgb * teeth
+    teeth, teeth_lit = _lower_teeth(mouth, depth, x, gap_px)
+    tooth_rgb = _teeth_tone(frame, mouth, lip, light, tear_fraction)
+    tooth_rgb = tooth_rgb * teeth_lit[..., None]
+    base = base + (tooth_rgb - base) * teeth[..., None]
     return base * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
 
 
-def _lower_teeth_weight(
+def _tongue(
     mouth: MouthGeometry, depth: np.ndarray, ax: np.ndarray, gap_px: np.ndarray
-) -> np.ndarray:
-    """Where the tips of the lower teeth show: a band at the bottom of a well open cavity."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the tongue shows (0..1) and how lit it is: a dome behind the lower teeth whose
+    top is highest in the middle, rising from the dark toward the front of the mouth."""
+    height = mouth.face_height_px
+    shown = smoothstep(
+        np.float32(TONGUE_FROM_FRACTION * height), np.float32(TONGUE_FULL_FRACTION * height), gap_px
+    )
+    top = np.float32(TONGUE_TOP_DEPTH) + np.float32(TONGUE_DOME) * ax * ax
+    edge = np.float32(TONGUE_EDGE_DEPTH)
+    weight = smoothstep(top - edge, top + edge, depth) * shown * (1.0 - ax**3)
+    lit = TONGUE_BACK_LIGHT + (1.0 - TONGUE_BACK_LIGHT) * smoothstep(top, np.float32(1.0), depth)
+    return weight.astype(np.float32), lit.astype(np.float32)
+
+
+def _tongue_tone(lip: np.ndarray) -> np.ndarray:
+    """A tongue's red, leaning toward the video's own lip colour."""
+    return TONGUE_RGB * (1.0 - TONGUE_LIP_SHARE) + lip * TONGUE_LIP_SHADE * TONGUE_LIP_SHARE
+
+
+def _lower_teeth(
+    mouth: MouthGeometry, depth: np.ndarray, x: np.ndarray, gap_px: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the tips of the lower teeth show (0..1) and how lit they are: a row of separate
+    teeth at the bottom of a well open cavity, each with a rounded tip, in the upper lip's
+    shadow, lighter toward the front where they meet the lower lip."""
     height = mouth.face_height_px
     well_open = smoothstep(
         np.float32(0.6 * WELL_OPEN_FRACTION * height),
@@ -118,9 +187,20 @@ def _lower_teeth_weight(
     )
     band_px = np.minimum(LOWER_TEETH_SHARE * gap_px, LOWER_TEETH_MAX_FRACTION * height)
     band = band_px / np.maximum(gap_px, 1.0)
-    top = 1.0 - band
-    rising = smoothstep(top, top + 0.35 * band, depth)
-    return rising * well_open * (1.0 - ax**4)
+    # across the row: 0 in the middle of a tooth, 1 at the gap between two (one at x = 0)
+    across = np.abs(x) / np.float32(LOWER_TOOTH_WIDTH)
+    middle = 2.0 * np.abs(across - np.floor(across) - 0.5)
+    top = 1.0 - band * (1.0 - LOWER_TOOTH_TIP_ROUND * middle**4)
+    soft = np.maximum(band * np.float32(0.3), 1.0 / np.maximum(gap_px, 1.0))
+    rising = smoothstep(top - soft, top + soft, depth)
+    ax = np.minimum(np.abs(x), 1.0)
+    shown = 1.0 - smoothstep(
+        np.float32(LOWER_TEETH_REACH_X[0]), np.float32(LOWER_TEETH_REACH_X[1]), ax
+    )
+    weight = rising * well_open * shown
+    down = np.clip((depth - top) / np.maximum(band, 1e-3), 0.0, 1.0)
+    lit = LOWER_TEETH_SHADE * (1.0 + LOWER_TOOTH_FRONT_LIGHT * down) * (1.0 - 0.25 * middle**16)
+    return weight.astype(np.float32), (lit * (1.0 - CAVITY_SIDE_SHADE * ax * ax)).astype(np.float32)
 
 
 def _teeth_tone(

@@ -23,6 +23,7 @@ import numpy as np
 
 from lipforge.lipsync.engines.meshwarp.cavity import composite as _composite
 from lipforge.lipsync.engines.meshwarp.cavity import curve_at as _curve_at
+from lipforge.lipsync.engines.meshwarp.cavity import feather_px as _feather_px
 from lipforge.lipsync.engines.meshwarp.cavity import open_profile as _open_profile
 from lipforge.lipsync.engines.meshwarp.cavity import smoothstep as _smoothstep
 
@@ -62,8 +63,6 @@ SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
 SHAPE_REACH_X = 2.2
 SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
 CROP_MARGIN_PX = 3
-
-FEATHER_FRACTION = 0.006  # the open cavity's edges blend into teeth and lip over this (face h.)
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,8 @@ def warp_mouth(
     rel_x, rel_y = grid_x - np.float32(mouth.centre[0]), grid_y - np.float32(mouth.centre[1])
     u = rel_x * np.float32(mouth.axis_u[0]) + rel_y * np.float32(mouth.axis_u[1])
     v = rel_x * np.float32(mouth.axis_v[0]) + rel_y * np.float32(mouth.axis_v[1])
-    layers = _layers(mouth, pose, jaw_px, u, v)
+    feather = _feather_px(frame, mouth) if jaw_px > 0 else 1.0
+    layers = _layers(mouth, pose, jaw_px, u, v, feather)
     warped = _composite(frame, mouth, layers, jaw_px, TEAR_FRACTION)
     out = frame if in_place else frame.copy()
     out[y0:y1, x0:x1] = warped
@@ -198,7 +198,12 @@ def _jaw_displacement_px(
 
 
 def _layers(
-    mouth: MouthGeometry, pose: MouthPose, jaw_px: float, u: np.ndarray, v: np.ndarray
+    mouth: MouthGeometry,
+    pose: MouthPose,
+    jaw_px: float,
+    u: np.ndarray,
+    v: np.ndarray,
+    feather: float = 1.0,
 ) -> _Layers:
     half_width = np.float32(mouth.half_width_px)
     source_u = u
@@ -216,7 +221,6 @@ def _layers(
     lower_edge = np.maximum(upper, lower + lip_drop)
     tear = upper + np.float32(TEAR_FRACTION) * (lower - upper)
     drop = np.where(v < lower_edge, lip_drop, _jaw_field(mouth, jaw_px, x, v, lower_edge, profile))
-    feather = max(1.0, FEATHER_FRACTION * mouth.face_height_px) if jaw_px > 0 else 1.0
     soft = 1.0 + np.float32(feather - 1.0) * np.clip(lip_drop / np.float32(2.0 * feather), 0, 1)
     below = np.clip((v - lower_edge) / soft + 0.5, 0.0, 1.0)
     above = np.clip(upper - v + 0.5, 0.0, 1.0)
