@@ -27,7 +27,7 @@ TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper
 SKIN_REFERENCE_LUMA = 170.0
 SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
 SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
-WELL_OPEN_FRACTION = 0.045  # lips this far apart (face height) show the lower teeth
+WELL_OPEN_FRACTION = 0.065  # lips this far apart (face height) show the lower teeth
 LOWER_TEETH_SHARE = 0.16  # of the gap, at the bottom of the cavity, behind the lower lip
 LOWER_TEETH_MAX_FRACTION = 0.02  # ... at most this tall (face height)
 LOWER_TEETH_SHADE = 0.66  # lower teeth sit in the upper lip's shadow (their tips)
@@ -181,7 +181,7 @@ def _lower_teeth(
     shadow, lighter toward the front where they meet the lower lip."""
     height = mouth.face_height_px
     well_open = smoothstep(
-        np.float32(0.6 * WELL_OPEN_FRACTION * height),
+        np.float32(0.55 * WELL_OPEN_FRACTION * height),
         np.float32(WELL_OPEN_FRACTION * height),
         gap_px,
     )
