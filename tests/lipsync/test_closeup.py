@@ -8,6 +8,7 @@ middle of the mouth, placed by MediaPipe's own landmarks of the input:
   own edge above them (upper lip into teeth), instead of a few pixels from white to black;
 - the inside is shaded in depth: a deep shadow under the teeth, then a lit red tongue;
 - a row of separate lower teeth shows above the lower lip (dips between teeth along the row);
+- a video whose lips are shut (no teeth show) opens onto upper teeth, not a black hole;
 - the lower lip is moved, not smeared: its texture matches the input's at its new place.
 """
 
@@ -46,6 +47,7 @@ RED_OVER_GREEN = 1.5  # a tongue's red
 TEETH_WHITE = 0.55  # of the chin's luma: lower teeth are at least this light ...
 TEETH_NOT_RED = 1.3  # ... and not red (R/G below this)
 TEETH_MIN_HEIGHT = 0.008  # of face height (about 1.5 mm): tips, not a line
+UPPER_TEETH_WITHIN = 0.06  # of face height under the inner upper lip
 TEETH_SPAN = 0.4  # the row is judged over this many inner half widths each side
 MIN_TOOTH_GAPS = 3
 TOOTH_GAP_PX = 1.0  # the row's top dips at least this much between two teeth
@@ -66,16 +68,25 @@ def judged(close_up) -> np.ndarray:
     return face_landmarks([close_up] * 3)[-1]
 
 
-@pytest.fixture(scope="module")
-def opened(close_up) -> np.ndarray:
+def _tracked(frame: np.ndarray) -> np.ndarray:
     tracker = FaceTracker(FPS, "close-up.png")
     try:
         for index in range(tracker.lookahead_frames + 1):
-            tracker.push(index, close_up)
-        landmarks = tracker.flush()[-1][1]
+            tracker.push(index, frame)
+        return tracker.flush()[-1][1]
     finally:
         tracker.close()
-    return warp_mouth(close_up, measure_mouth(landmarks), WIDE_OPEN)
+
+
+@pytest.fixture(scope="module")
+def opened(close_up) -> np.ndarray:
+    return warp_mouth(close_up, measure_mouth(_tracked(close_up)), WIDE_OPEN)
+
+
+@pytest.fixture(scope="module")
+def shut_source(close_up) -> np.ndarray:
+    """The close-up with its lips shut (no teeth show): most presenters' mouth at rest."""
+    return warp_mouth(close_up, measure_mouth(_tracked(close_up)), MouthPose(0.0, 0.0, 0.0, True))
 
 
 def test_the_face_is_close_up(judged):
@@ -181,6 +192,24 @@ def test_a_row_of_separate_lower_teeth_shows_when_the_jaw_is_wide_open(opened, j
     residual = tips[shown] - np.polyval(np.polyfit(x, tips[shown], 2), x)
     gaps, _ = find_peaks(residual, prominence=TOOTH_GAP_PX)
     assert len(gaps) >= MIN_TOOTH_GAPS, f"{len(gaps)} dips between lower teeth: a flat band"
+
+
+@pytest.mark.parametrize("across", COLUMNS)
+def test_a_mouth_shut_in_the_video_opens_onto_upper_teeth(shut_source, across):
+    """The video shows no teeth: opened wide, upper teeth show under the upper lip (light,
+    not red, at least TEETH_MIN_HEIGHT tall) before the dark of the mouth, not a black hole."""
+    judge = face_landmarks([shut_source] * 3)[-1]
+    opened = warp_mouth(shut_source, measure_mouth(_tracked(shut_source)), WIDE_OPEN)
+    column, lip = _column(opened, judge, across)
+    height, skin = face_height(judge), _skin(opened, judge)
+    below = column[lip : lip + round(UPPER_TEETH_WITHIN * height)]
+    light = _luma(below)
+    white = (light >= TEETH_WHITE * skin) & (below[:, 0] < TEETH_NOT_RED * below[:, 1])
+    runs = np.diff(np.r_[0, white.astype(int), 0])
+    longest = int((np.flatnonzero(runs == -1) - np.flatnonzero(runs == 1)).max(initial=0))
+    assert longest >= TEETH_MIN_HEIGHT * height, f"no upper teeth: {longest} light px under the lip"
+    after = light[int(np.flatnonzero(white)[-1]) :] if white.any() else light
+    assert after.min() <= SHADOW_MAX * 2 * skin, "no dark mouth behind the teeth"
 
 
 @pytest.mark.parametrize("across", LIP_SPOTS)

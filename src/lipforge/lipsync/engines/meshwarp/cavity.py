@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthGeometry, _Layers
 
 CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
+CLOSE_UP_FACE_PX = (200.0, 320.0)  # faces this tall (px) come into the close-up's detail
+SMALL_FEATHER_FRACTION = 0.006  # small faces: cavity edges blend over this (face height)
+SMALL_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)  # small faces: a tongue tone ...
+SMALL_TONGUE_WEIGHT = 0.4
+SMALL_WELL_OPEN_FRACTION = 0.045  # ... and a band of lower teeth from this gap (face height)
+SMALL_TEETH_SHARE = 0.12  # of the gap
+SMALL_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
+SMALL_TEETH_SHADE = 0.5
 CAVITY_SIDE_SHADE = 0.45  # the inside of the mouth darkens this much toward the cheeks
 CAVITY_CORNER_LIP_WEIGHT = 0.75
 OPEN_PROFILE_POWER = 3.0  # lips' opening along the mouth: 1 - |x|^p, flat middle, thin ends
@@ -35,6 +43,16 @@ LOWER_TOOTH_FRONT_LIGHT = 0.12  # ... and catch this much more light toward the 
 LOWER_TEETH_REACH_X = (0.45, 0.85)  # the row fades out between these (half mouth widths)
 LOWER_TOOTH_WIDTH = 0.2  # a lower incisor, in half mouth widths (about 5.5 mm of 27)
 LOWER_TOOTH_TIP_ROUND = 0.5  # between two teeth the row's top dips this share of its height
+UPPER_TEETH_OPEN_FRACTION = (0.015, 0.04)  # gaps (face h.) from which painted upper teeth show
+UPPER_TEETH_CLOSED_FRACTION = 0.03  # the video's lips count as closed under this gap (FaceMesh
+# reads shut lips as 0.018-0.026 of the face height) ...
+UPPER_TEETH_LIP_LUMA = 0.8  # ... when between them is this bright of the lip (not a dark slit)
+UPPER_TEETH_SHARE = 0.3  # of the gap, under the upper lip (a video that shows no teeth)
+UPPER_TEETH_MAX_FRACTION = 0.025  # ... at most this tall (face height), about 4.5 mm
+UPPER_TOOTH_WIDTH = 0.3  # an upper incisor, in half mouth widths (about 8 mm of 27)
+UPPER_TEETH_REACH_X = (0.5, 0.9)
+UPPER_TEETH_SHADE = 0.65  # in the upper lip's shadow at the top ...
+UPPER_TEETH_TIP_LIGHT = 0.7  # ... their tips this much of the way to fully lit
 TONGUE_RGB = np.array([150.0, 62.0, 64.0], np.float32)
 TONGUE_LIP_SHARE = 0.4  # the tongue's colour leans this far toward the video's lip colour
 TONGUE_LIP_SHADE = 0.75
@@ -68,10 +86,16 @@ def composite(
 
 
 def feather_px(frame: np.ndarray, mouth: MouthGeometry) -> float:
-    """Over how many pixels the open cavity's edges blend into the teeth and lips: as wide as
-    the frame's own edges there, within 1 px and FEATHER_MAX_FRACTION of the face height."""
+    """Over how many pixels the open cavity's edges blend into the teeth and lips: on a
+    close-up as wide as the frame's own edges there (within 1 px and FEATHER_MAX_FRACTION of
+    the face height), on a small face SMALL_FEATHER_FRACTION of its height (at least 1 px)."""
+    small = max(1.0, SMALL_FEATHER_FRACTION * mouth.face_height_px)
+    share = close_up_share(mouth)
+    if share <= 0.0:
+        return small
     widest = max(1.0, FEATHER_MAX_FRACTION * mouth.face_height_px)
-    return float(np.clip(edge_width_px(frame, mouth), 1.0, widest))
+    close = float(np.clip(edge_width_px(frame, mouth), 1.0, widest))
+    return small + (close - small) * share
 
 
 def edge_width_px(frame: np.ndarray, mouth: MouthGeometry) -> float:
@@ -125,31 +149,97 @@ def _cavity_colour(
     gap_px: np.ndarray,
     tear_fraction: float,
 ) -> np.ndarray:
-    """The inside of the open mouth, lit from the front: a deep shadow under the upper teeth,
-    the dark mouth behind, the tongue rising toward the lower teeth, the tips of the lower
-    teeth above the lower lip, darker toward the cheeks, lip tone at the corners.
+    """The inside of the open mouth, with lip tone at the corners.
 
     A thin slit is shaded like the lips around it rather than black, so a barely open mouth
-    and the narrowing ends of an open one show no dark line.
+    and the narrowing ends of an open one show no dark line. Faces of CLOSE_UP_FACE_PX and
+    more get the close-up's inside (`_close_up_inside`), smaller ones the simple one
+    (`_small_inside`), between the two a blend.
     """
     lip, skin_luma = _sample_tones(frame, mouth)
     light = np.float32(np.clip(skin_luma / SKIN_REFERENCE_LUMA, 0.5, 1.3))
     ax = np.minimum(np.abs(x), 1.0)
-    shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - smoothstep(np.float32(0.0), np.float32(0.4), depth))
-    base = CAVITY_DARK_RGB * (shadow * (1.0 - CAVITY_SIDE_SHADE * ax * ax))[..., None]
-    tongue, tongue_lit = _tongue(mouth, depth, ax, gap_px)
-    tongue_rgb = _tongue_tone(lip) * (tongue_lit * (1.0 - CAVITY_SIDE_SHADE * ax * ax))[..., None]
-    base = base + (tongue_rgb - base) * tongue[..., None]
-    base = base * light
+    tone, paint_upper = _teeth_tone(frame, mouth, lip, light, tear_fraction)
+    share = close_up_share(mouth)
+    if share >= 1.0:
+        inside = _close_up_inside(mouth, depth, x, gap_px, lip, light, tone, paint_upper)
+    else:
+        inside = _small_inside(mouth, depth, ax, gap_px, light, tone)
+        if share > 0.0:
+            close = _close_up_inside(mouth, depth, x, gap_px, lip, light, tone, paint_upper)
+            inside = inside + (close - inside) * np.float32(share)
     corner = CAVITY_CORNER_LIP_WEIGHT * smoothstep(np.float32(0.5), np.float32(1.0), ax)
     full_px = np.float32(SLIT_FULL_DARK_FRACTION * mouth.face_height_px)
     slit = 1.0 - smoothstep(np.float32(0.0), full_px, gap_px)
     lip_share = (corner + slit - corner * slit)[..., None]
+    return inside * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
+
+
+def close_up_share(mouth: MouthGeometry) -> float:
+    """0 for faces under CLOSE_UP_FACE_PX[0] tall, 1 from CLOSE_UP_FACE_PX[1]: how much of the
+    close-up's detail (soft edges, tongue, separate teeth) the mouth gets."""
+    low, high = CLOSE_UP_FACE_PX
+    return float(smoothstep(low, high, np.float32(mouth.face_height_px)))
+
+
+def _small_inside(
+    mouth: MouthGeometry,
+    depth: np.ndarray,
+    ax: np.ndarray,
+    gap_px: np.ndarray,
+    light: np.float32,
+    tone: np.ndarray,
+) -> np.ndarray:
+    """The inside on a small face: dark, darker under the upper teeth, a tongue tone
+    low, a band of lower teeth at the bottom of a well open mouth."""
+    tongue = smoothstep(np.float32(0.4), np.float32(0.75), depth) * (1.0 - ax * ax)
+    tongue *= 1.0 - 0.6 * smoothstep(np.float32(0.85), np.float32(1.0), depth)
+    shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - smoothstep(np.float32(0.0), np.float32(0.4), depth))
+    inside = (
+        CAVITY_DARK_RGB
+        + (SMALL_TONGUE_RGB - CAVITY_DARK_RGB) * (SMALL_TONGUE_WEIGHT * tongue)[..., None]
+    )
+    inside = inside * (shadow * light)[..., None]
+    height = mouth.face_height_px
+    well_open = smoothstep(
+        np.float32(0.6 * SMALL_WELL_OPEN_FRACTION * height),
+        np.float32(SMALL_WELL_OPEN_FRACTION * height),
+        gap_px,
+    )
+    band_px = np.minimum(SMALL_TEETH_SHARE * gap_px, SMALL_TEETH_MAX_FRACTION * height)
+    band = band_px / np.maximum(gap_px, 1.0)
+    rising = smoothstep(1.0 - band, 1.0 - 0.65 * band, depth)
+    teeth = (rising * well_open * (1.0 - ax**4))[..., None]
+    return inside * (1.0 - teeth) + tone * SMALL_TEETH_SHADE * teeth
+
+
+def _close_up_inside(
+    mouth: MouthGeometry,
+    depth: np.ndarray,
+    x: np.ndarray,
+    gap_px: np.ndarray,
+    lip: np.ndarray,
+    light: np.float32,
+    tone: np.ndarray,
+    paint_upper: bool,
+) -> np.ndarray:
+    """The inside on a close-up, lit from the front: a deep shadow under the upper
+    teeth, the dark mouth behind, the tongue rising toward the lower teeth, the tips of the
+    lower teeth above the lower lip, darker toward the cheeks (and upper teeth under the
+    upper lip when the video's lips were closed)."""
+    ax = np.minimum(np.abs(x), 1.0)
+    sides = 1.0 - CAVITY_SIDE_SHADE * ax * ax
+    shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - smoothstep(np.float32(0.0), np.float32(0.4), depth))
+    inside = CAVITY_DARK_RGB * (shadow * sides)[..., None]
+    tongue, tongue_lit = _tongue(mouth, depth, ax, gap_px)
+    tongue_rgb = _tongue_tone(lip) * (tongue_lit * sides)[..., None]
+    inside = (inside + (tongue_rgb - inside) * tongue[..., None]) * light
     teeth, teeth_lit = _lower_teeth(mouth, depth, x, gap_px)
-    tooth_rgb = _teeth_tone(frame, mouth, lip, light, tear_fraction)
-    tooth_rgb = tooth_rgb * teeth_lit[..., None]
-    base = base + (tooth_rgb - base) * teeth[..., None]
-    return base * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
+    inside = inside + (tone * teeth_lit[..., None] - inside) * teeth[..., None]
+    if paint_upper:
+        teeth, teeth_lit = _upper_teeth(mouth, depth, x, gap_px)
+        inside = inside + (tone * teeth_lit[..., None] - inside) * teeth[..., None]
+    return inside
 
 
 def _tongue(
@@ -203,14 +293,45 @@ def _lower_teeth(
     return weight.astype(np.float32), (lit * (1.0 - CAVITY_SIDE_SHADE * ax * ax)).astype(np.float32)
 
 
+def _upper_teeth(
+    mouth: MouthGeometry, depth: np.ndarray, x: np.ndarray, gap_px: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where the tips of the upper teeth show (0..1) and how lit they are, for a video whose
+    mouth shows none: a row under the upper lip once the mouth is open, its tips rounded,
+    in the lip's shadow at the top."""
+    height = mouth.face_height_px
+    opened = smoothstep(
+        np.float32(UPPER_TEETH_OPEN_FRACTION[0] * height),
+        np.float32(UPPER_TEETH_OPEN_FRACTION[1] * height),
+        gap_px,
+    )
+    band_px = np.minimum(UPPER_TEETH_SHARE * gap_px, UPPER_TEETH_MAX_FRACTION * height)
+    band = band_px / np.maximum(gap_px, 1.0)
+    across = np.abs(x) / np.float32(UPPER_TOOTH_WIDTH)
+    middle = 2.0 * np.abs(across - np.floor(across) - 0.5)
+    bottom = band * (1.0 - LOWER_TOOTH_TIP_ROUND * middle**4)
+    soft = np.maximum(band * np.float32(0.25), 1.0 / np.maximum(gap_px, 1.0))
+    ax = np.minimum(np.abs(x), 1.0)
+    shown = 1.0 - smoothstep(
+        np.float32(UPPER_TEETH_REACH_X[0]), np.float32(UPPER_TEETH_REACH_X[1]), ax
+    )
+    weight = (1.0 - smoothstep(bottom - soft, bottom + soft, depth)) * opened * shown
+    down = np.clip(depth / np.maximum(band, 1e-3), 0.0, 1.0)
+    lit = UPPER_TEETH_SHADE + (1.0 - UPPER_TEETH_SHADE) * UPPER_TEETH_TIP_LIGHT * down
+    lit = lit * (1.0 - 0.25 * middle**16) * (1.0 - CAVITY_SIDE_SHADE * ax * ax)
+    return weight.astype(np.float32), lit.astype(np.float32)
+
+
 def _teeth_tone(
     frame: np.ndarray,
     mouth: MouthGeometry,
     lip: np.ndarray,
     light: np.float32,
     tear_fraction: float,
-) -> np.ndarray:
-    """The colour of the video's upper teeth where it shows them, else a neutral ivory."""
+) -> tuple[np.ndarray, bool]:
+    """The colour of the video's upper teeth where it shows them, else a neutral ivory; and
+    whether to paint upper teeth: the video shows none because its lips are closed (behind
+    lips parted on a dark mouth, where its teeth are is unknown: none are painted)."""
     upper = curve_at(mouth.upper_x, mouth.upper_v, 0.0)
     lower = curve_at(mouth.lower_x, mouth.lower_v, 0.0)
     radius = max(1, round(0.25 * tear_fraction * (lower - upper)))
@@ -218,8 +339,9 @@ def _teeth_tone(
     teeth = _patch_mean(frame, mouth.centre + where * mouth.axis_v, radius)
     weights = np.array([0.299, 0.587, 0.114], np.float32)
     if lower - upper >= 3.0 and teeth @ weights > TEETH_VISIBLE_CONTRAST * (lip @ weights):
-        return teeth
-    return IVORY_RGB * light
+        return teeth, False
+    shut = lower - upper < UPPER_TEETH_CLOSED_FRACTION * mouth.face_height_px
+    return IVORY_RGB * light, shut and teeth @ weights >= UPPER_TEETH_LIP_LUMA * (lip @ weights)
 
 
 def _sample_tones(frame: np.ndarray, mouth: MouthGeometry) -> tuple[np.ndarray, float]:
