@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthGeometry, _Layers
 
 CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
-CLOSE_UP_FACE_PX = (200.0, 320.0)  # faces this tall (px) come into the close-up's detail
+CLOSE_UP_FACE_PX = (260.0, 400.0)  # faces this tall (px) come into the close-up's detail
 SMALL_FEATHER_FRACTION = 0.006  # small faces: cavity edges blend over this (face height)
 SMALL_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)  # small faces: a tongue tone ...
 SMALL_TONGUE_WEIGHT = 0.4
