@@ -2,11 +2,15 @@
 
 `mouthwarp` decides where every pixel of the crop samples the frame from (a fixed layer for
 the upper lip and teeth, a jaw layer for the lower lip, teeth and chin) and how much of each
-shows; this module samples those layers and paints the gap between them: dark, shaded darker
-under the upper teeth, a tongue tone near the lower teeth, the tips of the lower teeth when the
-mouth is well open, and lip tone toward the corners so no dark wedge appears there. Colours are
-read from the frame itself (lip, chin skin, the upper teeth when they show). It knows nothing
-of audio, and nothing of how far the jaw moves.
+shows; this module samples those layers and paints the gap between them, with lip tone toward
+the corners so no dark wedge appears there, and says how soft the gap's edges are
+(`feather_px`). On a small face the inside is simple: dark, darker under the upper teeth, a
+tongue tone low, a band of lower teeth when well open, edges blended over ~1 px. A close-up
+(faces from CLOSE_UP_FACE_PX) gets what shows at that size: edges as soft as the picture's own,
+a deep shadow under the teeth, a lit tongue, separate lower teeth with rounded tips, darker
+toward the cheeks, and upper teeth under the upper lip when the video's lips were shut.
+Colours are read from the frame itself (lip, chin skin, the upper teeth when they show). It
+knows nothing of audio, and nothing of how far the jaw moves.
 """
 
 from __future__ import annotations
