@@ -7,9 +7,8 @@ closed). Everything above it — upper lip and upper teeth — stays where it is
 teeth are fixed to the skull, so they are never stretched); everything below it — lower
 teeth, lower lip, chin — is carried down by the jaw displacement, which is rigid in the
 middle, tapers to nothing at the mouth corners and along the jaw line, and compresses into
-the neck below the chin. The gap that opens between the two is painted as a mouth cavity:
-dark, shaded darker under the upper teeth, a tongue tone near the lower teeth, and lip tone
-toward the corners so no dark wedge appears there. Lip spread/round moves only the outer
+the neck below the chin. The gap that opens between the two is painted as a mouth cavity
+(`cavity`). Lip spread/round moves only the outer
 part of the lips sideways. The displacement fields fall smoothly to zero at the edge of the
 working crop (a feathered blend by construction), and pixels outside the crop are
 untouched. Sampling is bicubic so the moved skin keeps its sharpness. This module knows
@@ -20,8 +19,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+
+from lipforge.lipsync.engines.meshwarp.cavity import composite as _composite
+from lipforge.lipsync.engines.meshwarp.cavity import curve_at as _curve_at
+from lipforge.lipsync.engines.meshwarp.cavity import feather_px as _feather_px
+from lipforge.lipsync.engines.meshwarp.cavity import open_profile as _open_profile
+from lipforge.lipsync.engines.meshwarp.cavity import smoothstep as _smoothstep
 
 INNER_UPPER_LIP = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER_LIP = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
@@ -59,23 +63,6 @@ SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
 SHAPE_REACH_X = 2.2
 SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
 CROP_MARGIN_PX = 3
-
-CAVITY_DARK_RGB = np.array([30.0, 15.0, 14.0], np.float32)
-CAVITY_TONGUE_RGB = np.array([120.0, 58.0, 56.0], np.float32)
-CAVITY_TONGUE_WEIGHT = 0.4
-CAVITY_CORNER_LIP_WEIGHT = 0.75
-OPEN_PROFILE_POWER = 3.0  # lips' opening along the mouth: 1 - |x|^p, flat middle, thin ends
-TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper teeth
-SKIN_REFERENCE_LUMA = 170.0
-SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
-SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
-FEATHER_FRACTION = 0.006  # the open cavity's edges blend into teeth and lip over this (face h.)
-WELL_OPEN_FRACTION = 0.045  # lips this far apart (face height) show the lower teeth
-LOWER_TEETH_SHARE = 0.12  # of the gap, at the bottom of the cavity, behind the lower lip
-LOWER_TEETH_MAX_FRACTION = 0.012  # ... at most this tall (face height)
-LOWER_TEETH_SHADE = 0.5  # lower teeth sit in the upper lip's shadow
-TEETH_VISIBLE_CONTRAST = 1.15  # the video shows upper teeth when they are this much brighter
-IVORY_RGB = np.array([214.0, 204.0, 186.0], np.float32)  # teeth tone when the video shows none
 
 
 @dataclass(frozen=True)
@@ -155,8 +142,9 @@ def warp_mouth(
     rel_x, rel_y = grid_x - np.float32(mouth.centre[0]), grid_y - np.float32(mouth.centre[1])
     u = rel_x * np.float32(mouth.axis_u[0]) + rel_y * np.float32(mouth.axis_u[1])
     v = rel_x * np.float32(mouth.axis_v[0]) + rel_y * np.float32(mouth.axis_v[1])
-    layers = _layers(mouth, pose, jaw_px, u, v)
-    warped = _composite(frame, mouth, layers, jaw_px)
+    feather = _feather_px(frame, mouth) if jaw_px > 0 else 1.0
+    layers = _layers(mouth, pose, jaw_px, u, v, feather)
+    warped = _composite(frame, mouth, layers, jaw_px, TEAR_FRACTION)
     out = frame if in_place else frame.copy()
     out[y0:y1, x0:x1] = warped
     return out
@@ -210,7 +198,12 @@ def _jaw_displacement_px(
 
 
 def _layers(
-    mouth: MouthGeometry, pose: MouthPose, jaw_px: float, u: np.ndarray, v: np.ndarray
+    mouth: MouthGeometry,
+    pose: MouthPose,
+    jaw_px: float,
+    u: np.ndarray,
+    v: np.ndarray,
+    feather: float = 1.0,
 ) -> _Layers:
     half_width = np.float32(mouth.half_width_px)
     source_u = u
@@ -228,7 +221,6 @@ def _layers(
     lower_edge = np.maximum(upper, lower + lip_drop)
     tear = upper + np.float32(TEAR_FRACTION) * (lower - upper)
     drop = np.where(v < lower_edge, lip_drop, _jaw_field(mouth, jaw_px, x, v, lower_edge, profile))
-    feather = max(1.0, FEATHER_FRACTION * mouth.face_height_px) if jaw_px > 0 else 1.0
     soft = 1.0 + np.float32(feather - 1.0) * np.clip(lip_drop / np.float32(2.0 * feather), 0, 1)
     below = np.clip((v - lower_edge) / soft + 0.5, 0.0, 1.0)
     above = np.clip(upper - v + 0.5, 0.0, 1.0)
@@ -310,122 +302,6 @@ def _lip_band(mouth: MouthGeometry, jaw_px: float, v: np.ndarray) -> np.ndarray:
     return np.where(v < 0, upper, lower)
 
 
-def _composite(
-    frame: np.ndarray, mouth: MouthGeometry, layers: _Layers, jaw_px: float
-) -> np.ndarray:
-    out = np.zeros((*layers.weight_upper.shape, 3), np.float32)
-    _add_layer(out, frame, mouth, layers.upper_u, layers.upper_v, layers.weight_upper)
-    _add_layer(out, frame, mouth, layers.upper_u, layers.lower_v, layers.weight_lower)
-    rows = np.flatnonzero(layers.weight_cavity.max(axis=1) > 0)
-    if jaw_px > 0 and len(rows):
-        cols = np.flatnonzero(layers.weight_cavity.max(axis=0) > 0)
-        box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        cavity = _cavity_colour(
-            frame, mouth, layers.cavity_depth[box], layers.x[box], layers.gap_px[box]
-        )
-        out[box] += layers.weight_cavity[box][..., None] * cavity
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
-
-
-def _add_layer(
-    out: np.ndarray,
-    frame: np.ndarray,
-    mouth: MouthGeometry,
-    u: np.ndarray,
-    v: np.ndarray,
-    weight: np.ndarray,
-) -> None:
-    """Add `weight` x the frame sampled at (u, v), on the rows where the layer shows only."""
-    rows = np.flatnonzero(weight.max(axis=1) > 0)
-    if not len(rows):
-        return
-    part = np.s_[rows[0] : rows[-1] + 1]
-    map_x, map_y = _to_image(mouth, u[part], v[part])
-    sampled = cv2.remap(frame, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    out[part] += weight[part][..., None] * sampled
-
-
-def _cavity_colour(
-    frame: np.ndarray, mouth: MouthGeometry, depth: np.ndarray, x: np.ndarray, gap_px: np.ndarray
-) -> np.ndarray:
-    """The inside of the open mouth: dark, shaded, tongue tone low, lip tone at the corners.
-
-    A thin slit is shaded like the lips around it rather than black, so a barely open mouth
-    and the narrowing ends of an open one show no dark line.
-    """
-    lip, skin_luma = _sample_tones(frame, mouth)
-    light = np.float32(np.clip(skin_luma / SKIN_REFERENCE_LUMA, 0.5, 1.3))
-    ax = np.minimum(np.abs(x), 1.0)
-    tongue = _smoothstep(np.float32(0.4), np.float32(0.75), depth) * (1.0 - ax * ax)
-    tongue *= 1.0 - 0.6 * _smoothstep(np.float32(0.85), np.float32(1.0), depth)
-    shadow = 1.0 - TEETH_SHADOW_DEPTH * (1.0 - _smoothstep(np.float32(0.0), np.float32(0.4), depth))
-    base = (
-        CAVITY_DARK_RGB
-        + (CAVITY_TONGUE_RGB - CAVITY_DARK_RGB) * (CAVITY_TONGUE_WEIGHT * tongue)[..., None]
-    )
-    base = base * (shadow * light)[..., None]
-    corner = CAVITY_CORNER_LIP_WEIGHT * _smoothstep(np.float32(0.5), np.float32(1.0), ax)
-    full_px = np.float32(SLIT_FULL_DARK_FRACTION * mouth.face_height_px)
-    slit = 1.0 - _smoothstep(np.float32(0.0), full_px, gap_px)
-    lip_share = (corner + slit - corner * slit)[..., None]
-    teeth = _lower_teeth_weight(mouth, depth, ax, gap_px)[..., None]
-    tooth_rgb = _teeth_tone(frame, mouth, lip, light) * LOWER_TEETH_SHADE
-    base = base * (1.0 - teeth) + tooth_rgb * teeth
-    return base * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
-
-
-def _lower_teeth_weight(
-    mouth: MouthGeometry, depth: np.ndarray, ax: np.ndarray, gap_px: np.ndarray
-) -> np.ndarray:
-    """Where the tips of the lower teeth show: a band at the bottom of a well open cavity."""
-    height = mouth.face_height_px
-    well_open = _smoothstep(
-        np.float32(0.6 * WELL_OPEN_FRACTION * height),
-        np.float32(WELL_OPEN_FRACTION * height),
-        gap_px,
-    )
-    band_px = np.minimum(LOWER_TEETH_SHARE * gap_px, LOWER_TEETH_MAX_FRACTION * height)
-    band = band_px / np.maximum(gap_px, 1.0)
-    top = 1.0 - band
-    rising = _smoothstep(top, top + 0.35 * band, depth)
-    return rising * well_open * (1.0 - ax**4)
-
-
-def _teeth_tone(
-    frame: np.ndarray, mouth: MouthGeometry, lip: np.ndarray, light: np.float32
-) -> np.ndarray:
-    """The colour of the video's upper teeth where it shows them, else a neutral ivory."""
-    upper = _curve_at(mouth.upper_x, mouth.upper_v, 0.0)
-    lower = _curve_at(mouth.lower_x, mouth.lower_v, 0.0)
-    radius = max(1, round(0.25 * TEAR_FRACTION * (lower - upper)))
-    where = upper + 0.4 * TEAR_FRACTION * (lower - upper)
-    teeth = _patch_mean(frame, mouth.centre + where * mouth.axis_v, radius)
-    weights = np.array([0.299, 0.587, 0.114], np.float32)
-    if lower - upper >= 3.0 and teeth @ weights > TEETH_VISIBLE_CONTRAST * (lip @ weights):
-        return teeth
-    return IVORY_RGB * light
-
-
-def _sample_tones(frame: np.ndarray, mouth: MouthGeometry) -> tuple[np.ndarray, float]:
-    """Mean lower-lip colour and mean skin luminance of the chin, read from the input frame."""
-    lower_mid = _curve_at(mouth.lower_x, mouth.lower_v, 0.0)
-    lip_v = lower_mid + 0.25 * (mouth.chin_v - lower_mid) * 0.5
-    chin_v = lower_mid + 0.6 * (mouth.chin_v - lower_mid)
-    radius = max(1, round(mouth.half_width_px * 0.15))
-    lip = _patch_mean(frame, mouth.centre + lip_v * mouth.axis_v, radius)
-    chin = _patch_mean(frame, mouth.centre + chin_v * mouth.axis_v, radius)
-    luma = float(chin @ np.array([0.299, 0.587, 0.114], np.float32))
-    return lip, luma
-
-
-def _patch_mean(frame: np.ndarray, point: np.ndarray, radius: int) -> np.ndarray:
-    height, width = frame.shape[:2]
-    cx = int(np.clip(round(point[0]), 0, width - 1))
-    cy = int(np.clip(round(point[1]), 0, height - 1))
-    patch = frame[max(cy - radius, 0) : cy + radius + 1, max(cx - radius, 0) : cx + radius + 1]
-    return patch.reshape(-1, 3).mean(axis=0).astype(np.float32)
-
-
 def _crop_box(
     shape: tuple[int, ...], mouth: MouthGeometry, jaw_px: float
 ) -> tuple[int, int, int, int] | None:
@@ -447,34 +323,6 @@ def _crop_box(
     if x1 - x0 < 4 or y1 - y0 < 4:
         return None
     return x0, y0, x1, y1
-
-
-def _to_image(mouth: MouthGeometry, u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    map_x = (
-        np.float32(mouth.centre[0])
-        + u * np.float32(mouth.axis_u[0])
-        + v * np.float32(mouth.axis_v[0])
-    )
-    map_y = (
-        np.float32(mouth.centre[1])
-        + u * np.float32(mouth.axis_u[1])
-        + v * np.float32(mouth.axis_v[1])
-    )
-    return map_x.astype(np.float32), map_y.astype(np.float32)
-
-
-def _open_profile(x: np.ndarray) -> np.ndarray:
-    """Share of the jaw drop the lips' edge takes along the mouth: 1 in the middle, 0 at ends."""
-    return 1.0 - np.minimum(np.abs(x), 1.0) ** np.float32(OPEN_PROFILE_POWER)
-
-
-def _smoothstep(edge0, edge1, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) / np.maximum(edge1 - edge0, 1e-6), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
-
-
-def _curve_at(xs: np.ndarray, vs: np.ndarray, x: float) -> float:
-    return float(np.interp(x, xs, vs))
 
 
 def _sorted_curve(
