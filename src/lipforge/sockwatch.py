@@ -10,9 +10,9 @@ opened, read or written (so a pooled connection belongs to the request that uses
 never to the one before). When the deadline passes, one daemon thread shuts the enlisted
 sockets down (`shutdown(SHUT_RDWR)` wakes a recv or send blocked in another thread on
 Linux), the blocked read ends as a transport error, and `watch.fired` tells the caller
-that it was the deadline. A TLS handshake is bounded already: CPython's do_handshake holds
-the socket's timeout (the connect timeout, cut to the deadline by `transfer`) for the whole
-handshake, not per read.
+that it was the deadline (`watch.received`, whether any byte had come by then). A TLS
+handshake is bounded already: CPython's do_handshake holds the socket's timeout (the connect
+timeout, cut to the deadline by `transfer`) for the whole handshake, not per read.
 
 Private attributes relied on (tests/test_transfer_watchdog.py fails loudly if they move):
 httpx's `HTTPTransport._pool` (the httpcore pool it builds) and httpcore's
@@ -45,6 +45,7 @@ class Watch:
         self.deadline_at = deadline_at
         self.streams: set[_WatchedStream] = set()
         self.fired = False
+        self.received = False  # a read of one of its streams brought a byte
 
 
 class _Watchdog:
@@ -159,7 +160,11 @@ class _WatchedStream(httpcore.NetworkStream):
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         self.enlist()
-        return self.inner.read(max_bytes, timeout)
+        data = self.inner.read(max_bytes, timeout)
+        watch = self.watch
+        if data and watch is not None:
+            watch.received = True
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         self.enlist()

@@ -227,7 +227,11 @@ class BudgetTransport(httpx.BaseTransport):
         _before_sending(request, budget)
         response = self._watched.handle_request(request)
         response.request = request
-        _after_headers(response, budget)
+        try:
+            _after_headers(response, budget)
+        except TransferLimitError:
+            response.close()  # its connection back to the pool, its watch disarmed
+            raise
         return response
 
     def close(self) -> None:
@@ -255,10 +259,17 @@ class _WatchedTransport(httpx.BaseTransport):
                 response = self.inner.handle_request(request)
         except Exception as exc:
             sockwatch.disarm(watch)
-            if watch.fired and not isinstance(exc, TransferLimitError):
-                raise budget.deadline_error(host) from exc
+            failure = _fired_error(watch, budget, request, host, exc)
+            if failure is not None:
+                raise failure from exc
             raise
-        response.stream = _WatchedBody(response.stream, watch, budget, host)
+        except BaseException:  # KeyboardInterrupt
+            sockwatch.disarm(watch)
+            raise
+        if response.is_closed:  # read already (a MockTransport's answer)
+            sockwatch.disarm(watch)
+        else:
+            response.stream = _WatchedBody(response.stream, watch, budget, host)
         return response
 
     def __enter__(self) -> _WatchedTransport:
@@ -270,6 +281,23 @@ class _WatchedTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _fired_error(
+    watch: sockwatch.Watch, budget: TransferBudget, request: httpx.Request, host: str,
+    exc: Exception,
+) -> Exception | None:  # fmt: skip
+    """What ends a request whose watch fired, instead of `exc` (None: `exc` itself): the
+    deadline's TransferLimitError when bytes were coming (a trickle), else a timeout, as
+    httpcore's own read timeout (cut to the deadline) ends a server that stays silent
+    (callers retry those; BudgetClient names the deadline)."""
+    if not watch.fired or isinstance(exc, TransferLimitError):
+        return None
+    if watch.received:
+        return budget.deadline_error(host)
+    if isinstance(exc, httpx.TimeoutException):
+        return None
+    return httpx.ReadTimeout(f"{host} sent nothing within the deadline", request=request)
 
 
 class _WatchedBody(httpx.SyncByteStream):

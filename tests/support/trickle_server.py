@@ -3,9 +3,11 @@
 `with TrickleServer(head_byte_s=0.1) as server:` answers every request on a connection
 (keep-alive: one connection may carry several) with `head` sent a byte every `head_byte_s`
 seconds (all at once when 0), then `body` in pieces of `body_piece` bytes, one every
-`body_piece_s` seconds. It reads any request: origin form, the absolute form a client sends
-to a proxy, or CONNECT (so it can stand in for a proxy that trickles). `server.requests`
-lists the request lines it got, `server.connections` counts the connections it accepted.
+`body_piece_s` seconds. With `raw`, it reads nothing and sends `head` as soon as a client
+connects (the start of a TLS handshake, say). Otherwise it reads any request: origin form,
+the absolute form a client sends to a proxy, or CONNECT (so it can stand in for a proxy
+that trickles). `server.requests` lists the request lines it got, `server.connections`
+counts the connections it accepted.
 A client that goes away ends that connection's answer.
 """
 
@@ -32,7 +34,9 @@ class TrickleServer:
         body_piece: int = 1024,
         body_piece_s: float = 0.0,
         host: str = "127.0.0.1",
+        raw: bool = False,
     ) -> None:
+        self.raw = raw
         self.head = default_head(len(body)) if head is None else head
         self.head_byte_s, self.body = head_byte_s, body
         self.body_piece, self.body_piece_s = body_piece, body_piece_s
@@ -69,6 +73,9 @@ class TrickleServer:
         with conn:
             reader = conn.makefile("rb")
             try:
+                if self.raw:
+                    self._send_head(conn)
+                    return
                 while self._answer_one(conn, reader):
                     pass
             except OSError:
