@@ -24,12 +24,11 @@ This module knows nothing of budgets or of LipForge's errors (`transfer` does).
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import httpcore
 import httpx
@@ -55,6 +54,7 @@ class _Watchdog:
         self._wake = threading.Condition(_LOCK)
         self._armed: set[Watch] = set()
         self._pid: int | None = None
+        self._wakes_at = math.inf  # when the thread will look next
 
     def arm(self, deadline_at: float) -> Watch:
         watch = Watch(deadline_at)
@@ -63,7 +63,9 @@ class _Watchdog:
                 self._pid = os.getpid()
                 threading.Thread(target=self._run, name="transfer-watchdog", daemon=True).start()
             self._armed.add(watch)
-            self._wake.notify()
+            if deadline_at < self._wakes_at:  # else the thread wakes in time anyway
+                self._wakes_at = deadline_at
+                self._wake.notify()
         return watch
 
     def disarm(self, watch: Watch) -> None:
@@ -86,8 +88,8 @@ class _Watchdog:
                     watch.fired = True
                     for stream in watch.streams:
                         stream.shut_down()
-                next_at = min((w.deadline_at for w in self._armed), default=None)
-                self._wake.wait(None if next_at is None else max(0.0, next_at - now))
+                self._wakes_at = min((w.deadline_at for w in self._armed), default=math.inf)
+                self._wake.wait(None if self._wakes_at == math.inf else self._wakes_at - now)
 
 
 _WATCHDOG = _Watchdog()
@@ -117,15 +119,21 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-@contextmanager
-def watching(watch: Watch) -> Iterator[None]:
-    """Make `watch` this thread's current one: streams used meanwhile enlist with it."""
-    before = getattr(_local, "watch", None)
-    _local.watch = watch
-    try:
-        yield
-    finally:
-        _local.watch = before
+class watching:  # noqa: N801 (used as a context manager, like contextlib's)
+    """`with watching(watch):` makes `watch` this thread's current one: streams used
+    meanwhile enlist with it (a class: it is entered for every piece of a body)."""
+
+    __slots__ = ("watch", "before")
+
+    def __init__(self, watch: Watch) -> None:
+        self.watch = watch
+
+    def __enter__(self) -> None:
+        self.before = getattr(_local, "watch", None)
+        _local.watch = self.watch
+
+    def __exit__(self, *exc_info) -> None:
+        _local.watch = self.before
 
 
 class _WatchedStream(httpcore.NetworkStream):
