@@ -23,6 +23,9 @@ A request may carry its own budget in `request.extensions[BUDGET_EXTENSION]` (a 
 upload chunk), or None there to be exempt (an event stream that is meant to stay open);
 otherwise the default covers it: one budget for all the client's requests (one download) or,
 with `each_request`, a fresh one per request (redirects of it share it).
+The deadline holds the waits httpcore times per read too (a status line or headers sent a byte
+at a time, a proxy's answer to CONNECT): `sockwatch` shuts the sockets of a request whose
+deadline has passed.
 This module knows no callers and raises no LipforgeError.
 """
 
@@ -34,6 +37,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+
+from lipforge import sockwatch
 
 BUDGET_EXTENSION = "lipforge.transfer_budget"
 BODY_PIECE_BYTES = 64 * 1024  # a request body is measured (and cut) in pieces of this size
@@ -66,6 +71,11 @@ class TransferBudget:
         self.started = time.monotonic()
         self.received_bytes = 0
         self._lock = threading.Lock()
+
+    @property
+    def deadline_at(self) -> float:
+        """The deadline as a `time.monotonic()` value."""
+        return self.started + self.limits.deadline_s
 
     def remaining_s(self) -> float:
         return self.limits.deadline_s - (time.monotonic() - self.started)
@@ -170,6 +180,14 @@ class BudgetClient(httpx.Client):
         self._shared = TransferBudget(transfer) if transfer and not each_request else None
         hooks = {"request": [self._on_request], "response": [self._on_response]}
         super().__init__(event_hooks=hooks, **client_options)
+        # httpx's private `_transport` and `_mounts` hold the transports it chose (proxies from
+        # the environment included); each is wrapped so that its requests, headers and all,
+        # end at the deadline (tests/test_transfer_watchdog.py pins these names).
+        self._transport = _WatchedTransport(self._transport, self._shared)
+        self._mounts = {
+            pattern: None if transport is None else _WatchedTransport(transport, self._shared)
+            for pattern, transport in self._mounts.items()
+        }
 
     def _on_request(self, request: httpx.Request) -> None:
         if self._each_request and self._limits is not None:
@@ -200,18 +218,112 @@ class BudgetTransport(httpx.BaseTransport):
     def __init__(self, inner: httpx.BaseTransport, limits: TransferLimits | None = None) -> None:
         self.inner = inner
         self.default = TransferBudget(limits) if limits is not None else None
+        self._watched = _WatchedTransport(inner, self.default)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         budget = _budget_of(request, self.default)
         if budget is None:
             return self.inner.handle_request(request)
         _before_sending(request, budget)
-        response = self.inner.handle_request(request)
+        response = self._watched.handle_request(request)
         response.request = request
-        _after_headers(response, budget)
+        try:
+            _after_headers(response, budget)
+        except TransferLimitError:
+            response.close()  # its connection back to the pool, its watch disarmed
+            raise
         return response
 
     def close(self) -> None:
+        self.inner.close()
+
+
+class _WatchedTransport(httpx.BaseTransport):
+    """Holds each request as a whole (connecting, sending, waiting for and reading the
+    answer's headers, then its body until it is closed) to its budget's deadline: a
+    `sockwatch` watch shuts its sockets down when the deadline passes, and the transport
+    error that ends the request is raised as the deadline's TransferLimitError."""
+
+    def __init__(self, inner: httpx.BaseTransport, default: TransferBudget | None) -> None:
+        self.inner, self.default = inner, default
+        sockwatch.watch_sockets(inner)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        budget = _budget_of(request, self.default)
+        if budget is None:
+            return self.inner.handle_request(request)
+        host = request.url.host  # before an address guard puts the address in its place
+        watch = sockwatch.arm(budget.deadline_at)
+        try:
+            with sockwatch.watching(watch):
+                response = self.inner.handle_request(request)
+        except Exception as exc:
+            sockwatch.disarm(watch)
+            failure = _fired_error(watch, budget, request, host, exc)
+            if failure is not None:
+                raise failure from exc
+            raise
+        except BaseException:  # KeyboardInterrupt
+            sockwatch.disarm(watch)
+            raise
+        if response.is_closed:  # read already (a MockTransport's answer)
+            sockwatch.disarm(watch)
+        else:
+            response.stream = _WatchedBody(response.stream, watch, budget, host)
+        return response
+
+    def __enter__(self) -> _WatchedTransport:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.inner.__exit__(*exc_info)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _fired_error(
+    watch: sockwatch.Watch, budget: TransferBudget, request: httpx.Request, host: str,
+    exc: Exception,
+) -> Exception | None:  # fmt: skip
+    """What ends a request whose watch fired, instead of `exc` (None: `exc` itself): the
+    deadline's TransferLimitError when bytes were coming (a trickle), else a timeout, as
+    httpcore's own read timeout (cut to the deadline) ends a server that stays silent
+    (callers retry those; BudgetClient names the deadline)."""
+    if not watch.fired or isinstance(exc, TransferLimitError):
+        return None
+    if watch.received:
+        return budget.deadline_error(host)
+    if isinstance(exc, httpx.TimeoutException):
+        return None
+    return httpx.ReadTimeout(f"{host} sent nothing within the deadline", request=request)
+
+
+class _WatchedBody(httpx.SyncByteStream):
+    """An answer's body read under its request's watch, which is disarmed when it ends."""
+
+    def __init__(self, inner, watch: sockwatch.Watch, budget: TransferBudget, host: str) -> None:
+        self.inner, self.watch, self.budget, self.host = inner, watch, budget, host
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = iter(self.inner)
+        try:
+            while True:
+                with sockwatch.watching(self.watch):
+                    chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                yield chunk
+        except Exception as exc:
+            if self.watch.fired and not isinstance(exc, TransferLimitError):
+                raise self.budget.deadline_error(self.host) from exc
+            raise
+        finally:
+            sockwatch.disarm(self.watch)
+
+    def close(self) -> None:
+        sockwatch.disarm(self.watch)
         self.inner.close()
 
 

@@ -26,7 +26,9 @@ LIMITS = TransferLimits(deadline_s=2.0, min_rate_bps=200.0, window_s=1.0, max_by
 
 
 PACES = {  # path: (bytes, then a pause of seconds), for a 4000-byte answer
-    "/api/batches/trickle": (1, 1.0),  # 1 byte/s: under the minimum
+    # a byte every 1.5 s: under the minimum, and each pause longer than the 1 s rate window
+    # (with 1 s pauses, the verdict was a race between the byte and the window's end)
+    "/api/batches/trickle": (1, 1.5),
     "/api/batches/slow": (20, 0.05),  # 400 bytes/s, above the minimum, 10 s in all
     "/api/jobs/j1/output": (1, 1.0),
 }
