@@ -187,8 +187,8 @@ def pooled(results: list[Measures]) -> dict[str, float]:
     }
 
 
-def summary(mode: str, figures: dict[str, float]) -> str:
-    marks = {k: "ok" if figures[k] >= TARGETS[k] else "MISS" for k in TARGETS}
+def summary(mode: str, figures: dict[str, float], targets: dict[str, float] = TARGETS) -> str:
+    marks = {k: "ok" if figures[k] >= targets[k] else "MISS" for k in targets}
     return (
         f"{mode}: closures={figures['closures']:.1%} ({marks['closures']}) "
         f"silence_rest={figures['silence_rest']:.1%} ({marks['silence_rest']}) "
