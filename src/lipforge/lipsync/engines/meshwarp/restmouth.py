@@ -10,8 +10,8 @@ mouth at rest, as on a still source, to absolute targets (closed in the new spee
 open on its vowels, the chin with it). This is the neutralise-then-reshape way, done with
 Video Rewrite's (Bregler, Covell and Slaney, SIGGRAPH 1997) reuse of the source's own mouth
 pictures, with one picture: the rest one. In a pause of the new speech the kept picture is
-neither replaced nor weighed but laid over fully (once the video was seen to talk), so the
-pause's mouth is one picture, held still.
+not replaced, and is laid over fully once the video was seen to talk, so the pause's mouth is
+one picture, held still (the frame's own mouth passing through rest on the way would flicker).
 
 Alignment: a similarity transform of stable landmarks (eyes, brows, nose bridge) first, then
 an affine fit of the pixels (ECC) over the band from the lower eyelids to the nose base,
@@ -21,8 +21,9 @@ that seems to differ.
 
 Whether the frame's own mouth differs is read from pixels, not landmarks (the tracker's are
 smoothed over five frames and trail a mouth that moves): the mean grey difference of the
-aligned rest picture and the frame inside the mouth's box. A still source differs there by
-its encoding noise only, so its frames pass through untouched; a talking one is replaced in
+aligned rest picture and the frame inside the mouth's box, both slightly blurred. A still
+source differs there by resampling and encoding noise only, so its frames pass through
+untouched; a talking one is replaced in
 proportion to the difference, fully past `DIFFERENT_LEVEL`. Memory: one crop and one set of
 landmarks, whatever the length of the video.
 """
@@ -64,9 +65,9 @@ PATCH_HALF_WIDTHS = 3.8
 PATCH_BELOW_CHIN = 0.32
 FEATHER_SHARE = 0.25
 TOP_FEATHER_SHARE = 0.6
-# The pixel fit: over this many half mouth widths either side of the nose, at most ECC_STEPS
-# steps; corrections beyond MAX_CORRECTION (scale, turn) or MAX_CORRECTION_PX_SHARE of the
-# band's width (shift) are not trusted.
+# The pixel fit (on half-size pictures): over this many half mouth widths either side of the
+# nose, at most ECC_STEPS steps; corrections beyond MAX_CORRECTION (scale, turn) or
+# MAX_CORRECTION_PX_SHARE of the band's width (shift) are not trusted.
 REFERENCE_HALF_WIDTHS = 2.5
 ECC_STEPS, ECC_EPS = 30, 1e-4
 MAX_CORRECTION = 0.05
@@ -75,11 +76,15 @@ MAX_CORRECTION_PX_SHARE = 0.1
 # of the mouth's width and of the face height below the lower lip (a jaw that dropped).
 BOX_WIDEN = 0.15
 BOX_BELOW = 0.06
-SAME_LEVEL = 5.0  # mean grey difference (0-255) of a mouth at rest: encoding noise
-DIFFERENT_LEVEL = 9.0  # ... and of a mouth that moved: replaced fully from here
-# Placed by the landmarks alone, a still source's mouth differs by up to 4 (their error): the
-# pixel fit (the costliest step) runs only past this, or once the video was seen to talk
-ROUGH_SAME_LEVEL = 3.5
+BLUR_PX = 1.5  # both blurred first: resampling and encoding noise on sharp teeth is not a move
+# Mean grey difference (0-255) of a mouth at rest, and of one that moved (laid over fully from
+# there). Still test heads (100-450 px faces, 512x512 to 1080p), placed by the landmarks alone,
+# measured at most 4.5 (resampling and encoding noise); talking ones 13-50 where the mouth
+# is open, 2-5 where it is back at rest.
+SAME_LEVEL = 6.0
+DIFFERENT_LEVEL = 10.0
+ROUGH_SAME_LEVEL = 4.5  # the pixel fit (the costliest step) runs only past this, or once the
+# video was seen to talk
 TALKING_WEIGHT = 0.5  # a frame replaced this much shows that the video talks
 CLOSED_REST_GAP = 0.04  # a rest picture with its lips this close (face heights) is shut lips
 
@@ -125,7 +130,7 @@ class RestMouth:
             return frame, landmarks
         moved = _transform(kept.landmarks, matrix)
         self.last_level = _difference(frame, kept, matrix, moved)
-        if hold or self._talking or self.last_level >= ROUGH_SAME_LEVEL:
+        if self._talking or self.last_level >= ROUGH_SAME_LEVEL:
             matrix = _refined(frame, landmarks, kept, matrix)
             moved = _transform(kept.landmarks, matrix)
             self.last_level = _difference(frame, kept, matrix, moved)
@@ -282,15 +287,15 @@ def _refined(frame: np.ndarray, landmarks: np.ndarray, kept: _Kept, matrix: np.n
     if right - left < 32 or lower - upper < 16:
         return matrix
     box = (left, upper, right, lower)
-    own = _grey(frame[upper:lower, left:right])
-    placed = _grey(_placed(kept, matrix, box))
+    own = cv2.pyrDown(_grey(frame[upper:lower, left:right]))
+    placed = cv2.pyrDown(_grey(_placed(kept, matrix, box)))
     warp = np.eye(2, 3, dtype=np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, ECC_STEPS, ECC_EPS)
     try:  # placed(warp x) ~ own(x), in band coordinates
         cv2.findTransformECC(own, placed, warp, cv2.MOTION_AFFINE, criteria, None, 3)
     except cv2.error:
         return matrix
-    shift = np.array([[1.0, 0.0, -left], [0.0, 1.0, -upper]])
+    shift = np.array([[0.5, 0.0, -left / 2], [0.0, 0.5, -upper / 2]])  # frame -> half band
     in_frame = _compose(_inverse(shift), _compose(warp.astype(np.float64), shift))
     centre = np.array([(left + right) / 2, (upper + lower) / 2])
     correction = _nearest_similarity(_inverse(in_frame), centre)
@@ -333,7 +338,10 @@ def _difference(frame: np.ndarray, kept: _Kept, matrix: np.ndarray, moved: np.nd
         return 0.0
     x0, y0, x1, y1 = box
     pixels, mask = _placed(kept, matrix, box, mask=True)
-    difference = np.abs(_grey(frame[y0:y1, x0:x1]) - _grey(pixels))
+    own, placed = (
+        cv2.GaussianBlur(_grey(p), (0, 0), BLUR_PX) for p in (frame[y0:y1, x0:x1], pixels)
+    )
+    difference = np.abs(own - placed)
     return float((difference * mask).sum() / max(float(mask.sum()), 1e-6))
 
 
