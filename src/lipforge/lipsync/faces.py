@@ -97,8 +97,9 @@ class FaceTracker:
         if self._between_detections(index):
             self._skipped.add(index)
             return self._emit(final_before=index - self.lookahead_frames + 1)
+        searched = self._window is None
         landmarks = self._follow(index, self._detect(index, frame))
-        if landmarks is not None and self._settled == 0:
+        if landmarks is not None and self._settled == 0 and (self._window is None or not searched):
             landmarks = self._resettled(index, frame, landmarks)
         self._settled = 0 if landmarks is None else self._settled + 1
         if landmarks is not None and self._window is None:
@@ -116,17 +117,25 @@ class FaceTracker:
     def _resettled(self, index: int, frame: np.ndarray, landmarks: Landmarks) -> Landmarks:
         """A face's first landmarks, fitted again on the same frame from where the last fit put
         them (as MediaPipe's tracking does from one frame to the next): a first fit is off by up
-        to 3 % in scale and 3 px on the lips, and settles over about four frames otherwise."""
-        for _ in range(RESETTLE_RUNS):
-            if self._window is None:
-                self._window = _tracking_window(landmarks, frame.shape)
-            else:
-                self._recentre(landmarks, frame.shape)
-            faces = _run_mesh(self._mesh, frame, self._window)
-            again = self._follow(index, faces) if faces else None
-            if again is None:
-                break
-            landmarks = again
+        to 3 % in scale and 3 px on the lips, and settles over about four frames otherwise. A
+        graph of its own does it, so the tracking of the next frames goes on as before. Not
+        for a face found by the window search (its window is sized for the search)."""
+        import mediapipe as mp
+
+        window = self._window or _tracking_window(landmarks, frame.shape)
+        with mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=False,
+            max_num_faces=MAX_FACES,
+            refine_landmarks=False,
+            min_detection_confidence=MIN_DETECTION_CONFIDENCE,
+            min_tracking_confidence=MIN_TRACKING_CONFIDENCE,
+        ) as mesh:
+            for _ in range(RESETTLE_RUNS + 1):  # the first run finds the face again
+                faces = _run_mesh(mesh, frame, window)
+                again = self._follow(index, faces) if faces else None
+                if again is None:
+                    break
+                landmarks = again
         return landmarks
 
     def _confirm(self) -> None:

@@ -87,6 +87,7 @@ ROUGH_SAME_LEVEL = 4.5  # the pixel fit (the costliest step) runs only past this
 # video was seen to talk
 TALKING_WEIGHT = 0.5  # a frame replaced this much shows that the video talks
 CLOSED_REST_GAP = 0.04  # a rest picture with its lips this close (face heights) is shut lips
+SHUT_LIPS_GAP = 0.02  # FaceMesh reads lips shut as this far apart (0.018-0.026, face heights)
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 of the frame
 
@@ -148,8 +149,9 @@ class RestMouth:
         """`pose` for the mouth last laid over. The warp keeps a mouth's own gap at
         REST_OPENING and shuts it below, past the lips' blurred edges by the gap again; over
         shut rest lips every opening parts them in proportion from shut (absolute targets),
-        and at rest they only close past their blurred edges (squeezed further, lips at rest
-        look thin and FaceMesh reads them unsteadily)."""
+        and at rest they close only by what their gap exceeds that of lips shut (as FaceMesh
+        reads them, SHUT_LIPS_GAP), past their blurred edges: squeezed by the whole gap, lips
+        at rest look thin and FaceMesh reads them unsteadily."""
         kept = self._kept
         weight = self.last_weight
         if weight <= 0.0 or kept is None or kept.gap > CLOSED_REST_GAP:
@@ -158,9 +160,9 @@ class RestMouth:
             return pose
         if pose.opening <= 0.0:
             gap_px = kept.gap * self._face_px
-            return dataclasses.replace(
-                pose, opening=weight * REST_OPENING * gap_px / (gap_px + SHUT_EDGE_PX)
-            )
+            travel = max(gap_px - SHUT_LIPS_GAP * self._face_px, 0.0) + SHUT_EDGE_PX
+            gentle = REST_OPENING * max(1.0 - travel / (gap_px + SHUT_EDGE_PX), 0.0)
+            return dataclasses.replace(pose, opening=weight * gentle)
         absolute = REST_OPENING + (1.0 - REST_OPENING) * pose.opening
         return dataclasses.replace(pose, opening=pose.opening + weight * (absolute - pose.opening))
 
