@@ -83,8 +83,8 @@ BLUR_PX = 1.5  # both blurred first: resampling and encoding noise on sharp teet
 # is open, 2-5 where it is back at rest.
 SAME_LEVEL = 6.0
 DIFFERENT_LEVEL = 10.0
-ROUGH_SAME_LEVEL = 4.5  # the pixel fit (the costliest step) runs only past this, or once the
-# video was seen to talk
+ROUGH_SAME_LEVEL = 4.5  # the pixel fit (the costliest step) runs only past this (placed by the
+# landmarks and the last fit's correction), or once the video was seen to talk
 TALKING_WEIGHT = 0.5  # a frame replaced this much shows that the video talks
 CLOSED_REST_GAP = 0.04  # a rest picture with its lips this close (face heights) is shut lips
 SHUT_LIPS_GAP = 0.02  # FaceMesh reads lips shut as this far apart (0.018-0.026, face heights)
@@ -109,6 +109,9 @@ class RestMouth:
         self._kept: _Kept | None = None
         self._widths = np.zeros(int(WIDTH_MAX / WIDTH_BIN) + 1, np.int64)
         self._talking = False  # a frame's own mouth differed from the rest picture
+        # the last pixel fit's correction of the landmarks' placement (it drifts slowly): a still
+        # source placed by both differs little enough that the fit need not run again
+        self._correction = np.eye(2, 3)
         self._face_px = 1.0
         self.last_weight = 0.0  # how much of the last frame's lower face was laid over
         self.last_level = 0.0  # its mouth's difference from the rest picture
@@ -125,14 +128,17 @@ class RestMouth:
         kept = self._kept
         if kept is None or (not hold and score < kept.score - REPLACE_MARGIN):
             self._kept = _keep(frame, landmarks, score) or kept
+            self._correction = np.eye(2, 3)
             return frame, landmarks
-        matrix = _similarity(kept.landmarks, landmarks)
-        if matrix is None:
+        placed_by_landmarks = _similarity(kept.landmarks, landmarks)
+        if placed_by_landmarks is None:
             return frame, landmarks
+        matrix = _compose(self._correction, placed_by_landmarks)
         moved = _transform(kept.landmarks, matrix)
         self.last_level = _difference(frame, kept, matrix, moved)
         if self._talking or self.last_level >= ROUGH_SAME_LEVEL:
-            matrix = _refined(frame, landmarks, kept, matrix)
+            matrix = _refined(frame, landmarks, kept, placed_by_landmarks)
+            self._correction = _compose(matrix, _inverse(placed_by_landmarks))
             moved = _transform(kept.landmarks, matrix)
             self.last_level = _difference(frame, kept, matrix, moved)
         self._face_px = float(np.linalg.norm(moved[CHIN, :2] - moved[FOREHEAD, :2]))
