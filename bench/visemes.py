@@ -190,7 +190,7 @@ def pooled(results: list[Measures]) -> dict[str, float]:
     }
 
 
-def summary(mode: str, figures: dict[str, float], targets: dict[str, float]) -> str:
+def summary(mode: str, figures: dict[str, float], targets: dict[str, float] = TARGETS) -> str:
     marks = {k: "ok" if figures[k] >= targets[k] else "MISS" for k in targets}
     return (
         f"{mode}: closures={figures['closures']:.1%} ({marks['closures']}) "

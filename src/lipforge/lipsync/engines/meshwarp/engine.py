@@ -2,8 +2,12 @@
 
 No weights, no downloads, deterministic, faster than real time. `start` turns the driving
 audio into one mouth pose per output frame (`mouthshape`); `process` measures each frame's
-mouth from its landmarks and re-poses it (`mouthwarp`). Frames without a face pass through
-unchanged. The engine holds no per-render state beyond the pose series.
+mouth from its landmarks and re-poses it (`mouthwarp`). Where the source's presenter talks,
+the frame's lower face is first put back to the video's own rest mouth (`restmouth`: one
+kept picture, laid over where the frame's mouth differs from it, and held over the new
+speech's pauses), so the new speech alone moves the mouth. Frames without a face pass
+through unchanged. The engine holds no per-render state beyond the pose series and that one
+rest picture.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import numpy as np
 from lipforge.lipsync.engine import AudioFeatures, FrameBatch, Need, register_engine
 from lipforge.lipsync.engines.meshwarp.mouthshape import MouthPoses, mouth_poses
 from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
+from lipforge.lipsync.engines.meshwarp.restmouth import RestMouth
 
 SILENT_POSE = MouthPose(opening=0.0, spread=0.0)
 
@@ -30,12 +35,14 @@ class MeshwarpEngine:
 
     def __init__(self) -> None:
         self._poses: MouthPoses | None = None
+        self._rest = RestMouth()
 
     def load(self, models_dir: Path) -> None:
         """Nothing to load: meshwarp needs no weights."""
 
     def start(self, audio: AudioFeatures) -> None:
         self._poses = mouth_poses(audio)
+        self._rest = RestMouth()
 
     def process(self, batch: FrameBatch) -> list[np.ndarray]:
         if self._poses is None:
@@ -48,7 +55,11 @@ class MeshwarpEngine:
                 out.append(frame)
                 continue
             pose = self.pose_at(int(index))
-            out.append(warp_mouth(frame, measure_mouth(landmarks), pose, in_place=batch.owned))
+            if not batch.owned:
+                frame = frame.copy()
+            frame, landmarks = self._rest.apply(frame, landmarks, self.resting_at(int(index)))
+            pose = self._rest.pose(pose)
+            out.append(warp_mouth(frame, measure_mouth(landmarks), pose, in_place=True))
         return out
 
     def pose_at(self, index: int) -> MouthPose:
@@ -59,6 +70,13 @@ class MeshwarpEngine:
         tuck = 0.0 if poses.tuck is None else float(poses.tuck[index])
         pressed = poses.pressed is not None and bool(poses.pressed[index])
         return MouthPose(float(poses.opening[index]), float(poses.spread[index]), tuck, pressed)
+
+    def resting_at(self, index: int) -> bool:
+        """Whether output frame `index` lies in a pause of the new speech (the mouth at rest)."""
+        poses = self._poses
+        if poses is None or poses.resting is None or not 0 <= index < len(poses.resting):
+            return True
+        return bool(poses.resting[index])
 
     def close(self) -> None:
         self._poses = None

@@ -1,0 +1,120 @@
+"""Lip-sync on a source whose presenter talks: the new speech alone moves the mouth.
+
+The still test head is first made to speak other speech (its mouth opened to that speech's
+loudness: a render from the audio alone), then rendered again with the new speech and its
+script phones. MediaPipe, run here on the output, judges it against the new speech's phones
+(`viseme_measure`: closures, rest in pauses) and loudness, and against the old speech's
+loudness (`talking_sources`). A small version of `bench/visemes.py --talking`. Checks of the
+rest picture itself (`restmouth`) run on single frames without a render.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.lipsync.mouth_measure import face_landmarks, mouth_opening
+from tests.lipsync.talking_sources import fitted, make_talking_source, measure_talking
+from tests.lipsync.viseme_measure import CaseSpec, synthesize_case, write_case_wav
+from tests.support import media_factory as factory
+
+from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
+from lipforge.lipsync.engines.meshwarp.restmouth import RestMouth
+from lipforge.lipsync.pipeline import RenderRequest, render
+
+FACE = (720, 1280)  # portrait: the astronaut's face is about 250 px tall
+NEW = CaseSpec(
+    "ci-talking", "en-us", ("Bob met my mom by the big boat.", "Maybe Paul will bring a map."), 1.0
+)
+OLD = CaseSpec(
+    "ci-old",
+    "en-us",
+    (
+        "Hello everyone, today we will talk about the moon, the stars and the planets.",
+        "Look at the sky tonight, and you will see all of them shining above the city lights.",
+    ),
+    pause_s=0.2,
+)
+
+
+@pytest.fixture(scope="module")
+def head_frames():
+    """The astronaut, jittered as the test head is, with her landmarks (as the tracker gives)."""
+    canvas = factory.astronaut_canvas(FACE)
+    frames = list(factory.moving_frames(canvas, 0.4, factory.FPS))
+    landmarks = [np.c_[p, np.zeros(len(p))].astype(np.float32) for p in face_landmarks(frames)]
+    return frames, landmarks
+
+
+def test_a_still_source_passes_through_untouched(head_frames):
+    frames, landmarks = head_frames
+    rest = RestMouth()
+    for frame, points in zip(frames, landmarks, strict=True):
+        out, moved = rest.apply(frame.copy(), points, hold=True)
+        assert np.array_equal(out, frame) and np.array_equal(moved, points)
+        assert rest.last_weight == 0.0
+
+
+def test_an_open_source_mouth_is_put_back_to_the_videos_rest_mouth(head_frames):
+    """A frame whose mouth gapes (other speech) gets the kept rest mouth back, lined up with
+    its own head; the mouth that measures shut in the rest frame measures shut again."""
+    frames, landmarks = head_frames
+    rest = RestMouth()
+    shut = warp_mouth(frames[0], measure_mouth(landmarks[0]), MouthPose(0.0, 0.0))
+    shut_points = np.c_[face_landmarks([shut])[0], np.zeros(468)].astype(np.float32)
+    rest.apply(shut.copy(), shut_points)  # the first frame: kept
+    last = len(frames) - 1
+    gaping = warp_mouth(frames[last], measure_mouth(landmarks[last]), MouthPose(1.0, 0.0))
+    out, moved = rest.apply(gaping.copy(), landmarks[last])
+    assert rest.last_weight == 1.0
+    assert mouth_opening(face_landmarks([gaping])[0]) > mouth_opening(shut_points) + 0.05
+    assert abs(mouth_opening(face_landmarks([out])[0]) - mouth_opening(shut_points)) < 0.01
+    x, y = np.round(moved[2, :2]).astype(int)  # the nose base
+    nose = np.s_[y - 60 : y - 20, x - 30 : x + 30]
+    assert np.abs(out[nose].astype(int) - gaping[nose].astype(int)).mean() < 1  # head untouched
+
+
+@pytest.fixture(scope="module")
+def talking_render(make_talking_head, tmp_path_factory):
+    return render_talking(make_talking_head, tmp_path_factory.mktemp("talking"))
+
+
+def render_talking(make_head, work):
+    """The CI clip: the still head made to talk (OLD), rendered with NEW, measured."""
+    new = synthesize_case(NEW)
+    seconds = new.duration_s + 0.4
+    old = fitted(synthesize_case(OLD, lead_s=0.05), seconds)
+    still = make_head(work / "still.mp4", seconds, FACE)
+    source = make_talking_source(still, old, work, with_phones=False)
+    audio = write_case_wav(new, work / "new.wav")
+    output = work / "out.mp4"
+    render(RenderRequest(audio, source, output, timing=new.timing(), fit="trim"))
+    old_audio = write_case_wav(old, work / "old.wav")
+    return measure_talking(new, old, output, still, audio, old_audio)[0]
+
+
+# Regression guards a margin under what was measured (bench/visemes.py --talking prints the
+# full set against the issue's targets: closures >= 90 %, rest >= 95 %, r(new) >= 0.7,
+# |r(old)| <= 0.2). On this clip the engine before the rest picture (main at 60f8293)
+# measured closures 53 %, rest 12 %, r(new) 0.69, r(old) +0.43; with it closures 100 %,
+# rest 76-100 % (91 % alone, 76 % once inside the whole tests/lipsync run: MediaPipe reads the
+# held shut lips of the last, 0.3 s pause 0.018-0.025 from frame to frame, where stillness
+# allows 0.004), r(new) 0.81, r(old) +0.10-0.12.
+
+
+@pytest.mark.slow
+def test_on_a_talking_source_the_new_speech_moves_the_mouth_not_the_old(talking_render):
+    measured = talking_render
+    line = measured.line()
+    assert measured.new.closures >= 0.85, line + f" open on {measured.new.missed}"
+    assert measured.new.silence_rest >= 0.6, line
+    assert measured.new.loudness_r >= 0.7, line
+    assert abs(measured.old_r) <= 0.2, line
+
+
+if __name__ == "__main__":  # the clip alone: PYTHONPATH=. python tests/lipsync/test_talking.py
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    print(render_talking(factory.make_talking_head, Path(tempfile.mkdtemp())).line())
+    sys.exit(0)
