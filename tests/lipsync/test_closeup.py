@@ -31,10 +31,10 @@ from tests.lipsync.mouth_measure import (
     ncc,
     upright_crop,
 )
+from tests.lipsync.still_tracking import tracked_landmarks
 from tests.lipsync.talking_sources import close_up_canvas
 
 from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
-from lipforge.lipsync.faces import FaceTracker
 
 FPS = 25.0
 WIDE_OPEN = MouthPose(1.0, 0.0)
@@ -69,13 +69,7 @@ def judged(close_up) -> np.ndarray:
 
 
 def _tracked(frame: np.ndarray) -> np.ndarray:
-    tracker = FaceTracker(FPS, "close-up.png")
-    try:
-        for index in range(tracker.lookahead_frames + 1):
-            tracker.push(index, frame)
-        return tracker.flush()[-1][1]
-    finally:
-        tracker.close()
+    return tracked_landmarks(frame, "close-up.png", FPS)
 
 
 @pytest.fixture(scope="module")

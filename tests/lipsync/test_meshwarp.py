@@ -19,11 +19,11 @@ from tests.lipsync.mouth_measure import (
     lower_face_mask,
     mouth_opening,
 )
+from tests.lipsync.still_tracking import tracked_landmarks
 
 from lipforge.lipsync.engine import FrameBatch, create_engine
 from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses
 from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
-from lipforge.lipsync.faces import FaceTracker
 from lipforge.media.audio import SAMPLE_RATE
 
 FPS = 25.0
@@ -93,13 +93,7 @@ def astronaut() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def tracked(astronaut) -> np.ndarray:
-    tracker = FaceTracker(FPS, "astronaut.png")
-    try:
-        for index in range(tracker.lookahead_frames + 1):
-            tracker.push(index, astronaut)
-        return tracker.flush()[-1][1]
-    finally:
-        tracker.close()
+    return tracked_landmarks(astronaut, "astronaut.png", FPS)
 
 
 @pytest.fixture(scope="module")

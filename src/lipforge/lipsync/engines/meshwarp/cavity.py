@@ -204,14 +204,9 @@ def _small_inside(
         + (SMALL_TONGUE_RGB - CAVITY_DARK_RGB) * (SMALL_TONGUE_WEIGHT * tongue)[..., None]
     )
     inside = inside * (shadow * light)[..., None]
-    height = mouth.face_height_px
-    well_open = smoothstep(
-        np.float32(0.6 * SMALL_WELL_OPEN_FRACTION * height),
-        np.float32(SMALL_WELL_OPEN_FRACTION * height),
-        gap_px,
+    well_open, band = _teeth_band(
+        mouth, gap_px, (0.6, SMALL_WELL_OPEN_FRACTION), SMALL_TEETH_SHARE, SMALL_TEETH_MAX_FRACTION
     )
-    band_px = np.minimum(SMALL_TEETH_SHARE * gap_px, SMALL_TEETH_MAX_FRACTION * height)
-    band = band_px / np.maximum(gap_px, 1.0)
     rising = smoothstep(1.0 - band, 1.0 - 0.65 * band, depth)
     teeth = (rising * well_open * (1.0 - ax**4))[..., None]
     return inside * (1.0 - teeth) + tone * SMALL_TEETH_SHADE * teeth
@@ -267,20 +262,32 @@ def _tongue_tone(lip: np.ndarray) -> np.ndarray:
     return TONGUE_RGB * (1.0 - TONGUE_LIP_SHARE) + lip * TONGUE_LIP_SHADE * TONGUE_LIP_SHARE
 
 
+def _teeth_band(
+    mouth: MouthGeometry,
+    gap_px: np.ndarray,
+    well_open: tuple[float, float],
+    share: float,
+    max_fraction: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """How far the mouth is open enough for lower teeth (0..1: from `well_open[0]` of the
+    fraction `well_open[1]` of the face height to all of it), and the teeth's band as a share
+    of the gap (`share` of it, at most `max_fraction` of the face height)."""
+    height = mouth.face_height_px
+    start, full = well_open
+    opened = smoothstep(np.float32(start * full * height), np.float32(full * height), gap_px)
+    band_px = np.minimum(share * gap_px, max_fraction * height)
+    return opened, band_px / np.maximum(gap_px, 1.0)
+
+
 def _lower_teeth(
     mouth: MouthGeometry, depth: np.ndarray, x: np.ndarray, gap_px: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where the tips of the lower teeth show (0..1) and how lit they are: a row of separate
     teeth at the bottom of a well open cavity, each with a rounded tip, in the upper lip's
     shadow, lighter toward the front where they meet the lower lip."""
-    height = mouth.face_height_px
-    well_open = smoothstep(
-        np.float32(0.55 * WELL_OPEN_FRACTION * height),
-        np.float32(WELL_OPEN_FRACTION * height),
-        gap_px,
+    well_open, band = _teeth_band(
+        mouth, gap_px, (0.55, WELL_OPEN_FRACTION), LOWER_TEETH_SHARE, LOWER_TEETH_MAX_FRACTION
     )
-    band_px = np.minimum(LOWER_TEETH_SHARE * gap_px, LOWER_TEETH_MAX_FRACTION * height)
-    band = band_px / np.maximum(gap_px, 1.0)
     # across the row: 0 in the middle of a tooth, 1 at the gap between two (one at x = 0)
     across = np.abs(x) / np.float32(LOWER_TOOTH_WIDTH)
     middle = 2.0 * np.abs(across - np.floor(across) - 0.5)
