@@ -98,14 +98,15 @@ class FaceTracker:
             self._skipped.add(index)
             return self._emit(final_before=index - self.lookahead_frames + 1)
         searched = self._window is None
-        landmarks = self._follow(index, self._detect(index, frame))
+        followed = landmarks = self._follow(index, self._detect(index, frame))
         if landmarks is not None and self._settled == 0 and (self._window is None or not searched):
-            landmarks = self._resettled(index, frame, landmarks)
+            landmarks = self._resettled(frame, landmarks)
         self._settled = 0 if landmarks is None else self._settled + 1
-        if landmarks is not None and self._window is None:
-            self._window = _tracking_window(landmarks, frame.shape)
-        elif landmarks is not None:
-            self._recentre(landmarks, frame.shape)
+        # the tracking goes on from MediaPipe's own fit, so the refit changes only what is emitted
+        if followed is not None and self._window is None:
+            self._window = _tracking_window(followed, frame.shape)
+        elif followed is not None:
+            self._recentre(followed, frame.shape)
         if landmarks is not None:
             self._raw[index] = landmarks
             self._confirm()
@@ -114,11 +115,12 @@ class FaceTracker:
         self._check_search_window(index)
         return self._emit(final_before=index - self.lookahead_frames + 1)
 
-    def _resettled(self, index: int, frame: np.ndarray, landmarks: Landmarks) -> Landmarks:
+    def _resettled(self, frame: np.ndarray, landmarks: Landmarks) -> Landmarks:
         """A face's first landmarks, fitted again on the same frame from where the last fit put
         them (as MediaPipe's tracking does from one frame to the next): a first fit is off by up
         to 3 % in scale and 3 px on the lips, and settles over about four frames otherwise. A
-        graph of its own does it, so the tracking of the next frames goes on as before. Not
+        graph of its own does it, and neither the followed face nor the window takes its fit, so
+        the tracking of the next frames (and whether a face counts as human) goes on as before. Not
         for a face found by the window search (its window is sized for the search)."""
         import mediapipe as mp
 
@@ -132,10 +134,10 @@ class FaceTracker:
         ) as mesh:
             for _ in range(RESETTLE_RUNS + 1):  # the first run finds the face again
                 faces = _run_mesh(mesh, frame, window)
-                again = self._follow(index, faces) if faces else None
-                if again is None:
+                overlaps = [_bbox_iou(landmarks, face) for face in faces]
+                if not faces or max(overlaps) < MIN_FOLLOW_IOU:
                     break
-                landmarks = again
+                landmarks = faces[int(np.argmax(overlaps))]
         return landmarks
 
     def _confirm(self) -> None:
