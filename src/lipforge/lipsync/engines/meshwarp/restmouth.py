@@ -204,12 +204,10 @@ def _keep(frame: np.ndarray, landmarks: np.ndarray, score: float) -> _Kept | Non
     corners = np.array(
         [centre + u * axis_u + v * axis_v for u in (-reach_u, reach_u) for v in (top_v, bottom_v)]
     )
-    rows, cols = frame.shape[:2]
-    x0, y0 = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
-    x1 = min(int(np.ceil(corners[:, 0].max())), cols)
-    y1 = min(int(np.ceil(corners[:, 1].max())), rows)
-    if x1 - x0 < 8 or y1 - y0 < 8:
+    box = _box_in_frame(corners, frame.shape)
+    if box is None:
         return None
+    x0, y0, x1, y1 = box
     grid_x, grid_y = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1))
     rel_x, rel_y = grid_x - np.float32(centre[0]), grid_y - np.float32(centre[1])
     u = (rel_x * np.float32(axis_u[0]) + rel_y * np.float32(axis_u[1])) / np.float32(reach_u)
@@ -359,17 +357,27 @@ def _weight(level: float) -> float:
     return float(share * share * (3.0 - 2.0 * share))
 
 
+def _box_in_frame(points: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """The pixel box (x0, y0, x1, y1) around `points`, clipped to a frame of `shape`; None when
+    less than 8 px of it is left either way."""
+    rows, cols = shape[:2]
+    x0, y0 = (int(v) for v in np.maximum(np.floor(points.min(axis=0)).astype(int), 0))
+    x1 = min(int(np.ceil(points[:, 0].max())), cols)
+    y1 = min(int(np.ceil(points[:, 1].max())), rows)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    return x0, y0, x1, y1
+
+
 def _lay_over(frame: np.ndarray, kept: _Kept, matrix: np.ndarray, weight: float) -> bool:
     """Blend the placed rest picture into `frame` (in place) by `weight` x its mask."""
     h, w = kept.mask.shape
     corners = np.array([[0, 0], [w, 0], [0, h], [w, h]], np.float64) + kept.origin
     placed = corners @ matrix[:, :2].T + matrix[:, 2]
-    rows, cols = frame.shape[:2]
-    x0, y0 = np.maximum(np.floor(placed.min(axis=0)).astype(int), 0)
-    x1 = min(int(np.ceil(placed[:, 0].max())), cols)
-    y1 = min(int(np.ceil(placed[:, 1].max())), rows)
-    if x1 - x0 < 8 or y1 - y0 < 8:
+    box = _box_in_frame(placed, frame.shape)
+    if box is None:
         return False
+    x0, y0, x1, y1 = box
     pixels, mask = _placed(kept, matrix, (x0, y0, x1, y1), mask=True)
     region = frame[y0:y1, x0:x1].astype(np.float32)
     alpha = (np.float32(weight) * mask)[..., None]
