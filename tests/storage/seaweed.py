@@ -40,9 +40,12 @@ PORT_OPTIONS = (
     "filer.port.grpc",
     "s3.port",
     "s3.port.grpc",
-    "admin.port",
-    "admin.port.grpc",
 )
+# `weed mini`'s maintenance worker dials the admin server at its HTTP port + 10000, whatever
+# -admin.port.grpc says (SeaweedFS 4.48: "dial tcp: address 67013: invalid port" in weed.log),
+# and keeps redialling: an HTTP/2 preface ("PRI * HTTP/2.0") once reached a test's proxy that
+# had been given that port. So the admin server's gRPC port is its HTTP port + 10000, both free.
+GRPC_PORT_OFFSET = 10_000
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,21 @@ def free_ports(count: int) -> list[int]:
     return ports
 
 
+def free_port_pair(offset: int, taken: list[int]) -> tuple[int, int]:
+    """Two free ports `offset` apart, neither in `taken`."""
+    for _ in range(200):
+        (port,) = free_ports(1)
+        if port + offset > 65535 or {port, port + offset} & set(taken):
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + offset))
+            except OSError:
+                continue
+        return port, port + offset
+    raise RuntimeError(f"no two free ports {offset} apart on 127.0.0.1")
+
+
 @contextmanager
 def running_seaweed(data_dir: Path) -> Iterator[Seaweed]:
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -127,6 +145,8 @@ def running_seaweed(data_dir: Path) -> Iterator[Seaweed]:
     }
     config.write_text(json.dumps({"identities": [identity]}))
     ports = dict(zip(PORT_OPTIONS, free_ports(len(PORT_OPTIONS)), strict=True))
+    admin = free_port_pair(GRPC_PORT_OFFSET, list(ports.values()))
+    ports.update(zip(("admin.port", "admin.port.grpc"), admin, strict=True))
     command = [
         weed_binary(),
         "mini",
