@@ -23,7 +23,8 @@ face detector (BlazeFace, the short-range model FaceMesh itself starts from) sco
 bends to fit whatever it is put on, so its layout alone is a thin verdict (a cat's muzzle passed
 it on half its fits, and on 8 in a row in one process out of many); the detector judges the
 pixels and scores a cat's head 0 to 0.57, real faces 0.85 to 0.94 (90 % of skimage's 25-pixel
-grey LFW faces 0.7 and up). Probing a clip and rendering it refuse the same clips with the same NoFaceError.
+grey LFW faces 0.7 and up). Probing a clip and rendering it refuse the same clips with the same
+NoFaceError.
 """
 
 from __future__ import annotations
@@ -351,7 +352,8 @@ def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]
 def face_detector_score(detector, frame: np.ndarray, landmarks: Landmarks) -> float:
     """BlazeFace's best score for a face centred in an upright square cut CONFIRM_CROP_FACES face
     sizes wide around `landmarks` (rolled so the eyes are level); 0.0 when it finds none there."""
-    right_eye, left_eye = landmarks[[33, 133], :2].mean(axis=0), landmarks[[263, 362], :2].mean(axis=0)
+    right_eye = landmarks[[33, 133], :2].mean(axis=0)
+    left_eye = landmarks[[263, 362], :2].mean(axis=0)
     roll_deg = float(np.degrees(np.arctan2(*(left_eye - right_eye)[::-1])))
     centre = landmarks[:, :2].mean(axis=0)
     side = CONFIRM_CROP_FACES * float(np.ptp(landmarks[:, :2], axis=0).max())
