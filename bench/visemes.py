@@ -22,7 +22,11 @@ each face.
 speak other speech (its mouth opened to that speech's loudness, or a LipForge output with its
 phones), then rendered with the new speech and its phones. Printed: rest in the new speech's
 pauses (closed or at the still head's own mouth, and still), closures, rounding, r with the
-new speech (>= 0.7) and r with the old one (|r| <= 0.2).
+new speech (>= 0.7) and r with the old one (|r| <= 0.2). With `--mode audio` the new speech is
+rendered from the audio alone (the ear; issue 18's targets for closures and rounding), with
+`--face WxH` at any size (1920x1080: a 1080p presenter). The last column is what a viewer sees
+move in the pauses, free of MediaPipe: the mouth box's mean grey change from frame to frame with
+the head's own motion undone (the output's, and the still source's for scale).
 
     .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick] [--case NAME]
         [--face WxH] [--talking] [--mode phones|audio|server|transcript]
@@ -52,11 +56,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: t
 from tests.lipsync.mouth_measure import decode_frames, face_axes, face_height, face_landmarks
 from tests.lipsync.talking_sources import fitted, make_talking_source, measure_talking
 from tests.lipsync.viseme_measure import (
+    EASE_FRAMES,
     FPS,
     TARGETS,
     CaseSpec,
     Measures,
+    frame_span,
     measure_output,
+    pauses,
     synthesize_case,
     write_case_wav,
 )
@@ -200,8 +207,9 @@ def summary(mode: str, figures: dict[str, float], targets: dict[str, float] = TA
     )
 
 
-def render_talking(case, old, face: tuple[int, int], kind: str, work: Path):
-    """The still head made to speak `old` (by `kind`), rendered again with `case`."""
+def render_talking(case, old, face: tuple[int, int], kind: str, work: Path, mode: str = "phones"):
+    """The still head made to speak `old` (by `kind`), rendered again with `case` (with its
+    phones, or from the audio alone: `mode` "audio")."""
     from lipforge.lipsync.pipeline import RenderRequest, render
 
     seconds = case.duration_s + EXTRA_VIDEO_S
@@ -211,46 +219,107 @@ def render_talking(case, old, face: tuple[int, int], kind: str, work: Path):
     old = fitted(old, seconds)
     source = make_talking_source(still, old, work, kind == "rerender", f"_{case.spec.name}")
     audio = write_case_wav(case, work / f"{case.spec.name}.wav")
-    tag = f"talking-{kind}_{case.spec.name}_{face[0]}x{face[1]}"
+    tag = f"talking-{kind}_{case.spec.name}_{face[0]}x{face[1]}_{mode}"
+    timing = case.timing() if mode == "phones" else None
     started = time.perf_counter()
-    render(RenderRequest(audio, source, work / f"{tag}.mp4", timing=case.timing(), fit="trim"))
+    render(RenderRequest(audio, source, work / f"{tag}.mp4", timing=timing, fit="trim"))
     render_s = time.perf_counter() - started
     old_audio = write_case_wav(old, work / f"old_{old.spec.name}.wav")
     measured, outputs = measure_talking(case, old, work / f"{tag}.mp4", still, audio, old_audio)
-    return tag, measured, outputs, render_s
+    steps = pause_pixel_steps(case, outputs), pause_pixel_steps(case, decode_frames(still))
+    return tag, measured, outputs, render_s, steps
 
 
-def talking_summary(results) -> str:
+def pause_pixel_steps(case, frames: list[np.ndarray]) -> np.ndarray:
+    """Per frame in the new speech's pauses: the mean grey change (0-255) of the mouth's box from
+    the frame before, with the test head's own motion undone (`media_factory.jitter_matrix`, which
+    made it): what a viewer sees move, free of MediaPipe's reading noise on shut lips."""
+    height, width = frames[0].shape[:2]
+    centre = (width / 2.0, height / 2.0)
+    x0, y0, x1, y1 = _mouth_box_at_rest(frames[0], centre)
+    frames_of = frame_span(len(frames))
+
+    def upright(index: int) -> np.ndarray:
+        undo = cv2.invertAffineTransform(factory.jitter_matrix(index, factory.FPS, centre))
+        grey = cv2.cvtColor(frames[index], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return cv2.warpAffine(grey, undo, (width, height), flags=cv2.INTER_LINEAR)[y0:y1, x0:x1]
+
+    steps = []
+    for start_s, end_s in pauses(case.phones, case.duration_s):
+        first, last = frames_of(start_s, end_s)
+        for index in range(first + EASE_FRAMES + 1, min(last, len(frames))):
+            steps.append(float(np.abs(upright(index) - upright(index - 1)).mean()))
+    return np.array(steps)
+
+
+def _mouth_box_at_rest(frame: np.ndarray, centre) -> tuple[int, int, int, int]:
+    """The lips' box (widened, and down over the chin) of the head's first frame, upright."""
+    points = face_landmarks([frame])[0]
+    undo = cv2.invertAffineTransform(factory.jitter_matrix(0, factory.FPS, centre))
+    lips = points[[61, 291, 0, 17]] @ undo[:, :2].T + undo[:, 2]
+    width, below = float(np.ptp(lips[:, 0])), 0.06 * face_height(points)
+    x0, x1 = lips[:, 0].min() - 0.15 * width, lips[:, 0].max() + 0.15 * width
+    return int(x0), int(lips[:, 1].min()), int(np.ceil(x1)), int(np.ceil(lips[:, 1].max() + below))
+
+
+def talking_summary(results, mode: str = "phones", steps=None) -> str:
     figures = pooled([m.new for m in results])
-    marks = {k: "ok" if figures[k] >= TALKING_TARGETS[k] else "MISS" for k in TALKING_TARGETS}
+    targets = talking_targets(mode)
+    marks = {k: "ok" if figures[k] >= targets[k] else "MISS" for k in targets}
     worst_old = max(abs(m.old_r) for m in results)
+    moved = ""
+    if steps:
+        output = np.concatenate([s[0] for s in steps])
+        still = np.concatenate([s[1] for s in steps])
+        moved = (
+            f" pause_pixel_step(max 90th)=output {output.max():.1f} {np.percentile(output, 90):.1f}"
+            f" still source {still.max():.1f} {np.percentile(still, 90):.1f}"
+        )
     return (
-        f"talking: closures={figures['closures']:.1%} ({marks['closures']}) "
+        f"talking {MODE_NAMES[mode]}: closures={figures['closures']:.1%} ({marks['closures']}) "
         f"silence_rest={figures['silence_rest']:.1%} ({marks['silence_rest']}) "
         f"rounding={figures['rounding']:+.1%} ({marks['rounding']}) "
         f"r_new={figures['loudness_r']:.2f} ({marks['loudness_r']}) "
-        f"max|r_old|={worst_old:.2f} ({'ok' if worst_old <= OLD_R_MAX else 'MISS'})"
+        f"max|r_old|={worst_old:.2f} ({'ok' if worst_old <= OLD_R_MAX else 'MISS'})" + moved
     )
+
+
+def talking_targets(mode: str) -> dict[str, float]:
+    """Issue 17's on talking sources; from the audio alone, issue 18's closures and rounding."""
+    if mode == "audio":
+        return {**TALKING_TARGETS, "closures": AUDIO_ALONE_TARGETS["closures"],
+                "rounding": AUDIO_ALONE_TARGETS["rounding"]}  # fmt: skip
+    return TALKING_TARGETS
 
 
 def run_talking(args) -> None:
     names = TALKING_QUICK if args.quick else TALKING_CASES
     names = [n for n in names if not args.case or n in args.case]
-    faces = [f for f in FACES[:1] if not args.face or f"{f[0]}x{f[1]}" in args.face]
+    faces = [_size(f) for f in args.face] if args.face else list(FACES[:1])
+    modes = [m for m in args.mode or ["phones"] if m in ("phones", "audio")]
     old = synthesize_case(OLD_SPEECH, lead_s=0.05)
-    results = []
-    for spec in [c for c in CASES if c.name in names]:
-        case = synthesize_case(spec)
-        for face in faces:
-            for kind in TALKING_KINDS:
-                tag, measured, outputs, render_s = render_talking(case, old, face, kind, args.work)
-                results.append(measured)
-                print(f"{tag}: {measured.line()}; render {render_s:.1f} s", flush=True)
-                if measured.new.missed:
-                    print(f"  open on: {' '.join(measured.new.missed)}")
-                if args.crops and spec.name in CROP_CASES:
-                    write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
-    print(talking_summary(results))
+    for mode in modes:
+        results, steps = [], []
+        for spec in [c for c in CASES if c.name in names]:
+            case = synthesize_case(spec)
+            for face in faces:
+                for kind in TALKING_KINDS:
+                    tag, measured, outputs, render_s, step = render_talking(
+                        case, old, face, kind, args.work, mode
+                    )
+                    results.append(measured)
+                    steps.append(step)
+                    print(f"{tag}: {measured.line()}; render {render_s:.1f} s", flush=True)
+                    if measured.new.missed:
+                        print(f"  open on: {' '.join(measured.new.missed)}")
+                    if args.crops and spec.name in CROP_CASES:
+                        write_crops(tag, outputs, CROP_CASES[spec.name], args.crops)
+        print(talking_summary(results, mode, steps))
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, height = text.lower().split("x")
+    return int(width), int(height)
 
 
 def main() -> None:
@@ -270,7 +339,7 @@ def main() -> None:
     specs = [c for c in CASES if not args.quick or c.name in QUICK_CASES]
     specs = [c for c in specs if not args.case or c.name in args.case]
     faces = FACES[:1] if args.quick else FACES
-    faces = [f for f in faces if not args.face or f"{f[0]}x{f[1]}" in args.face]
+    faces = [_size(f) for f in args.face] if args.face else faces
     modes = [*MODES] if pipeline_takes_timing() else ["audio"]
     modes = [m for m in modes if not args.mode or m in args.mode]
     by_row: dict[tuple[str, str], list[Measures]] = {}

@@ -153,7 +153,7 @@ def measure_output(
     gap, width = mouth_series(out_points)
     in_gap, _ = mouth_series(in_points)
     count = len(gap)
-    frames_of = _frames_of(count)
+    frames_of = frame_span(count)
     closed = gap < closed_threshold(out_points)
     hits, missed = 0, []
     bilabials = [p for p in case.phones if p.symbol in BILABIALS]
@@ -194,7 +194,7 @@ def closed_threshold(points: list[np.ndarray | None]) -> np.ndarray:
     return np.maximum(CLOSED_GAP, CLOSED_GAP_PX / heights)
 
 
-def _frames_of(count: int):
+def frame_span(count: int):
     def frames_of(start_s: float, end_s: float) -> tuple[int, int]:
         first = int(np.floor(start_s * FPS))
         last = max(first, int(np.ceil(end_s * FPS)) - 1)
