@@ -21,6 +21,8 @@ EYE_CORNERS = (33, 263)
 FOREHEAD, CHIN, NOSE_BASE = 10, 152, 2
 LOWER_FACE_HALF_WIDTH = 0.55  # of face height, each side of the mouth
 LOWER_FACE_BELOW_CHIN = 0.35  # of face height (the chin moves down over the neck)
+LOWER_FACE_CHEEKS_ABOVE_NOSE = 0.1  # of face height, beside the nose
+NOSE_WINGS = (129, 358)
 
 
 def decode_frames(path: Path) -> list[np.ndarray]:
@@ -29,17 +31,30 @@ def decode_frames(path: Path) -> list[np.ndarray]:
 
 
 def face_landmarks(frames: list[np.ndarray]) -> list[np.ndarray | None]:
-    """(468, 2) pixel landmarks per frame from MediaPipe in tracking mode; None when not found."""
+    """(468, 2) pixel landmarks per frame from MediaPipe in tracking mode; None when not found.
+    On a wide frame where the whole picture shows no face on its first frame (FaceMesh's
+    detector misses a face small next to a 1080p frame), the middle square is read instead."""
+    if not frames:
+        return []
+    height, width = frames[0].shape[:2]
+    if width > height and _mesh_points(frames[:1], 0, width)[0] is None:
+        return _mesh_points(frames, (width - height) // 2, height)
+    return _mesh_points(frames, 0, width)
+
+
+def _mesh_points(frames: list[np.ndarray], left: int, side: int) -> list[np.ndarray | None]:
+    """Landmarks (frame pixels) read from columns left .. left + side of each frame."""
     found: list[np.ndarray | None] = []
     with mp.solutions.face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1) as mesh:
         for frame in frames:
-            result = mesh.process(frame)
+            part = frame if side == frame.shape[1] else frame[:, left : left + side]
+            result = mesh.process(np.ascontiguousarray(part))
             if not result.multi_face_landmarks:
                 found.append(None)
                 continue
             points = result.multi_face_landmarks[0].landmark
-            scale = np.array([frame.shape[1], frame.shape[0]])
-            found.append(np.array([(p.x, p.y) for p in points])[:468] * scale)
+            scale = np.array([part.shape[1], part.shape[0]])
+            found.append(np.array([(p.x, p.y) for p in points])[:468] * scale + (left, 0))
     return found
 
 
@@ -78,16 +93,23 @@ def face_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def lower_face_mask(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Mouth, chin and jaw: from the nose base down past the chin, about a face wide."""
+    """Mouth, chin and jaw: from the nose base down past the chin, about a face wide; and the
+    cheeks beside the nose up to LOWER_FACE_CHEEKS_ABOVE_NOSE (a pucker pulls them), not the
+    nose between its wings."""
     centre, along, down = face_axes(points)
     height = face_height(points)
     top = float((points[NOSE_BASE] - centre) @ down)
     bottom = float((points[CHIN] - centre) @ down) + LOWER_FACE_BELOW_CHIN * height
     half = LOWER_FACE_HALF_WIDTH * height
-    corners = [centre + u * along + v * down for u, v in ((-half, top), (half, top))]
-    corners += [centre + u * along + v * down for u, v in ((half, bottom), (-half, bottom))]
+    cheeks_top = top - LOWER_FACE_CHEEKS_ABOVE_NOSE * height
+    wing = max(abs(float((points[ala] - centre) @ along)) for ala in NOSE_WINGS)
     mask = np.zeros(shape[:2], np.uint8)
-    cv2.fillConvexPoly(mask, np.round(np.array(corners)).astype(np.int32), 1)
+    shapes = [[(-half, top), (half, top), (half, bottom), (-half, bottom)]]
+    shapes += [[(s * wing, cheeks_top), (s * half, cheeks_top), (s * half, top), (s * wing, top)]
+               for s in (-1, 1)]  # fmt: skip
+    for corners in shapes:
+        pixels = [centre + u * along + v * down for u, v in corners]
+        cv2.fillConvexPoly(mask, np.round(np.array(pixels)).astype(np.int32), 1)
     return mask.astype(bool)
 
 
