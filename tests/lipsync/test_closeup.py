@@ -9,7 +9,10 @@ middle of the mouth, placed by MediaPipe's own landmarks of the input:
 - the inside is shaded in depth: a deep shadow under the teeth, then a lit red tongue;
 - a row of separate lower teeth shows above the lower lip (dips between teeth along the row);
 - a video whose lips are shut (no teeth show) opens onto upper teeth, not a black hole;
-- the lower lip is moved, not smeared: its texture matches the input's at its new place.
+- the lower lip is moved, not smeared: its texture matches the input's at its new place;
+- rounding a smiling mouth folds no skin: striped cheeks stay striped, no stripe stretched to
+  a band (seen before: the corners' drop and inward travel together folded the skin between
+  nose and mouth into a hard crease).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from tests.lipsync.mouth_measure import (
 )
 from tests.lipsync.still_tracking import tracked_landmarks
 from tests.lipsync.talking_sources import close_up_canvas
+from tests.support import media_factory as factory
 
 from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth, warp_mouth
 
@@ -235,3 +239,47 @@ def _patch_mask(shape, centre, size, along, down) -> np.ndarray:
     mask = np.zeros(shape[:2], np.uint8)
     cv2.fillConvexPoly(mask, np.round(np.array(corners)).astype(np.int32), 1)
     return mask.astype(bool)
+
+
+ROUNDED = MouthPose(0.5, -1.0)
+STRIPES_PER_FACE = 60  # stripes of this many per face height over the cheeks ...
+MAX_STRETCHED_STRIPES = 2.6  # ... none of which is stretched past this many stripes tall
+
+
+def _striped_cheeks(frame: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """`frame` with black and white stripes across the cheeks beside the mouth (from above the
+    nose base to the lower lip); the mask where they are whole and the stripe's height."""
+    mouth = measure_mouth(landmarks)
+    rows, cols = np.mgrid[0 : frame.shape[0], 0 : frame.shape[1]].astype(np.float64)
+    rel_x, rel_y = cols - mouth.centre[0], rows - mouth.centre[1]
+    u = (rel_x * mouth.axis_u[0] + rel_y * mouth.axis_u[1]) / mouth.half_width_px
+    v = rel_x * mouth.axis_v[0] + rel_y * mouth.axis_v[1]
+    stripe = max(4, round(mouth.face_height_px / STRIPES_PER_FACE))
+    top, bottom = mouth.nose_base_v - 2 * stripe, mouth.lip_bottom_v
+    cheeks = (np.abs(u) > 0.8) & (np.abs(u) < 2.4) & (v > top) & (v < bottom)
+    striped = frame.copy()
+    dark = np.floor(v / stripe) % 2 == 0
+    striped[cheeks & dark], striped[cheeks & ~dark] = 0, 255
+    inside = cheeks & (v > top + stripe) & (v < bottom - stripe)
+    return striped, inside, stripe
+
+
+def _tallest_stripe(frame: np.ndarray, inside: np.ndarray) -> int:
+    """The tallest run of one colour down any column inside the striped cheeks."""
+    light = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) > 128
+    tallest = 0
+    for col in np.flatnonzero(inside.any(axis=0)):
+        changes = np.flatnonzero(np.diff(light[inside[:, col], col].astype(np.int8)))
+        if len(changes) >= 2:
+            tallest = max(tallest, int(np.diff(changes).max()))
+    return tallest
+
+
+@pytest.mark.parametrize("size", ["close-up", "720x1280"])
+def test_rounding_a_smiling_mouth_folds_no_skin(close_up, size):
+    frame = close_up if size == "close-up" else factory.astronaut_canvas((720, 1280))
+    landmarks = _tracked(frame)
+    striped, inside, stripe = _striped_cheeks(frame, landmarks)
+    assert _tallest_stripe(striped, inside) <= 1.5 * stripe  # the stripes as drawn
+    rounded = warp_mouth(striped, measure_mouth(landmarks), ROUNDED)
+    assert _tallest_stripe(rounded, inside) <= MAX_STRETCHED_STRIPES * stripe

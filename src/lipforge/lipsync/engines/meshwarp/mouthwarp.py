@@ -8,8 +8,9 @@ teeth are fixed to the skull, so they are never stretched); everything below it 
 teeth, lower lip, chin — is carried down by the jaw displacement, which is rigid in the
 middle, tapers to nothing at the mouth corners and along the jaw line, and compresses into
 the neck below the chin. The gap that opens between the two is painted as a mouth cavity
-(`cavity`). Lip spread/round moves only the outer
-part of the lips sideways. The displacement fields fall smoothly to zero at the edge of the
+(`cavity`). Lip spread/round moves the outer part of the lips sideways (rounding also brings
+raised corners down), fading out over the cheeks up to a little above the nose base, never
+folding the skin (`_unfolding_shares`). The displacement fields fall smoothly to zero at the edge of the
 working crop (a feathered blend by construction), and pixels outside the crop are
 untouched. Sampling is bicubic so the moved skin keeps its sharpness. This module knows
 nothing of audio; `MouthPose` values come from `mouthshape`.
@@ -58,11 +59,22 @@ CHIN_EDGE_FRACTION = 0.04  # the jaw moves rigidly down to this far below the ch
 NECK_FRACTION = 0.16  # below that the displacement fades over this fraction of face height
 SPREAD_MAX = 0.18  # lip-corner travel at full spread / rounding, in half mouth widths
 ROUND_MAX = 0.35
-ROUND_CORNER_DROP = 0.8  # rounded lips bring raised corners this share of the way down
+ROUND_CORNER_DROP = 0.8  # rounded lips bring raised corners this share of the way down ...
+DROP_FROM_X = (0.5, 1.0)  # ... the lips from this far out (half mouth widths), not the middle
 SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
 SHAPE_REACH_X = 2.2
+CHEEK_RISE_FRACTION = 0.08  # over the cheeks, lip shaping fades out this much above the nose
+CHEEK_FROM_X = (0.7, 1.2)  # base (face height), from beside the nose wings (half mouth widths)
 SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
 CROP_MARGIN_PX = 3
+# Spreading and rounding never fold the skin: the shaping map's Jacobian stays above this
+# (checked every SHAPE_CHECK_STEP_PX pixels), or the sideways travel and then the corners' drop
+# are taken at smaller shares, in these steps (see `_unfolding_shares`).
+MIN_SHAPE_STRETCH = 0.35
+SHAPE_CHECK_STEP_PX = 4
+UNFOLDING_STEPS = (
+    (1.0, 1.0), (1.0, 0.8), (1.0, 0.6), (1.0, 0.4), (0.6, 0.4), (0.3, 0.4), (0.0, 0.4),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -208,11 +220,8 @@ def _layers(
     half_width = np.float32(mouth.half_width_px)
     source_u = u
     if abs(pose.spread) >= 1e-4:
-        x_out, band = u / half_width, _lip_band(mouth, jaw_px, v)
-        drop = _corner_drop_px(mouth, pose.spread, x_out, band)
-        v = v if drop is None else v - drop
-        sideways = _sideways_px(mouth, pose.spread, x_out, band)
-        source_u = u if sideways is None else u - sideways
+        drop_share, sideways_share = _unfolding_shares(mouth, pose.spread, jaw_px, u, v)
+        source_u, v = _shaped(mouth, pose.spread, jaw_px, u, v, drop_share, sideways_share)
     x = source_u / half_width
     upper = np.interp(x, mouth.upper_x, mouth.upper_v).astype(np.float32)
     lower = np.interp(x, mouth.lower_x, mouth.lower_v).astype(np.float32)
@@ -260,6 +269,61 @@ def _jaw_field(
     return np.float32(jaw_px) * ((1.0 - toward_chin) * profile + chin) * fade
 
 
+def _shaped(
+    mouth: MouthGeometry,
+    spread: float,
+    jaw_px: float,
+    u: np.ndarray,
+    v: np.ndarray,
+    drop_share: float = 1.0,
+    sideways_share: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where (u, v) samples once the lips are spread or rounded (the corners' drop and the
+    sideways travel taken at the given shares)."""
+    x = u / np.float32(mouth.half_width_px)
+    band = _lip_band(mouth, jaw_px, v, x)
+    drop = _corner_drop_px(mouth, spread, x, band)
+    sideways = _sideways_px(mouth, spread, x, band)
+    source_u = u if sideways is None else u - np.float32(sideways_share) * sideways
+    source_v = v if drop is None else v - np.float32(drop_share) * drop
+    return source_u, source_v
+
+
+def _unfolding_shares(
+    mouth: MouthGeometry, spread: float, jaw_px: float, u: np.ndarray, v: np.ndarray
+) -> tuple[float, float]:
+    """Shares of the corners' drop and of the sideways travel that fold the skin nowhere.
+
+    Rounding a smiling mouth moves its corners down by up to ROUND_CORNER_DROP of their height
+    and in by ROUND_MAX half widths, both fading out above (`_lip_band`). Faded out over the
+    short skin between nose base and corners, the two together folded it over itself (the map's
+    Jacobian turned negative: a hard crease from the nose wings to the corners on a close-up);
+    fading out over the cheeks they fold nothing on the test faces, and this check, on a coarse
+    grid of the crop, keeps any other face from it: the sideways travel is given up first, then
+    the drop (what MediaPipe reads as rounding most), until the skin is nowhere squeezed or
+    stretched past MIN_SHAPE_STRETCH."""
+    step = SHAPE_CHECK_STEP_PX
+    coarse_u, coarse_v = u[::step, ::step], v[::step, ::step]
+    if min(coarse_u.shape) < 3:
+        return 1.0, 1.0
+    x = coarse_u / np.float32(mouth.half_width_px)
+    band = _lip_band(mouth, jaw_px, coarse_v, x)
+    drop = _corner_drop_px(mouth, spread, x, band)
+    sideways = _sideways_px(mouth, spread, x, band)
+    # both fields are linear in their shares, so are their gradients (per grid step)
+    zero = (np.float32(0.0), np.float32(0.0))
+    du, dv = np.gradient(coarse_u), np.gradient(coarse_v)
+    dd = zero if drop is None else np.gradient(drop)
+    ds = zero if sideways is None else np.gradient(sideways)
+    for drop_share, sideways_share in UNFOLDING_STEPS:
+        du_rows, du_cols = (du[k] - np.float32(sideways_share) * ds[k] for k in (0, 1))
+        dv_rows, dv_cols = (dv[k] - np.float32(drop_share) * dd[k] for k in (0, 1))
+        stretch = (du_cols * dv_rows - du_rows * dv_cols) / np.float32(step * step)
+        if float(stretch.min()) >= MIN_SHAPE_STRETCH:
+            return drop_share, sideways_share
+    return 0.0, UNFOLDING_STEPS[-1][1]
+
+
 def _sideways_px(
     mouth: MouthGeometry, spread: float, x: np.ndarray, band: np.ndarray
 ) -> np.ndarray | None:
@@ -286,18 +350,25 @@ def _corner_drop_px(
     if travel < 0.05:
         return None
     ax = np.abs(x)
-    along = _smoothstep(np.float32(0.2), np.float32(0.9), ax) * (
+    along = _smoothstep(np.float32(DROP_FROM_X[0]), np.float32(DROP_FROM_X[1]), ax) * (
         1.0 - _smoothstep(np.float32(1.1), np.float32(SHAPE_REACH_X), ax)
     )
     return np.float32(travel) * along * band
 
 
-def _lip_band(mouth: MouthGeometry, jaw_px: float, v: np.ndarray) -> np.ndarray:
-    """Rows that lip shaping moves: all of the lips, fading to nothing at the nose base above
-    and over SHAPE_FADE_FRACTION of the face height below the (dropped) lower lip."""
+def _lip_band(mouth: MouthGeometry, jaw_px: float, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Rows that lip shaping moves: all of the lips, fading to nothing above, from the mouth
+    corners' line up to the nose base beside the nose and up to CHEEK_RISE_FRACTION of the face
+    height higher over the cheeks (a pucker pulls the cheeks; the skin between nose and corners
+    is too short to take the corners' travel alone), and over SHAPE_FADE_FRACTION of the face
+    height below the (dropped) lower lip."""
     lip_bottom = mouth.lip_bottom_v + max(jaw_px, 0.0)
     fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
-    upper = _smoothstep(np.float32(mouth.nose_base_v), np.float32(mouth.lip_top_v), v)
+    rise = _smoothstep(np.float32(CHEEK_FROM_X[0]), np.float32(CHEEK_FROM_X[1]), np.abs(x))
+    top = np.float32(mouth.nose_base_v) - rise * np.float32(
+        CHEEK_RISE_FRACTION * mouth.face_height_px
+    )
+    upper = _smoothstep(top, np.float32(0.0), v)
     lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
     return np.where(v < 0, upper, lower)
 
@@ -307,7 +378,7 @@ def _crop_box(
 ) -> tuple[int, int, int, int] | None:
     """The image rectangle outside which nothing moves."""
     reach_u = max(JAW_REACH_X, SHAPE_REACH_X) * mouth.half_width_px
-    top_v = mouth.nose_base_v
+    top_v = mouth.nose_base_v - CHEEK_RISE_FRACTION * mouth.face_height_px
     bottom_v = mouth.chin_v + (CHIN_EDGE_FRACTION + NECK_FRACTION) * mouth.face_height_px
     corners = [
         mouth.centre + du * mouth.axis_u + dv * mouth.axis_v
