@@ -10,8 +10,8 @@ middle, tapers to nothing at the mouth corners and along the jaw line, and compr
 the neck below the chin. The gap that opens between the two is painted as a mouth cavity
 (`cavity`). Lip spread/round moves the outer part of the lips sideways (rounding also brings
 raised corners down), fading out over the cheeks up to a little above the nose base, never
-folding the skin (`_unfolding_shares`). The displacement fields fall smoothly to zero at the edge of the
-working crop (a feathered blend by construction), and pixels outside the crop are
+folding the skin (`_unfolding_shares`). The displacement fields fall smoothly to zero at the
+edge of the working crop (a feathered blend by construction), and pixels outside the crop are
 untouched. Sampling is bicubic so the moved skin keeps its sharpness. This module knows
 nothing of audio; `MouthPose` values come from `mouthshape`.
 """
