@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly
 from tests.lipsync.audio_input import features, silence
+from tests.support.espeak_fresh import synthesize
 
 from lipforge.lipsync.ear import CLASSES, class_posteriors, hear_phones
 from lipforge.lipsync.ear.events import events_of, without_short_closures
@@ -24,7 +25,6 @@ from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses
 from lipforge.lipsync.phonesource import find_phones
 from lipforge.media.audio import SAMPLE_RATE
 from lipforge.media.timing import Phone
-from lipforge.phonetics.espeaklib import synthesize
 
 FPS = 25.0
 SHUT = 0.05

@@ -17,6 +17,7 @@ from scipy.signal import resample_poly
 from tests.lipsync.audio_input import features, silence
 from tests.lipsync.mouth_measure import decode_frames, face_landmarks
 from tests.lipsync.viseme_measure import CaseSpec, measure_output, synthesize_case, write_case_wav
+from tests.support.espeak_fresh import synthesize
 
 from lipforge.lipsync.aligner import align_text
 from lipforge.lipsync.engines.meshwarp.mouthshape import mouth_poses
@@ -24,7 +25,6 @@ from lipforge.lipsync.engines.meshwarp.visemes import viseme_tracks
 from lipforge.lipsync.pipeline import RenderRequest, render
 from lipforge.media.audio import SAMPLE_RATE, analyse_audio
 from lipforge.media.timing import Phone, Sentence, SpeechTiming
-from lipforge.phonetics.espeaklib import synthesize
 
 FPS = 25.0
 FACE = (480, 852)  # portrait: the astronaut's face is about 170 px tall

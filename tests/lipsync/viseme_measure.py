@@ -85,7 +85,7 @@ class Case:
 
 def synthesize_case(spec: CaseSpec, lead_s: float = 0.3) -> Case:
     """Speak the parts with espeaklib; shift their phones by where each part lands."""
-    from lipforge.phonetics.espeaklib import synthesize
+    from tests.support.espeak_fresh import synthesize
 
     chunks, phones, sentences = [], [], []
     rate = 22050
