@@ -117,12 +117,14 @@ class RestMouth:
         self.last_level = 0.0  # its mouth's difference from the rest picture
 
     def apply(
-        self, frame: np.ndarray, landmarks: np.ndarray, hold: bool = False
+        self, frame: np.ndarray, landmarks: np.ndarray, hold: bool = False, lead: float = 0.0
     ) -> tuple[np.ndarray, np.ndarray]:
         """`frame` and its landmarks with the lower face at rest where the mouth differs from
         the rest picture (the frame may be written over). With `hold` (a pause of the new
         speech) the rest picture is not replaced by this frame, and once the video was seen to
-        talk it is laid over fully, so the pause's mouth is one picture held still."""
+        talk it is laid over fully, so the pause's mouth is one picture held still; `lead` (0 to
+        1, as a pause comes near) lays it over at least that much before, so the pause does not
+        begin with a jump from a partly laid-over mouth to the whole picture."""
         self.last_weight = self.last_level = 0.0
         score = self._score(landmarks)
         kept = self._kept
@@ -144,8 +146,8 @@ class RestMouth:
         self._face_px = float(np.linalg.norm(moved[CHIN, :2] - moved[FOREHEAD, :2]))
         weight = _weight(self.last_level)
         self._talking = self._talking or weight >= TALKING_WEIGHT
-        if hold and self._talking:
-            weight = 1.0
+        if self._talking:
+            weight = 1.0 if hold else max(weight, float(lead))
         if weight <= 0.0 or not _lay_over(frame, kept, matrix, weight):
             return frame, landmarks
         self.last_weight = weight
@@ -159,7 +161,9 @@ class RestMouth:
         reads them, SHUT_LIPS_GAP), past their blurred edges: squeezed by the whole gap, lips
         at rest look thin and FaceMesh reads them unsteadily."""
         kept = self._kept
-        weight = self.last_weight
+        # once the video was seen to talk, a frame left as it is (or partly) shows a mouth like
+        # the rest picture's, shut too: its openings are as absolute as the laid-over ones
+        weight = 1.0 if self._talking else self.last_weight
         if weight <= 0.0 or kept is None or kept.gap > CLOSED_REST_GAP:
             return pose
         if pose.pressed or pose.tuck > 0.0:
