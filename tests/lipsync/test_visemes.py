@@ -129,17 +129,17 @@ def rendered(make_talking_head, tmp_path_factory):
 # set against the issue's targets: closures >= 90 %, rest >= 95 %, rounding >= 10 %,
 # loudness r >= 0.8). This face is smaller than the bench's (170 px vs 250 px tall): MediaPipe
 # reads lips the warp shuts as a gap of 0.020-0.032 of its height here, at the 0.03 closed
-# threshold. Measured here and on the same clip rendered 464 and 496 px wide (MediaPipe's
-# jitter) with script phones: closures 100 %, rest 85-100 %, rounding 9.4-10.6 %,
-# r 0.74-0.77; from the audio alone (PocketSphinx): rest 94-97 %, r 0.95-0.96, and with the
-# built-in ear (at 512 px wide): closures 87 %, rest 97 %, rounding 10.1 %, r 0.80.
+# threshold, with a jitter of about 0.004 from frame to frame. The speech comes from a fresh
+# espeak-ng (tests/support/espeak_fresh.py), so these figures are the same on every run, alone
+# or inside a whole run (in-process espeak-ng moved rest in pauses between 76 and 100 %).
+# Measured with script phones: closures 100 %, rest 100 %, rounding 11.5 %, r 0.77; from the
+# audio alone (the built-in ear): closures 87 %, rest 91 %, rounding 9.6 %, r 0.80; on the small
+# face: closures 100 %, rest 100 %.
 @pytest.mark.slow
 def test_with_script_phones_the_lips_close_on_b_m_p_and_rest_in_pauses(rendered):
     measured = rendered["script"]
     assert measured.closures >= 0.85, measured.line() + f" open on {measured.missed}"
-    # 85 % on one probe width; 76-79 % on some whole tests/lipsync runs (MediaPipe's run-to-run
-    # variance on the same render: the bench judges rest against the 95 % target)
-    assert measured.silence_rest >= 0.7, measured.line()
+    assert measured.silence_rest >= 0.9, measured.line()
     assert measured.rounding >= 0.07, measured.line()
     assert measured.loudness_r >= 0.7, measured.line()
 
@@ -162,7 +162,7 @@ def test_from_the_audio_alone_the_lips_shut_on_b_m_p_and_rest_in_pauses(rendered
     r >= 0.7 (PocketSphinx's r 0.95 came from a mouth that seldom shut on a loud m)."""
     measured = rendered["audio"]
     assert measured.closures >= 0.6, measured.line() + f" open on {measured.missed}"
-    assert measured.silence_rest >= 0.7, measured.line()  # 97 % alone, 76 % in a whole run
+    assert measured.silence_rest >= 0.8, measured.line()
     assert measured.rounding >= 0.07, measured.line()
     assert measured.loudness_r >= 0.7, measured.line()
 
