@@ -64,7 +64,8 @@ DROP_FROM_X = (0.5, 1.0)  # ... the lips from this far out (half mouth widths), 
 SHAPE_INNER_X = 0.3  # the middle of the mouth (teeth) does not move sideways
 SHAPE_REACH_X = 2.2
 CHEEK_RISE_FRACTION = 0.08  # over the cheeks, lip shaping fades out this much above the nose
-CHEEK_FROM_X = (0.7, 1.2)  # base (face height), from beside the nose wings (half mouth widths)
+CHEEK_FROM_X = (0.7, 1.2)  # base (face height), from beside the nose wings (half mouth widths),
+FULL_RISE_SPREAD = 0.5  # for spreads and roundings from this one (less, in proportion, below)
 SHAPE_FADE_FRACTION = 0.12  # below the lower lip, sideways travel fades over this (face height)
 CROP_MARGIN_PX = 3
 # Spreading and rounding never fold the skin: the shaping map's Jacobian stays above this
@@ -144,7 +145,7 @@ def warp_mouth(
     """`frame` (RGB uint8) with the mouth re-posed to `pose`: a copy, or `frame` itself,
     written over, when `in_place` (only the crop is read before it is written)."""
     jaw_px = _jaw_displacement_px(mouth, pose.opening, pose.tuck, pose.pressed)
-    box = _crop_box(frame.shape, mouth, jaw_px)
+    box = _crop_box(frame.shape, mouth, jaw_px, pose.spread)
     if box is None:
         return frame if in_place else frame.copy()
     x0, y0, x1, y1 = box
@@ -281,7 +282,7 @@ def _shaped(
     """Where (u, v) samples once the lips are spread or rounded (the corners' drop and the
     sideways travel taken at the given shares)."""
     x = u / np.float32(mouth.half_width_px)
-    band = _lip_band(mouth, jaw_px, v, x)
+    band = _lip_band(mouth, jaw_px, v, x, spread)
     drop = _corner_drop_px(mouth, spread, x, band)
     sideways = _sideways_px(mouth, spread, x, band)
     source_u = u if sideways is None else u - np.float32(sideways_share) * sideways
@@ -307,7 +308,7 @@ def _unfolding_shares(
     if min(coarse_u.shape) < 3:
         return 1.0, 1.0
     x = coarse_u / np.float32(mouth.half_width_px)
-    band = _lip_band(mouth, jaw_px, coarse_v, x)
+    band = _lip_band(mouth, jaw_px, coarse_v, x, spread)
     drop = _corner_drop_px(mouth, spread, x, band)
     sideways = _sideways_px(mouth, spread, x, band)
     # both fields are linear in their shares, so are their gradients (per grid step)
@@ -356,29 +357,38 @@ def _corner_drop_px(
     return np.float32(travel) * along * band
 
 
-def _lip_band(mouth: MouthGeometry, jaw_px: float, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _lip_band(
+    mouth: MouthGeometry, jaw_px: float, v: np.ndarray, x: np.ndarray, spread: float
+) -> np.ndarray:
     """Rows that lip shaping moves: all of the lips, fading to nothing above, from the mouth
-    corners' line up to the nose base beside the nose and up to CHEEK_RISE_FRACTION of the face
-    height higher over the cheeks (a pucker pulls the cheeks; the skin between nose and corners
-    is too short to take the corners' travel alone), and over SHAPE_FADE_FRACTION of the face
-    height below the (dropped) lower lip."""
+    corners' line up to the nose base beside the nose and up to `_cheek_rise_px` higher over
+    the cheeks (a pucker pulls the cheeks; the skin between nose and corners is too short to
+    take the corners' travel alone), and over SHAPE_FADE_FRACTION of the face height below the
+    (dropped) lower lip."""
     lip_bottom = mouth.lip_bottom_v + max(jaw_px, 0.0)
     fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
     rise = _smoothstep(np.float32(CHEEK_FROM_X[0]), np.float32(CHEEK_FROM_X[1]), np.abs(x))
-    top = np.float32(mouth.nose_base_v) - rise * np.float32(
-        CHEEK_RISE_FRACTION * mouth.face_height_px
-    )
+    top = np.float32(mouth.nose_base_v) - rise * np.float32(_cheek_rise_px(mouth, spread))
     upper = _smoothstep(top, np.float32(0.0), v)
     lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
     return np.where(v < 0, upper, lower)
 
 
+def _cheek_rise_px(mouth: MouthGeometry, spread: float) -> float:
+    """How far above the nose base lip shaping reaches over the cheeks: CHEEK_RISE_FRACTION of
+    the face height from a spread or rounding of FULL_RISE_SPREAD, in proportion below it (small
+    shapes move the cheeks by less than a pixel there, and the warp's crop stays small)."""
+    share = min(abs(float(spread)) / FULL_RISE_SPREAD, 1.0)
+    return share * CHEEK_RISE_FRACTION * mouth.face_height_px
+
+
 def _crop_box(
-    shape: tuple[int, ...], mouth: MouthGeometry, jaw_px: float
+    shape: tuple[int, ...], mouth: MouthGeometry, jaw_px: float, spread: float = 0.0
 ) -> tuple[int, int, int, int] | None:
-    """The image rectangle outside which nothing moves."""
+    """The image rectangle outside which nothing moves (above the nose base only the cheeks,
+    as far as `_cheek_rise_px` of the spread or rounding)."""
     reach_u = max(JAW_REACH_X, SHAPE_REACH_X) * mouth.half_width_px
-    top_v = mouth.nose_base_v - CHEEK_RISE_FRACTION * mouth.face_height_px
+    top_v = mouth.nose_base_v - _cheek_rise_px(mouth, spread)
     bottom_v = mouth.chin_v + (CHIN_EDGE_FRACTION + NECK_FRACTION) * mouth.face_height_px
     corners = [
         mouth.centre + du * mouth.axis_u + dv * mouth.axis_v
