@@ -358,11 +358,22 @@ def face_detector_score(detector, frame: np.ndarray, landmarks: Landmarks) -> fl
     centre = landmarks[:, :2].mean(axis=0)
     side = CONFIRM_CROP_FACES * float(np.ptp(landmarks[:, :2], axis=0).max())
     scale = CONFIRM_CROP_PX / max(side, 1.0)
-    warp = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), roll_deg, scale)
-    warp[:, 2] += CONFIRM_CROP_PX / 2 - centre
-    interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+    # the square's part of the frame (any roll stays inside), shrunk by area first: warpAffine
+    # samples bilinearly and would alias a big face
+    reach = 0.75 * side
+    rows, cols = frame.shape[:2]
+    x0, y0 = (int(max(c - reach, 0)) for c in centre)
+    x1, y1 = int(min(centre[0] + reach, cols)), int(min(centre[1] + reach, rows))
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return 0.0
+    region, at = frame[y0:y1, x0:x1], centre - (x0, y0)
+    if scale < 1.0:
+        size = (max(round((x1 - x0) * scale), 1), max(round((y1 - y0) * scale), 1))
+        region, at, scale = cv2.resize(region, size, interpolation=cv2.INTER_AREA), at * scale, 1.0
+    warp = cv2.getRotationMatrix2D((float(at[0]), float(at[1])), roll_deg, scale)
+    warp[:, 2] += CONFIRM_CROP_PX / 2 - at
     cut = cv2.warpAffine(
-        frame, warp, (CONFIRM_CROP_PX, CONFIRM_CROP_PX), flags=interpolation,
+        region, warp, (CONFIRM_CROP_PX, CONFIRM_CROP_PX), flags=cv2.INTER_LINEAR,
         borderMode=cv2.BORDER_REPLICATE,
     )  # fmt: skip
     best = 0.0
