@@ -4,9 +4,8 @@ No weights, no downloads, deterministic, faster than real time. `start` turns th
 audio into one mouth pose per output frame (`mouthshape`); `process` measures each frame's
 mouth from its landmarks and re-poses it (`mouthwarp`). Where the source's presenter talks,
 the frame's lower face is first put back to the video's own rest mouth (`restmouth`: one
-kept picture, laid over where the frame's mouth differs from it, and held over the new
-speech's pauses, and more and more fully over the frames just before one), so the new speech
-alone moves the mouth. Frames without a face pass
+kept picture, laid over every frame once the video was seen to talk, and held over the new
+speech's pauses), so the new speech alone moves the mouth. Frames without a face pass
 through unchanged. The engine holds no per-render state beyond the pose series and that one
 rest picture.
 """
@@ -24,8 +23,6 @@ from lipforge.lipsync.engines.meshwarp.mouthwarp import MouthPose, measure_mouth
 from lipforge.lipsync.engines.meshwarp.restmouth import RestMouth
 
 SILENT_POSE = MouthPose(opening=0.0, spread=0.0)
-PAUSE_LEAD_FRAMES = 4  # the rest picture is laid over more and more fully over this many
-# frames before a pause of the new speech, fully on the last (the sound ends, the mouth closes)
 
 
 @register_engine
@@ -60,9 +57,7 @@ class MeshwarpEngine:
             pose = self.pose_at(int(index))
             if not batch.owned:
                 frame = frame.copy()
-            frame, landmarks = self._rest.apply(
-                frame, landmarks, self.resting_at(int(index)), self._pause_lead(int(index))
-            )
+            frame, landmarks = self._rest.apply(frame, landmarks, self.resting_at(int(index)))
             pose = self._rest.pose(pose)
             out.append(warp_mouth(frame, measure_mouth(landmarks), pose, in_place=True))
         return out
@@ -82,13 +77,6 @@ class MeshwarpEngine:
         if poses is None or poses.resting is None or not 0 <= index < len(poses.resting):
             return True
         return bool(poses.resting[index])
-
-    def _pause_lead(self, index: int) -> float:
-        """1 in a pause and on the frame before it, falling to 0 over PAUSE_LEAD_FRAMES."""
-        for ahead in range(PAUSE_LEAD_FRAMES + 1):
-            if self.resting_at(index + ahead):
-                return min(1.0, 1.0 - (ahead - 1) / PAUSE_LEAD_FRAMES)
-        return 0.0
 
     def close(self) -> None:
         self._poses = None
