@@ -360,16 +360,17 @@ def _corner_drop_px(
 def _lip_band(
     mouth: MouthGeometry, jaw_px: float, v: np.ndarray, x: np.ndarray, spread: float
 ) -> np.ndarray:
-    """Rows that lip shaping moves: all of the lips, fading to nothing above, from the mouth
-    corners' line up to the nose base beside the nose and up to `_cheek_rise_px` higher over
-    the cheeks (a pucker pulls the cheeks; the skin between nose and corners is too short to
+    """Rows that lip shaping moves: all of the lips alike (faded over the upper lip, the
+    corners' drop parted shut lips at the corners: 1080p closures 100 -> 83 %), fading to
+    nothing above them, up to the nose base beside the nose and up to `_cheek_rise_px` higher
+    over the cheeks (a pucker pulls the cheeks; the skin between nose and lips is too short to
     take the corners' travel alone), and over SHAPE_FADE_FRACTION of the face height below the
     (dropped) lower lip."""
     lip_bottom = mouth.lip_bottom_v + max(jaw_px, 0.0)
     fade_px = SHAPE_FADE_FRACTION * mouth.face_height_px
     rise = _smoothstep(np.float32(CHEEK_FROM_X[0]), np.float32(CHEEK_FROM_X[1]), np.abs(x))
     top = np.float32(mouth.nose_base_v) - rise * np.float32(_cheek_rise_px(mouth, spread))
-    upper = _smoothstep(top, np.float32(0.0), v)
+    upper = _smoothstep(top, np.float32(mouth.lip_top_v), v)
     lower = 1.0 - _smoothstep(np.float32(lip_bottom), np.float32(lip_bottom + fade_px), v)
     return np.where(v < 0, upper, lower)
 
