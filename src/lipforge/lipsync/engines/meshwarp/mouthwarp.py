@@ -297,7 +297,7 @@ def _unfolding_shares(
 
     Rounding a smiling mouth moves its corners down by up to ROUND_CORNER_DROP of their height
     and in by ROUND_MAX half widths, both fading out above (`_lip_band`). Faded out over the
-    short skin between nose base and corners, the two together folded it over itself (the map's
+    short skin between nose base and upper lip, the two together folded it over itself (the map's
     Jacobian turned negative: a hard crease from the nose wings to the corners on a close-up);
     fading out over the cheeks they fold nothing on the test faces, and this check, on a coarse
     grid of the crop, keeps any other face from it: the sideways travel is given up first, then
