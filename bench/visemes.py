@@ -53,7 +53,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
-from tests.lipsync.mouth_measure import decode_frames, face_axes, face_height, face_landmarks
+from tests.lipsync.mouth_measure import (
+    MOUTH_CORNERS,
+    OUTER_LOWER_LIP_MID,
+    OUTER_UPPER_LIP_MID,
+    decode_frames,
+    face_axes,
+    face_height,
+    face_landmarks,
+)
 from tests.lipsync.talking_sources import fitted, make_talking_source, measure_talking
 from tests.lipsync.viseme_measure import (
     EASE_FRAMES,
@@ -256,7 +264,8 @@ def _mouth_box_at_rest(frame: np.ndarray, centre) -> tuple[int, int, int, int]:
     """The lips' box (widened, and down over the chin) of the head's first frame, upright."""
     points = face_landmarks([frame])[0]
     undo = cv2.invertAffineTransform(factory.jitter_matrix(0, factory.FPS, centre))
-    lips = points[[61, 291, 0, 17]] @ undo[:, :2].T + undo[:, 2]
+    lips = points[[*MOUTH_CORNERS, OUTER_UPPER_LIP_MID, OUTER_LOWER_LIP_MID]] @ undo[:, :2].T
+    lips += undo[:, 2]
     width, below = float(np.ptp(lips[:, 0])), 0.06 * face_height(points)
     x0, x1 = lips[:, 0].min() - 0.15 * width, lips[:, 0].max() + 0.15 * width
     return int(x0), int(lips[:, 1].min()), int(np.ceil(x1)), int(np.ceil(lips[:, 1].max() + below))

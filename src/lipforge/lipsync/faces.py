@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from lipforge.errors import NoFaceError
-from lipforge.lipsync.facegeometry import has_human_layout
+from lipforge.lipsync.facegeometry import LEFT_EYE, RIGHT_EYE, has_human_layout
 
 LANDMARK_COUNT = 468
 MAX_GAP_S = 0.5
@@ -352,8 +352,8 @@ def _run_mesh(mesh, frame: np.ndarray, window: Window | None) -> list[Landmarks]
 def face_detector_score(detector, frame: np.ndarray, landmarks: Landmarks) -> float:
     """BlazeFace's best score for a face centred in an upright square cut CONFIRM_CROP_FACES face
     sizes wide around `landmarks` (rolled so the eyes are level); 0.0 when it finds none there."""
-    right_eye = landmarks[[33, 133], :2].mean(axis=0)
-    left_eye = landmarks[[263, 362], :2].mean(axis=0)
+    right_eye = landmarks[list(RIGHT_EYE), :2].mean(axis=0)
+    left_eye = landmarks[list(LEFT_EYE), :2].mean(axis=0)
     roll_deg = float(np.degrees(np.arctan2(*(left_eye - right_eye)[::-1])))
     centre = landmarks[:, :2].mean(axis=0)
     side = CONFIRM_CROP_FACES * float(np.ptp(landmarks[:, :2], axis=0).max())

@@ -281,13 +281,19 @@ def _shaped(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Where (u, v) samples once the lips are spread or rounded (the corners' drop and the
     sideways travel taken at the given shares)."""
-    x = u / np.float32(mouth.half_width_px)
-    band = _lip_band(mouth, jaw_px, v, x, spread)
-    drop = _corner_drop_px(mouth, spread, x, band)
-    sideways = _sideways_px(mouth, spread, x, band)
+    drop, sideways = _shape_fields(mouth, spread, jaw_px, u, v)
     source_u = u if sideways is None else u - np.float32(sideways_share) * sideways
     source_v = v if drop is None else v - np.float32(drop_share) * drop
     return source_u, source_v
+
+
+def _shape_fields(
+    mouth: MouthGeometry, spread: float, jaw_px: float, u: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The corners' drop and the sideways travel (output -> source, pixels) at (u, v)."""
+    x = u / np.float32(mouth.half_width_px)
+    band = _lip_band(mouth, jaw_px, v, x, spread)
+    return _corner_drop_px(mouth, spread, x, band), _sideways_px(mouth, spread, x, band)
 
 
 def _unfolding_shares(
@@ -307,10 +313,7 @@ def _unfolding_shares(
     coarse_u, coarse_v = u[::step, ::step], v[::step, ::step]
     if min(coarse_u.shape) < 3:
         return 1.0, 1.0
-    x = coarse_u / np.float32(mouth.half_width_px)
-    band = _lip_band(mouth, jaw_px, coarse_v, x, spread)
-    drop = _corner_drop_px(mouth, spread, x, band)
-    sideways = _sideways_px(mouth, spread, x, band)
+    drop, sideways = _shape_fields(mouth, spread, jaw_px, coarse_u, coarse_v)
     # both fields are linear in their shares, so are their gradients (per grid step)
     zero = (np.float32(0.0), np.float32(0.0))
     du, dv = np.gradient(coarse_u), np.gradient(coarse_v)
