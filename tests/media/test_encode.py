@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from fractions import Fraction
 
 import av
@@ -77,3 +78,24 @@ def test_abort_leaves_no_file(tmp_path):
     writer.write(np.zeros((64, 64, 3), np.uint8))
     writer.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_same_frames_encode_to_the_same_bytes_every_time(tmp_path):
+    """A render is repeatable: what the process did before (here, memory filled with noise and
+    freed between the runs) does not change the file."""
+    from tests.support import media_factory as factory
+
+    canvas = factory.astronaut_canvas((360, 640))
+    frames = list(factory.moving_frames(canvas, 20 / factory.FPS, factory.FPS))
+    files = set()
+    for run in range(4):
+        litter = [os.urandom(int(n)) for n in np.random.default_rng(run).integers(1e3, 3e6, 60)]
+        del litter[::2]
+        out = tmp_path / f"run{run}.mp4"
+        with VideoWriter(out, Fraction(factory.FPS), (360, 640), None) as writer:
+            for frame in frames:
+                writer.write(frame)
+            writer.finish()
+        files.add(out.read_bytes())
+        del litter
+    assert len(files) == 1

@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 from skimage import data as skdata
 
+from lipforge.media.encode import x264_options
+
 FPS = 25
 CRF = "18"
 PRESET = "veryfast"
@@ -117,7 +119,7 @@ def _add_video_stream(container, shape: tuple[int, ...], fps: float, vfr: bool):
     stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
     stream.height, stream.width = shape[0], shape[1]
     stream.pix_fmt = "yuv420p"
-    stream.options = {"crf": CRF, "preset": PRESET}
+    stream.options = {**x264_options(), "crf": CRF, "preset": PRESET}
     if vfr:
         stream.codec_context.time_base = Fraction(1, 1000)
     return stream

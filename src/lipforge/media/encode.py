@@ -9,6 +9,7 @@ file. Decoding video lives in `video.py`.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -23,6 +24,14 @@ from lipforge.media.errors import translate_av_error
 from lipforge.media.probe import open_media
 
 X264_OPTIONS = {"preset": "veryfast", "crf": "18"}  # 18: >= 40 dB PSNR where nothing changed
+# libx264's AVX-512 code (as PyAV 16.1's wheel bundles it; seen on an AMD EPYC) encodes the same
+# frames differently from run to run: its macroblock tree reads memory that earlier work left
+# behind (5 runs with other allocations between them gave 5 different files at 360x640 and 720p;
+# with mbtree off, or the code capped at AVX2, 1). Capped at AVX2, every run gives the same bytes
+# at the same speed (0.85 vs 0.90 s for 100 frames at 720p). x264 takes `asm` as the CPU's
+# features, so it is capped only on a CPU that has AVX-512 (and so AVX2).
+X264_CAPPED_ASM = "asm=AVX2"
+CPU_FLAGS_FILE = Path("/proc/cpuinfo")
 AUDIO_BITRATE = 128_000
 # FFmpeg's AAC encoder searches quantizers in two loops by default; its fast coder costs 0.4 of
 # the CPU (0.38 -> 0.16 s per 20 s of stereo) at the same bit rate, ample for speech at 128 kb/s
@@ -37,8 +46,29 @@ def x264_stream(container: av.container.OutputContainer, fps: Fraction, width: i
     stream = container.add_stream("libx264", rate=fps)
     stream.width, stream.height = width, height
     stream.pix_fmt = "yuv420p"
-    stream.options = dict(X264_OPTIONS)
+    stream.options = x264_options()
     return stream
+
+
+def x264_options() -> dict[str, str]:
+    """X264_OPTIONS, with x264's code capped at AVX2 on a CPU that has AVX-512."""
+    options = dict(X264_OPTIONS)
+    if "avx512f" in _cpu_flags():
+        options["x264-params"] = X264_CAPPED_ASM
+    return options
+
+
+@functools.cache
+def _cpu_flags() -> frozenset[str]:
+    """The first CPU's feature flags as Linux lists them (none elsewhere)."""
+    try:
+        with CPU_FLAGS_FILE.open(encoding="ascii", errors="replace") as lines:
+            for line in lines:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
 
 
 def even_size(width: int, height: int) -> tuple[int, int]:
