@@ -54,24 +54,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root: tests.* helpers
 
 from tests.lipsync.mouth_measure import (
-    MOUTH_CORNERS,
-    OUTER_LOWER_LIP_MID,
-    OUTER_UPPER_LIP_MID,
     decode_frames,
     face_axes,
     face_height,
     face_landmarks,
 )
-from tests.lipsync.talking_sources import fitted, make_talking_source, measure_talking
+from tests.lipsync.talking_sources import (
+    fitted,
+    make_talking_source,
+    measure_talking,
+    pause_pixel_steps,
+)
 from tests.lipsync.viseme_measure import (
-    EASE_FRAMES,
     FPS,
     TARGETS,
     CaseSpec,
     Measures,
-    frame_span,
     measure_output,
-    pauses,
     synthesize_case,
     write_case_wav,
 )
@@ -236,39 +235,6 @@ def render_talking(case, old, face: tuple[int, int], kind: str, work: Path, mode
     measured, outputs = measure_talking(case, old, work / f"{tag}.mp4", still, audio, old_audio)
     steps = pause_pixel_steps(case, outputs), pause_pixel_steps(case, decode_frames(still))
     return tag, measured, outputs, render_s, steps
-
-
-def pause_pixel_steps(case, frames: list[np.ndarray]) -> np.ndarray:
-    """Per frame in the new speech's pauses: the mean grey change (0-255) of the mouth's box from
-    the frame before, with the test head's own motion undone (`media_factory.jitter_matrix`, which
-    made it): what a viewer sees move, free of MediaPipe's reading noise on shut lips."""
-    height, width = frames[0].shape[:2]
-    centre = (width / 2.0, height / 2.0)
-    x0, y0, x1, y1 = _mouth_box_at_rest(frames[0], centre)
-    frames_of = frame_span(len(frames))
-
-    def upright(index: int) -> np.ndarray:
-        undo = cv2.invertAffineTransform(factory.jitter_matrix(index, factory.FPS, centre))
-        grey = cv2.cvtColor(frames[index], cv2.COLOR_RGB2GRAY).astype(np.float32)
-        return cv2.warpAffine(grey, undo, (width, height), flags=cv2.INTER_LINEAR)[y0:y1, x0:x1]
-
-    steps = []
-    for start_s, end_s in pauses(case.phones, case.duration_s):
-        first, last = frames_of(start_s, end_s)
-        for index in range(first + EASE_FRAMES + 1, min(last, len(frames))):
-            steps.append(float(np.abs(upright(index) - upright(index - 1)).mean()))
-    return np.array(steps)
-
-
-def _mouth_box_at_rest(frame: np.ndarray, centre) -> tuple[int, int, int, int]:
-    """The lips' box (widened, and down over the chin) of the head's first frame, upright."""
-    points = face_landmarks([frame])[0]
-    undo = cv2.invertAffineTransform(factory.jitter_matrix(0, factory.FPS, centre))
-    lips = points[[*MOUTH_CORNERS, OUTER_UPPER_LIP_MID, OUTER_LOWER_LIP_MID]] @ undo[:, :2].T
-    lips += undo[:, 2]
-    width, below = float(np.ptp(lips[:, 0])), 0.06 * face_height(points)
-    x0, x1 = lips[:, 0].min() - 0.15 * width, lips[:, 0].max() + 0.15 * width
-    return int(x0), int(lips[:, 1].min()), int(np.ceil(x1)), int(np.ceil(lips[:, 1].max() + below))
 
 
 def talking_summary(results, mode: str = "phones", steps=None) -> str:

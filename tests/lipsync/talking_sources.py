@@ -17,8 +17,25 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tests.lipsync.mouth_measure import decode_frames, face_landmarks, lagged_pearson
-from tests.lipsync.viseme_measure import FPS, Case, Measures, measure_output, write_case_wav
+from tests.lipsync.mouth_measure import (
+    MOUTH_CORNERS,
+    OUTER_LOWER_LIP_MID,
+    OUTER_UPPER_LIP_MID,
+    decode_frames,
+    face_height,
+    face_landmarks,
+    lagged_pearson,
+)
+from tests.lipsync.viseme_measure import (
+    EASE_FRAMES,
+    FPS,
+    Case,
+    Measures,
+    frame_span,
+    measure_output,
+    pauses,
+    write_case_wav,
+)
 from tests.support import media_factory as factory
 
 CLOSE_UP_SIZE = (1920, 1080)  # width, height
@@ -105,3 +122,36 @@ def _gap(points: np.ndarray | None) -> float:
     from tests.lipsync.mouth_measure import mouth_opening
 
     return mouth_opening(points)
+
+
+def pause_pixel_steps(case, frames: list[np.ndarray]) -> np.ndarray:
+    """Per frame in the new speech's pauses: the mean grey change (0-255) of the mouth's box from
+    the frame before, with the test head's own motion undone (`media_factory.jitter_matrix`, which
+    made it): what a viewer sees move, free of MediaPipe's reading noise on shut lips."""
+    height, width = frames[0].shape[:2]
+    centre = (width / 2.0, height / 2.0)
+    x0, y0, x1, y1 = _mouth_box_at_rest(frames[0], centre)
+    frames_of = frame_span(len(frames))
+
+    def upright(index: int) -> np.ndarray:
+        undo = cv2.invertAffineTransform(factory.jitter_matrix(index, factory.FPS, centre))
+        grey = cv2.cvtColor(frames[index], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return cv2.warpAffine(grey, undo, (width, height), flags=cv2.INTER_LINEAR)[y0:y1, x0:x1]
+
+    steps = []
+    for start_s, end_s in pauses(case.phones, case.duration_s):
+        first, last = frames_of(start_s, end_s)
+        for index in range(first + EASE_FRAMES + 1, min(last, len(frames))):
+            steps.append(float(np.abs(upright(index) - upright(index - 1)).mean()))
+    return np.array(steps)
+
+
+def _mouth_box_at_rest(frame: np.ndarray, centre) -> tuple[int, int, int, int]:
+    """The lips' box (widened, and down over the chin) of the head's first frame, upright."""
+    points = face_landmarks([frame])[0]
+    undo = cv2.invertAffineTransform(factory.jitter_matrix(0, factory.FPS, centre))
+    lips = points[[*MOUTH_CORNERS, OUTER_UPPER_LIP_MID, OUTER_LOWER_LIP_MID]] @ undo[:, :2].T
+    lips += undo[:, 2]
+    width, below = float(np.ptp(lips[:, 0])), 0.06 * face_height(points)
+    x0, x1 = lips[:, 0].min() - 0.15 * width, lips[:, 0].max() + 0.15 * width
+    return int(x0), int(lips[:, 1].min()), int(np.ceil(x1)), int(np.ceil(lips[:, 1].max() + below))

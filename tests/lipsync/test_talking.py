@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.lipsync.mouth_measure import face_landmarks, mouth_opening
-from tests.lipsync.talking_sources import fitted, make_talking_source, measure_talking
+from tests.lipsync.mouth_measure import decode_frames, face_landmarks, mouth_opening
+from tests.lipsync.talking_sources import (
+    fitted,
+    make_talking_source,
+    measure_talking,
+    pause_pixel_steps,
+)
 from tests.lipsync.viseme_measure import CaseSpec, synthesize_case, write_case_wav
 from tests.support import media_factory as factory
 
@@ -79,7 +84,8 @@ def talking_render(make_talking_head, tmp_path_factory):
 
 
 def render_talking(make_head, work):
-    """The CI clip: the still head made to talk (OLD), rendered with NEW, measured."""
+    """The CI clip: the still head made to talk (OLD), rendered with NEW, measured; with what
+    moves by pixels in NEW's pauses, in the output and in the still head."""
     new = synthesize_case(NEW)
     seconds = new.duration_s + 0.4
     old = fitted(synthesize_case(OLD, lead_s=0.05), seconds)
@@ -89,26 +95,47 @@ def render_talking(make_head, work):
     output = work / "out.mp4"
     render(RenderRequest(audio, source, output, timing=new.timing(), fit="trim"))
     old_audio = write_case_wav(old, work / "old.wav")
-    return measure_talking(new, old, output, still, audio, old_audio)[0]
+    measured, outputs = measure_talking(new, old, output, still, audio, old_audio)
+    steps = pause_pixel_steps(new, outputs), pause_pixel_steps(new, decode_frames(still))
+    return measured, steps
 
 
 # Regression guards a margin under what was measured (bench/visemes.py --talking prints the
 # full set against the issue's targets: closures >= 90 %, rest >= 95 %, r(new) >= 0.7,
 # |r(old)| <= 0.2). On this clip the engine before the rest picture (main at 60f8293)
-# measured closures 53 %, rest 12 %, r(new) 0.69, r(old) +0.43; now (speech from a fresh
-# espeak-ng, the same figures on every run) closures 100 %, rest 100 %, rounding 11.6 %,
-# r(new) 0.80, r(old) +0.14. MediaPipe reads held shut lips 0.018-0.025 from frame to frame,
-# where stillness allows 0.004: rest measured 85 % on another render of this clip.
+# measured closures 53 %, rest 12 %, r(new) 0.69, r(old) +0.43; now closures 100 %, rest
+# 100 %, rounding 11.9 %, r(new) 0.81, r(old) +0.15, the same on every run: the speech comes
+# from a fresh espeak-ng, and the encoder no longer varies from run to run (`media/encode.py`;
+# before, rest measured 85-100 % on renders of this clip). The rest guard leaves room for
+# MediaPipe's reading of held shut lips (0.018-0.025 from frame to frame where stillness allows
+# 0.004), which a small change of the warp can make trip on a frame or two.
 
 
 @pytest.mark.slow
 def test_on_a_talking_source_the_new_speech_moves_the_mouth_not_the_old(talking_render):
-    measured = talking_render
+    measured, _ = talking_render
     line = measured.line()
-    assert measured.new.closures >= 0.85, line + f" open on {measured.new.missed}"
-    assert measured.new.silence_rest >= 0.75, line
+    assert measured.new.closures >= 0.9, line + f" open on {measured.new.missed}"
+    assert measured.new.silence_rest >= 0.9, line
     assert measured.new.loudness_r >= 0.7, line
     assert abs(measured.old_r) <= 0.2, line
+
+
+# What a viewer sees move in the pauses, by pixels with the head's motion undone: the rest
+# picture laid over a talking head must sit as still as the still head's own mouth (encoding
+# noise). Measured, 90th percentile of the mouth box's grey change per frame: still head 0.88;
+# output 1.55 with the picture fitted on half-size pixels and unsteadied (main at 5bca15f), 0.91
+# fitted on full-size pixels and steadied.
+STILL_AS_THE_HEAD = 1.25
+
+
+@pytest.mark.slow
+def test_in_the_new_speechs_pauses_the_mouth_is_as_still_as_a_still_heads(talking_render):
+    _, (output, still) = talking_render
+    assert np.percentile(output, 90) <= STILL_AS_THE_HEAD * np.percentile(still, 90), (
+        f"pause pixel steps, 90th percentile: output {np.percentile(output, 90):.2f},"
+        f" still head {np.percentile(still, 90):.2f}"
+    )
 
 
 if __name__ == "__main__":  # the clip alone: PYTHONPATH=. python tests/lipsync/test_talking.py
@@ -116,5 +143,10 @@ if __name__ == "__main__":  # the clip alone: PYTHONPATH=. python tests/lipsync/
     import tempfile
     from pathlib import Path
 
-    print(render_talking(factory.make_talking_head, Path(tempfile.mkdtemp())).line())
+    measured, (output, still) = render_talking(factory.make_talking_head, Path(tempfile.mkdtemp()))
+    print(
+        measured.line(),
+        f"pause pixel steps, 90th: output {np.percentile(output, 90):.2f}"
+        f" still head {np.percentile(still, 90):.2f}",
+    )
     sys.exit(0)
