@@ -78,6 +78,33 @@ def test_an_open_source_mouth_is_put_back_to_the_videos_rest_mouth(head_frames):
     assert np.abs(out[nose].astype(int) - gaping[nose].astype(int)).mean() < 1  # head untouched
 
 
+def test_the_rest_mouth_sits_steady_on_a_still_head_and_keeps_up_with_one_that_moves():
+    """The rest picture's placement (one pixel fit per frame, scattered by about 0.15 px) is
+    steadied without trailing the head: still, it wobbles far less than the fits; when the head
+    starts or stops moving (2 px per frame), it stays within a pixel of where the head is."""
+    from lipforge.lipsync.engines.meshwarp import restmouth
+
+    rng = np.random.default_rng(3)
+    landmarks = np.zeros((468, 3), np.float32)
+    landmarks[list(restmouth.MOUTH_CORNERS), :2] = [(300.0, 500.0), (400.0, 500.0)]
+    kept = restmouth._Kept(np.zeros((1, 1, 3), np.float32), np.zeros((1, 1), np.float32),
+                           np.zeros(2), landmarks, 0.0, 0.0)  # fmt: skip
+    steadier = restmouth._Steadier()
+    corner = landmarks[restmouth.MOUTH_CORNERS[0], :2]
+    truth = [np.array([2.0 * min(max(t - 40, 0), 40), 0.0]) for t in range(120)]
+    placed, fits = [], []
+    for shift in truth:
+        fit = np.hstack([np.eye(2), (shift + rng.normal(0.0, 0.15, 2))[:, None]])
+        matrix = steadier.steady(kept, fit, face_px=250.0)
+        placed.append(corner @ matrix[:, :2].T + matrix[:, 2] - corner)
+        fits.append(fit[:, 2])
+    placed, fits, truth = np.array(placed), np.array(fits), np.array(truth)
+    still = slice(5, 40)
+    wobble = np.abs(np.diff(placed[still], axis=0)).mean()
+    assert wobble < 0.5 * np.abs(np.diff(fits[still], axis=0)).mean()
+    assert np.abs(placed - truth).max() < 1.0
+
+
 @pytest.fixture(scope="module")
 def talking_render(make_talking_head, tmp_path_factory):
     return render_talking(make_talking_head, tmp_path_factory.mktemp("talking"))

