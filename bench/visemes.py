@@ -26,7 +26,10 @@ new speech (>= 0.7) and r with the old one (|r| <= 0.2). With `--mode audio` the
 rendered from the audio alone (the ear; issue 18's targets for closures and rounding), with
 `--face WxH` at any size (1920x1080: a 1080p presenter). The last column is what a viewer sees
 move in the pauses, free of MediaPipe: the mouth box's mean grey change from frame to frame with
-the head's own motion undone (the output's, and the still source's for scale).
+the head's own motion undone (the output's, and the still source's for scale), and the share of
+pause frames that change no more than the still source's most (its encoding noise). MediaPipe
+reads some held shut lips as moving by 0.5 % of the face height from frame to frame where the
+pixels change less than the still source's do; rest in pauses counts those as moving.
 
     .venv/bin/python bench/visemes.py [--work DIR] [--crops DIR] [--quick] [--case NAME]
         [--face WxH] [--talking] [--mode phones|audio|server|transcript]
@@ -246,9 +249,11 @@ def talking_summary(results, mode: str = "phones", steps=None) -> str:
     if steps:
         output = np.concatenate([s[0] for s in steps])
         still = np.concatenate([s[1] for s in steps])
+        as_still = float(np.mean(output <= still.max()))
         moved = (
             f" pause_pixel_step(max 90th)=output {output.max():.1f} {np.percentile(output, 90):.1f}"
-            f" still source {still.max():.1f} {np.percentile(still, 90):.1f}"
+            f" still source {still.max():.1f} {np.percentile(still, 90):.1f};"
+            f" pause frames moving no more than the still source ever does: {as_still:.1%}"
         )
     return (
         f"talking {MODE_NAMES[mode]}: closures={figures['closures']:.1%} ({marks['closures']}) "
