@@ -46,7 +46,9 @@ LOWER_TEETH_SHADE = 0.66  # lower teeth sit in the upper lip's shadow (their tip
 LOWER_TOOTH_FRONT_LIGHT = 0.12  # ... and catch this much more light toward the lower lip
 LOWER_TEETH_REACH_X = (0.45, 0.85)  # the row fades out between these (half mouth widths)
 LOWER_TOOTH_WIDTH = 0.2  # a lower incisor, in half mouth widths (about 5.5 mm of 27)
-LOWER_TOOTH_TIP_ROUND = 0.5  # between two teeth the row's top dips this share of its height
+LOWER_TOOTH_TIP_ROUND = 0.25  # between two teeth the row's top dips this share of its height
+TOOTH_GAP_SHADE = 0.1  # ... and the line between them is this much darker (at 0.5 and 0.25 the
+# row looked like scalloped stamps on a 450 px face, not teeth)
 UPPER_TEETH_OPEN_FRACTION = (0.015, 0.04)  # gaps (face h.) from which painted upper teeth show
 UPPER_TEETH_CLOSED_FRACTION = 0.03  # the video's lips count as closed under this gap (FaceMesh
 # reads shut lips as 0.018-0.026 of the face height) ...
@@ -300,7 +302,8 @@ def _lower_teeth(
     )
     weight = rising * well_open * shown
     down = np.clip((depth - top) / np.maximum(band, 1e-3), 0.0, 1.0)
-    lit = LOWER_TEETH_SHADE * (1.0 + LOWER_TOOTH_FRONT_LIGHT * down) * (1.0 - 0.25 * middle**16)
+    lit = LOWER_TEETH_SHADE * (1.0 + LOWER_TOOTH_FRONT_LIGHT * down)
+    lit = lit * (1.0 - TOOTH_GAP_SHADE * middle**16)
     return weight.astype(np.float32), (lit * (1.0 - CAVITY_SIDE_SHADE * ax * ax)).astype(np.float32)
 
 
@@ -329,7 +332,7 @@ def _upper_teeth(
     weight = (1.0 - smoothstep(bottom - soft, bottom + soft, depth)) * opened * shown
     down = np.clip(depth / np.maximum(band, 1e-3), 0.0, 1.0)
     lit = UPPER_TEETH_SHADE + (1.0 - UPPER_TEETH_SHADE) * UPPER_TEETH_TIP_LIGHT * down
-    lit = lit * (1.0 - 0.25 * middle**16) * (1.0 - CAVITY_SIDE_SHADE * ax * ax)
+    lit = lit * (1.0 - TOOTH_GAP_SHADE * middle**16) * (1.0 - CAVITY_SIDE_SHADE * ax * ax)
     return weight.astype(np.float32), lit.astype(np.float32)
 
 
