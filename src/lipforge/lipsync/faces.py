@@ -166,6 +166,9 @@ class FaceTracker:
         sighting before them that a short gap separates)."""
         if self._first_found_index is None and self._settled >= CONFIRM_DETECTIONS:
             self._first_found_index = min(self._raw)
+            if self._detector is not None:  # never asked again in this video
+                self._detector.close()
+                self._detector = None
 
     def _between_detections(self, index: int) -> bool:
         """While a face is followed, MediaPipe runs on every DETECT_EVERY_FRAMES-th frame only;
