@@ -39,6 +39,11 @@ TEETH_SHADOW_DEPTH = 0.45  # how much darker the cavity is right under the upper
 SKIN_REFERENCE_LUMA = 170.0
 SLIT_FULL_DARK_FRACTION = 0.035  # a gap this tall (of face height) shows the full dark cavity
 SLIT_TONE = 0.65  # a thinner gap shades toward this fraction of the lip colour
+# ... on a close-up toward this fraction, and this share of the way to the tongue's red: the wet
+# inside of the lips, where at SLIT_TONE a 450 px face's parted lips and the mouth's corners
+# showed a flat grey-beige band
+CLOSE_UP_SLIT_TONE = 0.45
+CLOSE_UP_SLIT_RED = 0.5
 WELL_OPEN_FRACTION = 0.065  # lips this far apart (face height) show the lower teeth
 LOWER_TEETH_SHARE = 0.16  # of the gap, at the bottom of the cavity, behind the lower lip
 LOWER_TEETH_MAX_FRACTION = 0.02  # ... at most this tall (face height)
@@ -178,7 +183,17 @@ def _cavity_colour(
     full_px = np.float32(SLIT_FULL_DARK_FRACTION * mouth.face_height_px)
     slit = 1.0 - smoothstep(np.float32(0.0), full_px, gap_px)
     lip_share = (corner + slit - corner * slit)[..., None]
-    return inside * (1.0 - lip_share) + lip * SLIT_TONE * lip_share
+    return inside * (1.0 - lip_share) + _slit_tone(lip, share) * lip_share
+
+
+def _slit_tone(lip: np.ndarray, close_up: float) -> np.ndarray:
+    """The colour a thin gap and the mouth's corners shade toward: the lips' own, darker, on a
+    close-up darker still and redder (the inside of the lips)."""
+    flat = lip * np.float32(SLIT_TONE)
+    if close_up <= 0.0:
+        return flat
+    inner = lip * (1.0 - CLOSE_UP_SLIT_RED) + _tongue_tone(lip) * CLOSE_UP_SLIT_RED
+    return flat + (inner * np.float32(CLOSE_UP_SLIT_TONE) - flat) * np.float32(close_up)
 
 
 def close_up_share(mouth: MouthGeometry) -> float:
