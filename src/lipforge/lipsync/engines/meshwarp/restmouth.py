@@ -22,10 +22,12 @@ mouth missed the head's true motion (known on the test head) by 0.49 px on avera
 by 0.29 px from frame to frame, enough for the lips' line to shimmer in a pause. The placement
 is then steadied (`_Steadier`): the two mouth corners it puts down follow an alpha-beta filter
 (a head moves smoothly; the fit's error does not), which halves the wobble again (0.15 ->
-0.09 px) and starts over on a jump. Measured on the 720p talking cases with their transcript:
-rest in the new speech's pauses 87.7 -> 92.0 % (full size) -> 97.5 % (steadied), the mouth's
-pixels in pauses moving no more than the still head's own (90th percentile 1.8 -> 0.9 grey
-levels, the still head 0.9).
+0.09 px) and starts over on a jump. Measured on the 720p talking cases with their transcript
+(`bench/visemes.py --talking`): pause frames whose mouth moves by pixels no more than the still
+head's ever does 72.2 -> 94.4 % (90th percentile of the change 1.8 -> 0.9 grey levels, the still
+head 0.9); rest in pauses as MediaPipe reads it 87.7 -> 97.5 % on one reading, a figure that
+moves by several points with changes nobody can see (averaged over sub-pixel shifts of the
+output, 90.8 -> 91-96 %).
 
 Whether the frame's own mouth differs is read from pixels, not landmarks (the tracker's are
 smoothed over five frames and trail a mouth that moves): the mean grey difference of the
