@@ -232,15 +232,8 @@ class _Steadier:
             self._position = predicted + STEADY_ALPHA * miss
             self._velocity = self._velocity + STEADY_BETA * miss
         self._last_fit = fitted
-        return _similarity_of_pairs(corners, self._position)
-
-
-def _similarity_of_pairs(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The 2x3 similarity taking the two points `source` onto the two points `target`."""
-    (sx, sy), (tx, ty) = source[1] - source[0], target[1] - target[0]
-    ratio = complex(tx, ty) / (complex(sx, sy) or 1.0)
-    linear = np.array([[ratio.real, -ratio.imag], [ratio.imag, ratio.real]])
-    return np.hstack([linear, (target[0] - linear @ source[0])[:, None]])
+        steadied = _points_similarity(corners, self._position)
+        return matrix if steadied is None else steadied
 
 
 def _gap(points: np.ndarray) -> float:
@@ -291,8 +284,13 @@ def _keep(frame: np.ndarray, landmarks: np.ndarray, score: float) -> _Kept | Non
 
 def _similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
     """The 2x3 similarity taking `source`'s stable landmarks onto `target`'s (least squares)."""
-    a = source[list(STABLE_POINTS), :2].astype(np.float64)
-    b = target[list(STABLE_POINTS), :2].astype(np.float64)
+    return _points_similarity(source[list(STABLE_POINTS), :2], target[list(STABLE_POINTS), :2])
+
+
+def _points_similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """The 2x3 similarity taking the points `a` onto `b` (least squares; exact for two); None
+    when the points of `a` coincide."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     ma, mb = a.mean(axis=0), b.mean(axis=0)
     a0, b0 = a - ma, b - mb
     norm = float((a0 * a0).sum())
